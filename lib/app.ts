@@ -1,0 +1,45 @@
+/**
+ * The Hono application: middleware chain and route table.
+ *
+ * ```
+ * request → securityHeaders → language → session → csrf (/api) → route → lib/
+ * ```
+ * @module
+ */
+import { Hono } from "hono";
+import type { AppContext } from "./context.ts";
+import { type AppEnv, csrf, errorBody, language, securityHeaders, session, toErrorResponse } from "./http.ts";
+import { authRoutes, meRoute } from "../routes/api/auth.ts";
+import { machineRoutes } from "../routes/api/machines.ts";
+import { adminRoutes } from "../routes/api/admin.ts";
+import { wsRoutes } from "../routes/ws.ts";
+
+/** A route module: mounts itself on the app. */
+export type Mount = (app: Hono<AppEnv>, ctx: AppContext) => void;
+
+/** Build the app. `extra` mounts features wired in by the server (pages, push, …). */
+export function createApp(ctx: AppContext, extra: Mount[] = [], extraConnect: string[] = []): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  app.notFound((c) =>
+    c.req.path.startsWith("/api/")
+      ? c.json(errorBody("not_found", "No such endpoint."), 404)
+      : c.text("Not found", 404)
+  );
+  app.use("*", securityHeaders(extraConnect));
+  app.use("*", language());
+  app.use("*", session(ctx.store));
+  app.use("/api/*", csrf(ctx.config.allowedOrigins));
+  app.use("/api/*", async (c, next) => {
+    await next();
+    c.res.headers.set("Cache-Control", "no-store");
+  });
+
+  app.route("/api/auth", authRoutes(ctx));
+  app.route("/api/me", meRoute(ctx));
+  app.route("/api", machineRoutes(ctx));
+  app.route("/api/admin", adminRoutes(ctx));
+  app.route("/ws", wsRoutes(ctx));
+  for (const mount of extra) mount(app, ctx);
+  return app;
+}

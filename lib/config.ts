@@ -1,0 +1,79 @@
+/**
+ * Configuration from the environment (SPEC section 6). Every value has an
+ * embedded default so `deno task start` needs nothing.
+ * @module
+ */
+
+/** Everything configurable. */
+export interface Config {
+  port: number;
+  hostname: string;
+  /** KV path; undefined = Deno's default (managed KV on Deno Deploy). */
+  kvPath?: string;
+  adminLogin: string;
+  /** Undefined: generated on first start and printed once. */
+  adminPassword?: string;
+  inviteCode?: string;
+  vapidPublicKey?: string;
+  vapidPrivateKey?: string;
+  vapidSubject?: string;
+  firebaseServiceAccount?: string;
+  firebaseWebConfig?: string;
+  /** Extra allowed push endpoint origins (tests, self-hosted push services). */
+  pushEndpointAllow: string[];
+  /** Extra origins allowed for CSRF/WebSocket Origin checks. */
+  allowedOrigins: string[];
+  /** Trust X-Forwarded-For for rate limiting (behind a known proxy). */
+  trustProxy: boolean;
+  /** Length of one "minute" in ms (60 000; tests and demos shrink it). */
+  minuteMs: number;
+  /** Event log retention. */
+  retentionMs: number;
+  /** WebSocket heartbeat. */
+  pingMs: number;
+  timeoutMs: number;
+  /** Register Deno.cron and the queue listener (off for in-process test servers). */
+  background: boolean;
+  /** Seed a demo building on an empty store. */
+  seed: boolean;
+  /** Test-only fault injection, e.g. "queue-fail-once-after-send". */
+  faults: string[];
+}
+
+function num(v: string | undefined, def: number): number {
+  if (v === undefined || v === "") return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`Invalid number in environment: ${v}`);
+  return n;
+}
+
+function list(v: string | undefined): string[] {
+  return (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** Read the configuration from an environment map (default: `Deno.env`). */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  return {
+    port: num(env.PORT, 8000),
+    hostname: env.HOSTNAME_BIND ?? "0.0.0.0",
+    kvPath: env.KV_PATH || undefined,
+    adminLogin: env.ADMIN_LOGIN || "admin",
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    inviteCode: env.INVITE_CODE || undefined,
+    vapidPublicKey: env.VAPID_PUBLIC_KEY || undefined,
+    vapidPrivateKey: env.VAPID_PRIVATE_KEY || undefined,
+    vapidSubject: env.VAPID_SUBJECT || undefined,
+    firebaseServiceAccount: env.FIREBASE_SERVICE_ACCOUNT || undefined,
+    firebaseWebConfig: env.FIREBASE_WEB_CONFIG || undefined,
+    pushEndpointAllow: list(env.PUSH_ENDPOINT_ALLOW),
+    allowedOrigins: list(env.ALLOWED_ORIGINS),
+    trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true",
+    minuteMs: num(env.MINUTE_MS, 60_000),
+    retentionMs: num(env.EVENT_RETENTION_MS, 24 * 3600_000),
+    pingMs: num(env.WS_PING_MS, 25_000),
+    timeoutMs: num(env.WS_TIMEOUT_MS, 60_000),
+    background: env.BACKGROUND !== "0",
+    seed: env.SEED !== "0",
+    faults: list(env.LAUNDRY_FAULTS),
+  };
+}

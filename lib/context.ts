@@ -1,0 +1,16 @@
+/**
+ * The dependencies every route receives. Built once by `lib/server.ts`.
+ * @module
+ */
+import type { Board } from "./board.ts";
+import type { Config } from "./config.ts";
+import type { Store } from "./db.ts";
+import type { Hub } from "./realtime.ts";
+
+/** Route dependencies. Optional parts are wired in by features that need them. */
+export interface AppContext {
+  config: Config;
+  store: Store;
+  hub: Hub;
+  board: Board;
+}

@@ -1,0 +1,712 @@
+/**
+ * The one module that owns the Deno KV handle and the key layout.
+ *
+ * Key layout (every key starts with a fixed prefix):
+ * | key                                   | value                              |
+ * |---------------------------------------|------------------------------------|
+ * | ["meta", "epoch"]                     | store epoch (changes on reset)     |
+ * | ["machines", id]                      | {@link Machine}                    |
+ * | ["holds", userId, kind]               | machineId held by the user         |
+ * | ["log", scope, seq]                   | {@link LogEvent}                   |
+ * | ["log_head", scope]                   | last seq written to that log       |
+ * | ["log_floor", scope]                  | every seq ≤ floor has been trimmed |
+ * | ["users", id] / ["users_by_login", l] | {@link User} / id                  |
+ * | ["sessions", tokenHash]               | {@link Session}                    |
+ * | ["sessions_by_user", userId, hash]    | true (to revoke all on disable)    |
+ * | ["invites", code]                     | {@link Invite}                     |
+ * | ["presence", userId, connId]          | {@link Presence}                   |
+ * | ["rate", key]                         | {@link RateWindow}                 |
+ *
+ * Scopes: `"board"` for the building board, `"u:<userId>"` for a user's own log.
+ * Every command is one atomic operation that checks the versionstamps of what
+ * it read, so concurrent commands cannot both win.
+ * @module
+ */
+import {
+  type Actor,
+  apply,
+  type Command,
+  DEFAULT_SETTINGS,
+  isHeldBy,
+  type LifecycleSettings,
+  type MachineEventType,
+  newMachine,
+  settle,
+} from "./lifecycle.ts";
+import { type Cursor, formatCursor } from "./cursor.ts";
+import { newId, newInviteCode, newToken, sha256Hex } from "./ids.ts";
+import type { Machine, MachineKind, PublicUser, Role, User } from "./types.ts";
+
+/** One entry of an event log. */
+export interface LogEvent {
+  seq: number;
+  /** `"board"` or `"user"`: which log of the cursor it advances. */
+  scope: "board" | "user";
+  type: string;
+  at: number;
+  machine?: Machine;
+  machineId?: string;
+  /** Free-form payload for user-scope events (notifications, inbox changes). */
+  data?: Record<string, unknown>;
+}
+
+/** A login session (stored under the SHA-256 of its token). */
+export interface Session {
+  userId: string;
+  createdAt: number;
+  expiresAt: number;
+  userAgent?: string;
+}
+
+/** An invite code residents register with. */
+export interface Invite {
+  code: string;
+  createdAt: number;
+  createdBy: string;
+  maxUses: number;
+  uses: number;
+  revoked: boolean;
+  expiresAt?: number;
+}
+
+/** Presence of one connection. */
+export interface Presence {
+  visible: boolean;
+  at: number;
+  instance: string;
+}
+
+/** A fixed-window rate-limit counter. */
+export interface RateWindow {
+  count: number;
+  resetAt: number;
+}
+
+/** Error raised by store operations; `code` maps to an HTTP status. */
+export class StoreError extends Error {
+  /** Create a store error with a machine-readable code. */
+  constructor(readonly code: string, message: string, readonly status = 409) {
+    super(message);
+  }
+}
+
+/** Result of a successful machine command. */
+export interface CommandResult {
+  machine: Machine;
+  /** The machine as it was before (after settling time-driven changes, before the command). */
+  before: Machine;
+  events: LogEvent[];
+}
+
+/** What a resume request gets back. */
+export interface SyncResult {
+  cursor: string;
+  /** True when every missed event is in `events`; false when `snapshot` replaces them. */
+  recovered: boolean;
+  events: LogEvent[];
+  snapshot?: { machines: Machine[] };
+  /** True when the user's own log could not be replayed (refetch the inbox). */
+  inboxReset: boolean;
+}
+
+/** Session lifetime. */
+export const SESSION_TTL_MS = 30 * 24 * 3600_000;
+/** Presence older than this is ignored. */
+export const PRESENCE_TTL_MS = 60_000;
+/** Events are kept at least this long. */
+export const DEFAULT_RETENTION_MS = 24 * 3600_000;
+/** Beyond this many missed events a snapshot is cheaper than a replay. */
+export const MAX_REPLAY = 5_000;
+
+const BOARD = "board";
+
+function userScope(userId: string): string {
+  return `u:${userId}`;
+}
+
+/** Strip the password hash. */
+export function publicUser(u: User): PublicUser {
+  const { passwordHash: _, ...rest } = u;
+  return rest;
+}
+
+/** Typed access to everything LaundryLive keeps in Deno KV. */
+export class Store {
+  /** Lifecycle settings in force. */
+  readonly settings: LifecycleSettings;
+  #epoch = "";
+
+  /** Wrap an open KV handle. Call {@link init} before use. */
+  constructor(readonly kv: Deno.Kv, settings: Partial<LifecycleSettings> = {}) {
+    this.settings = { ...DEFAULT_SETTINGS, ...settings };
+  }
+
+  /** Load (or create) the store epoch. */
+  async init(): Promise<void> {
+    const key = ["meta", "epoch"];
+    const existing = await this.kv.get<string>(key);
+    if (existing.value) {
+      this.#epoch = existing.value;
+      return;
+    }
+    const epoch = newId(8);
+    const res = await this.kv.atomic().check(existing).set(key, epoch).commit();
+    this.#epoch = res.ok ? epoch : (await this.kv.get<string>(key)).value!;
+  }
+
+  /** The store epoch (part of every cursor). */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  // ───────────────────────────── machines ─────────────────────────────
+
+  /** One machine, or null. */
+  async getMachine(id: string): Promise<Machine | null> {
+    return (await this.kv.get<Machine>(["machines", id])).value;
+  }
+
+  /** All machines in board order. */
+  async listMachines(): Promise<Machine[]> {
+    const out: Machine[] = [];
+    for await (const e of this.kv.list<Machine>({ prefix: ["machines"] })) out.push(e.value);
+    return out.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+  }
+
+  /** Add a machine (admin). Appends `machine.added`. */
+  async addMachine(input: { name: string; kind: MachineKind; room: string }): Promise<CommandResult> {
+    const machines = await this.listMachines();
+    const now = Date.now();
+    const m = newMachine(
+      newId(10),
+      input.name,
+      input.kind,
+      input.room,
+      machines.reduce((mx, x) => Math.max(mx, x.order), 0) + 1,
+      now,
+    );
+    const events = await this.#commitMachine(null, m, [{ type: "machine.added", machine: m }]);
+    if (!events) throw new StoreError("busy", "The board is busy; try again.", 503);
+    return { machine: m, before: m, events };
+  }
+
+  /** Rename / move a machine (admin). Appends `machine.updated`. */
+  async updateMachine(
+    id: string,
+    patch: { name?: string; room?: string; order?: number },
+  ): Promise<CommandResult> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<Machine>(["machines", id]);
+      if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
+      const m: Machine = { ...entry.value, ...patch, updatedAt: Date.now() };
+      const events = await this.#commitMachine(entry, m, [{ type: "machine.updated", machine: m }]);
+      if (events) return { machine: m, before: entry.value, events };
+    }
+    throw new StoreError("busy", "The board is busy; try again.", 503);
+  }
+
+  /** Remove a machine (admin). Refused while someone holds or uses it. */
+  async removeMachine(id: string): Promise<LogEvent[]> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<Machine>(["machines", id]);
+      if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
+      const m = settle(entry.value, Date.now()).machine;
+      if (m.state !== "available" && m.state !== "out_of_order") {
+        throw new StoreError("invalid_state", "Machine is in use; mark it out of order first.");
+      }
+      const events = await this.#commitMachine(entry, null, [{
+        type: "machine.removed",
+        machineId: id,
+      }]);
+      if (events) return events;
+    }
+    throw new StoreError("busy", "The board is busy; try again.", 503);
+  }
+
+  /**
+   * Run a lifecycle command on a machine: settle time-driven changes, apply
+   * the command, and commit the machine plus its events in one atomic
+   * operation checked against everything read. Retries only when something
+   * changed underneath; the re-evaluation then decides (so of two residents
+   * racing for one machine, exactly one wins).
+   */
+  async command(machineId: string, cmd: Command, actor: Actor): Promise<CommandResult> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<Machine>(["machines", machineId]);
+      if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
+      const now = Date.now();
+      const settled = settle(entry.value, now);
+      const outcome = apply(settled.machine, cmd, actor, now, this.settings, () => newId(12));
+      if (!outcome.ok) {
+        throw new StoreError(
+          outcome.code,
+          outcome.message,
+          outcome.code === "not_owner" || outcome.code === "forbidden"
+            ? 403
+            : outcome.code === "bad_minutes"
+            ? 400
+            : 409,
+        );
+      }
+      const op = this.kv.atomic();
+      const m = outcome.machine;
+      // Invariant: one hold per resident per kind. The index key is written in
+      // the same commit as every change of a hold, so checking it is enough.
+      if (cmd.type === "hold") {
+        const idx = await this.kv.get<string>(["holds", actor.id, m.kind]);
+        if (idx.value && idx.value !== machineId) {
+          const other = await this.getMachine(idx.value);
+          if (other && isHeldBy(settle(other, now).machine, actor.id)) {
+            throw new StoreError(
+              "already_holding",
+              `You are already holding ${other.name}. Release it first.`,
+            );
+          }
+        }
+        op.check(idx).set(["holds", actor.id, m.kind], machineId);
+      }
+      const before = settled.machine;
+      if (
+        (before.state === "held" || before.state === "arrived") && before.ownerId &&
+        !isHeldBy(m, before.ownerId)
+      ) {
+        op.delete(["holds", before.ownerId, m.kind]);
+      }
+      if (settled.event === "machine.hold_expired" && entry.value.ownerId) {
+        op.delete(["holds", entry.value.ownerId, m.kind]);
+      }
+      const drafts: Draft[] = [];
+      if (settled.event) drafts.push({ type: settled.event, machine: settled.machine });
+      drafts.push({ type: outcome.event, machine: m });
+      const events = await this.#commitMachine(entry, m, drafts, op);
+      if (events) return { machine: m, before, events };
+    }
+    throw new StoreError("busy", "The board is busy; try again.", 503);
+  }
+
+  /**
+   * Persist what time alone changed on one machine (a hold expired, a cycle
+   * ended). Returns null when nothing was due. Idempotent.
+   */
+  async settleMachine(
+    machineId: string,
+    now = Date.now(),
+  ): Promise<
+    { machine: Machine; before: Machine; event: MachineEventType; events: LogEvent[] } | null
+  > {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<Machine>(["machines", machineId]);
+      if (!entry.value) return null;
+      const settled = settle(entry.value, now);
+      if (!settled.event) return null;
+      const op = this.kv.atomic();
+      if (settled.event === "machine.hold_expired" && entry.value.ownerId) {
+        op.delete(["holds", entry.value.ownerId, entry.value.kind]);
+      }
+      const events = await this.#commitMachine(entry, settled.machine, [{
+        type: settled.event,
+        machine: settled.machine,
+      }], op);
+      if (events) {
+        return { machine: settled.machine, before: entry.value, event: settled.event, events };
+      }
+    }
+    return null;
+  }
+
+  async #commitMachine(
+    entry: Deno.KvEntryMaybe<Machine> | null,
+    m: Machine | null,
+    drafts: Draft[],
+    op: Deno.AtomicOperation = this.kv.atomic(),
+  ): Promise<LogEvent[] | null> {
+    const id = m?.id ?? entry?.key[1] as string;
+    if (entry) op.check(entry);
+    else op.check({ key: ["machines", id], versionstamp: null });
+    if (m) op.set(["machines", id], m);
+    else op.delete(["machines", id]);
+    return await this.#appendAndCommit(op, BOARD, drafts);
+  }
+
+  // ───────────────────────────── event logs ─────────────────────────────
+
+  /**
+   * Append drafts to a log inside `op` and commit. Returns the events, or null
+   * when a checked key changed (the caller re-reads and retries).
+   */
+  async #appendAndCommit(
+    op: Deno.AtomicOperation,
+    scope: string,
+    drafts: Draft[],
+  ): Promise<LogEvent[] | null> {
+    const head = await this.kv.get<number>(["log_head", scope]);
+    let seq = head.value ?? 0;
+    const at = Date.now();
+    const kind = scope === BOARD ? "board" : "user";
+    const events = drafts.map((d) => ({ ...d, seq: ++seq, scope: kind, at }) as LogEvent);
+    op.check(head);
+    for (const e of events) op.set(["log", scope, e.seq], e);
+    op.set(["log_head", scope], seq);
+    const res = await op.commit();
+    return res.ok ? events : null;
+  }
+
+  /**
+   * Append events to a user's own log (notifications, inbox changes), with
+   * extra writes in the same atomic operation. Retries on head contention.
+   */
+  async appendUserEvents(
+    userId: string,
+    drafts: Draft[],
+    extra?: (op: Deno.AtomicOperation) => void,
+  ): Promise<LogEvent[]> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const op = this.kv.atomic();
+      extra?.(op);
+      const events = await this.#appendAndCommit(op, userScope(userId), drafts);
+      if (events) return events;
+    }
+    throw new StoreError("busy", "The inbox is busy; try again.", 503);
+  }
+
+  /** The current cursor for a user. */
+  async currentCursor(userId: string): Promise<string> {
+    const [b, u] = await this.kv.getMany<[number, number]>([
+      ["log_head", BOARD],
+      ["log_head", userScope(userId)],
+    ]);
+    return formatCursor({ epoch: this.#epoch, board: b.value ?? 0, user: u.value ?? 0 });
+  }
+
+  /**
+   * What a client holding `since` missed: the events of both logs in order, or
+   * a snapshot when the cursor is from another epoch or older than the
+   * retained log.
+   */
+  async sync(userId: string, since: Cursor | null): Promise<SyncResult> {
+    const uScope = userScope(userId);
+    const [bHead, bFloor, uHead, uFloor] = await this.kv.getMany<
+      [number, number, number, number]
+    >([
+      ["log_head", BOARD],
+      ["log_floor", BOARD],
+      ["log_head", uScope],
+      ["log_floor", uScope],
+    ]);
+    const bh = bHead.value ?? 0;
+    const uh = uHead.value ?? 0;
+    const cursor = formatCursor({ epoch: this.#epoch, board: bh, user: uh });
+    const sameEpoch = since !== null && since.epoch === this.#epoch;
+    const boardOk = sameEpoch && since.board >= (bFloor.value ?? 0) && since.board <= bh &&
+      bh - since.board <= MAX_REPLAY;
+    const userOk = sameEpoch && since.user >= (uFloor.value ?? 0) && since.user <= uh &&
+      uh - since.user <= MAX_REPLAY;
+    const events: LogEvent[] = [];
+    if (boardOk) events.push(...await this.readLog(BOARD, since.board, bh));
+    if (userOk) events.push(...await this.readLog(uScope, since.user, uh));
+    events.sort((a, b) => a.at - b.at || (a.scope === b.scope ? a.seq - b.seq : 0));
+    if (!boardOk) {
+      return {
+        cursor,
+        recovered: false,
+        events: userOk ? events : [],
+        snapshot: { machines: await this.listMachines() },
+        inboxReset: !userOk,
+      };
+    }
+    return { cursor, recovered: userOk, events, inboxReset: !userOk };
+  }
+
+  /** Events of one log with after < seq ≤ upTo, in order. */
+  async readLog(scope: string, after: number, upTo: number): Promise<LogEvent[]> {
+    if (upTo <= after) return [];
+    const out: LogEvent[] = [];
+    const iter = this.kv.list<LogEvent>({
+      start: ["log", scope, after + 1],
+      end: ["log", scope, upTo + 1],
+    });
+    for await (const e of iter) out.push(e.value);
+    return out;
+  }
+
+  /** Board events after `after` (used by a socket that noticed a gap). */
+  readBoard(after: number, upTo: number): Promise<LogEvent[]> {
+    return this.readLog(BOARD, after, upTo);
+  }
+
+  /** A user's own events after `after`. */
+  readUser(userId: string, after: number, upTo: number): Promise<LogEvent[]> {
+    return this.readLog(userScope(userId), after, upTo);
+  }
+
+  /**
+   * Delete events older than `retentionMs` from every log and raise the
+   * floors, so older cursors get a snapshot. Returns how many were deleted.
+   */
+  async trimLogs(retentionMs = DEFAULT_RETENTION_MS, now = Date.now()): Promise<number> {
+    const cutoff = now - retentionMs;
+    const lastTrimmed = new Map<string, number>();
+    let deleted = 0;
+    let op = this.kv.atomic();
+    let inOp = 0;
+    for await (const e of this.kv.list<LogEvent>({ prefix: ["log"] })) {
+      if (e.value.at >= cutoff) continue;
+      const scope = e.key[1] as string;
+      lastTrimmed.set(scope, Math.max(lastTrimmed.get(scope) ?? 0, e.value.seq));
+      op.delete(e.key);
+      deleted++;
+      if (++inOp >= 500) {
+        await op.commit();
+        op = this.kv.atomic();
+        inOp = 0;
+      }
+    }
+    for (const [scope, seq] of lastTrimmed) {
+      op.set(["log_floor", scope], seq);
+      if (++inOp >= 500) {
+        await op.commit();
+        op = this.kv.atomic();
+        inOp = 0;
+      }
+    }
+    await op.commit();
+    return deleted;
+  }
+
+  // ───────────────────────────── users & sessions ─────────────────────────────
+
+  /** A user by id. */
+  async getUser(id: string): Promise<User | null> {
+    return (await this.kv.get<User>(["users", id])).value;
+  }
+
+  /** A user by login id (case-insensitive). */
+  async getUserByLogin(loginId: string): Promise<User | null> {
+    const id = (await this.kv.get<string>(["users_by_login", loginId.toLowerCase()])).value;
+    return id ? await this.getUser(id) : null;
+  }
+
+  /** All users, by room then name. */
+  async listUsers(): Promise<User[]> {
+    const out: User[] = [];
+    for await (const e of this.kv.list<User>({ prefix: ["users"] })) out.push(e.value);
+    return out.sort((a, b) => a.room.localeCompare(b.room) || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Create a user. With `inviteCode`, the invite is redeemed in the same
+   * atomic operation (checked: not revoked, not expired, uses left).
+   */
+  async createUser(
+    input: { loginId: string; passwordHash: string; name: string; room: string; role: Role },
+    inviteCode?: string,
+  ): Promise<User> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const loginKey = ["users_by_login", input.loginId.toLowerCase()];
+      const loginEntry = await this.kv.get<string>(loginKey);
+      if (loginEntry.value) {
+        throw new StoreError("login_taken", "That login id is already taken.");
+      }
+      const user: User = {
+        id: newId(12),
+        loginId: input.loginId,
+        name: input.name,
+        room: input.room,
+        role: input.role,
+        disabled: false,
+        passwordHash: input.passwordHash,
+        createdAt: Date.now(),
+      };
+      const op = this.kv.atomic().check(loginEntry).set(loginKey, user.id).set(
+        ["users", user.id],
+        user,
+      );
+      if (inviteCode !== undefined) {
+        const inv = await this.kv.get<Invite>(["invites", inviteCode.trim().toUpperCase()]);
+        const i = inv.value;
+        if (!i || i.revoked || i.uses >= i.maxUses || (i.expiresAt && i.expiresAt < Date.now())) {
+          throw new StoreError("invalid_invite", "That invite code is not valid.", 400);
+        }
+        op.check(inv).set(inv.key, { ...i, uses: i.uses + 1 });
+      }
+      if ((await op.commit()).ok) return user;
+    }
+    throw new StoreError("busy", "Please try again.", 503);
+  }
+
+  /** Enable or disable a user; disabling revokes all their sessions. */
+  async setUserDisabled(id: string, disabled: boolean): Promise<User> {
+    const entry = await this.kv.get<User>(["users", id]);
+    if (!entry.value) throw new StoreError("not_found", "No such user.", 404);
+    const user = { ...entry.value, disabled };
+    await this.kv.atomic().check(entry).set(entry.key, user).commit();
+    if (disabled) await this.revokeSessionsOf(id);
+    return user;
+  }
+
+  /** Update a user's password hash or role (used by seeding). */
+  async updateUser(user: User): Promise<void> {
+    await this.kv.set(["users", user.id], user);
+  }
+
+  /** Start a session; returns the secret token for the cookie. */
+  async createSession(userId: string, userAgent?: string): Promise<string> {
+    const token = newToken();
+    const hash = await sha256Hex(token);
+    const now = Date.now();
+    const session: Session = {
+      userId,
+      createdAt: now,
+      expiresAt: now + SESSION_TTL_MS,
+      userAgent: userAgent?.slice(0, 200),
+    };
+    await this.kv.atomic()
+      .set(["sessions", hash], session, { expireIn: SESSION_TTL_MS })
+      .set(["sessions_by_user", userId, hash], true, { expireIn: SESSION_TTL_MS })
+      .commit();
+    return token;
+  }
+
+  /** The session and user for a cookie token, or null (expired, disabled…). */
+  async getSession(token: string): Promise<{ session: Session; user: User; id: string } | null> {
+    if (!token || token.length > 100) return null;
+    const hash = await sha256Hex(token);
+    const s = (await this.kv.get<Session>(["sessions", hash])).value;
+    if (!s || s.expiresAt < Date.now()) return null;
+    const user = await this.getUser(s.userId);
+    if (!user || user.disabled) return null;
+    return { session: s, user, id: hash };
+  }
+
+  /** End one session. */
+  async deleteSession(token: string): Promise<void> {
+    const hash = await sha256Hex(token);
+    const s = (await this.kv.get<Session>(["sessions", hash])).value;
+    const op = this.kv.atomic().delete(["sessions", hash]);
+    if (s) op.delete(["sessions_by_user", s.userId, hash]);
+    await op.commit();
+  }
+
+  /** End every session of a user. */
+  async revokeSessionsOf(userId: string): Promise<void> {
+    for await (const e of this.kv.list({ prefix: ["sessions_by_user", userId] })) {
+      await this.kv.atomic().delete(e.key).delete(["sessions", e.key[2] as string]).commit();
+    }
+  }
+
+  // ───────────────────────────── invites ─────────────────────────────
+
+  /** Create an invite code (random unless given). */
+  async createInvite(
+    createdBy: string,
+    opts: { code?: string; maxUses?: number; expiresAt?: number } = {},
+  ): Promise<Invite> {
+    const invite: Invite = {
+      code: (opts.code ?? newInviteCode()).trim().toUpperCase(),
+      createdAt: Date.now(),
+      createdBy,
+      maxUses: opts.maxUses ?? 1000,
+      uses: 0,
+      revoked: false,
+      expiresAt: opts.expiresAt,
+    };
+    const res = await this.kv.atomic().check({ key: ["invites", invite.code], versionstamp: null })
+      .set(["invites", invite.code], invite).commit();
+    if (!res.ok) throw new StoreError("invite_exists", "That invite code exists already.");
+    return invite;
+  }
+
+  /** All invite codes, newest first. */
+  async listInvites(): Promise<Invite[]> {
+    const out: Invite[] = [];
+    for await (const e of this.kv.list<Invite>({ prefix: ["invites"] })) out.push(e.value);
+    return out.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** Revoke an invite code. */
+  async revokeInvite(code: string): Promise<Invite> {
+    const entry = await this.kv.get<Invite>(["invites", code.toUpperCase()]);
+    if (!entry.value) throw new StoreError("not_found", "No such invite code.", 404);
+    const inv = { ...entry.value, revoked: true };
+    await this.kv.set(entry.key, inv);
+    return inv;
+  }
+
+  // ───────────────────────────── presence ─────────────────────────────
+
+  /** Record a connection's presence (heartbeat). */
+  async setPresence(userId: string, connId: string, p: Presence): Promise<void> {
+    await this.kv.set(["presence", userId, connId], p, { expireIn: PRESENCE_TTL_MS * 2 });
+  }
+
+  /** Forget a connection. */
+  async clearPresence(userId: string, connId: string): Promise<void> {
+    await this.kv.delete(["presence", userId, connId]);
+  }
+
+  /** Whether the user has any live connection, and any visible page. */
+  async getPresence(userId: string, now = Date.now()): Promise<{ connected: boolean; visible: boolean }> {
+    let connected = false;
+    let visible = false;
+    for await (const e of this.kv.list<Presence>({ prefix: ["presence", userId] })) {
+      if (e.value.at < now - PRESENCE_TTL_MS) continue; // expireIn is lazy: filter ourselves
+      connected = true;
+      if (e.value.visible) visible = true;
+    }
+    return { connected, visible };
+  }
+
+  /** Delete stale presence rows (cron sweep). */
+  async sweepPresence(now = Date.now()): Promise<number> {
+    let n = 0;
+    for await (const e of this.kv.list<Presence>({ prefix: ["presence"] })) {
+      if (e.value.at < now - PRESENCE_TTL_MS) {
+        await this.kv.delete(e.key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  // ───────────────────────────── rate limits ─────────────────────────────
+
+  /**
+   * Count one hit against `key` in a fixed window. Returns whether the hit is
+   * within `limit`, and when the window resets.
+   */
+  async hitRate(
+    key: string,
+    limit: number,
+    windowMs: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const now = Date.now();
+      const entry = await this.kv.get<RateWindow>(["rate", key]);
+      const w = entry.value && entry.value.resetAt > now
+        ? entry.value
+        : { count: 0, resetAt: now + windowMs };
+      if (w.count >= limit) return { allowed: false, retryAfterMs: w.resetAt - now };
+      const res = await this.kv.atomic().check(entry).set(["rate", key], {
+        count: w.count + 1,
+        resetAt: w.resetAt,
+      }, { expireIn: windowMs }).commit();
+      if (res.ok) return { allowed: true, retryAfterMs: 0 };
+    }
+    return { allowed: false, retryAfterMs: 1000 };
+  }
+
+  /** Whether `key` is currently over `limit` (without counting a hit). */
+  async isRateLimited(key: string, limit: number): Promise<number> {
+    const w = (await this.kv.get<RateWindow>(["rate", key])).value;
+    const now = Date.now();
+    return w && w.resetAt > now && w.count >= limit ? w.resetAt - now : 0;
+  }
+
+  /** Reset a rate-limit window (e.g. after a successful login). */
+  async clearRate(key: string): Promise<void> {
+    await this.kv.delete(["rate", key]);
+  }
+}
+
+/** An event before it gets its sequence number. */
+export type Draft = Omit<LogEvent, "seq" | "scope" | "at">;

@@ -1,0 +1,206 @@
+/**
+ * Small composable Hono middleware: JSON errors, security headers, CSRF
+ * (Origin / Sec-Fetch-Site + JSON body), sessions, role checks, and zod body
+ * validation. Handlers stay thin and call `lib/`.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { z } from "zod";
+import { StoreError, type Store } from "./db.ts";
+import type { User } from "./types.ts";
+
+/** Variables handlers can read with `c.get(...)`. */
+export interface AppEnv {
+  Variables: {
+    user: User | null;
+    sessionToken: string | null;
+    lang: "ko" | "en";
+  };
+}
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = "ll_session";
+
+/** An error that becomes `{error: {code, message}}` with its status. */
+export class HttpError extends Error {
+  /** Create an HTTP error. */
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The JSON error body of the API. */
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+/** Turn any thrown error into the API's error shape; unexpected ones are 500 and logged. */
+export function toErrorResponse(c: Context, err: unknown): Response {
+  if (err instanceof HttpError) {
+    return c.json(errorBody(err.code, err.message), err.status as 400, err.headers);
+  }
+  if (err instanceof StoreError) {
+    return c.json(errorBody(err.code, err.message), err.status as 400);
+  }
+  console.error("unhandled error", c.req.method, c.req.path, err);
+  return c.json(errorBody("internal", "Something went wrong on our side."), 500);
+}
+
+/** Content-Security-Policy for every page (no inline script). */
+export function contentSecurityPolicy(host: string, extraConnect: string[] = []): string {
+  const connect = ["'self'", `ws://${host}`, `wss://${host}`, ...extraConnect].join(" ");
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src ${connect}`,
+    "manifest-src 'self'",
+    "worker-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "object-src 'none'",
+  ].join("; ");
+}
+
+/** Security headers on every response. */
+export function securityHeaders(extraConnect: string[] = []): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const h = c.res.headers;
+    const host = new URL(c.req.url).host;
+    h.set("Content-Security-Policy", contentSecurityPolicy(host, extraConnect));
+    h.set("X-Content-Type-Options", "nosniff");
+    h.set("Referrer-Policy", "strict-origin-when-cross-origin");
+    h.set("X-Frame-Options", "DENY");
+    h.set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+    h.set("Cross-Origin-Opener-Policy", "same-origin");
+    if (!isLocalhost(host)) h.set("Strict-Transport-Security", "max-age=31536000");
+  };
+}
+
+/** True for localhost / loopback hosts (cookies may then be non-Secure). */
+export function isLocalhost(host: string): boolean {
+  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return name === "localhost" || name === "::1" || name.startsWith("127.") ||
+    name.endsWith(".localhost");
+}
+
+/**
+ * Whether a request comes from our own origin: `Origin` equal to the request
+ * origin (or one of `allowed`), else `Sec-Fetch-Site: same-origin`.
+ */
+export function isSameOrigin(req: Request, allowed: string[] = []): boolean {
+  const self = new URL(req.url).origin;
+  const origin = req.headers.get("origin");
+  if (origin) return origin === self || allowed.includes(origin);
+  return req.headers.get("sec-fetch-site") === "same-origin";
+}
+
+/**
+ * CSRF defence without tokens (SPEC section 5): a state-changing request must
+ * be same-origin and, when it has a body, JSON.
+ */
+export function csrf(allowed: string[] = []): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const m = c.req.method;
+    if (m === "GET" || m === "HEAD" || m === "OPTIONS") return await next();
+    if (!isSameOrigin(c.req.raw, allowed)) {
+      throw new HttpError(403, "cross_origin", "Cross-origin requests are not allowed.");
+    }
+    const len = c.req.header("content-length");
+    const hasBody = (len !== undefined && len !== "0") || c.req.header("transfer-encoding");
+    const ct = c.req.header("content-type") ?? "";
+    if (hasBody && !/^application\/json\b/i.test(ct)) {
+      throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
+    }
+    await next();
+  };
+}
+
+/** Load the session user (if any) into `c.var.user`. */
+export function session(store: Store): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = getCookie(c, SESSION_COOKIE) ?? null;
+    const s = token ? await store.getSession(token) : null;
+    c.set("user", s?.user ?? null);
+    c.set("sessionToken", s ? token : null);
+    await next();
+  };
+}
+
+/** Pick the UI language: `lang` cookie, else Accept-Language, else Korean. */
+export function language(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const cookie = getCookie(c, "lang");
+    let lang: "ko" | "en" = "ko";
+    if (cookie === "en" || cookie === "ko") lang = cookie;
+    else {
+      const al = (c.req.header("accept-language") ?? "").toLowerCase();
+      const ko = al.indexOf("ko");
+      const en = al.indexOf("en");
+      if (en !== -1 && (ko === -1 || en < ko)) lang = "en";
+    }
+    c.set("lang", lang);
+    await next();
+  };
+}
+
+/** The signed-in user, or a 401. */
+export function requireUser(c: Context<AppEnv>): User {
+  const u = c.get("user");
+  if (!u) throw new HttpError(401, "unauthenticated", "Please sign in.");
+  return u;
+}
+
+/** The signed-in admin, or 401/403. */
+export function requireAdmin(c: Context<AppEnv>): User {
+  const u = requireUser(c);
+  if (u.role !== "admin") throw new HttpError(403, "forbidden", "Admins only.");
+  return u;
+}
+
+/** Largest JSON body accepted. */
+export const MAX_BODY = 16 * 1024;
+
+/** Read and validate a JSON body with a zod schema; 4xx with a clear message otherwise. */
+export async function body<T extends z.ZodTypeAny>(c: Context, schema: T): Promise<z.infer<T>> {
+  const text = await c.req.text();
+  if (text.length > MAX_BODY) throw new HttpError(413, "too_large", "Request body too large.");
+  let json: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "bad_json", "The request body is not valid JSON.");
+    }
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue.path.length ? issue.path.join(".") : "body";
+    const msg = issue.code === "unrecognized_keys"
+      ? `Unknown field(s): ${issue.keys.join(", ")}.`
+      : `${where}: ${issue.message}`;
+    throw new HttpError(400, "invalid_body", msg);
+  }
+  return r.data;
+}
+
+/** Client IP for rate limiting (Deno's remote address; first X-Forwarded-For hop only when trusted). */
+export function clientIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const xff = c.req.header("x-forwarded-for");
+    if (xff) return xff.split(",")[0].trim();
+  }
+  // deno-lint-ignore no-explicit-any
+  const info = (c.env as any)?.remoteAddr as Deno.NetAddr | undefined;
+  return info?.hostname ?? "unknown";
+}

@@ -1,0 +1,329 @@
+/**
+ * The machine lifecycle (SPEC section 2) as pure functions of state and time.
+ *
+ * ```
+ * available ─hold─▶ held ─arrive─▶ arrived ─start─▶ in_use ─(end)─▶ done ─collect─▶ available
+ * ```
+ *
+ * Nothing here does I/O: {@link settle} applies what time alone changes
+ * (holds expire, cycles end) and {@link apply} applies a command. The KV layer
+ * (`lib/db.ts`) loads a machine, calls these, and commits the result with an
+ * atomic versionstamp check.
+ * @module
+ */
+import type { Machine, MachineKind } from "./types.ts";
+
+/** Tunable durations, all in minutes (scaled by `minuteMs`). */
+export interface LifecycleSettings {
+  /** Length of one "minute" in ms: 60 000 in production, smaller in tests. */
+  minuteMs: number;
+  /** How long a hold (출발해요) lasts before it expires. */
+  holdMinutes: number;
+  /** Shortest and longest cycle a resident may register. */
+  minCycleMinutes: number;
+  maxCycleMinutes: number;
+  /** Longest single extension. */
+  maxExtendMinutes: number;
+  /** How long a machine must be done before neighbours may nudge. */
+  pickupGraceMinutes: number;
+  /** One nudge per (sender, machine) per this many minutes. */
+  nudgeCooldownMinutes: number;
+}
+
+/** The defaults of SPEC section 2/3. */
+export const DEFAULT_SETTINGS: LifecycleSettings = {
+  minuteMs: 60_000,
+  holdMinutes: 10,
+  minCycleMinutes: 1,
+  maxCycleMinutes: 240,
+  maxExtendMinutes: 120,
+  pickupGraceMinutes: 3,
+  nudgeCooldownMinutes: 10,
+};
+
+/** Who issues a command. `system` is the scheduler. */
+export interface Actor {
+  id: string;
+  name: string;
+  role: "resident" | "admin" | "system";
+}
+
+/** Every command a machine accepts. */
+export type Command =
+  | { type: "hold" }
+  | { type: "arrive" }
+  | { type: "start"; minutes: number }
+  | { type: "extend"; minutes: number }
+  | { type: "finish" }
+  | { type: "collect" }
+  | { type: "release" }
+  | { type: "out_of_order"; reason: string }
+  | { type: "repair" };
+
+/** Names of commands, in a stable order (used by tests and docs). */
+export const COMMANDS = [
+  "hold",
+  "arrive",
+  "start",
+  "extend",
+  "finish",
+  "collect",
+  "release",
+  "out_of_order",
+  "repair",
+] as const;
+
+/** Event types appended to the board log for machine changes. */
+export type MachineEventType =
+  | "machine.held"
+  | "machine.arrived"
+  | "machine.started"
+  | "machine.extended"
+  | "machine.finished"
+  | "machine.collected"
+  | "machine.released"
+  | "machine.out_of_order"
+  | "machine.repaired"
+  | "machine.hold_expired"
+  | "machine.done";
+
+/** Error codes a command can fail with. */
+export type LifecycleError =
+  | "invalid_state"
+  | "not_owner"
+  | "forbidden"
+  | "out_of_order"
+  | "bad_minutes";
+
+/** The result of applying a command. */
+export type Outcome =
+  | { ok: true; machine: Machine; event: MachineEventType }
+  | { ok: false; code: LifecycleError; message: string };
+
+/** Result of {@link settle}: the machine after time-driven changes, if any. */
+export interface Settled {
+  machine: Machine;
+  /** The time-driven event that happened, if the state changed. */
+  event?: "machine.hold_expired" | "machine.done";
+  /** Who lost a hold / whose cycle ended (for notifications). */
+  previousOwnerId?: string;
+}
+
+/** The fields that belong to a hold or use; cleared when the machine frees up. */
+function cleared(m: Machine, now: number): Machine {
+  return {
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    room: m.room,
+    order: m.order,
+    state: "available",
+    gen: m.gen + 1,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Apply what the passage of time alone does: an expired hold frees the
+ * machine; a cycle whose end has passed becomes `done` (at its end time).
+ */
+export function settle(m: Machine, now: number): Settled {
+  if ((m.state === "held" || m.state === "arrived") && (m.holdExpiresAt ?? Infinity) <= now) {
+    return { machine: cleared(m, now), event: "machine.hold_expired", previousOwnerId: m.ownerId };
+  }
+  if (m.state === "in_use" && (m.endsAt ?? Infinity) <= now) {
+    return {
+      machine: { ...m, state: "done", doneAt: m.endsAt, updatedAt: now },
+      event: "machine.done",
+      previousOwnerId: m.ownerId,
+    };
+  }
+  return { machine: m };
+}
+
+function fail(code: LifecycleError, message: string): Outcome {
+  return { ok: false, code, message };
+}
+
+function validMinutes(minutes: number, max: number, min = 1): boolean {
+  return Number.isInteger(minutes) && minutes >= min && minutes <= max;
+}
+
+/**
+ * Apply a command to an already {@link settle}d machine.
+ * `newUseId` supplies the id for a new hold or walk-up use.
+ */
+export function apply(
+  m: Machine,
+  cmd: Command,
+  actor: Actor,
+  now: number,
+  s: LifecycleSettings,
+  newUseId: () => string,
+): Outcome {
+  const isOwner = m.ownerId !== undefined && m.ownerId === actor.id;
+  const isAdmin = actor.role === "admin" || actor.role === "system";
+  const min = s.minuteMs;
+
+  if (m.state === "out_of_order" && cmd.type !== "repair" && cmd.type !== "out_of_order") {
+    return fail("out_of_order", "This machine is out of order.");
+  }
+
+  switch (cmd.type) {
+    case "hold":
+      if (m.state !== "available") return fail("invalid_state", "This machine is not free.");
+      return {
+        ok: true,
+        event: "machine.held",
+        machine: {
+          ...m,
+          state: "held",
+          ownerId: actor.id,
+          ownerName: actor.name,
+          useId: newUseId(),
+          gen: m.gen + 1,
+          holdExpiresAt: now + s.holdMinutes * min,
+          updatedAt: now,
+        },
+      };
+
+    case "arrive":
+      if (m.state !== "held") return fail("invalid_state", "Only a held machine can be arrived at.");
+      if (!isOwner) return fail("not_owner", "Someone else is holding this machine.");
+      return {
+        ok: true,
+        event: "machine.arrived",
+        machine: {
+          ...m,
+          state: "arrived",
+          gen: m.gen + 1,
+          holdExpiresAt: now + s.holdMinutes * min,
+          updatedAt: now,
+        },
+      };
+
+    case "start": {
+      if (!validMinutes(cmd.minutes, s.maxCycleMinutes, s.minCycleMinutes)) {
+        return fail(
+          "bad_minutes",
+          `Cycle length must be a whole number of minutes between ${s.minCycleMinutes} and ${s.maxCycleMinutes}.`,
+        );
+      }
+      const walkUp = m.state === "available";
+      if (!walkUp && m.state !== "held" && m.state !== "arrived") {
+        return fail("invalid_state", "This machine is not free.");
+      }
+      if (!walkUp && !isOwner) return fail("not_owner", "Someone else is holding this machine.");
+      return {
+        ok: true,
+        event: "machine.started",
+        machine: {
+          id: m.id,
+          name: m.name,
+          kind: m.kind,
+          room: m.room,
+          order: m.order,
+          state: "in_use",
+          ownerId: actor.id,
+          ownerName: actor.name,
+          useId: walkUp ? newUseId() : m.useId,
+          gen: m.gen + 1,
+          startedAt: now,
+          endsAt: now + cmd.minutes * min,
+          updatedAt: now,
+        },
+      };
+    }
+
+    case "extend":
+      if (!validMinutes(cmd.minutes, s.maxExtendMinutes)) {
+        return fail(
+          "bad_minutes",
+          `An extension must be a whole number of minutes between 1 and ${s.maxExtendMinutes}.`,
+        );
+      }
+      if (m.state !== "in_use") return fail("invalid_state", "Only a running cycle can be extended.");
+      if (!isOwner) return fail("not_owner", "Only the person using this machine can extend it.");
+      return {
+        ok: true,
+        event: "machine.extended",
+        machine: { ...m, gen: m.gen + 1, endsAt: (m.endsAt ?? now) + cmd.minutes * min, updatedAt: now },
+      };
+
+    case "finish":
+      if (m.state !== "in_use") return fail("invalid_state", "Only a running cycle can be finished.");
+      if (!isOwner && !isAdmin) return fail("not_owner", "Only the person using this machine can finish it.");
+      return {
+        ok: true,
+        event: "machine.finished",
+        machine: { ...m, state: "done", gen: m.gen + 1, endsAt: now, doneAt: now, updatedAt: now },
+      };
+
+    case "collect":
+      if (m.state !== "done") return fail("invalid_state", "Only a finished machine can be collected.");
+      if (!isOwner && !isAdmin) return fail("not_owner", "Only the owner can mark the laundry collected.");
+      return { ok: true, event: "machine.collected", machine: cleared(m, now) };
+
+    case "release":
+      if (m.state !== "held" && m.state !== "arrived") {
+        return fail("invalid_state", "Only a held machine can be released.");
+      }
+      if (!isOwner && !isAdmin) return fail("not_owner", "Someone else is holding this machine.");
+      return { ok: true, event: "machine.released", machine: cleared(m, now) };
+
+    case "out_of_order":
+      if (!isAdmin) return fail("forbidden", "Only an admin can mark a machine out of order.");
+      return {
+        ok: true,
+        event: "machine.out_of_order",
+        machine: {
+          ...cleared(m, now),
+          state: "out_of_order",
+          outOfOrderReason: cmd.reason,
+        },
+      };
+
+    case "repair":
+      if (!isAdmin) return fail("forbidden", "Only an admin can mark a machine repaired.");
+      if (m.state !== "out_of_order") return fail("invalid_state", "This machine is not out of order.");
+      return { ok: true, event: "machine.repaired", machine: cleared(m, now) };
+  }
+}
+
+/** Why a nudge is refused, or null when it may be sent. */
+export function nudgeRefusal(
+  m: Machine,
+  senderId: string,
+  now: number,
+  s: LifecycleSettings,
+  lastNudgeAt: number | undefined,
+): { code: "invalid_state" | "too_early" | "own_machine" | "cooldown"; message: string } | null {
+  if (m.state !== "done" || m.doneAt === undefined) {
+    return { code: "invalid_state", message: "Only a finished machine can be nudged." };
+  }
+  if (m.ownerId === senderId) return { code: "own_machine", message: "This is your own laundry." };
+  if (now < m.doneAt + s.pickupGraceMinutes * s.minuteMs) {
+    return { code: "too_early", message: "Give the owner a few minutes before asking." };
+  }
+  if (lastNudgeAt !== undefined && now < lastNudgeAt + s.nudgeCooldownMinutes * s.minuteMs) {
+    return { code: "cooldown", message: "You already asked recently." };
+  }
+  return null;
+}
+
+/** True when the machine is held (held or arrived) by `userId`. */
+export function isHeldBy(m: Machine, userId: string): boolean {
+  return (m.state === "held" || m.state === "arrived") && m.ownerId === userId;
+}
+
+/** A brand-new machine in the `available` state. */
+export function newMachine(
+  id: string,
+  name: string,
+  kind: MachineKind,
+  room: string,
+  order: number,
+  now: number,
+): Machine {
+  return { id, name, kind, room, order, state: "available", gen: 0, updatedAt: now };
+}

@@ -1,0 +1,70 @@
+/**
+ * The WebSocket protocol: zod schemas for what clients send, and the types of
+ * what the server sends. Documented in docs/API.md ("WebSocket").
+ * @module
+ */
+import { z } from "zod";
+import type { LogEvent } from "./db.ts";
+import type { Machine, PublicUser } from "./types.ts";
+
+/** Messages a client may send. Unknown types or fields are refused. */
+export const ClientMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("pong"), t: z.number().optional() }).strict(),
+  z.object({ type: z.literal("ping"), t: z.number().optional() }).strict(),
+  z.object({ type: z.literal("visibility"), visible: z.boolean() }).strict(),
+]);
+
+/** A parsed client message. */
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** Sent once on connect. */
+export interface HelloMessage {
+  type: "hello";
+  /** Server clock (epoch ms) for skew-corrected countdowns. */
+  serverTime: number;
+  cursor: string;
+  recovered: boolean;
+  events: LogEvent[];
+  snapshot?: { machines: Machine[] };
+  inboxReset: boolean;
+  user: PublicUser;
+}
+
+/** Messages the server sends. */
+export type ServerMessage =
+  | HelloMessage
+  | { type: "event"; event: LogEvent; cursor: string }
+  | { type: "ping"; t: number }
+  | { type: "pong"; t?: number }
+  | { type: "error"; code: string; message: string };
+
+/** Largest client frame accepted (bytes). */
+export const MAX_CLIENT_FRAME = 4096;
+
+/** Parse and validate one client frame. */
+export function parseClientMessage(
+  data: unknown,
+): { ok: true; msg: ClientMessage } | { ok: false; code: string; message: string } {
+  if (typeof data !== "string") {
+    return { ok: false, code: "bad_frame", message: "Only text frames are accepted." };
+  }
+  if (data.length > MAX_CLIENT_FRAME) {
+    return { ok: false, code: "too_large", message: "Frame too large." };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, code: "bad_json", message: "Frame is not valid JSON." };
+  }
+  const r = ClientMessage.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return {
+      ok: false,
+      code: "bad_message",
+      message: `${issue.path.join(".") || "message"}: ${issue.message}`,
+    };
+  }
+  return { ok: true, msg: r.data };
+}

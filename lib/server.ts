@@ -1,0 +1,84 @@
+/**
+ * Start LaundryLive: open KV, seed, wire store → board → hub → app, serve.
+ * `main.ts` calls this with the environment's config; tests call it with a
+ * temporary KV file and port 0.
+ * @module
+ */
+import { createApp, type Mount } from "./app.ts";
+import { Board } from "./board.ts";
+import type { Config } from "./config.ts";
+import type { AppContext } from "./context.ts";
+import { Store } from "./db.ts";
+import { Hub } from "./realtime.ts";
+import { seed, type SeedReport } from "./seed.ts";
+
+/** A running server. */
+export interface Server {
+  url: string;
+  port: number;
+  ctx: AppContext;
+  seed: SeedReport | null;
+  /** Stop serving, close sockets, timers and (if owned) the KV handle. */
+  close(): Promise<void>;
+}
+
+/** Extra wiring a server start may take. */
+export interface ServerOptions {
+  /** Route modules beyond the core API (pages, push, notifications). */
+  mounts?: Mount[];
+  /** Called with the context before serving (register listeners, queue handlers…). */
+  setup?: (ctx: AppContext) => Promise<Mount[] | void> | Mount[] | void;
+  /** Channel name for cross-instance fan-out (null disables). */
+  channel?: string | null;
+  /** Extra CSP connect-src entries. */
+  extraConnect?: string[];
+  /** Log the listening address. */
+  quiet?: boolean;
+}
+
+/** Open the store, build the app and serve it. */
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
+  const kv = await Deno.openKv(config.kvPath);
+  const store = new Store(kv, { minuteMs: config.minuteMs });
+  await store.init();
+  const report = config.seed ? await seed(store, config) : null;
+  const hub = new Hub(store, {
+    pingMs: config.pingMs,
+    timeoutMs: config.timeoutMs,
+    channel: opts.channel,
+  });
+  const board = new Board(store, hub);
+  const ctx: AppContext = { config, store, hub, board };
+  const mounts = [...(opts.mounts ?? [])];
+  const more = await opts.setup?.(ctx);
+  if (more) mounts.push(...more);
+  const app = createApp(ctx, mounts, opts.extraConnect);
+  const ac = new AbortController();
+  let resolveListen: (addr: Deno.NetAddr) => void;
+  const listening = new Promise<Deno.NetAddr>((r) => (resolveListen = r));
+  const server = Deno.serve(
+    {
+      port: config.port,
+      hostname: config.hostname,
+      signal: ac.signal,
+      onListen: (addr) => resolveListen(addr as Deno.NetAddr),
+    },
+    (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+  );
+  const addr = await listening;
+  const host = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
+  const url = `http://${host}:${addr.port}`;
+  if (!opts.quiet) console.log(`LaundryLive listening on ${url}`);
+  return {
+    url,
+    port: addr.port,
+    ctx,
+    seed: report,
+    async close() {
+      hub.close();
+      ac.abort();
+      await server.finished;
+      kv.close();
+    },
+  };
+}

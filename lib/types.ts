@@ -1,0 +1,139 @@
+/**
+ * Shared domain types for LaundryLive. Pure type declarations only: no I/O,
+ * no imports, so every module (server, islands, service worker) may use them.
+ * @module
+ */
+
+/** The kinds of machine in a laundry room. */
+export type MachineKind = "washer" | "dryer";
+
+/** Every state a machine can be in (SPEC section 2). */
+export type MachineState =
+  | "available"
+  | "held"
+  | "arrived"
+  | "in_use"
+  | "done"
+  | "out_of_order";
+
+/** A washer or dryer, as stored in KV and sent to clients. */
+export interface Machine {
+  id: string;
+  name: string;
+  kind: MachineKind;
+  room: string;
+  /** Sort order on the board. */
+  order: number;
+  state: MachineState;
+  /** The resident holding or using the machine (absent when available/out_of_order). */
+  ownerId?: string;
+  /** Owner's display name, denormalised for the board. Never shown for nudges. */
+  ownerName?: string;
+  /** Id of the current hold/use; reminders carry it to detect staleness. */
+  useId?: string;
+  /** Bumped on every change of the current use's timing (extend, finish, …). */
+  gen: number;
+  /** Epoch ms when a hold expires (state held/arrived). */
+  holdExpiresAt?: number;
+  /** Epoch ms when the cycle started (state in_use/done). */
+  startedAt?: number;
+  /** Epoch ms when the cycle ends / ended (state in_use/done). */
+  endsAt?: number;
+  /** Epoch ms when the machine became done (state done). */
+  doneAt?: number;
+  /** Admin's reason (state out_of_order). */
+  outOfOrderReason?: string;
+  updatedAt: number;
+}
+
+/** Roles a user can have. */
+export type Role = "resident" | "admin";
+
+/** A user account (passwordHash is never sent to clients). */
+export interface User {
+  id: string;
+  loginId: string;
+  name: string;
+  room: string;
+  role: Role;
+  disabled: boolean;
+  passwordHash: string;
+  createdAt: number;
+}
+
+/** The user as sent to clients. */
+export type PublicUser = Omit<User, "passwordHash">;
+
+/** Notification kinds (SPEC section 3 table). */
+export type NotificationKind =
+  | "use.ending_soon"
+  | "use.done"
+  | "use.overdue"
+  | "pickup.nudge"
+  | "hold.expiring"
+  | "hold.expired"
+  | "machine.free"
+  | "notice"
+  | "test";
+
+/** Push urgency (RFC 8030 section 5.3). */
+export type Urgency = "very-low" | "low" | "normal" | "high";
+
+/** A registered push device (SPEC section 3, "Devices and tokens"). */
+export interface Device {
+  deviceId: string;
+  userId: string;
+  kind: "webpush" | "fcm";
+  /** Web Push subscription (kind webpush). */
+  endpoint?: string;
+  keys?: { p256dh: string; auth: string };
+  /** FCM registration token (kind fcm). */
+  token?: string;
+  label: string;
+  createdAt: number;
+  lastSeenAt: number;
+  lastSuccessAt?: number;
+  lastFailureAt?: number;
+  lastError?: string;
+  failures: number;
+}
+
+/**
+ * What the service worker receives in a push (JSON, kept under 3 KB).
+ * `tag` collapses notifications about the same machine.
+ */
+export interface PushPayload {
+  id: string;
+  kind: NotificationKind;
+  title: string;
+  body: string;
+  tag: string;
+  url: string;
+  silent: boolean;
+  /** Critical notices ask the SW for requireInteraction. */
+  critical?: boolean;
+  ts: number;
+}
+
+/** Transport options for one push message. */
+export interface PushOptions {
+  ttlSeconds: number;
+  urgency: Urgency;
+  /** Collapse key: RFC 8030 Topic (max 32 URL-safe base64 chars). */
+  topic?: string;
+}
+
+/**
+ * The outcome of one delivery attempt to one device.
+ * - `ok`: accepted by the push service.
+ * - `gone`: 404/410 or FCM UNREGISTERED: delete the device.
+ * - `retry`: 429/5xx/network: try again after `retryAfterMs`.
+ * - `alarm`: 403/401 or credential mismatch: our setup is wrong; never delete.
+ * - `rejected`: other 4xx (payload too big, bad request): do not retry.
+ */
+export type SendResult =
+  | { status: "ok"; httpStatus: number }
+  | { status: "gone"; httpStatus?: number; detail: string }
+  | { status: "retry"; httpStatus?: number; retryAfterMs: number; detail: string }
+  | { status: "alarm"; httpStatus?: number; detail: string }
+  | { status: "rejected"; httpStatus?: number; detail: string };

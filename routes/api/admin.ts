@@ -1,0 +1,110 @@
+/**
+ * `/api/admin/*` (role admin only): machines, residents, invite codes.
+ * Announcements and delivery statistics live in `admin_notices.ts`.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { publicUser } from "../../lib/db.ts";
+import type { AppContext } from "../../lib/context.ts";
+import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
+import { actorOf, machineIdParam } from "./machines.ts";
+
+const MachineBody = z.object({
+  name: z.string().trim().min(1).max(40),
+  kind: z.enum(["washer", "dryer"]),
+  room: z.string().trim().min(1).max(40),
+}).strict();
+
+const MachinePatch = z.object({
+  name: z.string().trim().min(1).max(40).optional(),
+  room: z.string().trim().min(1).max(40).optional(),
+  order: z.number().int().min(0).max(10_000).optional(),
+}).strict();
+
+const OutOfOrder = z.object({ reason: z.string().trim().max(200).default("") }).strict();
+const Empty = z.object({}).strict();
+const UserPatch = z.object({ disabled: z.boolean() }).strict();
+const InviteBody = z.object({
+  code: z.string().trim().regex(/^[A-Za-z0-9-]{4,40}$/).optional(),
+  maxUses: z.number().int().min(1).max(100_000).optional(),
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+}).strict();
+
+/** Admin routes; every handler starts with requireAdmin. */
+export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    requireAdmin(c);
+    await next();
+  });
+
+  app.get("/machines", async (c) => c.json({ machines: await ctx.store.listMachines() }));
+
+  app.post("/machines", async (c) => {
+    const b = await body(c, MachineBody);
+    return c.json({ machine: await ctx.board.addMachine(b) }, 201);
+  });
+
+  app.patch("/machines/:id", async (c) => {
+    const b = await body(c, MachinePatch);
+    return c.json({ machine: await ctx.board.updateMachine(machineIdParam(c.req.param("id")), b) });
+  });
+
+  app.delete("/machines/:id", async (c) => {
+    await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    return c.json({ ok: true });
+  });
+
+  app.post("/machines/:id/out_of_order", async (c) => {
+    const b = await body(c, OutOfOrder);
+    const r = await ctx.board.command(
+      machineIdParam(c.req.param("id")),
+      { type: "out_of_order", reason: b.reason },
+      actorOf(requireAdmin(c)),
+    );
+    return c.json({ machine: r.machine });
+  });
+
+  app.post("/machines/:id/repair", async (c) => {
+    await body(c, Empty);
+    const r = await ctx.board.command(
+      machineIdParam(c.req.param("id")),
+      { type: "repair" },
+      actorOf(requireAdmin(c)),
+    );
+    return c.json({ machine: r.machine });
+  });
+
+  app.get("/residents", async (c) => {
+    const users = await ctx.store.listUsers();
+    return c.json({ residents: users.map(publicUser) });
+  });
+
+  app.patch("/residents/:id", async (c) => {
+    const b = await body(c, UserPatch);
+    const id = c.req.param("id");
+    if (id === requireAdmin(c).id) {
+      throw new HttpError(400, "self", "You cannot disable your own account.");
+    }
+    return c.json({ resident: publicUser(await ctx.store.setUserDisabled(id, b.disabled)) });
+  });
+
+  app.get("/invites", async (c) => c.json({ invites: await ctx.store.listInvites() }));
+
+  app.post("/invites", async (c) => {
+    const b = await body(c, InviteBody);
+    const invite = await ctx.store.createInvite(requireAdmin(c).id, {
+      code: b.code,
+      maxUses: b.maxUses,
+      expiresAt: b.expiresInDays ? Date.now() + b.expiresInDays * 86_400_000 : undefined,
+    });
+    return c.json({ invite }, 201);
+  });
+
+  app.delete("/invites/:code", async (c) => {
+    return c.json({ invite: await ctx.store.revokeInvite(c.req.param("code")) });
+  });
+
+  return app;
+}

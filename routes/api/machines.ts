@@ -1,0 +1,76 @@
+/**
+ * The board API: `GET /api/machines`, `POST /api/machines/:id/:action`,
+ * `GET /api/sync?since=`.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext } from "../../lib/context.ts";
+import { isCursor, parseCursor } from "../../lib/cursor.ts";
+import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
+import type { Actor, Command } from "../../lib/lifecycle.ts";
+import type { User } from "../../lib/types.ts";
+
+const Empty = z.object({}).strict();
+const Minutes = z.object({ minutes: z.number().int().min(1).max(600) }).strict();
+
+/** Resident actions and their bodies. */
+const ACTIONS = {
+  hold: Empty,
+  arrive: Empty,
+  start: Minutes,
+  extend: Minutes,
+  finish: Empty,
+  collect: Empty,
+  release: Empty,
+} as const;
+
+/** The actor for a user. */
+export function actorOf(u: User): Actor {
+  return { id: u.id, name: u.name, role: u.role };
+}
+
+/** A machine id in a path. */
+export function machineIdParam(id: string): string {
+  if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such machine.");
+  return id;
+}
+
+/** Board routes. */
+export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/machines", async (c) => {
+    const u = requireUser(c);
+    const [machines, cursor] = await Promise.all([
+      ctx.store.listMachines(),
+      ctx.store.currentCursor(u.id),
+    ]);
+    return c.json({ cursor, serverTime: Date.now(), machines });
+  });
+
+  app.post("/machines/:id/:action", async (c) => {
+    const u = requireUser(c);
+    const id = machineIdParam(c.req.param("id"));
+    const action = c.req.param("action");
+    if (!(action in ACTIONS)) {
+      throw new HttpError(404, "unknown_action", `Unknown action: ${action}.`);
+    }
+    const b = await body(c, ACTIONS[action as keyof typeof ACTIONS]);
+    const cmd = { type: action, ...b } as Command;
+    const r = await ctx.board.command(id, cmd, actorOf(u));
+    return c.json({ machine: r.machine, cursor: await ctx.store.currentCursor(u.id) });
+  });
+
+  app.get("/sync", async (c) => {
+    const u = requireUser(c);
+    const since = c.req.query("since");
+    if (since !== undefined && since !== "" && !isCursor(since)) {
+      throw new HttpError(400, "bad_cursor", "since: not a cursor.");
+    }
+    const r = await ctx.store.sync(u.id, parseCursor(since));
+    return c.json({ ...r, serverTime: Date.now() });
+  });
+
+  return app;
+}
