@@ -17,7 +17,12 @@ if (server.seed) {
   console.log("");
   console.log("  세탁실 라이브 · LaundryLive");
   console.log(`  Open:         ${server.url}`);
-  console.log(`  Admin login:  ${s.adminLogin}` + (s.adminPassword ? `  password: ${s.adminPassword}` : "  (password from ADMIN_PASSWORD or set earlier)"));
+  console.log(
+    `  Admin login:  ${s.adminLogin}` +
+      (s.adminPassword
+        ? `  password: ${s.adminPassword}`
+        : "  (password from ADMIN_PASSWORD or set earlier)"),
+  );
   if (s.inviteCode) console.log(`  Invite code:  ${s.inviteCode}`);
   console.log("");
 }

@@ -8,7 +8,15 @@
  */
 import { Hono } from "hono";
 import type { AppContext } from "./context.ts";
-import { type AppEnv, csrf, errorBody, language, securityHeaders, session, toErrorResponse } from "./http.ts";
+import {
+  type AppEnv,
+  csrf,
+  errorBody,
+  language,
+  securityHeaders,
+  session,
+  toErrorResponse,
+} from "./http.ts";
 import { authRoutes, meRoute } from "../routes/api/auth.ts";
 import { machineRoutes } from "../routes/api/machines.ts";
 import { adminRoutes } from "../routes/api/admin.ts";
@@ -18,7 +26,11 @@ import { wsRoutes } from "../routes/ws.ts";
 export type Mount = (app: Hono<AppEnv>, ctx: AppContext) => void;
 
 /** Build the app. `extra` mounts features wired in by the server (pages, push, …). */
-export function createApp(ctx: AppContext, extra: Mount[] = [], extraConnect: string[] = []): Hono<AppEnv> {
+export function createApp(
+  ctx: AppContext,
+  extra: Mount[] = [],
+  extraConnect: string[] = [],
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((err, c) => toErrorResponse(c, err));
   app.notFound((c) =>

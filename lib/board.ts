@@ -48,7 +48,13 @@ export class Board {
   /** Run a resident or admin command. Throws StoreError on refusal. */
   async command(machineId: string, cmd: Command, actor: Actor): Promise<CommandResult> {
     const r = await this.store.command(machineId, cmd, actor);
-    await this.#emit({ machine: r.machine, before: r.before, events: r.events, actor, command: cmd });
+    await this.#emit({
+      machine: r.machine,
+      before: r.before,
+      events: r.events,
+      actor,
+      command: cmd,
+    });
     return r;
   }
 

@@ -6,6 +6,8 @@ import type { Board } from "./board.ts";
 import type { Config } from "./config.ts";
 import type { Store } from "./db.ts";
 import type { Hub } from "./realtime.ts";
+import type { Notifier } from "./notify/notifier.ts";
+import type { NotificationService } from "./notify/service.ts";
 
 /** Route dependencies. Optional parts are wired in by features that need them. */
 export interface AppContext {
@@ -13,4 +15,7 @@ export interface AppContext {
   store: Store;
   hub: Hub;
   board: Board;
+  notifier?: Notifier;
+  notifications?: NotificationService;
+  vapidPublicKey?: string;
 }

@@ -16,6 +16,16 @@
  * | ["invites", code]                     | {@link Invite}                     |
  * | ["presence", userId, connId]          | {@link Presence}                   |
  * | ["rate", key]                         | {@link RateWindow}                 |
+ * | ["prefs", userId]                     | Preferences                        |
+ * | ["inbox", userId, notificationId]     | InboxItem (idempotency key too)    |
+ * | ["devices", userId, deviceId]         | Device                             |
+ * | ["sent", notificationId, deviceId]    | {@link SentMark} (once per device) |
+ * | ["watches", kind, userId]             | {at}                               |
+ * | ["nudges", machineId, senderId]       | {at} (cooldown)                    |
+ * | ["machine_users", machineId, userId]  | {at} (recent users, 24 h)          |
+ * | ["notices", id]                       | Notice                             |
+ * | ["stats", scope, field]               | Deno.KvU64 counter                 |
+ * | ["config", name]                      | server secrets (VAPID keys)        |
  *
  * Scopes: `"board"` for the building board, `"u:<userId>"` for a user's own log.
  * Every command is one atomic operation that checks the versionstamps of what
@@ -35,7 +45,18 @@ import {
 } from "./lifecycle.ts";
 import { type Cursor, formatCursor } from "./cursor.ts";
 import { newId, newInviteCode, newToken, sha256Hex } from "./ids.ts";
-import type { Machine, MachineKind, PublicUser, Role, User } from "./types.ts";
+import type {
+  DeliveryStats,
+  Device,
+  InboxItem,
+  Machine,
+  MachineKind,
+  Notice,
+  Preferences,
+  PublicUser,
+  Role,
+  User,
+} from "./types.ts";
 
 /** One entry of an event log. */
 export interface LogEvent {
@@ -174,20 +195,23 @@ export class Store {
   }
 
   /** Add a machine (admin). Appends `machine.added`. */
-  async addMachine(input: { name: string; kind: MachineKind; room: string }): Promise<CommandResult> {
-    const machines = await this.listMachines();
-    const now = Date.now();
-    const m = newMachine(
-      newId(10),
-      input.name,
-      input.kind,
-      input.room,
-      machines.reduce((mx, x) => Math.max(mx, x.order), 0) + 1,
-      now,
-    );
-    const events = await this.#commitMachine(null, m, [{ type: "machine.added", machine: m }]);
-    if (!events) throw new StoreError("busy", "The board is busy; try again.", 503);
-    return { machine: m, before: m, events };
+  async addMachine(
+    input: { name: string; kind: MachineKind; room: string },
+  ): Promise<CommandResult> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const machines = await this.listMachines();
+      const m = newMachine(
+        newId(10),
+        input.name,
+        input.kind,
+        input.room,
+        machines.reduce((mx, x) => Math.max(mx, x.order), 0) + 1,
+        Date.now(),
+      );
+      const events = await this.#commitMachine(null, m, [{ type: "machine.added", machine: m }]);
+      if (events) return { machine: m, before: m, events };
+    }
+    throw new StoreError("busy", "The board is busy; try again.", 503);
   }
 
   /** Rename / move a machine (admin). Appends `machine.updated`. */
@@ -266,14 +290,13 @@ export class Store {
         op.check(idx).set(["holds", actor.id, m.kind], machineId);
       }
       const before = settled.machine;
-      if (
-        (before.state === "held" || before.state === "arrived") && before.ownerId &&
-        !isHeldBy(m, before.ownerId)
-      ) {
-        op.delete(["holds", before.ownerId, m.kind]);
-      }
-      if (settled.event === "machine.hold_expired" && entry.value.ownerId) {
-        op.delete(["holds", entry.value.ownerId, m.kind]);
+      // Free the holder's index only if it still points at this machine.
+      const holder = entry.value.state === "held" || entry.value.state === "arrived"
+        ? entry.value.ownerId
+        : undefined;
+      if (holder && !isHeldBy(m, holder) && !(cmd.type === "hold" && holder === actor.id)) {
+        const idx = await this.kv.get<string>(["holds", holder, m.kind]);
+        if (idx.value === machineId) op.check(idx).delete(idx.key);
       }
       const drafts: Draft[] = [];
       if (settled.event) drafts.push({ type: settled.event, machine: settled.machine });
@@ -301,7 +324,8 @@ export class Store {
       if (!settled.event) return null;
       const op = this.kv.atomic();
       if (settled.event === "machine.hold_expired" && entry.value.ownerId) {
-        op.delete(["holds", entry.value.ownerId, entry.value.kind]);
+        const idx = await this.kv.get<string>(["holds", entry.value.ownerId, entry.value.kind]);
+        if (idx.value === machineId) op.check(idx).delete(idx.key);
       }
       const events = await this.#commitMachine(entry, settled.machine, [{
         type: settled.event,
@@ -347,7 +371,18 @@ export class Store {
     op.check(head);
     for (const e of events) op.set(["log", scope, e.seq], e);
     op.set(["log_head", scope], seq);
-    const res = await op.commit();
+    let res: Deno.KvCommitResult | Deno.KvCommitError;
+    try {
+      res = await op.commit();
+    } catch (err) {
+      // Another SQLite handle on the same file (a second local Worker) holds
+      // the write lock. Nothing was written: the caller re-reads and retries.
+      if (err instanceof Error && /database is locked/i.test(err.message)) {
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 10));
+        return null;
+      }
+      throw err;
+    }
     return res.ok ? events : null;
   }
 
@@ -536,12 +571,15 @@ export class Store {
 
   /** Enable or disable a user; disabling revokes all their sessions. */
   async setUserDisabled(id: string, disabled: boolean): Promise<User> {
-    const entry = await this.kv.get<User>(["users", id]);
-    if (!entry.value) throw new StoreError("not_found", "No such user.", 404);
-    const user = { ...entry.value, disabled };
-    await this.kv.atomic().check(entry).set(entry.key, user).commit();
-    if (disabled) await this.revokeSessionsOf(id);
-    return user;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<User>(["users", id]);
+      if (!entry.value) throw new StoreError("not_found", "No such user.", 404);
+      const user = { ...entry.value, disabled };
+      if (!(await this.kv.atomic().check(entry).set(entry.key, user).commit()).ok) continue;
+      if (disabled) await this.revokeSessionsOf(id);
+      return user;
+    }
+    throw new StoreError("busy", "Please try again.", 503);
   }
 
   /** Update a user's password hash or role (used by seeding). */
@@ -625,7 +663,7 @@ export class Store {
 
   /** Revoke an invite code. */
   async revokeInvite(code: string): Promise<Invite> {
-    const entry = await this.kv.get<Invite>(["invites", code.toUpperCase()]);
+    const entry = await this.kv.get<Invite>(["invites", code.trim().toUpperCase()]);
     if (!entry.value) throw new StoreError("not_found", "No such invite code.", 404);
     const inv = { ...entry.value, revoked: true };
     await this.kv.set(entry.key, inv);
@@ -645,7 +683,10 @@ export class Store {
   }
 
   /** Whether the user has any live connection, and any visible page. */
-  async getPresence(userId: string, now = Date.now()): Promise<{ connected: boolean; visible: boolean }> {
+  async getPresence(
+    userId: string,
+    now = Date.now(),
+  ): Promise<{ connected: boolean; visible: boolean }> {
     let connected = false;
     let visible = false;
     for await (const e of this.kv.list<Presence>({ prefix: ["presence", userId] })) {
@@ -706,7 +747,369 @@ export class Store {
   async clearRate(key: string): Promise<void> {
     await this.kv.delete(["rate", key]);
   }
+
+  // ───────────────────────────── preferences ─────────────────────────────
+
+  /** A user's stored preferences, or null. */
+  async getPreferences(userId: string): Promise<Preferences | null> {
+    return (await this.kv.get<Preferences>(["prefs", userId])).value;
+  }
+
+  /** Store a user's preferences. */
+  async setPreferences(userId: string, prefs: Preferences): Promise<void> {
+    await this.kv.set(["prefs", userId], prefs);
+  }
+
+  // ───────────────────────────── inbox ─────────────────────────────
+
+  /**
+   * Put a notification in the user's inbox and append a `notification` event
+   * to their log, once: returns null when that notification id is already
+   * there (a redelivered queue message).
+   */
+  async addToInbox(userId: string, item: InboxItem): Promise<LogEvent | null> {
+    const key = ["inbox", userId, item.id];
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const existing = await this.kv.get(key);
+      if (existing.value) return null;
+      const op = this.kv.atomic().check(existing).set(key, item);
+      const events = await this.#appendAndCommit(op, userScope(userId), [{
+        type: "notification",
+        data: { item },
+      }]);
+      if (events) return events[0];
+    }
+    throw new StoreError("busy", "The inbox is busy; try again.", 503);
+  }
+
+  /** A user's inbox, newest first (at most `limit`). */
+  async listInbox(userId: string, limit = 100): Promise<InboxItem[]> {
+    const out: InboxItem[] = [];
+    for await (const e of this.kv.list<InboxItem>({ prefix: ["inbox", userId] })) out.push(e.value);
+    return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  /** One inbox item. */
+  async getInboxItem(userId: string, id: string): Promise<InboxItem | null> {
+    return (await this.kv.get<InboxItem>(["inbox", userId, id])).value;
+  }
+
+  /** Mark items (or all, when `ids` is undefined) read; appends `inbox.read`. */
+  async markRead(userId: string, ids?: string[]): Promise<{ updated: number; events: LogEvent[] }> {
+    const now = Date.now();
+    const items = await this.listInbox(userId, 10_000);
+    const want = ids ? new Set(ids) : null;
+    const changed = items.filter((i) => !i.readAt && (!want || want.has(i.id)));
+    for (let i = 0; i < changed.length; i += 400) {
+      const op = this.kv.atomic();
+      for (const item of changed.slice(i, i + 400)) {
+        op.set(["inbox", userId, item.id], { ...item, readAt: now });
+      }
+      await op.commit();
+    }
+    if (!changed.length) return { updated: 0, events: [] };
+    const events = await this.appendUserEvents(userId, [{
+      type: "inbox.read",
+      data: { ids: changed.map((i) => i.id), at: now },
+    }]);
+    return { updated: changed.length, events };
+  }
+
+  /** Keep only the newest `keep` inbox items per user (cron sweep). */
+  async trimInboxes(keep = 200): Promise<number> {
+    const byUser = new Map<string, InboxItem[]>();
+    for await (const e of this.kv.list<InboxItem>({ prefix: ["inbox"] })) {
+      const uid = e.key[1] as string;
+      const list = byUser.get(uid) ?? [];
+      list.push(e.value);
+      byUser.set(uid, list);
+    }
+    let n = 0;
+    for (const [uid, items] of byUser) {
+      items.sort((a, b) => b.createdAt - a.createdAt);
+      for (const old of items.slice(keep)) {
+        await this.kv.delete(["inbox", uid, old.id]);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  // ───────────────────────────── devices ─────────────────────────────
+
+  /** A user's devices. */
+  async listDevices(userId: string): Promise<Device[]> {
+    const out: Device[] = [];
+    for await (const e of this.kv.list<Device>({ prefix: ["devices", userId] })) out.push(e.value);
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** One device. */
+  async getDevice(userId: string, deviceId: string): Promise<Device | null> {
+    return (await this.kv.get<Device>(["devices", userId, deviceId])).value;
+  }
+
+  /**
+   * Register or refresh a device (SPEC: upsert by deviceId and endpoint; a new
+   * endpoint replaces the old one, the same one just touches lastSeenAt). Any
+   * other device of this user with the same endpoint/token is removed.
+   */
+  async upsertDevice(
+    userId: string,
+    deviceId: string,
+    input: Pick<Device, "kind" | "endpoint" | "keys" | "token"> & { label?: string },
+  ): Promise<{ device: Device; created: boolean; replaced: boolean }> {
+    const now = Date.now();
+    const key = ["devices", userId, deviceId];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<Device>(key);
+      const old = entry.value;
+      const sameTarget = old && old.kind === input.kind && old.endpoint === input.endpoint &&
+        old.token === input.token && old.keys?.auth === input.keys?.auth &&
+        old.keys?.p256dh === input.keys?.p256dh;
+      const device: Device = sameTarget
+        ? { ...old, lastSeenAt: now, label: input.label ?? old.label }
+        : {
+          deviceId,
+          userId,
+          kind: input.kind,
+          endpoint: input.endpoint,
+          keys: input.keys,
+          token: input.token,
+          label: input.label ?? old?.label ?? "",
+          createdAt: old?.createdAt ?? now,
+          lastSeenAt: now,
+          failures: 0,
+        };
+      const op = this.kv.atomic().check(entry).set(key, device);
+      for (const other of await this.listDevices(userId)) {
+        if (other.deviceId === deviceId) continue;
+        const dup = (input.endpoint && other.endpoint === input.endpoint) ||
+          (input.token && other.token === input.token);
+        if (dup) op.delete(["devices", userId, other.deviceId]);
+      }
+      if ((await op.commit()).ok) return { device, created: !old, replaced: !!old && !sameTarget };
+    }
+    throw new StoreError("busy", "Please try again.", 503);
+  }
+
+  /** Delete a device; true when it existed. */
+  async deleteDevice(userId: string, deviceId: string): Promise<boolean> {
+    const entry = await this.kv.get(["devices", userId, deviceId]);
+    if (!entry.value) return false;
+    await this.kv.delete(entry.key);
+    return true;
+  }
+
+  /** Record a delivery outcome on a device (if it still exists). */
+  async recordDeviceResult(
+    userId: string,
+    deviceId: string,
+    ok: boolean,
+    error?: string,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.kv.get<Device>(["devices", userId, deviceId]);
+      if (!entry.value) return;
+      const now = Date.now();
+      const d = ok ? { ...entry.value, lastSuccessAt: now, failures: 0, lastError: undefined } : {
+        ...entry.value,
+        lastFailureAt: now,
+        failures: entry.value.failures + 1,
+        lastError: error?.slice(0, 200),
+      };
+      if ((await this.kv.atomic().check(entry).set(entry.key, d).commit()).ok) return;
+    }
+  }
+
+  /**
+   * Claim the right to push notification `notificationId` to a device. Returns
+   * false when it was already sent, or is being sent by another worker (a
+   * claim older than `leaseMs` is taken over: that worker died).
+   */
+  async claimSend(notificationId: string, deviceId: string, leaseMs = 60_000): Promise<boolean> {
+    const key = ["sent", notificationId, deviceId];
+    const entry = await this.kv.get<SentMark>(key);
+    const now = Date.now();
+    if (entry.value?.status === "sent") return false;
+    if (entry.value?.status === "sending" && now - entry.value.at < leaseMs) return false;
+    const res = await this.kv.atomic().check(entry).set(key, { status: "sending", at: now }, {
+      expireIn: 7 * 86_400_000,
+    }).commit();
+    return res.ok;
+  }
+
+  /** Mark a claimed send as done (or release the claim so a retry may run). */
+  async finishSend(notificationId: string, deviceId: string, sent: boolean): Promise<void> {
+    const key = ["sent", notificationId, deviceId];
+    if (sent) {
+      await this.kv.set(key, { status: "sent", at: Date.now() }, { expireIn: 7 * 86_400_000 });
+    } else await this.kv.delete(key);
+  }
+
+  // ───────────────────────────── watches & nudges ─────────────────────────────
+
+  /** Watch for a free machine of `kind`. */
+  async addWatch(userId: string, kind: MachineKind): Promise<void> {
+    await this.kv.set(["watches", kind, userId], { at: Date.now() });
+  }
+
+  /** Stop watching; true when there was a watch. */
+  async removeWatch(userId: string, kind: MachineKind): Promise<boolean> {
+    const e = await this.kv.get(["watches", kind, userId]);
+    if (!e.value) return false;
+    await this.kv.delete(e.key);
+    return true;
+  }
+
+  /** The kinds a user watches. */
+  async watchesOf(userId: string): Promise<MachineKind[]> {
+    const kinds: MachineKind[] = [];
+    for (const kind of ["washer", "dryer"] as const) {
+      if ((await this.kv.get(["watches", kind, userId])).value) kinds.push(kind);
+    }
+    return kinds;
+  }
+
+  /**
+   * Take every watcher of `kind` (one-shot: the watches are removed in the
+   * same atomic operation, so two instances cannot both offer).
+   */
+  async takeWatchers(kind: MachineKind): Promise<string[]> {
+    const entries: Deno.KvEntry<unknown>[] = [];
+    for await (const e of this.kv.list({ prefix: ["watches", kind] })) entries.push(e);
+    const taken: string[] = [];
+    for (const e of entries) {
+      const res = await this.kv.atomic().check(e).delete(e.key).commit();
+      if (res.ok) taken.push(e.key[2] as string);
+    }
+    return taken;
+  }
+
+  /**
+   * Record a nudge if the cooldown allows it. `check` gets the last nudge
+   * time and returns a refusal or null; the write is atomic with that read.
+   */
+  async recordNudge<R>(
+    machineId: string,
+    senderId: string,
+    check: (lastAt: number | undefined) => R | null,
+  ): Promise<R | null> {
+    const key = ["nudges", machineId, senderId];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.kv.get<{ at: number }>(key);
+      const refusal = check(entry.value?.at);
+      if (refusal) return refusal;
+      const res = await this.kv.atomic().check(entry).set(key, { at: Date.now() }, {
+        expireIn: 24 * 3600_000,
+      }).commit();
+      if (res.ok) return null;
+    }
+    throw new StoreError("busy", "Please try again.", 503);
+  }
+
+  /** Remember that `userId` used a machine (for "users of one machine" notices). */
+  async markMachineUser(machineId: string, userId: string): Promise<void> {
+    await this.kv.set(["machine_users", machineId, userId], { at: Date.now() }, {
+      expireIn: 24 * 3600_000,
+    });
+  }
+
+  /** Users of a machine within the last 24 h. */
+  async machineUsers(machineId: string, now = Date.now()): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.kv.list<{ at: number }>({ prefix: ["machine_users", machineId] })) {
+      if (e.value.at > now - 24 * 3600_000) out.push(e.key[2] as string);
+    }
+    return out;
+  }
+
+  // ───────────────────────────── notices ─────────────────────────────
+
+  /** Store a new notice. */
+  async createNotice(n: Notice): Promise<void> {
+    await this.kv.set(["notices", n.id], n);
+  }
+
+  /** One notice. */
+  async getNotice(id: string): Promise<Notice | null> {
+    return (await this.kv.get<Notice>(["notices", id])).value;
+  }
+
+  /** All notices, newest first. */
+  async listNotices(limit = 100): Promise<Notice[]> {
+    const out: Notice[] = [];
+    for await (const e of this.kv.list<Notice>({ prefix: ["notices"] })) out.push(e.value);
+    return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  /**
+   * Move a notice from one status to another atomically; returns the updated
+   * notice, or null when it was not in `from` (already sent, cancelled…).
+   */
+  async transitionNotice(
+    id: string,
+    from: Notice["status"][],
+    to: Notice["status"],
+    patch: Partial<Notice> = {},
+  ): Promise<Notice | null> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.kv.get<Notice>(["notices", id]);
+      if (!entry.value || !from.includes(entry.value.status)) return null;
+      const n = { ...entry.value, ...patch, status: to };
+      if ((await this.kv.atomic().check(entry).set(entry.key, n).commit()).ok) return n;
+    }
+    return null;
+  }
+
+  // ───────────────────────────── statistics ─────────────────────────────
+
+  /** Add to delivery counters of several scopes (e.g. a notice and "all"). */
+  async countDelivery(
+    scopes: string[],
+    delta: Partial<Record<(typeof STAT_FIELDS)[number], number>>,
+  ): Promise<void> {
+    const op = this.kv.atomic();
+    for (const scope of scopes) {
+      for (const [field, n] of Object.entries(delta)) {
+        if (n) op.sum(["stats", scope, field], BigInt(n));
+      }
+    }
+    await op.commit();
+  }
+
+  /** Delivery counters of one scope. */
+  async getStats(scope: string): Promise<DeliveryStats> {
+    const keys = STAT_FIELDS.map((f) => ["stats", scope, f]);
+    const entries = await this.kv.getMany<Deno.KvU64[]>(keys);
+    const out = {} as DeliveryStats;
+    STAT_FIELDS.forEach((f, i) => (out[f] = Number(entries[i].value?.value ?? 0n)));
+    return out;
+  }
+
+  // ───────────────────────────── config ─────────────────────────────
+
+  /** A server-side config value (e.g. generated VAPID keys). */
+  async getConfig<T>(name: string): Promise<T | null> {
+    return (await this.kv.get<T>(["config", name])).value;
+  }
+
+  /** Set a config value only if absent; returns the value in force. */
+  async initConfig<T>(name: string, value: T): Promise<T> {
+    const res = await this.kv.atomic().check({ key: ["config", name], versionstamp: null })
+      .set(["config", name], value).commit();
+    return res.ok ? value : (await this.getConfig<T>(name))!;
+  }
 }
+
+/** Delivery mark of one notification on one device. */
+export interface SentMark {
+  status: "sending" | "sent";
+  at: number;
+}
+
+/** Fields of {@link DeliveryStats}. */
+export const STAT_FIELDS = ["recipients", "inApp", "pushed", "failed", "pruned", "held"] as const;
 
 /** An event before it gets its sequence number. */
 export type Draft = Omit<LogEvent, "seq" | "scope" | "at">;

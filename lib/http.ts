@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { z } from "zod";
-import { StoreError, type Store } from "./db.ts";
+import { type Store, StoreError } from "./db.ts";
 import type { User } from "./types.ts";
 
 /** Variables handlers can read with `c.get(...)`. */
@@ -36,7 +36,10 @@ export class HttpError extends Error {
 }
 
 /** The JSON error body of the API. */
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+export function errorBody(
+  code: string,
+  message: string,
+): { error: { code: string; message: string } } {
   return { error: { code, message } };
 }
 

@@ -188,7 +188,9 @@ export function apply(
       };
 
     case "arrive":
-      if (m.state !== "held") return fail("invalid_state", "Only a held machine can be arrived at.");
+      if (m.state !== "held") {
+        return fail("invalid_state", "Only a held machine can be arrived at.");
+      }
       if (!isOwner) return fail("not_owner", "Someone else is holding this machine.");
       return {
         ok: true,
@@ -242,17 +244,28 @@ export function apply(
           `An extension must be a whole number of minutes between 1 and ${s.maxExtendMinutes}.`,
         );
       }
-      if (m.state !== "in_use") return fail("invalid_state", "Only a running cycle can be extended.");
+      if (m.state !== "in_use") {
+        return fail("invalid_state", "Only a running cycle can be extended.");
+      }
       if (!isOwner) return fail("not_owner", "Only the person using this machine can extend it.");
       return {
         ok: true,
         event: "machine.extended",
-        machine: { ...m, gen: m.gen + 1, endsAt: (m.endsAt ?? now) + cmd.minutes * min, updatedAt: now },
+        machine: {
+          ...m,
+          gen: m.gen + 1,
+          endsAt: (m.endsAt ?? now) + cmd.minutes * min,
+          updatedAt: now,
+        },
       };
 
     case "finish":
-      if (m.state !== "in_use") return fail("invalid_state", "Only a running cycle can be finished.");
-      if (!isOwner && !isAdmin) return fail("not_owner", "Only the person using this machine can finish it.");
+      if (m.state !== "in_use") {
+        return fail("invalid_state", "Only a running cycle can be finished.");
+      }
+      if (!isOwner && !isAdmin) {
+        return fail("not_owner", "Only the person using this machine can finish it.");
+      }
       return {
         ok: true,
         event: "machine.finished",
@@ -260,8 +273,12 @@ export function apply(
       };
 
     case "collect":
-      if (m.state !== "done") return fail("invalid_state", "Only a finished machine can be collected.");
-      if (!isOwner && !isAdmin) return fail("not_owner", "Only the owner can mark the laundry collected.");
+      if (m.state !== "done") {
+        return fail("invalid_state", "Only a finished machine can be collected.");
+      }
+      if (!isOwner && !isAdmin) {
+        return fail("not_owner", "Only the owner can mark the laundry collected.");
+      }
       return { ok: true, event: "machine.collected", machine: cleared(m, now) };
 
     case "release":
@@ -285,7 +302,9 @@ export function apply(
 
     case "repair":
       if (!isAdmin) return fail("forbidden", "Only an admin can mark a machine repaired.");
-      if (m.state !== "out_of_order") return fail("invalid_state", "This machine is not out of order.");
+      if (m.state !== "out_of_order") {
+        return fail("invalid_state", "This machine is not out of order.");
+      }
       return { ok: true, event: "machine.repaired", machine: cleared(m, now) };
   }
 }

@@ -47,8 +47,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (parts.length !== 4 || parts[0] !== "pbkdf2-sha256") return false;
   const iterations = Number(parts[1]);
   if (!Number.isInteger(iterations) || iterations < 1) return false;
-  const expected = unb64(parts[3]);
-  const actual = await derive(password, unb64(parts[2]), iterations);
+  let salt: Uint8Array;
+  let expected: Uint8Array;
+  try {
+    salt = unb64(parts[2]);
+    expected = unb64(parts[3]);
+  } catch {
+    return false; // a corrupt stored hash never verifies
+  }
+  const actual = await derive(password, salt, iterations);
   if (actual.length !== expected.length) return false;
   let diff = 0;
   for (let i = 0; i < actual.length; i++) diff |= actual[i] ^ expected[i];

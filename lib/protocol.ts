@@ -38,7 +38,7 @@ export type ServerMessage =
   | { type: "pong"; t?: number }
   | { type: "error"; code: string; message: string };
 
-/** Largest client frame accepted (bytes). */
+/** Largest client frame accepted (UTF-16 code units; every valid message is ASCII). */
 export const MAX_CLIENT_FRAME = 4096;
 
 /** Parse and validate one client frame. */

@@ -111,6 +111,7 @@ export class Hub {
   #channel: BroadcastChannel | null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #opts: HeartbeatOptions;
+  #closed = false;
 
   /** Create the hub; `channel` names the BroadcastChannel (one per building). */
   constructor(
@@ -160,7 +161,11 @@ export class Hub {
    * Adopt an upgraded socket: register it (so nothing published meanwhile is
    * lost), send `hello` with the replay or snapshot, then stream.
    */
-  attach(socket: WebSocket, user: import("./types.ts").User, since: import("./cursor.ts").Cursor | null): Conn {
+  attach(
+    socket: WebSocket,
+    user: import("./types.ts").User,
+    since: import("./cursor.ts").Cursor | null,
+  ): Conn {
     const conn = new Conn(socket, user.id, this.store);
     const onOpen = async () => {
       this.#add(conn);
@@ -255,12 +260,16 @@ export class Hub {
           instance: this.instance,
         }, { expireIn: this.#opts.timeoutMs * 2 });
       }
-      await op.commit().catch((err) => console.error("presence refresh", err));
+      if (this.#closed) return;
+      await op.commit().catch((err) => {
+        if (!this.#closed) console.error("presence refresh", err);
+      });
     }
   }
 
   /** Close every socket and stop timers and the channel. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#timer);
     this.#channel?.close();
     for (const c of [...this.#conns]) {

@@ -137,3 +137,73 @@ export type SendResult =
   | { status: "retry"; httpStatus?: number; retryAfterMs: number; detail: string }
   | { status: "alarm"; httpStatus?: number; detail: string }
   | { status: "rejected"; httpStatus?: number; detail: string };
+
+/** Quiet hours in the user's local time zone. */
+export interface QuietHours {
+  enabled: boolean;
+  /** "HH:MM", local time. */
+  start: string;
+  end: string;
+  /** What happens to non-critical pushes during quiet hours. */
+  mode: "silent" | "hold";
+}
+
+/** Per-user notification preferences. */
+export interface Preferences {
+  lang: "ko" | "en";
+  /** IANA time zone for quiet hours, e.g. "Asia/Seoul". */
+  timeZone: string;
+  /** Whether each kind may be pushed (in-app/inbox always happen). */
+  push: Partial<Record<NotificationKind, boolean>>;
+  /** Lead time of `use.ending_soon`, minutes. */
+  endingSoonMinutes: number;
+  quiet: QuietHours;
+}
+
+/** One notification in a user's inbox. */
+export interface InboxItem {
+  id: string;
+  kind: NotificationKind;
+  title: string;
+  body: string;
+  url: string;
+  tag: string;
+  machineId?: string;
+  noticeId?: string;
+  critical?: boolean;
+  createdAt: number;
+  readAt?: number;
+}
+
+/** Who an admin notice goes to. */
+export type NoticeTarget =
+  | { type: "all" }
+  | { type: "room"; room: string }
+  | { type: "machine"; machineId: string };
+
+/** Delivery counters of a notice (or of everything). */
+export interface DeliveryStats {
+  recipients: number;
+  inApp: number;
+  pushed: number;
+  failed: number;
+  pruned: number;
+  held: number;
+}
+
+/** An admin announcement. */
+export interface Notice {
+  id: string;
+  title: string;
+  body: string;
+  target: NoticeTarget;
+  /** Epoch ms it goes out (now or later). */
+  sendAt: number;
+  sound: boolean;
+  critical: boolean;
+  status: "scheduled" | "sending" | "sent" | "cancelled";
+  createdBy: string;
+  createdAt: number;
+  sentAt?: number;
+  cancelledAt?: number;
+}

@@ -19,7 +19,11 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
     // Browsers always send Origin on WebSocket handshakes; refuse foreign or missing ones.
     const origin = c.req.header("origin");
     if (!origin || !isSameOrigin(c.req.raw, ctx.config.allowedOrigins)) {
-      throw new HttpError(403, "bad_origin", "WebSocket connections are accepted from this site only.");
+      throw new HttpError(
+        403,
+        "bad_origin",
+        "WebSocket connections are accepted from this site only.",
+      );
     }
     const user = requireUser(c);
     const since = c.req.query("since");

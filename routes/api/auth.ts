@@ -39,6 +39,9 @@ export const LoginBody = z.object({
   password: z.string().min(1).max(200),
 }).strict();
 
+/** Body of POST /api/auth/logout (optional). */
+export const LogoutBody = z.object({ deviceId: z.string().max(64).optional() }).strict();
+
 /** Failed logins allowed per account and per IP in a 15-minute window. */
 export const LOGIN_LIMITS = { perAccount: 5, perIp: 30, windowMs: 15 * 60_000 };
 
@@ -106,7 +109,11 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
   });
 
   app.post("/logout", async (c) => {
+    const b = await body(c, LogoutBody);
     const token = c.get("sessionToken");
+    const user = c.get("user");
+    // Logout deletes this device's push subscription (SPEC section 3).
+    if (user && b.deviceId) await store.deleteDevice(user.id, b.deviceId);
     if (token) await store.deleteSession(token);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.json({ ok: true });

@@ -53,7 +53,19 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
     const u = requireUser(c);
     const id = machineIdParam(c.req.param("id"));
     const action = c.req.param("action");
-    if (!(action in ACTIONS)) {
+    if (action === "nudge" && ctx.notifications) {
+      await body(c, Empty);
+      const r = await ctx.notifications.nudge(id, u);
+      if (!r.ok) {
+        throw new HttpError(
+          r.code === "not_found" ? 404 : r.code === "cooldown" ? 429 : 409,
+          r.code,
+          r.message,
+        );
+      }
+      return c.json({ ok: true });
+    }
+    if (!Object.hasOwn(ACTIONS, action)) {
       throw new HttpError(404, "unknown_action", `Unknown action: ${action}.`);
     }
     const b = await body(c, ACTIONS[action as keyof typeof ACTIONS]);

@@ -1,0 +1,13 @@
+/**
+ * Browser entry point, bundled by `lib/build.ts` into `/_app/entry-HASH.js`
+ * and loaded by every page as `<script type="module">`. It hydrates the
+ * islands on the page, loading only those present, then sets
+ * `data-hydrated` on `<html>` (end-to-end tests can wait for it).
+ * @module
+ */
+import { hydrateIslands } from "../lib/islands.ts";
+import { islands } from "../islands/_registry.gen.ts";
+
+hydrateIslands(islands).finally(() => {
+  document.documentElement.setAttribute("data-hydrated", "");
+});

@@ -1,0 +1,202 @@
+/**
+ * The live connection shared by every island on a page: one WebSocket to
+ * `/ws?since=<cursor>`, reconnecting with exponential backoff and full jitter
+ * (0.5 s up to 20 s), resuming from its cursor, reporting page visibility,
+ * answering heartbeats, and correcting for the phone's clock with the
+ * server's. State is exposed as signals.
+ * @module
+ */
+import { signal } from "@preact/signals";
+import { applyBoardEvent } from "../lib/board_view.ts";
+import type { LogEvent } from "../lib/db.ts";
+import type { ServerMessage } from "../lib/protocol.ts";
+import type { InboxItem, Machine } from "../lib/types.ts";
+
+/** Connection state shown to the user (연결됨 / 재연결 중…). */
+export type LiveStatus = "connecting" | "connected" | "reconnecting" | "offline";
+
+/** Backoff bounds (SPEC section 4). */
+export const BACKOFF_MIN_MS = 500;
+export const BACKOFF_MAX_MS = 20_000;
+/** Reconnect if nothing (not even a ping) arrived for this long. */
+export const SILENCE_MS = 60_000;
+
+/** Full-jitter exponential backoff: a random delay in [0, min(max, min·2^attempt)], at least min. */
+export function backoffDelay(attempt: number, random = Math.random): number {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
+}
+
+/** Machines on the board. */
+export const machines = signal<Machine[]>([]);
+/** Connection state. */
+export const status = signal<LiveStatus>("connecting");
+/** serverTime − Date.now(), so countdowns end on time on a phone with a wrong clock. */
+export const clockOffset = signal(0);
+/** The current server time, ticking every second. */
+export const now = signal(Date.now());
+/** Unread inbox count. */
+export const unread = signal(0);
+/** The newest notification that arrived in-app (for toasts). */
+export const toast = signal<InboxItem | null>(null);
+/** True while showing data from the last snapshot (offline). */
+export const stale = signal(false);
+
+const listeners = new Set<(e: LogEvent) => void>();
+/** Subscribe to every event (board and own); returns an unsubscribe function. */
+export function onEvent(fn: (e: LogEvent) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+let cursor = "";
+let socket: WebSocket | null = null;
+let attempt = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let silenceTimer: ReturnType<typeof setTimeout> | undefined;
+let started = false;
+
+const SNAPSHOT_KEY = "ll.board";
+
+function saveSnapshot(): void {
+  try {
+    localStorage.setItem(SNAPSHOT_KEY, JSON.stringify({ cursor, machines: machines.value }));
+  } catch { /* storage full or disabled */ }
+}
+
+function handleEvent(e: LogEvent): void {
+  if (e.scope === "board") machines.value = applyBoardEvent(machines.value, e);
+  if (e.type === "notification") {
+    const item = (e.data as { item: InboxItem }).item;
+    if (!item.readAt) unread.value += 1;
+    toast.value = item;
+  }
+  for (const fn of listeners) fn(e);
+}
+
+function onMessage(raw: string): void {
+  const msg = JSON.parse(raw) as ServerMessage;
+  armSilence();
+  switch (msg.type) {
+    case "hello":
+      clockOffset.value = msg.serverTime - Date.now();
+      if (msg.snapshot) machines.value = msg.snapshot.machines;
+      // Replayed events rebuild the board but do not pop a toast for each.
+      for (const e of msg.events) {
+        if (e.scope === "board") machines.value = applyBoardEvent(machines.value, e);
+        for (const fn of listeners) fn(e);
+      }
+      cursor = msg.cursor;
+      attempt = 0;
+      status.value = "connected";
+      stale.value = false;
+      if (msg.inboxReset || msg.events.some((e) => e.type === "notification")) refreshUnread();
+      saveSnapshot();
+      sendVisibility();
+      break;
+    case "event":
+      cursor = msg.cursor;
+      handleEvent(msg.event);
+      saveSnapshot();
+      break;
+    case "ping":
+      socket?.send(JSON.stringify({ type: "pong", t: msg.t }));
+      break;
+  }
+}
+
+function armSilence(): void {
+  clearTimeout(silenceTimer);
+  silenceTimer = setTimeout(() => socket?.close(), SILENCE_MS);
+}
+
+function sendVisibility(): void {
+  if (socket?.readyState === WebSocket.OPEN) {
+    socket.send(
+      JSON.stringify({ type: "visibility", visible: document.visibilityState === "visible" }),
+    );
+  }
+}
+
+function connect(): void {
+  clearTimeout(timer);
+  if (socket && socket.readyState <= WebSocket.OPEN) return;
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const url = `${proto}//${location.host}/ws${
+    cursor ? `?since=${encodeURIComponent(cursor)}` : ""
+  }`;
+  const ws = new WebSocket(url);
+  socket = ws;
+  ws.onmessage = (ev) => onMessage(ev.data as string);
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    clearTimeout(silenceTimer);
+    status.value = navigator.onLine === false ? "offline" : "reconnecting";
+    stale.value = true;
+    timer = setTimeout(connect, backoffDelay(attempt++));
+  };
+}
+
+function newer(a: string, b: string): boolean {
+  const [ea, ba] = a.split(":");
+  const [eb, bb] = b.split(":");
+  return ea === eb && Number(ba) > Number(bb);
+}
+
+async function refreshUnread(): Promise<void> {
+  try {
+    const res = await fetch("/api/notifications?limit=1", { credentials: "same-origin" });
+    if (res.ok) unread.value = (await res.json()).unread;
+  } catch { /* offline */ }
+}
+
+/**
+ * Start the live connection once per page, from the server-rendered cursor
+ * and machines (or the last saved snapshot when the page came from cache).
+ */
+export function startLive(
+  initial: { cursor: string; machines: Machine[]; serverTime: number; unread?: number },
+): void {
+  if (started) {
+    // Another island started first without board data (the bell): adopt ours.
+    if (initial.machines.length && !machines.value.length) machines.value = initial.machines;
+    return;
+  }
+  started = true;
+  cursor = initial.cursor;
+  machines.value = initial.machines;
+  if (initial.unread !== undefined) unread.value = initial.unread;
+  clockOffset.value = initial.serverTime - Date.now();
+  // A page served from the offline cache carries an old cursor: the last
+  // snapshot this browser saw may be newer. Show it, marked stale until the
+  // socket confirms.
+  try {
+    const saved = JSON.parse(localStorage.getItem(SNAPSHOT_KEY) ?? "null");
+    if (saved && (!cursor || newer(saved.cursor, cursor))) {
+      cursor = saved.cursor;
+      if (saved.machines.length || !initial.machines.length) machines.value = saved.machines;
+      stale.value = initial.machines.length === 0 || !initial.cursor;
+    }
+  } catch { /* ignore */ }
+  setInterval(() => (now.value = Date.now() + clockOffset.value), 1000);
+  now.value = Date.now() + clockOffset.value;
+  document.addEventListener("visibilitychange", () => {
+    sendVisibility();
+    if (document.visibilityState === "visible" && !socket) {
+      attempt = 0;
+      connect();
+    }
+  });
+  addEventListener("online", () => {
+    attempt = 0;
+    connect();
+  });
+  addEventListener("offline", () => (status.value = "offline"));
+  connect();
+}
+
+/** Start the connection without board data (pages other than the board). */
+export function startLiveLight(unreadCount: number): void {
+  startLive({ cursor: "", machines: [], serverTime: Date.now(), unread: unreadCount });
+}

@@ -1,0 +1,291 @@
+/**
+ * The asset build: generates the islands registry and bundles the browser
+ * code with esbuild.
+ *
+ * Inputs (relative to the project root):
+ * - `client/entry.ts`, the app bundle's entry, with every island in
+ *   `islands/` split into its own lazily loaded chunk;
+ * - `static/style.css` (optional), bundled and hashed;
+ * - `sw.ts` (optional), the service worker, built alone as an IIFE after the
+ *   app, with two compile-time constants (declare them in sw.ts):
+ *   `__LL_VERSION__` (string, {@linkcode Manifest.version}: name the cache
+ *   after it) and `__LL_ASSETS__` (string[], every `/_app/` URL to precache).
+ *   Any app change thus changes sw.js, and browsers install the new worker.
+ *
+ * Outputs, under `outDir` (default `_build/`): `static/_app/*` (content-hashed
+ * names, served at `/_app/*`), `static/sw.js` (served at `/sw.js`, never
+ * hashed: its URL fixes its scope) and `manifest.json` (see {@linkcode Manifest}).
+ *
+ * esbuild resolves bare imports (`preact`, `@preact/signals`, …) through this
+ * repository's `node_modules/`, which Deno fills from the import map in
+ * deno.json (`"nodeModulesDir": "auto"`). Browser code must use those bare
+ * specifiers: `npm:`/`jsr:` specifiers, `Deno.*` and `node:*` do not bundle.
+ * @module
+ */
+import * as esbuild from "esbuild";
+import { gzipSync } from "node:zlib";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Manifest, PUBLIC_PREFIX } from "./assets.ts";
+
+export type { BuiltFile, Manifest } from "./assets.ts";
+
+/** File name of the generated islands registry, inside `islands/`. */
+export const REGISTRY_FILE = "_registry.gen.ts";
+/** CSS the islands framework needs: the marker must not affect layout. */
+export const MARKER_CSS = "ll-island{display:contents}";
+
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const NODE_MODULES = join(PROJECT_ROOT, "node_modules");
+
+/** Options of {@linkcode buildAssets} and {@linkcode createAssetBuilder}. */
+export interface BuildOptions {
+  /** Project directory (holding client/, islands/, static/, sw.ts). Default: this repository. */
+  root?: string;
+  /** Output directory, relative to `root`. Default `_build`. */
+  outDir?: string;
+  /** Development build: unminified, source maps, unhashed entry names. Default false. */
+  dev?: boolean;
+  /** Write the files and manifest.json. Default true; false only computes the manifest. */
+  write?: boolean;
+}
+
+/** An incremental builder, for the dev watcher. */
+export interface AssetBuilder {
+  /** Regenerates the registry, builds, writes (unless `write: false`). */
+  rebuild(): Promise<Manifest>;
+  /** Releases esbuild's contexts. */
+  dispose(): Promise<void>;
+}
+
+/** Builds the assets once; see the module doc. */
+export async function buildAssets(options: BuildOptions = {}): Promise<Manifest> {
+  const builder = await createAssetBuilder(options);
+  try {
+    return await builder.rebuild();
+  } finally {
+    await builder.dispose();
+  }
+}
+
+/** Creates an incremental builder (esbuild contexts kept between rebuilds). */
+export async function createAssetBuilder(options: BuildOptions = {}): Promise<AssetBuilder> {
+  const root = resolve(options.root ?? PROJECT_ROOT);
+  const outDir = resolve(root, options.outDir ?? "_build");
+  const staticOut = join(outDir, "static");
+  const dev = options.dev ?? false;
+  await ensureNodeModules();
+  const common: esbuild.BuildOptions = {
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    metafile: true,
+    target: "es2020",
+    charset: "utf8",
+    minify: !dev,
+    sourcemap: dev ? "linked" : false,
+    jsx: "automatic",
+    jsxImportSource: "preact",
+    nodePaths: [NODE_MODULES],
+    define: { "process.env.NODE_ENV": JSON.stringify(dev ? "development" : "production") },
+    loader: { ".png": "file", ".svg": "file", ".webp": "file", ".woff2": "file" },
+    logLevel: "warning",
+    plugins: [keepRootUrls],
+  };
+  let app: esbuild.BuildContext | null = null;
+  let appHasStyle = false;
+
+  async function appContext(): Promise<esbuild.BuildContext> {
+    const hasStyle = await isFile(join(root, "static/style.css"));
+    if (app && appHasStyle === hasStyle) return app;
+    await dispose();
+    appHasStyle = hasStyle;
+    return app = await esbuild.context({
+      ...common,
+      entryPoints: hasStyle
+        ? { entry: "client/entry.ts", style: "static/style.css" }
+        : { entry: "client/entry.ts" },
+      splitting: true,
+      format: "esm",
+      outdir: join(staticOut, PUBLIC_PREFIX),
+      entryNames: dev ? "[name]" : "[name]-[hash]",
+      chunkNames: "[name]-[hash]",
+      assetNames: "[name]-[hash]",
+      banner: { css: MARKER_CSS },
+    });
+  }
+
+  async function dispose(): Promise<void> {
+    await app?.dispose();
+    app = null;
+  }
+
+  async function rebuild(): Promise<Manifest> {
+    await generateRegistry(join(root, "islands"));
+    const urlOf = (path: string) =>
+      "/" + relative(staticOut, resolve(root, path)).split(sep).join("/");
+    const manifest: Manifest = {
+      dev,
+      version: "",
+      entry: "",
+      sw: null,
+      style: null,
+      preload: [],
+      files: {},
+      dir: outDir,
+    };
+    const appResult = await (await appContext()).rebuild();
+    for (const [path, meta] of Object.entries(appResult.metafile!.outputs)) {
+      if (meta.entryPoint === "client/entry.ts") {
+        manifest.entry = urlOf(path);
+        if (!dev) {
+          manifest.preload = meta.imports
+            .filter((i) => i.kind === "import-statement" && !i.external)
+            .map((i) => urlOf(i.path));
+        }
+      } else if (meta.entryPoint === "static/style.css") manifest.style = urlOf(path);
+    }
+    const appFiles = appResult.outputFiles!.filter((f) => !f.path.endsWith(".map"));
+    const assets = appFiles.map((f) => urlOf(f.path)).sort();
+    manifest.version = await versionOf(appFiles.map((f) => `${urlOf(f.path)}\0${f.hash}`));
+    const outputs = [...appResult.outputFiles!];
+    if (await isFile(join(root, "sw.ts"))) {
+      const sw = await esbuild.build({
+        ...common,
+        entryPoints: { sw: "sw.ts" },
+        format: "iife",
+        outdir: staticOut,
+        entryNames: "[name]",
+        define: {
+          ...common.define,
+          __LL_VERSION__: JSON.stringify(manifest.version),
+          __LL_ASSETS__: JSON.stringify(assets),
+        },
+      });
+      manifest.sw = "/sw.js";
+      outputs.push(...sw.outputFiles!);
+    }
+    for (const file of outputs) {
+      manifest.files[urlOf(file.path)] = {
+        size: file.contents.length,
+        gzip: gzipSync(file.contents, { level: 9 }).length,
+      };
+    }
+    if (options.write ?? true) await writeOutput(outDir, outputs, manifest);
+    return manifest;
+  }
+
+  return { rebuild, dispose };
+}
+
+/**
+ * Writes `islands/_registry.gen.ts` for the island files in `islandsDir`
+ * (creating the folder if needed; rewriting the file only if it changes).
+ * Island files are `PascalCase.tsx` (or .ts/.jsx/.js); files starting with
+ * `_` or `.`, tests and non-code files are skipped. Returns the sorted names.
+ */
+export async function generateRegistry(islandsDir: string): Promise<string[]> {
+  await Deno.mkdir(islandsDir, { recursive: true });
+  const files = new Map<string, string>();
+  for await (const entry of Deno.readDir(islandsDir)) {
+    const match = /^([^._].*)\.(tsx|ts|jsx|js)$/.exec(entry.name);
+    if (!entry.isFile || !match || /[._]test$/.test(match[1])) continue;
+    const name = match[1];
+    if (!/^[A-Z][A-Za-z0-9]*$/.test(name)) {
+      throw new Error(`islands/${entry.name}: island files must be named PascalCase.tsx`);
+    }
+    if (files.has(name)) throw new Error(`islands/: two files for island "${name}"`);
+    files.set(name, entry.name);
+  }
+  const names = [...files.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const lines = names.map((name) => `  ${name}: () => import("./${files.get(name)}"),\n`);
+  const text = "// Generated by lib/build.ts from the files in this folder. Do not edit.\n" +
+    "export const islands: Record<string, () => Promise<{ default: unknown }>> = {" +
+    (lines.length ? "\n" + lines.join("") : "") + "};\n";
+  const path = join(islandsDir, REGISTRY_FILE);
+  const old = await Deno.readTextFile(path).catch(() => null);
+  if (old !== text) await writeAtomic(path, text);
+  return names;
+}
+
+/** Renders the manifest's file sizes as a table (source maps left out). */
+export function formatSizes(manifest: Manifest): string {
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`.padStart(9);
+  return Object.entries(manifest.files)
+    .filter(([url]) => !url.endsWith(".map"))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([url, f]) => `  ${url.padEnd(36)} ${kb(f.size)} ${kb(f.gzip)} gzip`)
+    .join("\n");
+}
+
+/** Leaves root-relative `url(/icons/x.png)` in CSS to the server. */
+const keepRootUrls: esbuild.Plugin = {
+  name: "keep-root-urls",
+  setup(build) {
+    build.onResolve({ filter: /^\// }, (args) => {
+      if (args.kind === "url-token" || args.kind === "import-rule") {
+        return { path: args.path, external: true };
+      }
+      return undefined;
+    });
+  },
+};
+
+/** A short hash of the app's output files (given as "url\0contenthash"). */
+async function versionOf(files: string[]): Promise<string> {
+  const parts = files.sort().join("\0");
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts));
+  return Array.from(new Uint8Array(digest).subarray(0, 6), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** Makes sure Deno has put the browser packages into node_modules/. */
+async function ensureNodeModules(): Promise<void> {
+  const ready = async () =>
+    (await isFile(join(NODE_MODULES, "preact/package.json"))) &&
+    (await isFile(join(NODE_MODULES, "@preact/signals/package.json")));
+  if (await ready()) return;
+  const { success } = await new Deno.Command(Deno.execPath(), {
+    args: ["install", "--quiet"],
+    cwd: PROJECT_ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!success || !(await ready())) {
+    throw new Error(`preact is not in ${NODE_MODULES}: run \`deno install\` in ${PROJECT_ROOT}`);
+  }
+}
+
+/** Writes the output files, deletes stale ones, then writes manifest.json. */
+async function writeOutput(outDir: string, files: esbuild.OutputFile[], manifest: Manifest) {
+  const keep = new Set(files.map((f) => resolve(f.path)));
+  for (const file of files) {
+    await Deno.mkdir(dirname(file.path), { recursive: true });
+    await Deno.writeFile(file.path, file.contents);
+  }
+  await removeStale(join(outDir, "static"), keep);
+  const { dir: _, ...json } = manifest;
+  await writeAtomic(join(outDir, "manifest.json"), JSON.stringify(json, null, 2) + "\n");
+}
+
+async function removeStale(dir: string, keep: Set<string>): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) await removeStale(path, keep);
+    else if (!keep.has(path)) await Deno.remove(path);
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}

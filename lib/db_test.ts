@@ -1,0 +1,828 @@
+/**
+ * Tests of {@link Store} against a real Deno KV file in a temp directory, plus
+ * the password hashing it stores.
+ */
+import assert from "node:assert/strict";
+import { type LogEvent, PRESENCE_TTL_MS, Store, StoreError } from "./db.ts";
+import type { Actor, LifecycleSettings } from "./lifecycle.ts";
+import { formatCursor, isCursor, parseCursor } from "./cursor.ts";
+import { DUMMY_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "./password.ts";
+import type { Role } from "./types.ts";
+
+// ───────────────────────────── helpers ─────────────────────────────
+
+interface Ctx {
+  store: Store;
+  kv: Deno.Kv;
+  path: string;
+}
+
+/** Run `fn` with a fresh Store over a KV file in a temp dir; always cleans up. */
+async function withStore(
+  fn: (ctx: Ctx) => Promise<void>,
+  settings: Partial<LifecycleSettings> = {},
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "laundrylive_db_test_" });
+  const path = `${dir}/kv.sqlite3`;
+  const kv = await Deno.openKv(path);
+  try {
+    const store = new Store(kv, settings);
+    await store.init();
+    await fn({ store, kv, path });
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function resident(n: number | string): Actor {
+  return { id: `res-${n}`, name: `Resident ${n}`, role: "resident" };
+}
+const ALICE = resident("alice");
+const BOB = resident("bob");
+const ADMIN: Actor = { id: "adm-1", name: "Admin", role: "admin" };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Assert that `p` rejects with a StoreError of `code` (and `status` if given). */
+async function rejectsWith(p: Promise<unknown>, code: string, status?: number): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof StoreError, `expected StoreError, got ${e}`);
+    assert.equal(e.code, code);
+    if (status !== undefined) assert.equal(e.status, status);
+    return true;
+  });
+}
+
+async function boardLog(store: Store): Promise<LogEvent[]> {
+  const head = (await store.kv.get<number>(["log_head", "board"])).value ?? 0;
+  return await store.readBoard(0, head);
+}
+
+async function addWasher(store: Store, name = "Washer 1") {
+  return (await store.addMachine({ name, kind: "washer", room: "B1" })).machine;
+}
+
+function userInput(loginId: string, role: Role = "resident") {
+  return { loginId, passwordHash: "x", name: `Name ${loginId}`, room: "101", role };
+}
+
+// ───────────────────────────── epoch ─────────────────────────────
+
+Deno.test("init creates an epoch that survives reopening the KV file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "laundrylive_db_test_" });
+  const path = `${dir}/kv.sqlite3`;
+  try {
+    const kv1 = await Deno.openKv(path);
+    const s1 = new Store(kv1);
+    await s1.init();
+    const epoch = s1.epoch;
+    assert.match(epoch, /^[A-Za-z0-9_-]{1,32}$/);
+    assert.ok(isCursor(formatCursor({ epoch, board: 0, user: 0 })));
+    await s1.init(); // idempotent
+    assert.equal(s1.epoch, epoch);
+    kv1.close();
+
+    const kv2 = await Deno.openKv(path);
+    try {
+      const s2 = new Store(kv2);
+      await s2.init();
+      assert.equal(s2.epoch, epoch);
+      // Several stores initialising at once agree on one epoch.
+      const many = Array.from({ length: 5 }, () => new Store(kv2));
+      await Promise.all(many.map((s) => s.init()));
+      for (const s of many) assert.equal(s.epoch, epoch);
+    } finally {
+      kv2.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a fresh store gets a different epoch", async () => {
+  let a = "";
+  let b = "";
+  await withStore(({ store }) => Promise.resolve(void (a = store.epoch)));
+  await withStore(({ store }) => Promise.resolve(void (b = store.epoch)));
+  assert.notEqual(a, b);
+});
+
+// ───────────────────────────── machines & commands ─────────────────────────────
+
+Deno.test("addMachine appends machine.added with increasing order and seq", async () => {
+  await withStore(async ({ store }) => {
+    const r1 = await store.addMachine({ name: "Washer 1", kind: "washer", room: "B1" });
+    const r2 = await store.addMachine({ name: "Dryer 1", kind: "dryer", room: "B1" });
+    assert.equal(r1.machine.state, "available");
+    assert.equal(r1.machine.gen, 0);
+    assert.equal(r1.machine.order, 1);
+    assert.equal(r2.machine.order, 2);
+    assert.equal(r1.events.length, 1);
+    assert.equal(r1.events[0].type, "machine.added");
+    assert.equal(r1.events[0].seq, 1);
+    assert.equal(r1.events[0].scope, "board");
+    assert.deepEqual(r1.events[0].machine, r1.machine);
+    assert.equal(r2.events[0].seq, 2);
+    assert.deepEqual(await store.getMachine(r1.machine.id), r1.machine);
+    assert.deepEqual((await store.listMachines()).map((m) => m.name), ["Washer 1", "Dryer 1"]);
+    const log = await boardLog(store);
+    assert.deepEqual(log.map((e) => [e.seq, e.type]), [[1, "machine.added"], [2, "machine.added"]]);
+  });
+});
+
+Deno.test("command: hold, arrive, start, finish, collect append consecutive board events", async () => {
+  await withStore(async ({ store, kv }) => {
+    const m = await addWasher(store);
+    const held = await store.command(m.id, { type: "hold" }, ALICE);
+    assert.equal(held.machine.state, "held");
+    assert.equal(held.machine.ownerId, ALICE.id);
+    assert.equal(held.before.state, "available");
+    assert.deepEqual(held.events.map((e) => [e.seq, e.type]), [[2, "machine.held"]]);
+    assert.equal((await kv.get(["holds", ALICE.id, "washer"])).value, m.id);
+
+    const arrived = await store.command(m.id, { type: "arrive" }, ALICE);
+    assert.deepEqual(arrived.events.map((e) => [e.seq, e.type]), [[3, "machine.arrived"]]);
+
+    const started = await store.command(m.id, { type: "start", minutes: 45 }, ALICE);
+    assert.equal(started.machine.state, "in_use");
+    assert.equal(started.machine.useId, held.machine.useId);
+    assert.deepEqual(started.events.map((e) => [e.seq, e.type]), [[4, "machine.started"]]);
+    assert.equal((await kv.get(["holds", ALICE.id, "washer"])).value, null, "hold index freed");
+
+    const finished = await store.command(m.id, { type: "finish" }, ALICE);
+    assert.deepEqual(finished.events.map((e) => [e.seq, e.type]), [[5, "machine.finished"]]);
+
+    const collected = await store.command(m.id, { type: "collect" }, ALICE);
+    assert.equal(collected.machine.state, "available");
+    assert.equal(collected.before.state, "done");
+    assert.deepEqual(collected.events.map((e) => [e.seq, e.type]), [[6, "machine.collected"]]);
+
+    const log = await boardLog(store);
+    assert.deepEqual(log.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(log.map((e) => e.type), [
+      "machine.added",
+      "machine.held",
+      "machine.arrived",
+      "machine.started",
+      "machine.finished",
+      "machine.collected",
+    ]);
+    for (const e of log) assert.equal(e.scope, "board");
+    assert.deepEqual(await store.getMachine(m.id), collected.machine);
+  });
+});
+
+Deno.test("command: a cycle that ended by time is settled first (done, then collected)", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    const started = await store.command(m.id, { type: "start", minutes: 1 }, ALICE); // 20 ms
+    await sleep(60);
+    const r = await store.command(m.id, { type: "collect" }, ALICE);
+    assert.deepEqual(r.events.map((e) => [e.seq, e.type]), [
+      [3, "machine.done"],
+      [4, "machine.collected"],
+    ]);
+    assert.equal(r.events[0].machine?.state, "done");
+    assert.equal(r.events[0].machine?.doneAt, started.machine.endsAt);
+    assert.equal(r.before.state, "done");
+    assert.equal(r.machine.state, "available");
+  }, { minuteMs: 20 });
+});
+
+Deno.test("command: errors map to StoreError codes and statuses", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    await rejectsWith(store.command("nope", { type: "hold" }, ALICE), "not_found", 404);
+    await rejectsWith(store.command(m.id, { type: "arrive" }, ALICE), "invalid_state", 409);
+    await rejectsWith(
+      store.command(m.id, { type: "start", minutes: 0 }, ALICE),
+      "bad_minutes",
+      400,
+    );
+    await rejectsWith(
+      store.command(m.id, { type: "out_of_order", reason: "x" }, ALICE),
+      "forbidden",
+      403,
+    );
+    await store.command(m.id, { type: "hold" }, ALICE);
+    await rejectsWith(store.command(m.id, { type: "arrive" }, BOB), "not_owner", 403);
+    await store.command(m.id, { type: "out_of_order", reason: "leak" }, ADMIN);
+    await rejectsWith(store.command(m.id, { type: "hold" }, BOB), "out_of_order", 409);
+    // Failed commands append nothing.
+    assert.deepEqual((await boardLog(store)).map((e) => e.type), [
+      "machine.added",
+      "machine.held",
+      "machine.out_of_order",
+    ]);
+  });
+});
+
+Deno.test("command: out_of_order on a held machine frees the holder's hold", async () => {
+  await withStore(async ({ store, kv }) => {
+    const a = await addWasher(store, "A");
+    const b = await addWasher(store, "B");
+    await store.command(a.id, { type: "hold" }, ALICE);
+    await store.command(a.id, { type: "out_of_order", reason: "broken" }, ADMIN);
+    assert.equal((await kv.get(["holds", ALICE.id, "washer"])).value, null);
+    await store.command(b.id, { type: "hold" }, ALICE);
+  });
+});
+
+Deno.test("removeMachine: refused while in use, allowed when available", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    await store.command(m.id, { type: "start", minutes: 30 }, ALICE);
+    await rejectsWith(store.removeMachine(m.id), "invalid_state");
+    await store.command(m.id, { type: "finish" }, ALICE);
+    await store.command(m.id, { type: "collect" }, ALICE);
+    const events = await store.removeMachine(m.id);
+    assert.deepEqual(events.map((e) => [e.type, e.machineId]), [["machine.removed", m.id]]);
+    assert.equal(await store.getMachine(m.id), null);
+    await rejectsWith(store.removeMachine(m.id), "not_found", 404);
+  });
+});
+
+// ───────────────────────────── one hold per kind ─────────────────────────────
+
+Deno.test("one hold per resident per kind; frees up on release and on expiry", async () => {
+  // minuteMs 20 × holdMinutes 10 = holds last 200 ms.
+  await withStore(async ({ store }) => {
+    const w1 = await addWasher(store, "W1");
+    const w2 = await addWasher(store, "W2");
+    const w3 = await addWasher(store, "W3");
+    const d1 = (await store.addMachine({ name: "D1", kind: "dryer", room: "B1" })).machine;
+
+    await store.command(w1.id, { type: "hold" }, ALICE);
+    await rejectsWith(store.command(w2.id, { type: "hold" }, ALICE), "already_holding", 409);
+    // Another kind is fine; another resident is fine.
+    await store.command(d1.id, { type: "hold" }, ALICE);
+    await store.command(w2.id, { type: "hold" }, BOB);
+
+    // Arrived still counts as holding.
+    await store.command(w1.id, { type: "arrive" }, ALICE);
+    await rejectsWith(store.command(w3.id, { type: "hold" }, ALICE), "already_holding");
+
+    // Release frees it.
+    await store.command(w1.id, { type: "release" }, ALICE);
+    await store.command(w3.id, { type: "hold" }, ALICE);
+    await rejectsWith(store.command(w1.id, { type: "hold" }, ALICE), "already_holding");
+
+    // Expiry frees it, without anyone settling the old machine first.
+    await sleep(260);
+    const r = await store.command(w1.id, { type: "hold" }, ALICE);
+    assert.equal(r.machine.ownerId, ALICE.id);
+    const w3now = await store.getMachine(w3.id);
+    assert.equal(w3now?.state, "held", "w3 is not settled in KV yet");
+  }, { minuteMs: 20 });
+});
+
+Deno.test("one hold per kind: re-holding the machine whose hold expired keeps the invariant", async () => {
+  // Alice's hold on W1 expires; she holds W1 again (the command settles the
+  // expiry and applies the hold in one commit). She must still not be able to
+  // hold a second washer.
+  await withStore(async ({ store, kv }) => {
+    const w1 = await addWasher(store, "W1");
+    const w2 = await addWasher(store, "W2");
+    await store.command(w1.id, { type: "hold" }, ALICE);
+    await sleep(260);
+    const again = await store.command(w1.id, { type: "hold" }, ALICE);
+    assert.deepEqual(again.events.map((e) => e.type), ["machine.hold_expired", "machine.held"]);
+    await rejectsWith(store.command(w2.id, { type: "hold" }, ALICE), "already_holding");
+    assert.equal(
+      (await kv.get(["holds", ALICE.id, "washer"])).value,
+      w1.id,
+      "hold index must point at W1",
+    );
+  }, { minuteMs: 20 });
+});
+
+Deno.test("one hold per kind: someone taking over your expired machine does not drop your new hold", async () => {
+  // Alice's hold on W1 expires (unsettled); she holds W2; Bob then holds W1,
+  // which settles Alice's old expiry. Alice still holds W2, so W3 is refused.
+  await withStore(async ({ store, kv }) => {
+    const w1 = await addWasher(store, "W1");
+    const w2 = await addWasher(store, "W2");
+    const w3 = await addWasher(store, "W3");
+    await store.command(w1.id, { type: "hold" }, ALICE);
+    await sleep(260);
+    await store.command(w2.id, { type: "hold" }, ALICE);
+    const bob = await store.command(w1.id, { type: "hold" }, BOB);
+    assert.deepEqual(bob.events.map((e) => e.type), ["machine.hold_expired", "machine.held"]);
+    await rejectsWith(store.command(w3.id, { type: "hold" }, ALICE), "already_holding");
+    assert.equal(
+      (await kv.get(["holds", ALICE.id, "washer"])).value,
+      w2.id,
+      "Alice's hold index must still point at W2",
+    );
+  }, { minuteMs: 20 });
+});
+
+Deno.test("settleMachine persists a hold expiry and a cycle end, idempotently", async () => {
+  await withStore(async ({ store, kv }) => {
+    const w1 = await addWasher(store, "W1");
+    const w2 = await addWasher(store, "W2");
+    const held = await store.command(w1.id, { type: "hold" }, ALICE);
+    const started = await store.command(w2.id, { type: "start", minutes: 30 }, BOB);
+    const t0 = Date.now();
+    assert.equal(await store.settleMachine(w1.id, t0), null, "nothing due yet");
+    assert.equal(await store.settleMachine("nope", t0), null);
+
+    const expired = await store.settleMachine(w1.id, held.machine.holdExpiresAt!);
+    assert.ok(expired);
+    assert.equal(expired.event, "machine.hold_expired");
+    assert.equal(expired.before.ownerId, ALICE.id);
+    assert.equal(expired.machine.state, "available");
+    assert.deepEqual(expired.events.map((e) => [e.seq, e.type]), [[5, "machine.hold_expired"]]);
+    assert.equal((await kv.get(["holds", ALICE.id, "washer"])).value, null);
+    assert.equal(await store.settleMachine(w1.id, held.machine.holdExpiresAt! + 1), null);
+
+    const done = await store.settleMachine(w2.id, started.machine.endsAt! + 5_000);
+    assert.ok(done);
+    assert.equal(done.event, "machine.done");
+    assert.equal(done.machine.doneAt, started.machine.endsAt);
+    assert.equal((await store.getMachine(w2.id))?.state, "done");
+    assert.equal(await store.settleMachine(w2.id, started.machine.endsAt! + 6_000), null);
+    assert.deepEqual((await boardLog(store)).map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+  });
+});
+
+Deno.test("one hold per kind: settling an old expired hold does not drop the holder's newer hold", async () => {
+  // Alice's hold on W1 expires; she holds W2; then the sweep settles W1.
+  await withStore(async ({ store, kv }) => {
+    const w1 = await addWasher(store, "W1");
+    const w2 = await addWasher(store, "W2");
+    const w3 = await addWasher(store, "W3");
+    await store.command(w1.id, { type: "hold" }, ALICE);
+    await sleep(260);
+    await store.command(w2.id, { type: "hold" }, ALICE);
+    const settled = await store.settleMachine(w1.id);
+    assert.equal(settled?.event, "machine.hold_expired");
+    await rejectsWith(store.command(w3.id, { type: "hold" }, ALICE), "already_holding");
+    assert.equal((await kv.get(["holds", ALICE.id, "washer"])).value, w2.id);
+  }, { minuteMs: 20 });
+});
+
+// ───────────────────────────── concurrency ─────────────────────────────
+
+Deno.test("concurrency: 10 residents hold one machine at once → exactly one wins", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    const actors = Array.from({ length: 10 }, (_, i) => resident(i));
+    const results = await Promise.allSettled(
+      actors.map((a) => store.command(m.id, { type: "hold" }, a)),
+    );
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r) => r.status === "rejected");
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 9);
+    for (const r of lost) {
+      const e = (r as PromiseRejectedResult).reason;
+      assert.ok(e instanceof StoreError, `expected StoreError, got ${e}`);
+      assert.equal(e.code, "invalid_state");
+    }
+    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<Store["command"]>>>).value;
+    const stored = await store.getMachine(m.id);
+    assert.equal(stored?.state, "held");
+    assert.equal(stored?.ownerId, winner.machine.ownerId);
+    const log = await boardLog(store);
+    assert.equal(log.filter((e) => e.type === "machine.held").length, 1);
+    assert.deepEqual(log.map((e) => e.seq), [1, 2]);
+  });
+});
+
+Deno.test("concurrency: commands on different machines all commit with distinct seqs", async () => {
+  await withStore(async ({ store }) => {
+    const machines = [];
+    for (let i = 0; i < 6; i++) machines.push(await addWasher(store, `W${i}`));
+    await Promise.all(
+      machines.map((m, i) => store.command(m.id, { type: "start", minutes: 30 }, resident(i))),
+    );
+    const log = await boardLog(store);
+    assert.deepEqual(log.map((e) => e.seq), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.equal(log.filter((e) => e.type === "machine.started").length, 6);
+  });
+});
+
+Deno.test("concurrency: addMachine while the board is busy still succeeds", async () => {
+  await withStore(async ({ store }) => {
+    const w = await addWasher(store, "W0");
+    const results = await Promise.allSettled([
+      store.command(w.id, { type: "start", minutes: 30 }, ALICE),
+      ...Array.from(
+        { length: 4 },
+        (_, i) => store.addMachine({ name: `D${i}`, kind: "dryer", room: "B1" }),
+      ),
+    ]);
+    const failed = results.flatMap((r) =>
+      r.status === "rejected" ? [(r.reason as StoreError).code] : []
+    );
+    assert.deepEqual(failed, [], "no command or add should fail with busy");
+    const machines = await store.listMachines();
+    assert.equal(machines.length, 5);
+  });
+});
+
+// ───────────────────────────── sync ─────────────────────────────
+
+Deno.test("sync: no cursor → snapshot", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    const r = await store.sync(ALICE.id, null);
+    assert.equal(r.recovered, false);
+    assert.deepEqual(r.events, []);
+    assert.deepEqual(r.snapshot, { machines: [m] });
+    assert.equal(r.inboxReset, true);
+    assert.equal(r.cursor, await store.currentCursor(ALICE.id));
+    assert.equal(r.cursor, `${store.epoch}:1:0`);
+  });
+});
+
+Deno.test("sync: same-epoch cursor → exactly the missed events, in order", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    const c0 = await store.currentCursor(ALICE.id);
+    await store.command(m.id, { type: "hold" }, ALICE);
+    await store.command(m.id, { type: "arrive" }, ALICE);
+    const c2 = await store.currentCursor(ALICE.id);
+    await store.command(m.id, { type: "start", minutes: 30 }, ALICE);
+
+    const r = await store.sync(ALICE.id, parseCursor(c0));
+    assert.equal(r.recovered, true);
+    assert.equal(r.snapshot, undefined);
+    assert.equal(r.inboxReset, false);
+    assert.deepEqual(r.events.map((e) => [e.seq, e.type]), [
+      [2, "machine.held"],
+      [3, "machine.arrived"],
+      [4, "machine.started"],
+    ]);
+    assert.equal(r.cursor, `${store.epoch}:4:0`);
+
+    const r2 = await store.sync(ALICE.id, parseCursor(c2));
+    assert.deepEqual(r2.events.map((e) => e.seq), [4]);
+
+    const upToDate = await store.sync(ALICE.id, parseCursor(r.cursor));
+    assert.equal(upToDate.recovered, true);
+    assert.deepEqual(upToDate.events, []);
+    assert.equal(upToDate.cursor, r.cursor);
+  });
+});
+
+Deno.test("sync: foreign epoch or a cursor from the future → snapshot", async () => {
+  await withStore(async ({ store }) => {
+    await addWasher(store);
+    const foreign = await store.sync(ALICE.id, { epoch: "someotherepoch", board: 0, user: 0 });
+    assert.equal(foreign.recovered, false);
+    assert.equal(foreign.snapshot?.machines.length, 1);
+    assert.deepEqual(foreign.events, []);
+    assert.equal(foreign.inboxReset, true);
+
+    const future = await store.sync(ALICE.id, { epoch: store.epoch, board: 99, user: 0 });
+    assert.equal(future.recovered, false);
+    assert.equal(future.snapshot?.machines.length, 1);
+  });
+});
+
+Deno.test("sync: after trimLogs an old cursor gets a snapshot, a current one recovers", async () => {
+  await withStore(async ({ store }) => {
+    const m = await addWasher(store);
+    const old = await store.currentCursor(ALICE.id);
+    await store.command(m.id, { type: "hold" }, ALICE);
+    await store.appendUserEvents(ALICE.id, [{ type: "notice", data: { n: 1 } }]);
+    const current = await store.currentCursor(ALICE.id);
+    await sleep(5);
+
+    const deleted = await store.trimLogs(0, Date.now() + 1);
+    assert.equal(deleted, 3); // 2 board + 1 user
+    assert.deepEqual(await boardLog(store), []);
+
+    const r = await store.sync(ALICE.id, parseCursor(old));
+    assert.equal(r.recovered, false);
+    assert.deepEqual(r.snapshot?.machines.map((x) => x.state), ["held"]);
+    assert.equal(r.inboxReset, true);
+    assert.deepEqual(r.events, []);
+
+    const ok = await store.sync(ALICE.id, parseCursor(current));
+    assert.equal(ok.recovered, true);
+    assert.equal(ok.snapshot, undefined);
+    assert.deepEqual(ok.events, []);
+
+    // New events after the trim replay normally from the current cursor.
+    await store.command(m.id, { type: "release" }, ALICE);
+    const after = await store.sync(ALICE.id, parseCursor(current));
+    assert.equal(after.recovered, true);
+    assert.deepEqual(after.events.map((e) => [e.seq, e.type]), [[3, "machine.released"]]);
+  });
+});
+
+Deno.test("trimLogs keeps events newer than the retention", async () => {
+  await withStore(async ({ store }) => {
+    await addWasher(store);
+    const deleted = await store.trimLogs(60_000);
+    assert.equal(deleted, 0);
+    const r = await store.sync(ALICE.id, { epoch: store.epoch, board: 0, user: 0 });
+    assert.equal(r.recovered, true);
+    assert.deepEqual(r.events.map((e) => e.type), ["machine.added"]);
+  });
+});
+
+Deno.test("sync: user-log events from appendUserEvents are replayed to that user only", async () => {
+  await withStore(async ({ store, kv }) => {
+    const m = await addWasher(store);
+    const aliceStart = parseCursor(await store.currentCursor(ALICE.id));
+    const bobStart = parseCursor(await store.currentCursor(BOB.id));
+    const appended = await store.appendUserEvents(
+      ALICE.id,
+      [{ type: "notification", data: { kind: "use.done" } }, { type: "inbox.read", data: {} }],
+      (op) => op.set(["test_extra", ALICE.id], true),
+    );
+    assert.deepEqual(appended.map((e) => [e.seq, e.scope, e.type]), [
+      [1, "user", "notification"],
+      [2, "user", "inbox.read"],
+    ]);
+    assert.equal((await kv.get(["test_extra", ALICE.id])).value, true, "extra write committed");
+    await store.command(m.id, { type: "hold" }, BOB);
+
+    const r = await store.sync(ALICE.id, aliceStart);
+    assert.equal(r.recovered, true);
+    assert.equal(r.inboxReset, false);
+    assert.equal(r.cursor, `${store.epoch}:2:2`);
+    assert.deepEqual(
+      r.events.map((e) => [e.scope, e.seq, e.type]).sort(),
+      [["board", 2, "machine.held"], ["user", 1, "notification"], ["user", 2, "inbox.read"]],
+    );
+    const userEvents = r.events.filter((e) => e.scope === "user");
+    assert.deepEqual(userEvents.map((e) => e.seq), [1, 2], "user events in order");
+    assert.deepEqual(userEvents[0].data, { kind: "use.done" });
+
+    const rb = await store.sync(BOB.id, bobStart);
+    assert.deepEqual(rb.events.map((e) => [e.scope, e.type]), [["board", "machine.held"]]);
+    assert.equal(rb.cursor, `${store.epoch}:2:0`);
+    assert.deepEqual((await store.readUser(ALICE.id, 0, 2)).map((e) => e.seq), [1, 2]);
+  });
+});
+
+Deno.test("appendUserEvents: concurrent appends get distinct consecutive seqs", async () => {
+  await withStore(async ({ store }) => {
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.appendUserEvents(ALICE.id, [{ type: `n${i}` }])),
+    );
+    const events = await store.readUser(ALICE.id, 0, 100);
+    assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(new Set(events.map((e) => e.type)).size, 8);
+  });
+});
+
+// ───────────────────────────── users & invites ─────────────────────────────
+
+Deno.test("createUser with an invite counts uses and enforces maxUses", async () => {
+  await withStore(async ({ store }) => {
+    const inv = await store.createInvite("adm-1", { code: "wash-test-1", maxUses: 2 });
+    assert.equal(inv.code, "WASH-TEST-1");
+    assert.equal(inv.uses, 0);
+
+    const u1 = await store.createUser(userInput("ann"), "wash-test-1");
+    const u2 = await store.createUser(userInput("ben"), " WASH-TEST-1 ");
+    assert.equal(u1.disabled, false);
+    assert.notEqual(u1.id, u2.id);
+    assert.equal((await store.listInvites())[0].uses, 2);
+
+    await rejectsWith(store.createUser(userInput("cat"), "WASH-TEST-1"), "invalid_invite", 400);
+    assert.equal(await store.getUserByLogin("cat"), null, "no user created");
+    assert.equal((await store.listInvites())[0].uses, 2);
+    assert.equal((await store.listUsers()).length, 2);
+  });
+});
+
+Deno.test("createUser: revoked, expired and unknown invites are refused", async () => {
+  await withStore(async ({ store }) => {
+    await store.createInvite("adm-1", { code: "REVOKED-1" });
+    const revoked = await store.revokeInvite("revoked-1");
+    assert.equal(revoked.revoked, true);
+    await rejectsWith(store.createUser(userInput("ann"), "REVOKED-1"), "invalid_invite", 400);
+
+    await store.createInvite("adm-1", { code: "EXPIRED-1", expiresAt: Date.now() - 1 });
+    await rejectsWith(store.createUser(userInput("ann"), "EXPIRED-1"), "invalid_invite", 400);
+
+    await rejectsWith(store.createUser(userInput("ann"), "NO-SUCH-CODE"), "invalid_invite", 400);
+    assert.deepEqual(await store.listUsers(), []);
+    await rejectsWith(store.createInvite("adm-1", { code: "revoked-1" }), "invite_exists");
+  });
+});
+
+Deno.test("createUser: a duplicate login is refused case-insensitively", async () => {
+  await withStore(async ({ store }) => {
+    await store.createInvite("adm-1", { code: "INV-1", maxUses: 5 });
+    const alice = await store.createUser(userInput("Alice"), "INV-1");
+    await rejectsWith(store.createUser(userInput("alice"), "INV-1"), "login_taken");
+    await rejectsWith(store.createUser(userInput("ALICE")), "login_taken");
+    assert.equal((await store.listInvites())[0].uses, 1, "failed signup used no invite");
+    assert.equal((await store.getUserByLogin("aLiCe"))?.id, alice.id);
+    assert.equal((await store.getUser(alice.id))?.loginId, "Alice");
+    assert.equal((await store.listUsers()).length, 1);
+  });
+});
+
+Deno.test("createUser: concurrent signups for one login → exactly one wins", async () => {
+  await withStore(async ({ store }) => {
+    const results = await Promise.allSettled(
+      ["dup", "DUP", "Dup", "dUp"].map((l) => store.createUser(userInput(l))),
+    );
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    for (const r of results) {
+      if (r.status === "rejected") assert.equal((r.reason as StoreError).code, "login_taken");
+    }
+    assert.equal((await store.listUsers()).length, 1);
+  });
+});
+
+// ───────────────────────────── sessions ─────────────────────────────
+
+Deno.test("sessions: create, get, delete", async () => {
+  await withStore(async ({ store }) => {
+    const u = await store.createUser(userInput("ann"));
+    const token = await store.createSession(u.id, "TestAgent/1.0");
+    assert.ok(token.length >= 32);
+    const s = await store.getSession(token);
+    assert.ok(s);
+    assert.equal(s.user.id, u.id);
+    assert.equal(s.session.userId, u.id);
+    assert.equal(s.session.userAgent, "TestAgent/1.0");
+    assert.ok(s.session.expiresAt > Date.now());
+    assert.match(s.id, /^[0-9a-f]{64}$/);
+    assert.notEqual(s.id, token, "stored by hash, not by token");
+
+    assert.equal(await store.getSession("not-a-token"), null);
+    assert.equal(await store.getSession(""), null);
+    assert.equal(await store.getSession("x".repeat(101)), null);
+
+    await store.deleteSession(token);
+    assert.equal(await store.getSession(token), null);
+    await store.deleteSession(token); // idempotent
+  });
+});
+
+Deno.test("sessions: disabling a user revokes all their sessions, and only theirs", async () => {
+  await withStore(async ({ store, kv }) => {
+    const ann = await store.createUser(userInput("ann"));
+    const ben = await store.createUser(userInput("ben"));
+    const t1 = await store.createSession(ann.id);
+    const t2 = await store.createSession(ann.id);
+    const tb = await store.createSession(ben.id);
+
+    const disabled = await store.setUserDisabled(ann.id, true);
+    assert.equal(disabled.disabled, true);
+    assert.equal((await store.getUser(ann.id))?.disabled, true);
+    assert.equal(await store.getSession(t1), null);
+    assert.equal(await store.getSession(t2), null);
+    assert.equal((await store.getSession(tb))?.user.id, ben.id);
+    const left = [];
+    for await (const e of kv.list({ prefix: ["sessions_by_user", ann.id] })) left.push(e);
+    assert.equal(left.length, 0);
+
+    // Re-enabling does not bring revoked sessions back.
+    await store.setUserDisabled(ann.id, false);
+    assert.equal(await store.getSession(t1), null);
+    const t3 = await store.createSession(ann.id);
+    assert.equal((await store.getSession(t3))?.user.id, ann.id);
+    await rejectsWith(store.setUserDisabled("nobody", true), "not_found", 404);
+  });
+});
+
+// ───────────────────────────── presence ─────────────────────────────
+
+Deno.test("presence: connected / visible across connections, stale rows ignored", async () => {
+  await withStore(async ({ store }) => {
+    const now = Date.now();
+    assert.deepEqual(await store.getPresence(ALICE.id, now), { connected: false, visible: false });
+
+    await store.setPresence(ALICE.id, "c1", { visible: false, at: now, instance: "i1" });
+    assert.deepEqual(await store.getPresence(ALICE.id, now), { connected: true, visible: false });
+
+    await store.setPresence(ALICE.id, "c2", { visible: true, at: now, instance: "i1" });
+    assert.deepEqual(await store.getPresence(ALICE.id, now), { connected: true, visible: true });
+    assert.deepEqual(await store.getPresence(BOB.id, now), { connected: false, visible: false });
+
+    // Exactly TTL old still counts; older does not.
+    assert.deepEqual(await store.getPresence(ALICE.id, now + PRESENCE_TTL_MS), {
+      connected: true,
+      visible: true,
+    });
+    assert.deepEqual(await store.getPresence(ALICE.id, now + PRESENCE_TTL_MS + 1), {
+      connected: false,
+      visible: false,
+    });
+
+    // A stale visible row does not make a fresh hidden one visible.
+    await store.setPresence(ALICE.id, "c2", {
+      visible: true,
+      at: now - PRESENCE_TTL_MS - 1,
+      instance: "i1",
+    });
+    assert.deepEqual(await store.getPresence(ALICE.id, now), { connected: true, visible: false });
+
+    assert.equal(await store.sweepPresence(now), 1);
+    await store.clearPresence(ALICE.id, "c1");
+    assert.deepEqual(await store.getPresence(ALICE.id, now), { connected: false, visible: false });
+  });
+});
+
+// ───────────────────────────── rate limits ─────────────────────────────
+
+Deno.test("hitRate: allows up to the limit, then refuses with retryAfterMs > 0", async () => {
+  await withStore(async ({ store }) => {
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await store.hitRate("login:ann", 3, 60_000), {
+        allowed: true,
+        retryAfterMs: 0,
+      });
+    }
+    const refused = await store.hitRate("login:ann", 3, 60_000);
+    assert.equal(refused.allowed, false);
+    assert.ok(
+      refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000,
+      `${refused.retryAfterMs}`,
+    );
+    assert.ok((await store.isRateLimited("login:ann", 3)) > 0);
+
+    // Other keys are independent.
+    assert.equal((await store.hitRate("login:ben", 3, 60_000)).allowed, true);
+    assert.equal(await store.isRateLimited("login:ben", 3), 0);
+
+    await store.clearRate("login:ann");
+    assert.equal((await store.hitRate("login:ann", 3, 60_000)).allowed, true);
+  });
+});
+
+Deno.test("hitRate: the window resets after windowMs", async () => {
+  await withStore(async ({ store }) => {
+    assert.equal((await store.hitRate("k", 1, 50)).allowed, true);
+    assert.equal((await store.hitRate("k", 1, 50)).allowed, false);
+    await sleep(80);
+    assert.equal((await store.hitRate("k", 1, 50)).allowed, true);
+  });
+});
+
+Deno.test("hitRate: concurrent hits never exceed the limit", async () => {
+  await withStore(async ({ store }) => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => store.hitRate("burst", 4, 60_000)),
+    );
+    assert.equal(results.filter((r) => r.allowed).length, 4);
+  });
+});
+
+// ───────────────────────────── passwords ─────────────────────────────
+
+Deno.test("password: hash and verify (right, wrong)", async () => {
+  const h = await hashPassword("correct horse", 1_000);
+  assert.match(h, /^pbkdf2-sha256\$1000\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+  assert.equal(await verifyPassword("correct horse", h), true);
+  assert.equal(await verifyPassword("correct horsf", h), false);
+  assert.equal(await verifyPassword("", h), false);
+  assert.notEqual(await hashPassword("correct horse", 1_000), h, "fresh salt every time");
+  const korean = await hashPassword("세탁기 🧺", 1_000);
+  assert.equal(await verifyPassword("세탁기 🧺", korean), true);
+});
+
+Deno.test("password: default iterations are stored in the hash", async () => {
+  assert.equal(PBKDF2_ITERATIONS, 600_000);
+  const h = await hashPassword("pw");
+  assert.equal(h.split("$")[1], "600000");
+  assert.equal(await verifyPassword("pw", DUMMY_HASH), false);
+});
+
+Deno.test("password: tampered or malformed hashes never verify", async () => {
+  const h = await hashPassword("secret", 1_000);
+  const [alg, iter, salt, hash] = h.split("$");
+  const flip = (b64: string) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    bytes[0] ^= 1;
+    return btoa(String.fromCharCode(...bytes));
+  };
+  const bad = [
+    [alg, iter, salt, flip(hash)].join("$"),
+    [alg, iter, flip(salt), hash].join("$"),
+    [alg, "1001", salt, hash].join("$"),
+    [alg, "0", salt, hash].join("$"),
+    [alg, "-5", salt, hash].join("$"),
+    [alg, "abc", salt, hash].join("$"),
+    ["pbkdf2-sha1", iter, salt, hash].join("$"),
+    [alg, iter, salt, hash.slice(0, 20)].join("$"), // truncated hash
+    [alg, iter, salt].join("$"),
+    `${h}$extra`,
+    "",
+    "plaintext",
+  ];
+  for (const stored of bad) {
+    assert.equal(await verifyPassword("secret", stored), false, stored);
+  }
+});
+
+Deno.test("password: a hash with invalid base64 is refused, not thrown", async () => {
+  const h = await hashPassword("secret", 1_000);
+  const [alg, iter, salt, hash] = h.split("$");
+  for (const stored of [[alg, iter, "!!!", hash].join("$"), [alg, iter, salt, "%%%"].join("$")]) {
+    assert.equal(await verifyPassword("secret", stored), false, stored);
+  }
+});

@@ -1,0 +1,772 @@
+/**
+ * Unit tests of the pure machine lifecycle (SPEC section 2).
+ *
+ * The heart of this file is {@link TABLE}: for every state × command × actor
+ * the exact expected outcome is written out by hand (an error code, or the
+ * event and the full resulting machine). Expectations are never computed with
+ * the code under test.
+ */
+import assert from "node:assert/strict";
+import {
+  type Actor,
+  apply,
+  type Command,
+  COMMANDS,
+  isHeldBy,
+  type LifecycleSettings,
+  type MachineEventType,
+  newMachine,
+  nudgeRefusal,
+  settle,
+} from "./lifecycle.ts";
+import type { Machine, MachineState } from "./types.ts";
+
+// ───────────────────────────── fixtures ─────────────────────────────
+
+/** One "minute" is 10 ms so the numbers stay readable. */
+const S: LifecycleSettings = {
+  minuteMs: 10,
+  holdMinutes: 10, // 100 ms
+  minCycleMinutes: 1,
+  maxCycleMinutes: 240,
+  maxExtendMinutes: 120,
+  pickupGraceMinutes: 3, // 30 ms
+  nudgeCooldownMinutes: 10, // 100 ms
+};
+
+const NOW = 10_000;
+
+const OWNER: Actor = { id: "u-owner", name: "Owner", role: "resident" };
+const OTHER: Actor = { id: "u-other", name: "Other", role: "resident" };
+const ADMIN: Actor = { id: "u-admin", name: "Admin", role: "admin" };
+const SYSTEM: Actor = { id: "system", name: "Scheduler", role: "system" };
+
+type ActorKind = "owner" | "other" | "admin";
+const ACTORS: Record<ActorKind, Actor> = { owner: OWNER, other: OTHER, admin: ADMIN };
+
+type CommandName = (typeof COMMANDS)[number];
+
+const STATES: MachineState[] = ["available", "held", "arrived", "in_use", "done", "out_of_order"];
+
+/** The command used for each name in the table. */
+const CMD: Record<CommandName, Command> = {
+  hold: { type: "hold" },
+  arrive: { type: "arrive" },
+  start: { type: "start", minutes: 40 },
+  extend: { type: "extend", minutes: 15 },
+  finish: { type: "finish" },
+  collect: { type: "collect" },
+  release: { type: "release" },
+  out_of_order: { type: "out_of_order", reason: "leaking" },
+  repair: { type: "repair" },
+};
+
+const NEW_USE_ID = "use-new";
+const newUseId = () => NEW_USE_ID;
+
+/** Fields every machine fixture shares. */
+const BASE = { id: "m1", name: "Washer 1", kind: "washer", room: "B1", order: 1 } as const;
+
+/** One machine per state, all at gen 5, owned (where that applies) by OWNER. */
+const FIXTURES: Record<MachineState, Machine> = {
+  available: { ...BASE, state: "available", gen: 5, updatedAt: 1_000 },
+  held: {
+    ...BASE,
+    state: "held",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "use-1",
+    gen: 5,
+    holdExpiresAt: NOW + 50,
+    updatedAt: 1_000,
+  },
+  arrived: {
+    ...BASE,
+    state: "arrived",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "use-1",
+    gen: 5,
+    holdExpiresAt: NOW + 80,
+    updatedAt: 1_000,
+  },
+  in_use: {
+    ...BASE,
+    state: "in_use",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "use-1",
+    gen: 5,
+    startedAt: NOW - 100,
+    endsAt: NOW + 300,
+    updatedAt: 1_000,
+  },
+  done: {
+    ...BASE,
+    state: "done",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "use-1",
+    gen: 5,
+    startedAt: NOW - 500,
+    endsAt: NOW - 200,
+    doneAt: NOW - 200,
+    updatedAt: 1_000,
+  },
+  out_of_order: {
+    ...BASE,
+    state: "out_of_order",
+    gen: 5,
+    outOfOrderReason: "drum stuck",
+    updatedAt: 1_000,
+  },
+};
+
+// ───────────────────────────── expected results ─────────────────────────────
+// Literal builders for the resulting machines (no lifecycle code involved).
+
+/** Available again, every owner/use field gone, gen bumped. */
+const FREED: Machine = { ...BASE, state: "available", gen: 6, updatedAt: NOW };
+
+/** Marked out of order by the admin (reason "leaking"), owner fields gone. */
+const BROKEN: Machine = {
+  ...BASE,
+  state: "out_of_order",
+  gen: 6,
+  outOfOrderReason: "leaking",
+  updatedAt: NOW,
+};
+
+function heldBy(a: Actor): Machine {
+  return {
+    ...BASE,
+    state: "held",
+    ownerId: a.id,
+    ownerName: a.name,
+    useId: NEW_USE_ID,
+    gen: 6,
+    holdExpiresAt: NOW + 100, // 10 minutes × 10 ms
+    updatedAt: NOW,
+  };
+}
+
+function walkUpBy(a: Actor): Machine {
+  return {
+    ...BASE,
+    state: "in_use",
+    ownerId: a.id,
+    ownerName: a.name,
+    useId: NEW_USE_ID,
+    gen: 6,
+    startedAt: NOW,
+    endsAt: NOW + 400, // 40 minutes × 10 ms
+    updatedAt: NOW,
+  };
+}
+
+/** Started by the holder: keeps the hold's useId, hold expiry dropped. */
+const STARTED_FROM_HOLD: Machine = {
+  ...BASE,
+  state: "in_use",
+  ownerId: "u-owner",
+  ownerName: "Owner",
+  useId: "use-1",
+  gen: 6,
+  startedAt: NOW,
+  endsAt: NOW + 400,
+  updatedAt: NOW,
+};
+
+const ARRIVED: Machine = {
+  ...BASE,
+  state: "arrived",
+  ownerId: "u-owner",
+  ownerName: "Owner",
+  useId: "use-1",
+  gen: 6,
+  holdExpiresAt: NOW + 100,
+  updatedAt: NOW,
+};
+
+const EXTENDED: Machine = {
+  ...BASE,
+  state: "in_use",
+  ownerId: "u-owner",
+  ownerName: "Owner",
+  useId: "use-1",
+  gen: 6,
+  startedAt: NOW - 100,
+  endsAt: NOW + 300 + 150, // + 15 minutes × 10 ms
+  updatedAt: NOW,
+};
+
+const FINISHED: Machine = {
+  ...BASE,
+  state: "done",
+  ownerId: "u-owner",
+  ownerName: "Owner",
+  useId: "use-1",
+  gen: 6,
+  startedAt: NOW - 100,
+  endsAt: NOW,
+  doneAt: NOW,
+  updatedAt: NOW,
+};
+
+type Expected =
+  | { event: MachineEventType; machine: Machine }
+  | "invalid_state"
+  | "not_owner"
+  | "forbidden"
+  | "out_of_order";
+
+function ok(event: MachineEventType, machine: Machine): Expected {
+  return { event, machine };
+}
+
+type Row = Record<ActorKind, Expected>;
+
+/** Same error for every actor. */
+function all(code: Exclude<Expected, { event: MachineEventType }>): Row {
+  return { owner: code, other: code, admin: code };
+}
+
+/**
+ * The expected outcome of every (state, command, actor). In `available` and
+ * `out_of_order` the machine has no owner, so "owner" is just a resident.
+ */
+const TABLE: Record<MachineState, Record<CommandName, Row>> = {
+  available: {
+    hold: {
+      owner: ok("machine.held", heldBy(OWNER)),
+      other: ok("machine.held", heldBy(OTHER)),
+      admin: ok("machine.held", heldBy(ADMIN)),
+    },
+    arrive: all("invalid_state"),
+    start: {
+      owner: ok("machine.started", walkUpBy(OWNER)),
+      other: ok("machine.started", walkUpBy(OTHER)),
+      admin: ok("machine.started", walkUpBy(ADMIN)),
+    },
+    extend: all("invalid_state"),
+    finish: all("invalid_state"),
+    collect: all("invalid_state"),
+    release: all("invalid_state"),
+    out_of_order: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.out_of_order", BROKEN),
+    },
+    repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+  },
+  held: {
+    hold: all("invalid_state"),
+    arrive: {
+      owner: ok("machine.arrived", ARRIVED),
+      other: "not_owner",
+      admin: "not_owner",
+    },
+    start: {
+      owner: ok("machine.started", STARTED_FROM_HOLD),
+      other: "not_owner",
+      admin: "not_owner",
+    },
+    extend: all("invalid_state"),
+    finish: all("invalid_state"),
+    collect: all("invalid_state"),
+    release: {
+      owner: ok("machine.released", FREED),
+      other: "not_owner",
+      admin: ok("machine.released", FREED),
+    },
+    out_of_order: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.out_of_order", BROKEN),
+    },
+    repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+  },
+  arrived: {
+    hold: all("invalid_state"),
+    arrive: all("invalid_state"),
+    start: {
+      owner: ok("machine.started", STARTED_FROM_HOLD),
+      other: "not_owner",
+      admin: "not_owner",
+    },
+    extend: all("invalid_state"),
+    finish: all("invalid_state"),
+    collect: all("invalid_state"),
+    release: {
+      owner: ok("machine.released", FREED),
+      other: "not_owner",
+      admin: ok("machine.released", FREED),
+    },
+    out_of_order: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.out_of_order", BROKEN),
+    },
+    repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+  },
+  in_use: {
+    hold: all("invalid_state"),
+    arrive: all("invalid_state"),
+    start: all("invalid_state"),
+    extend: {
+      owner: ok("machine.extended", EXTENDED),
+      other: "not_owner",
+      admin: "not_owner",
+    },
+    finish: {
+      owner: ok("machine.finished", FINISHED),
+      other: "not_owner",
+      admin: ok("machine.finished", FINISHED),
+    },
+    collect: all("invalid_state"),
+    release: all("invalid_state"),
+    out_of_order: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.out_of_order", BROKEN),
+    },
+    repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+  },
+  done: {
+    hold: all("invalid_state"),
+    arrive: all("invalid_state"),
+    start: all("invalid_state"),
+    extend: all("invalid_state"),
+    finish: all("invalid_state"),
+    collect: {
+      owner: ok("machine.collected", FREED),
+      other: "not_owner",
+      admin: ok("machine.collected", FREED),
+    },
+    release: all("invalid_state"),
+    out_of_order: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.out_of_order", BROKEN),
+    },
+    repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+  },
+  out_of_order: {
+    hold: all("out_of_order"),
+    arrive: all("out_of_order"),
+    start: all("out_of_order"),
+    extend: all("out_of_order"),
+    finish: all("out_of_order"),
+    collect: all("out_of_order"),
+    release: all("out_of_order"),
+    out_of_order: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.out_of_order", BROKEN),
+    },
+    repair: {
+      owner: "forbidden",
+      other: "forbidden",
+      admin: ok("machine.repaired", FREED),
+    },
+  },
+};
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+deepFreeze(FIXTURES);
+
+function run(m: Machine, cmd: Command, actor: Actor, now = NOW, s = S) {
+  return apply(m, cmd, actor, now, s, newUseId);
+}
+
+function expectError(outcome: ReturnType<typeof apply>, code: string, label = "") {
+  assert.equal(outcome.ok, false, `${label}: expected ${code}, got ok`);
+  if (outcome.ok) return;
+  assert.equal(outcome.code, code, label);
+  assert.ok(outcome.message.length > 0, `${label}: empty message`);
+}
+
+function expectOk(outcome: ReturnType<typeof apply>, label = ""): Machine {
+  assert.ok(outcome.ok, `${label}: expected ok, got ${!outcome.ok && outcome.code}`);
+  return (outcome as Extract<typeof outcome, { ok: true }>).machine;
+}
+
+// ───────────────────────────── the table ─────────────────────────────
+
+Deno.test("table covers every state × command × actor, and nothing else", () => {
+  assert.deepEqual(Object.keys(TABLE).sort(), [...STATES].sort());
+  assert.deepEqual(Object.keys(FIXTURES).sort(), [...STATES].sort());
+  assert.deepEqual(Object.keys(CMD), [...COMMANDS]);
+  for (const state of STATES) {
+    assert.deepEqual(Object.keys(TABLE[state]), [...COMMANDS], `commands of ${state}`);
+    for (const c of COMMANDS) {
+      assert.deepEqual(Object.keys(TABLE[state][c]).sort(), ["admin", "other", "owner"]);
+    }
+  }
+  // 6 states × 9 commands × 3 actors.
+  let cells = 0;
+  for (const state of STATES) {
+    for (const c of COMMANDS) cells += Object.keys(TABLE[state][c]).length;
+  }
+  assert.equal(cells, 6 * 9 * 3);
+});
+
+Deno.test("fixtures are in the state they claim and already settled", () => {
+  for (const state of STATES) {
+    assert.equal(FIXTURES[state].state, state);
+    const s = settle(FIXTURES[state], NOW);
+    assert.equal(s.event, undefined, state);
+    assert.equal(s.machine, FIXTURES[state], state);
+  }
+});
+
+for (const state of STATES) {
+  Deno.test(`apply: every command on a ${state} machine`, () => {
+    for (const c of COMMANDS) {
+      for (const kind of ["owner", "other", "admin"] as const) {
+        const label = `${state} × ${c} × ${kind}`;
+        const expected = TABLE[state][c][kind];
+        const before = structuredClone(FIXTURES[state]);
+        const outcome = run(FIXTURES[state], CMD[c], ACTORS[kind]);
+        if (typeof expected === "string") {
+          expectError(outcome, expected, label);
+        } else {
+          assert.ok(outcome.ok, `${label}: expected ok, got ${!outcome.ok && outcome.code}`);
+          assert.equal(outcome.event, expected.event, label);
+          assert.deepEqual(outcome.machine, expected.machine, label);
+        }
+        assert.deepEqual(FIXTURES[state], before, `${label}: input mutated`);
+      }
+    }
+  });
+}
+
+Deno.test("apply: the system actor (scheduler) has admin rights", () => {
+  assert.equal(run(FIXTURES.in_use, CMD.finish, SYSTEM).ok, true);
+  assert.equal(run(FIXTURES.done, CMD.collect, SYSTEM).ok, true);
+  assert.equal(run(FIXTURES.held, CMD.release, SYSTEM).ok, true);
+  assert.equal(run(FIXTURES.available, CMD.out_of_order, SYSTEM).ok, true);
+  assert.equal(run(FIXTURES.out_of_order, CMD.repair, SYSTEM).ok, true);
+  expectError(run(FIXTURES.held, CMD.arrive, SYSTEM), "not_owner");
+  expectError(run(FIXTURES.in_use, CMD.extend, SYSTEM), "not_owner");
+});
+
+Deno.test("apply: an ownerless machine gives no one owner rights", () => {
+  // A (malformed) held machine without ownerId: nobody counts as its holder.
+  const m: Machine = { ...BASE, state: "held", gen: 1, updatedAt: 0, holdExpiresAt: NOW + 50 };
+  expectError(run(m, CMD.arrive, OWNER), "not_owner");
+  expectError(run(m, CMD.start, OTHER), "not_owner");
+});
+
+// ───────────────────────────── settle ─────────────────────────────
+
+Deno.test("settle: a hold expires at exactly holdExpiresAt, not before", () => {
+  for (const state of ["held", "arrived"] as const) {
+    const m = FIXTURES[state];
+    const t = m.holdExpiresAt!;
+    const early = settle(m, t - 1);
+    assert.equal(early.event, undefined);
+    assert.equal(early.previousOwnerId, undefined);
+    assert.equal(early.machine, m);
+
+    const at = settle(m, t);
+    assert.equal(at.event, "machine.hold_expired");
+    assert.equal(at.previousOwnerId, "u-owner");
+    assert.deepEqual(at.machine, { ...BASE, state: "available", gen: 6, updatedAt: t });
+
+    const late = settle(m, t + 1_000);
+    assert.equal(late.event, "machine.hold_expired");
+    assert.deepEqual(late.machine, { ...BASE, state: "available", gen: 6, updatedAt: t + 1_000 });
+  }
+});
+
+Deno.test("settle: a cycle ends at exactly endsAt; doneAt is endsAt, not now", () => {
+  const m = FIXTURES.in_use; // endsAt NOW + 300
+  const early = settle(m, NOW + 299);
+  assert.equal(early.event, undefined);
+  assert.equal(early.machine, m);
+
+  const at = settle(m, NOW + 300);
+  assert.equal(at.event, "machine.done");
+  assert.equal(at.previousOwnerId, "u-owner");
+  assert.equal(at.machine.state, "done");
+  assert.equal(at.machine.doneAt, NOW + 300);
+  assert.equal(at.machine.endsAt, NOW + 300);
+
+  const late = settle(m, NOW + 5_000);
+  assert.equal(late.event, "machine.done");
+  assert.deepEqual(late.machine, {
+    ...BASE,
+    state: "done",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "use-1",
+    gen: 5,
+    startedAt: NOW - 100,
+    endsAt: NOW + 300,
+    doneAt: NOW + 300,
+    updatedAt: NOW + 5_000,
+  });
+});
+
+Deno.test("settle: nothing changes for available, done and out_of_order, however late", () => {
+  for (const state of ["available", "done", "out_of_order"] as const) {
+    const r = settle(FIXTURES[state], NOW + 10 ** 9);
+    assert.equal(r.event, undefined, state);
+    assert.equal(r.previousOwnerId, undefined, state);
+    assert.equal(r.machine, FIXTURES[state], state);
+  }
+});
+
+Deno.test("settle: a hold/use without an expiry or end never settles", () => {
+  const { holdExpiresAt: _h, ...held } = FIXTURES.held;
+  const { endsAt: _e, ...inUse } = FIXTURES.in_use;
+  assert.equal(settle(held, Number.MAX_SAFE_INTEGER).event, undefined);
+  assert.equal(settle(inUse, Number.MAX_SAFE_INTEGER).event, undefined);
+});
+
+Deno.test("settle then apply: a resident may hold a machine whose hold just expired", () => {
+  const t = FIXTURES.held.holdExpiresAt!;
+  const settled = settle(FIXTURES.held, t);
+  const m = expectOk(run(settled.machine, CMD.hold, OTHER, t));
+  assert.equal(m.ownerId, "u-other");
+  assert.equal(m.useId, NEW_USE_ID);
+  assert.equal(m.gen, 7);
+});
+
+// ───────────────────────────── minutes ─────────────────────────────
+
+Deno.test("start: minutes must be a whole number within [minCycle, maxCycle]", () => {
+  for (const minutes of [0, -1, -40, 1.5, 0.5, 241, 10_000, NaN, Infinity, -Infinity]) {
+    expectError(
+      run(FIXTURES.available, { type: "start", minutes }, OWNER),
+      "bad_minutes",
+      `${minutes}`,
+    );
+    expectError(run(FIXTURES.held, { type: "start", minutes }, OWNER), "bad_minutes", `${minutes}`);
+  }
+  assert.equal(
+    expectOk(run(FIXTURES.available, { type: "start", minutes: 1 }, OWNER)).endsAt,
+    NOW + 10,
+  );
+  assert.equal(
+    expectOk(run(FIXTURES.available, { type: "start", minutes: 240 }, OWNER)).endsAt,
+    NOW + 2_400,
+  );
+  // The bounds come from the settings.
+  const strict = { ...S, minCycleMinutes: 5, maxCycleMinutes: 60 };
+  expectError(
+    run(FIXTURES.available, { type: "start", minutes: 4 }, OWNER, NOW, strict),
+    "bad_minutes",
+  );
+  expectError(
+    run(FIXTURES.available, { type: "start", minutes: 61 }, OWNER, NOW, strict),
+    "bad_minutes",
+  );
+  assert.equal(run(FIXTURES.available, { type: "start", minutes: 5 }, OWNER, NOW, strict).ok, true);
+  assert.equal(
+    run(FIXTURES.available, { type: "start", minutes: 60 }, OWNER, NOW, strict).ok,
+    true,
+  );
+});
+
+Deno.test("extend: minutes must be a whole number within [1, maxExtend]", () => {
+  for (const minutes of [0, -1, -15, 2.5, 121, NaN, Infinity]) {
+    expectError(
+      run(FIXTURES.in_use, { type: "extend", minutes }, OWNER),
+      "bad_minutes",
+      `${minutes}`,
+    );
+  }
+  assert.equal(
+    expectOk(run(FIXTURES.in_use, { type: "extend", minutes: 1 }, OWNER)).endsAt,
+    NOW + 310,
+  );
+  assert.equal(
+    expectOk(run(FIXTURES.in_use, { type: "extend", minutes: 120 }, OWNER)).endsAt,
+    NOW + 1_500,
+  );
+  const strict = { ...S, maxExtendMinutes: 30 };
+  expectError(
+    run(FIXTURES.in_use, { type: "extend", minutes: 31 }, OWNER, NOW, strict),
+    "bad_minutes",
+  );
+});
+
+// ───────────────────────────── use ids, gen, timing ─────────────────────────────
+
+Deno.test("start from a hold keeps its useId; a walk-up start gets a new one", () => {
+  let calls = 0;
+  const counting = () => `use-${++calls}x`;
+  const fromHeld = apply(FIXTURES.held, CMD.start, OWNER, NOW, S, counting);
+  const fromArrived = apply(FIXTURES.arrived, CMD.start, OWNER, NOW, S, counting);
+  assert.ok(fromHeld.ok && fromArrived.ok);
+  assert.equal(fromHeld.machine.useId, "use-1");
+  assert.equal(fromArrived.machine.useId, "use-1");
+  assert.equal(calls, 0, "no new id for a held machine");
+
+  const walkUp = apply(FIXTURES.available, CMD.start, OWNER, NOW, S, counting);
+  assert.ok(walkUp.ok);
+  assert.equal(walkUp.machine.useId, "use-1x");
+  assert.equal(calls, 1);
+
+  const hold = apply(FIXTURES.available, CMD.hold, OWNER, NOW, S, counting);
+  assert.ok(hold.ok);
+  assert.equal(hold.machine.useId, "use-2x");
+});
+
+Deno.test("gen increments by one on every change through a whole lifecycle", () => {
+  let m = newMachine("m9", "Dryer 9", "dryer", "B2", 9, 0);
+  assert.equal(m.gen, 0);
+  const steps: [Command, Actor, MachineState][] = [
+    [CMD.hold, OWNER, "held"],
+    [CMD.arrive, OWNER, "arrived"],
+    [CMD.start, OWNER, "in_use"],
+    [CMD.extend, OWNER, "in_use"],
+    [CMD.extend, OWNER, "in_use"],
+    [CMD.finish, OWNER, "done"],
+    [CMD.collect, OWNER, "available"],
+    [CMD.start, OTHER, "in_use"],
+    [CMD.out_of_order, ADMIN, "out_of_order"],
+    [CMD.out_of_order, ADMIN, "out_of_order"],
+    [CMD.repair, ADMIN, "available"],
+    [CMD.hold, OTHER, "held"],
+    [CMD.release, OTHER, "available"],
+  ];
+  let t = NOW;
+  for (const [i, [cmd, actor, state]] of steps.entries()) {
+    t += 1;
+    m = expectOk(run(m, cmd, actor, t), `step ${i} ${cmd.type}`);
+    assert.equal(m.gen, i + 1, `step ${i} ${cmd.type}`);
+    assert.equal(m.state, state, `step ${i} ${cmd.type}`);
+    assert.equal(m.updatedAt, t);
+  }
+});
+
+Deno.test("extend adds to endsAt (repeatedly), not to now", () => {
+  const once = expectOk(run(FIXTURES.in_use, { type: "extend", minutes: 5 }, OWNER, NOW + 200));
+  assert.equal(once.endsAt, NOW + 300 + 50);
+  assert.equal(once.startedAt, NOW - 100);
+  const twice = expectOk(run(once, { type: "extend", minutes: 7 }, OWNER, NOW + 250));
+  assert.equal(twice.endsAt, NOW + 300 + 50 + 70);
+  assert.equal(twice.gen, 7);
+});
+
+Deno.test("finish ends the cycle now: state done, doneAt = endsAt = now", () => {
+  const m = expectOk(run(FIXTURES.in_use, CMD.finish, OWNER, NOW + 42));
+  assert.equal(m.state, "done");
+  assert.equal(m.doneAt, NOW + 42);
+  assert.equal(m.endsAt, NOW + 42);
+  assert.equal(m.ownerId, "u-owner");
+  assert.equal(m.useId, "use-1");
+});
+
+Deno.test("collect, release and out_of_order clear every owner field", () => {
+  const ownerFields = [
+    "ownerId",
+    "ownerName",
+    "useId",
+    "holdExpiresAt",
+    "startedAt",
+    "endsAt",
+    "doneAt",
+  ] as const;
+  const cases: [Machine, Command, Actor][] = [
+    [FIXTURES.done, CMD.collect, OWNER],
+    [FIXTURES.done, CMD.collect, ADMIN],
+    [FIXTURES.held, CMD.release, OWNER],
+    [FIXTURES.arrived, CMD.release, ADMIN],
+    [FIXTURES.held, CMD.out_of_order, ADMIN],
+    [FIXTURES.in_use, CMD.out_of_order, ADMIN],
+    [FIXTURES.done, CMD.out_of_order, ADMIN],
+  ];
+  for (const [before, cmd, actor] of cases) {
+    const label = `${before.state} × ${cmd.type} × ${actor.id}`;
+    const m = expectOk(run(before, cmd, actor), label);
+    for (const f of ownerFields) assert.equal(f in m, false, `${label}: ${f} left`);
+    assert.equal(m.id, "m1");
+    assert.equal(m.name, "Washer 1");
+    assert.equal(m.kind, "washer");
+    assert.equal(m.room, "B1");
+    assert.equal(m.order, 1);
+  }
+  // Repair clears the reason too.
+  const repaired = expectOk(run(FIXTURES.out_of_order, CMD.repair, ADMIN));
+  assert.equal("outOfOrderReason" in repaired, false);
+});
+
+// ───────────────────────────── nudges ─────────────────────────────
+
+Deno.test("nudgeRefusal: only a done machine can be nudged", () => {
+  for (const state of ["available", "held", "arrived", "in_use", "out_of_order"] as const) {
+    assert.equal(
+      nudgeRefusal(FIXTURES[state], "u-other", NOW + 10_000, S, undefined)?.code,
+      "invalid_state",
+    );
+  }
+  const { doneAt: _, ...noDoneAt } = FIXTURES.done;
+  assert.equal(
+    nudgeRefusal(noDoneAt, "u-other", NOW + 10_000, S, undefined)?.code,
+    "invalid_state",
+  );
+});
+
+Deno.test("nudgeRefusal: never your own machine", () => {
+  const r = nudgeRefusal(FIXTURES.done, "u-owner", NOW + 10_000, S, undefined);
+  assert.equal(r?.code, "own_machine");
+  assert.ok(r.message.length > 0);
+});
+
+Deno.test("nudgeRefusal: not before the grace period (exactly at grace is allowed)", () => {
+  const doneAt = FIXTURES.done.doneAt!; // grace 3 × 10 ms
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-other", doneAt, S, undefined)?.code, "too_early");
+  assert.equal(
+    nudgeRefusal(FIXTURES.done, "u-other", doneAt + 29, S, undefined)?.code,
+    "too_early",
+  );
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-other", doneAt + 30, S, undefined), null);
+});
+
+Deno.test("nudgeRefusal: one nudge per cooldown (exactly at cooldown is allowed)", () => {
+  const last = NOW; // cooldown 10 × 10 ms
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-other", last, S, last)?.code, "cooldown");
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-other", last + 99, S, last)?.code, "cooldown");
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-other", last + 100, S, last), null);
+});
+
+Deno.test("nudgeRefusal: allowed for a neighbour after grace with no recent nudge", () => {
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-other", NOW, S, undefined), null);
+  assert.equal(nudgeRefusal(FIXTURES.done, "u-admin", NOW, S, NOW - 1_000), null);
+});
+
+// ───────────────────────────── isHeldBy / newMachine ─────────────────────────────
+
+Deno.test("isHeldBy: true only for held/arrived by that user", () => {
+  assert.equal(isHeldBy(FIXTURES.held, "u-owner"), true);
+  assert.equal(isHeldBy(FIXTURES.arrived, "u-owner"), true);
+  assert.equal(isHeldBy(FIXTURES.held, "u-other"), false);
+  assert.equal(isHeldBy(FIXTURES.arrived, "u-other"), false);
+  assert.equal(isHeldBy(FIXTURES.in_use, "u-owner"), false);
+  assert.equal(isHeldBy(FIXTURES.done, "u-owner"), false);
+  assert.equal(isHeldBy(FIXTURES.available, "u-owner"), false);
+  assert.equal(isHeldBy(FIXTURES.out_of_order, "u-owner"), false);
+});
+
+Deno.test("newMachine: available, gen 0, no owner fields", () => {
+  assert.deepEqual(newMachine("m2", "Dryer 2", "dryer", "B1", 2, 123), {
+    id: "m2",
+    name: "Dryer 2",
+    kind: "dryer",
+    room: "B1",
+    order: 2,
+    state: "available",
+    gen: 0,
+    updatedAt: 123,
+  });
+});

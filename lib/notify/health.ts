@@ -1,0 +1,55 @@
+/**
+ * Device health as a pure function: a device that has not delivered for a
+ * long time is shown to its owner as unhealthy ("notifications on this phone
+ * stopped working — tap to fix").
+ * @module
+ */
+import type { Device } from "../types.ts";
+
+/** Consecutive failures after which a device is unhealthy. */
+export const UNHEALTHY_FAILURES = 3;
+/** A device whose last success is older than this, with failures since, is unhealthy. */
+export const STALE_SUCCESS_MS = 7 * 86_400_000;
+
+/** Health of a device for its owner. */
+export interface DeviceHealth {
+  healthy: boolean;
+  reason: "ok" | "new" | "failing" | "stale";
+}
+
+/** Decide whether a device still receives notifications. */
+export function deviceHealth(d: Device, now: number): DeviceHealth {
+  if (d.failures >= UNHEALTHY_FAILURES) return { healthy: false, reason: "failing" };
+  const failedSinceSuccess = d.lastFailureAt !== undefined &&
+    (d.lastSuccessAt === undefined || d.lastFailureAt > d.lastSuccessAt);
+  const lastGood = d.lastSuccessAt ?? d.createdAt;
+  if (failedSinceSuccess && now - lastGood > STALE_SUCCESS_MS) {
+    return { healthy: false, reason: "stale" };
+  }
+  return d.lastSuccessAt === undefined
+    ? { healthy: true, reason: "new" }
+    : { healthy: true, reason: "ok" };
+}
+
+/** What a client sees of a device: never the keys, only the push service's origin. */
+export function publicDevice(d: Device, now: number) {
+  let service = "fcm";
+  if (d.kind === "webpush" && d.endpoint) {
+    try {
+      service = new URL(d.endpoint).host;
+    } catch { /* stored endpoints are validated; keep the default */ }
+  }
+  return {
+    deviceId: d.deviceId,
+    kind: d.kind,
+    label: d.label,
+    service,
+    createdAt: d.createdAt,
+    lastSeenAt: d.lastSeenAt,
+    lastSuccessAt: d.lastSuccessAt ?? null,
+    lastFailureAt: d.lastFailureAt ?? null,
+    lastError: d.lastError ?? null,
+    failures: d.failures,
+    health: deviceHealth(d, now),
+  };
+}

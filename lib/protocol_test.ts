@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { MAX_CLIENT_FRAME, parseClientMessage } from "./protocol.ts";
+
+function code(data: unknown): string | undefined {
+  const r = parseClientMessage(data);
+  return r.ok ? undefined : r.code;
+}
+
+Deno.test("parseClientMessage: valid messages", () => {
+  assert.deepEqual(parseClientMessage('{"type":"ping"}'), { ok: true, msg: { type: "ping" } });
+  assert.deepEqual(parseClientMessage('{"type":"ping","t":123}'), {
+    ok: true,
+    msg: { type: "ping", t: 123 },
+  });
+  assert.deepEqual(parseClientMessage('{"type":"pong","t":1.5}'), {
+    ok: true,
+    msg: { type: "pong", t: 1.5 },
+  });
+  assert.deepEqual(parseClientMessage('{"type":"pong"}'), { ok: true, msg: { type: "pong" } });
+  assert.deepEqual(parseClientMessage('{"type":"visibility","visible":true}'), {
+    ok: true,
+    msg: { type: "visibility", visible: true },
+  });
+  assert.deepEqual(parseClientMessage(' {"visible":false, "type":"visibility"} '), {
+    ok: true,
+    msg: { type: "visibility", visible: false },
+  });
+});
+
+Deno.test("parseClientMessage: bad JSON", () => {
+  for (const s of ["", "{", "not json", "{'type':'ping'}", '{"type":"ping",}']) {
+    const r = parseClientMessage(s);
+    assert.equal(r.ok, false, s);
+    if (!r.ok) {
+      assert.equal(r.code, "bad_json", s);
+      assert.ok(r.message.length > 0);
+    }
+  }
+});
+
+Deno.test("parseClientMessage: unknown type, unknown or wrong fields", () => {
+  const bad = [
+    '{"type":"subscribe"}',
+    '{"type":"PING"}',
+    '{"t":1}',
+    "{}",
+    "[]",
+    "42",
+    "null",
+    '"ping"',
+    '{"type":"ping","extra":1}',
+    '{"type":"visibility","visible":true,"x":null}',
+    '{"type":"visibility"}',
+    '{"type":"visibility","visible":"yes"}',
+    '{"type":"ping","t":"1"}',
+    '{"type":"pong","t":null}',
+  ];
+  for (const s of bad) {
+    const r = parseClientMessage(s);
+    assert.equal(r.ok, false, s);
+    if (!r.ok) {
+      assert.equal(r.code, "bad_message", s);
+      assert.ok(r.message.length > 0, s);
+    }
+  }
+});
+
+Deno.test("parseClientMessage: frames over MAX_CLIENT_FRAME are too large", () => {
+  assert.equal(MAX_CLIENT_FRAME, 4096);
+  const msg = '{"type":"ping"}';
+  const atLimit = msg + " ".repeat(MAX_CLIENT_FRAME - msg.length);
+  assert.equal(atLimit.length, MAX_CLIENT_FRAME);
+  assert.equal(parseClientMessage(atLimit).ok, true);
+  assert.equal(code(atLimit + " "), "too_large");
+  assert.equal(code("x".repeat(100_000)), "too_large");
+});
+
+Deno.test("parseClientMessage: binary and non-string frames are refused", () => {
+  const bytes = new TextEncoder().encode('{"type":"ping"}');
+  assert.equal(code(bytes), "bad_frame");
+  assert.equal(code(bytes.buffer), "bad_frame");
+  assert.equal(code(new Blob([bytes])), "bad_frame");
+  assert.equal(code(undefined), "bad_frame");
+  assert.equal(code(null), "bad_frame");
+  assert.equal(code(42), "bad_frame");
+  assert.equal(code({ type: "ping" }), "bad_frame");
+});

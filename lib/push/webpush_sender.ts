@@ -1,0 +1,452 @@
+/**
+ * Web Push transport (RFC 8030 + RFC 8291 aes128gcm + RFC 8292 VAPID).
+ *
+ * Encryption comes from `npm:web-push` (`generateRequestDetails`, with no
+ * VAPID details); the VAPID `Authorization` header is added here from a cache
+ * keyed by push-service origin (one JWT per origin, reused until 10 minutes
+ * before it expires), and the request is sent with the global `fetch`, not
+ * `sendNotification` (which goes through `node:https`).
+ *
+ * This module knows nothing about users or routing: it turns one
+ * (subscription, payload, options) into one {@link SendResult}.
+ *
+ * @example
+ * ```ts
+ * import { WebPushSender } from "./webpush_sender.ts";
+ * const sender = new WebPushSender({ publicKey, privateKey, subject: "mailto:ops@example.org" });
+ * const result = await sender.send(device, JSON.stringify(payload), {
+ *   ttlSeconds: 3600,
+ *   urgency: "high",
+ *   topic: "machine-w1",
+ * });
+ * if (result.status === "gone") await deleteDevice(device);
+ * ```
+ * @module
+ */
+
+import webpush from "web-push";
+import type { Device, PushOptions, SendResult } from "../types.ts";
+
+/** The parts of `npm:web-push@3.6.7` used here (the package ships no types). */
+interface WebPushLib {
+  generateRequestDetails(
+    subscription: { endpoint: string; keys: { p256dh: string; auth: string } },
+    payload: string,
+    options: Record<string, unknown>,
+  ): { headers: Record<string, string | number>; body: Uint8Array | null };
+  getVapidHeaders(
+    audience: string,
+    subject: string,
+    publicKey: string,
+    privateKey: string,
+    contentEncoding: "aes128gcm",
+    expiration?: number,
+  ): { Authorization: string };
+  generateVAPIDKeys(): { publicKey: string; privateKey: string };
+}
+
+const lib = webpush as unknown as WebPushLib;
+
+/** Lifetime of a VAPID JWT we mint (RFC 8292 allows at most 24 h). */
+export const VAPID_JWT_LIFETIME_SECONDS = 12 * 60 * 60;
+/** A cached VAPID JWT is replaced this long before it expires. */
+export const VAPID_JWT_REFRESH_MARGIN_SECONDS = 10 * 60;
+/** Largest TTL push services accept (4 weeks); larger values are clamped. */
+export const MAX_TTL_SECONDS = 28 * 24 * 60 * 60;
+/** Largest request body push services must accept (RFC 8030 section 7.2). */
+export const MAX_ENCRYPTED_BODY_BYTES = 4096;
+/** How much of a push service's response body is kept in `detail`. */
+export const DETAIL_MAX_CHARS = 300;
+
+const TOPIC_RE = /^[A-Za-z0-9_-]{1,32}$/;
+const URGENCIES: ReadonlySet<string> = new Set(["very-low", "low", "normal", "high"]);
+
+/** A VAPID key pair, both halves URL-safe base64 without padding. */
+export interface VapidKeys {
+  /** Uncompressed P-256 public key (65 bytes), the `applicationServerKey`. */
+  publicKey: string;
+  /** P-256 private scalar (32 bytes). Keep it secret. */
+  privateKey: string;
+}
+
+/**
+ * Generates a fresh VAPID key pair (P-256).
+ *
+ * @returns The key pair, URL-safe base64 encoded.
+ */
+export function generateVapidKeys(): VapidKeys {
+  const { publicKey, privateKey } = lib.generateVAPIDKeys();
+  return { publicKey, privateKey };
+}
+
+/**
+ * Checks a VAPID `sub` claim: it must be a `mailto:` address
+ * (`mailto:ops@example.org`) or an `https:` URL. Apple rejects other values
+ * (and `https://localhost`) with `BadJwtToken`.
+ *
+ * @param subject The configured subject (for example `VAPID_SUBJECT`).
+ * @returns The subject, trimmed.
+ * @throws {TypeError} When the subject is not an acceptable contact.
+ */
+export function validateSubject(subject: string): string {
+  const value = typeof subject === "string" ? subject.trim() : "";
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol === "mailto:" && /^mailto:[^@\s/?#]+@[^@\s/?#]+\.[^@\s/?#]+$/.test(value)) {
+    return value;
+  }
+  if (url?.protocol === "https:" && url.hostname !== "" && url.username === "") return value;
+  throw new TypeError(
+    `VAPID subject must be a mailto: address or an https: URL, got ${JSON.stringify(subject)}`,
+  );
+}
+
+function decodeBase64Url(value: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
+  try {
+    const b64 = value.replaceAll("-", "+").replaceAll("_", "/");
+    const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+function assertVapidKeys(publicKey: string, privateKey: string): void {
+  const pub = decodeBase64Url(publicKey);
+  if (pub === undefined || pub.length !== 65 || pub[0] !== 0x04) {
+    throw new TypeError("VAPID public key must be 65 bytes (uncompressed P-256), base64url");
+  }
+  const priv = decodeBase64Url(privateKey);
+  if (priv === undefined || priv.length !== 32) {
+    throw new TypeError("VAPID private key must be 32 bytes, base64url");
+  }
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/**
+ * Makes a valid RFC 8030 `Topic` (at most 32 characters of the URL-safe
+ * base64 alphabet). A valid topic is kept as is; any other non-empty string is
+ * replaced by the first 32 characters of its SHA-256 in base64url, so the same
+ * input always collapses onto the same topic.
+ *
+ * @param topic The wanted collapse key (for example `machine-w1`).
+ * @returns The header value, or `undefined` for no `Topic` header.
+ */
+export async function sanitizeTopic(topic: string | undefined): Promise<string | undefined> {
+  if (topic === undefined || topic === "") return undefined;
+  if (TOPIC_RE.test(topic)) return topic;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(topic));
+  return toBase64Url(new Uint8Array(digest)).slice(0, 32);
+}
+
+/**
+ * Parses a `Retry-After` value: delay-seconds or an HTTP-date.
+ *
+ * @param value The header value (`null` when absent).
+ * @param nowMs The current time, for HTTP-dates.
+ * @returns Milliseconds to wait (never negative), or `undefined` when absent
+ *   or unparsable.
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (!/[a-z]/i.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/** A Web Push subscription: a {@link Device} of kind `webpush` fits. */
+export type WebPushTarget = Pick<Device, "endpoint" | "keys">;
+
+/** Options for {@link WebPushSender}. */
+export interface WebPushSenderOptions {
+  /** VAPID public key (base64url, 65 bytes). */
+  publicKey: string;
+  /** VAPID private key (base64url, 32 bytes). */
+  privateKey: string;
+  /** VAPID contact: `mailto:` or `https:` (see {@link validateSubject}). */
+  subject: string;
+  /** The fetch used to talk to push services (default: global `fetch`). */
+  fetch?: typeof fetch;
+  /** Clock in epoch ms (default `Date.now`), for the JWT cache and HTTP-dates. */
+  now?: () => number;
+  /** Per-request timeout; a timeout gives `retry` (default 15 000 ms). */
+  timeoutMs?: number;
+  /** `retryAfterMs` when a 429/5xx/network failure names none (default 10 000 ms). */
+  defaultRetryAfterMs?: number;
+}
+
+interface CachedVapid {
+  header: string;
+  /** JWT `exp`, epoch seconds. */
+  exp: number;
+}
+
+function truncate(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ").trim();
+  return oneLine.length > DETAIL_MAX_CHARS ? oneLine.slice(0, DETAIL_MAX_CHARS) + "…" : oneLine;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+/**
+ * Sends Web Push messages with VAPID, one subscription at a time. Never
+ * throws from {@link WebPushSender.send}: every outcome is a
+ * {@link SendResult}.
+ */
+export class WebPushSender {
+  readonly #publicKey: string;
+  readonly #privateKey: string;
+  readonly #subject: string;
+  readonly #fetch: typeof fetch;
+  readonly #now: () => number;
+  readonly #timeoutMs: number;
+  readonly #defaultRetryAfterMs: number;
+  readonly #vapidCache = new Map<string, CachedVapid>();
+
+  /**
+   * Creates a sender for one VAPID identity.
+   *
+   * @param options VAPID keys and subject, plus optional fetch/clock overrides.
+   * @throws {TypeError} When the keys or subject are malformed.
+   */
+  constructor(options: WebPushSenderOptions) {
+    assertVapidKeys(options.publicKey, options.privateKey);
+    this.#subject = validateSubject(options.subject);
+    this.#publicKey = options.publicKey;
+    this.#privateKey = options.privateKey;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#now = options.now ?? Date.now;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#defaultRetryAfterMs = options.defaultRetryAfterMs ?? 10_000;
+  }
+
+  /** The VAPID public key (the browser's `applicationServerKey`). */
+  get publicKey(): string {
+    return this.#publicKey;
+  }
+
+  /**
+   * The `Authorization: vapid t=…, k=…` value for a push-service origin,
+   * minted once and reused until {@link VAPID_JWT_REFRESH_MARGIN_SECONDS}
+   * before its expiry.
+   *
+   * @param origin The push service origin, e.g. `https://fcm.googleapis.com`.
+   * @returns The header value.
+   */
+  vapidAuthorization(origin: string): string {
+    const nowSec = Math.floor(this.#now() / 1000);
+    const cached = this.#vapidCache.get(origin);
+    if (cached && nowSec < cached.exp - VAPID_JWT_REFRESH_MARGIN_SECONDS) return cached.header;
+    const exp = nowSec + VAPID_JWT_LIFETIME_SECONDS;
+    const { Authorization } = lib.getVapidHeaders(
+      origin,
+      this.#subject,
+      this.#publicKey,
+      this.#privateKey,
+      "aes128gcm",
+      exp,
+    );
+    if (this.#vapidCache.size >= 1000) this.#vapidCache.clear();
+    this.#vapidCache.set(origin, { header: Authorization, exp });
+    return Authorization;
+  }
+
+  /**
+   * Encrypts `payload` for the subscription and POSTs it to its endpoint.
+   *
+   * Headers: `TTL` (clamped to 0…4 weeks), `Urgency`, `Topic` (see
+   * {@link sanitizeTopic}), `Content-Encoding: aes128gcm` and the VAPID
+   * `Authorization`. Redirects are not followed.
+   *
+   * Outcome: 2xx `ok`; 404/410 `gone`; 408/429/5xx, timeouts and network
+   * errors `retry` (with `retryAfterMs` from `Retry-After`, else the default);
+   * 401/403 `alarm` (our VAPID setup is wrong, e.g. Apple `BadJwtToken`; the
+   * cached JWT for that origin is dropped); anything else, including bad keys
+   * and payloads over 4 KB once encrypted, `rejected`. `detail` carries the
+   * (truncated) response body.
+   *
+   * @param device The subscription (endpoint and keys).
+   * @param payload The plaintext, normally the JSON of a `PushPayload`.
+   * @param opts TTL, urgency and optional collapse topic.
+   * @returns The outcome; never throws.
+   */
+  async send(device: WebPushTarget, payload: string, opts: PushOptions): Promise<SendResult> {
+    const { endpoint, keys } = device;
+    if (!endpoint || !keys?.p256dh || !keys?.auth) {
+      return { status: "rejected", detail: "device has no web push subscription" };
+    }
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      return { status: "rejected", detail: "endpoint is not a URL" };
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      return { status: "rejected", detail: `unsupported endpoint scheme ${url.protocol}` };
+    }
+    if (!Number.isFinite(opts.ttlSeconds)) {
+      return { status: "rejected", detail: `invalid TTL ${opts.ttlSeconds}` };
+    }
+    const ttl = Math.min(MAX_TTL_SECONDS, Math.max(0, Math.floor(opts.ttlSeconds)));
+    const urgency = URGENCIES.has(opts.urgency) ? opts.urgency : "normal";
+    const topic = await sanitizeTopic(opts.topic);
+
+    let body: Uint8Array;
+    const headers = new Headers();
+    try {
+      const details = lib.generateRequestDetails(
+        // The real endpoint is not needed for encryption; a neutral one keeps
+        // web-push from applying its legacy GCM special cases.
+        { endpoint: "https://push.invalid/", keys: { p256dh: keys.p256dh, auth: keys.auth } },
+        payload,
+        {
+          TTL: ttl,
+          urgency,
+          ...(topic ? { topic } : {}),
+          contentEncoding: "aes128gcm",
+          vapidDetails: null,
+        },
+      );
+      for (const [name, value] of Object.entries(details.headers)) {
+        const lower = name.toLowerCase();
+        if (lower === "content-length" || lower === "authorization") continue;
+        headers.set(name, String(value));
+      }
+      body = details.body ?? new Uint8Array();
+    } catch (err) {
+      return { status: "rejected", detail: `cannot encrypt: ${describeError(err)}` };
+    }
+    try {
+      headers.set("Authorization", this.vapidAuthorization(url.origin));
+    } catch (err) {
+      // Keys and subject were checked in the constructor: this is our setup.
+      return { status: "alarm", detail: `cannot sign VAPID JWT: ${describeError(err)}` };
+    }
+    if (body.byteLength > MAX_ENCRYPTED_BODY_BYTES) {
+      return {
+        status: "rejected",
+        detail:
+          `payload too large: ${body.byteLength} bytes encrypted, max ${MAX_ENCRYPTED_BODY_BYTES}`,
+      };
+    }
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(endpoint, {
+        method: "POST",
+        headers,
+        body: body as Uint8Array<ArrayBuffer>,
+        redirect: "manual",
+        signal: controller.signal,
+      });
+      text = await response.text();
+    } catch (err) {
+      const detail = controller.signal.aborted
+        ? `timeout after ${this.#timeoutMs} ms`
+        : `network error: ${describeError(err)}`;
+      return { status: "retry", retryAfterMs: this.#defaultRetryAfterMs, detail: truncate(detail) };
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.#mapResponse(url.origin, response, text);
+  }
+
+  #mapResponse(origin: string, response: Response, text: string): SendResult {
+    const httpStatus = response.status;
+    const detail = truncate(`${httpStatus} ${response.statusText} ${text}`);
+    if (httpStatus >= 200 && httpStatus < 300) return { status: "ok", httpStatus };
+    if (httpStatus === 404 || httpStatus === 410) return { status: "gone", httpStatus, detail };
+    if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) {
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#now()) ??
+        this.#defaultRetryAfterMs;
+      return { status: "retry", httpStatus, retryAfterMs, detail };
+    }
+    if (httpStatus === 401 || httpStatus === 403) {
+      this.#vapidCache.delete(origin);
+      return { status: "alarm", httpStatus, detail };
+    }
+    return { status: "rejected", httpStatus, detail };
+  }
+}
+
+/** Options for {@link sendWithRetry}. */
+export interface SendWithRetryOptions {
+  /** Attempts in total, including the first (default 3). */
+  maxAttempts?: number;
+  /** Backoff before the second attempt; doubled each time (default 1 000 ms). */
+  baseDelayMs?: number;
+  /**
+   * Longest wait between attempts (default 30 000 ms). When the push service
+   * asks for longer (`retryAfterMs`), no further attempt is made here and the
+   * `retry` result is returned, so the caller can reschedule (e.g. a KV queue
+   * message with that delay).
+   */
+  maxDelayMs?: number;
+  /** Sleep function (default: `setTimeout`); tests may pass a fake. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What {@link sendWithRetry} returns. */
+export interface SendWithRetryResult {
+  /** The last attempt's outcome. */
+  result: SendResult;
+  /** How many attempts were made. */
+  attempts: number;
+  /** Total time spent waiting between attempts, in ms. */
+  waitedMs: number;
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Calls `sendFn` until it gives something other than `retry`, or attempts run
+ * out. Before attempt n+1 it waits `max(retryAfterMs, min(baseDelayMs·2^(n-1),
+ * maxDelayMs))`, so `Retry-After` is always honoured; if that wait would exceed
+ * `maxDelayMs`, it stops and returns the `retry` result instead of waiting.
+ *
+ * @param sendFn One delivery attempt, e.g. `() => sender.send(device, body, opts)`.
+ * @param options Attempts, backoff and an optional fake sleep.
+ * @returns The final result, the number of attempts and the time waited.
+ */
+export async function sendWithRetry(
+  sendFn: () => Promise<SendResult>,
+  options: SendWithRetryOptions = {},
+): Promise<SendWithRetryResult> {
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 3));
+  const baseDelayMs = Math.max(0, options.baseDelayMs ?? 1_000);
+  const maxDelayMs = Math.max(0, options.maxDelayMs ?? 30_000);
+  const sleep = options.sleep ?? defaultSleep;
+  let waitedMs = 0;
+  for (let attempt = 1;; attempt++) {
+    const result = await sendFn();
+    if (result.status !== "retry" || attempt >= maxAttempts) {
+      return { result, attempts: attempt, waitedMs };
+    }
+    if (result.retryAfterMs > maxDelayMs) return { result, attempts: attempt, waitedMs };
+    const backoff = Math.min(baseDelayMs * 2 ** (attempt - 1), maxDelayMs);
+    const wait = Math.max(result.retryAfterMs, backoff);
+    await sleep(wait);
+    waitedMs += wait;
+  }
+}

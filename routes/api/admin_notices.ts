@@ -1,0 +1,90 @@
+/**
+ * `/api/admin/announcements` and `/api/admin/stats` (admin only): compose
+ * notices now or scheduled, list, cancel, delivery statistics.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext } from "../../lib/context.ts";
+import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
+
+/** Body of POST /api/admin/announcements. */
+export const AnnouncementBody = z.object({
+  title: z.string().trim().min(1).max(80),
+  body: z.string().trim().min(1).max(1000),
+  target: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("all") }).strict(),
+    z.object({ type: z.literal("room"), room: z.string().trim().min(1).max(20) }).strict(),
+    z.object({ type: z.literal("machine"), machineId: z.string().regex(/^[0-9a-z]{4,32}$/) })
+      .strict(),
+  ]),
+  sendAt: z.string().datetime({ offset: true }).optional(),
+  sound: z.boolean().default(true),
+  critical: z.boolean().default(false),
+}).strict();
+
+/** Longest a notice may be scheduled ahead. */
+export const MAX_SCHEDULE_AHEAD_MS = 90 * 86_400_000;
+
+/** Announcement routes. */
+export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    requireAdmin(c);
+    await next();
+  });
+
+  app.post("/announcements", async (c) => {
+    const admin = requireAdmin(c);
+    const b = await body(c, AnnouncementBody);
+    let sendAt: number | undefined;
+    if (b.sendAt) {
+      sendAt = Date.parse(b.sendAt);
+      const now = Date.now();
+      if (sendAt < now - 60_000) {
+        throw new HttpError(400, "in_the_past", "sendAt: that time has passed.");
+      }
+      if (sendAt > now + MAX_SCHEDULE_AHEAD_MS) {
+        throw new HttpError(400, "too_far", "sendAt: at most 90 days ahead.");
+      }
+    }
+    if (b.target.type === "machine" && !(await ctx.store.getMachine(b.target.machineId))) {
+      throw new HttpError(400, "unknown_machine", "target.machineId: no such machine.");
+    }
+    const notice = await ctx.notifications!.createNotice(admin, { ...b, sendAt });
+    return c.json({ notice, stats: await ctx.store.getStats(notice.id) }, 201);
+  });
+
+  app.get("/announcements", async (c) => {
+    const notices = await ctx.store.listNotices();
+    const withStats = await Promise.all(
+      notices.map(async (n) => ({ ...n, stats: await ctx.store.getStats(n.id) })),
+    );
+    return c.json({ notices: withStats });
+  });
+
+  app.get("/announcements/:id", async (c) => {
+    const n = await ctx.store.getNotice(c.req.param("id"));
+    if (!n) throw new HttpError(404, "not_found", "No such notice.");
+    return c.json({ notice: n, stats: await ctx.store.getStats(n.id) });
+  });
+
+  app.delete("/announcements/:id", async (c) => {
+    const id = c.req.param("id");
+    const n = await ctx.store.getNotice(id);
+    if (!n) throw new HttpError(404, "not_found", "No such notice.");
+    const cancelled = await ctx.notifications!.cancelNotice(id);
+    if (!cancelled) {
+      throw new HttpError(
+        409,
+        "not_cancellable",
+        `This notice is ${n.status}; only scheduled ones can be cancelled.`,
+      );
+    }
+    return c.json({ notice: cancelled });
+  });
+
+  app.get("/stats", async (c) => c.json({ overall: await ctx.store.getStats("all") }));
+
+  return app;
+}

@@ -1,0 +1,138 @@
+/**
+ * `/api/push/*`: VAPID/Firebase config, the device registry, test sends.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext } from "../../lib/context.ts";
+import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
+import { publicDevice } from "../../lib/notify/health.ts";
+import { isAllowedEndpoint } from "../../lib/push/endpoint_policy.ts";
+
+const b64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, "must be base64url").max(200);
+
+/** Body of PUT /api/push/devices/:deviceId. */
+export const DeviceBody = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("webpush"),
+    subscription: z.object({
+      endpoint: z.string().url().max(2048),
+      expirationTime: z.number().nullable().optional(),
+      keys: z.object({ p256dh: b64url, auth: b64url }).strict(),
+    }).strict(),
+    label: z.string().trim().max(60).optional(),
+  }).strict(),
+  z.object({
+    kind: z.literal("fcm"),
+    token: z.string().min(20).max(4096).regex(/^[A-Za-z0-9_:\-.]+$/, "not an FCM token"),
+    label: z.string().trim().max(60).optional(),
+  }).strict(),
+]);
+
+/** Most devices one user may register. */
+export const MAX_DEVICES = 20;
+
+function deviceIdParam(id: string): string {
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+    throw new HttpError(
+      400,
+      "bad_device_id",
+      "deviceId: 8–64 characters of A–Z, a–z, 0–9, _ or -.",
+    );
+  }
+  return id;
+}
+
+function parseWebConfig(raw: string | undefined): unknown {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+/** Push routes. */
+export function pushRoutes(ctx: AppContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const webConfig = parseWebConfig(ctx.config.firebaseWebConfig);
+
+  app.get("/config", (c) => {
+    requireUser(c);
+    return c.json({ vapidPublicKey: ctx.vapidPublicKey ?? null, firebase: webConfig });
+  });
+
+  app.get("/devices", async (c) => {
+    const u = requireUser(c);
+    const now = Date.now();
+    return c.json({
+      devices: (await ctx.store.listDevices(u.id)).map((d) => publicDevice(d, now)),
+    });
+  });
+
+  app.put("/devices/:deviceId", async (c) => {
+    const u = requireUser(c);
+    const deviceId = deviceIdParam(c.req.param("deviceId"));
+    const b = await body(c, DeviceBody);
+    if (
+      b.kind === "webpush" &&
+      !isAllowedEndpoint(b.subscription.endpoint, ctx.config.pushEndpointAllow)
+    ) {
+      throw new HttpError(
+        422,
+        "endpoint_not_allowed",
+        "subscription.endpoint: only https endpoints of known push services are accepted.",
+      );
+    }
+    if (b.kind === "fcm" && !ctx.config.firebaseServiceAccount && !ctx.notifier?.fcmFactory) {
+      throw new HttpError(422, "fcm_not_configured", "This server does not send through FCM.");
+    }
+    const existing = await ctx.store.listDevices(u.id);
+    if (existing.length >= MAX_DEVICES && !existing.some((d) => d.deviceId === deviceId)) {
+      throw new HttpError(
+        409,
+        "too_many_devices",
+        `At most ${MAX_DEVICES} devices; remove one first.`,
+      );
+    }
+    const label = b.label ?? (c.req.header("user-agent") ?? "").slice(0, 60);
+    const r = await ctx.store.upsertDevice(
+      u.id,
+      deviceId,
+      b.kind === "webpush"
+        ? { kind: "webpush", endpoint: b.subscription.endpoint, keys: b.subscription.keys, label }
+        : { kind: "fcm", token: b.token, label },
+    );
+    return c.json(
+      { device: publicDevice(r.device, Date.now()), created: r.created, replaced: r.replaced },
+      r.created ? 201 : 200,
+    );
+  });
+
+  app.delete("/devices/:deviceId", async (c) => {
+    const u = requireUser(c);
+    const deleted = await ctx.store.deleteDevice(u.id, deviceIdParam(c.req.param("deviceId")));
+    if (!deleted) throw new HttpError(404, "not_found", "No such device.");
+    return c.json({ ok: true });
+  });
+
+  app.post("/test", async (c) => {
+    const u = requireUser(c);
+    await body(c, z.object({}).strict());
+    const rl = await ctx.store.hitRate(`pushtest:${u.id}`, 10, 60_000);
+    if (!rl.allowed) throw new HttpError(429, "rate_limited", "Too many test notifications.");
+    const report = await ctx.notifications!.testPush(u);
+    return c.json({
+      id: report.id,
+      devices: report.devices.map((d) => ({
+        deviceId: d.deviceId,
+        kind: d.kind,
+        label: d.label,
+        status: d.result.status,
+        detail: "detail" in d.result ? d.result.detail : undefined,
+      })),
+    });
+  });
+
+  return app;
+}

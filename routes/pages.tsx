@@ -1,0 +1,160 @@
+/**
+ * Server-rendered pages (Preact → HTML) and built assets. Pages are thin:
+ * they load what the page shows from `lib/` and hand it to islands as props.
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { setCookie } from "hono/cookie";
+import type { VNode } from "preact";
+import { renderToString } from "preact-render-to-string";
+import type { Mount } from "../lib/app.ts";
+import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
+import type { AppContext } from "../lib/context.ts";
+import type { AppEnv } from "../lib/http.ts";
+import { type MessageKey, t } from "../lib/i18n.ts";
+import { publicUser } from "../lib/db.ts";
+import { Layout, type LayoutProps } from "../components/Layout.tsx";
+import Board from "../islands/Board.tsx";
+import AuthForm from "../islands/AuthForm.tsx";
+import { inboxPage } from "./pages/inbox.tsx";
+import { settingsPage } from "./pages/settings.tsx";
+import { adminPage } from "./pages/admin.tsx";
+
+/** What a page module returns: the title key, nav item and body. */
+export interface PageContent {
+  title: MessageKey;
+  active?: LayoutProps["active"];
+  body: VNode;
+}
+
+/** A page module: renders the body for the signed-in user. */
+export type PageFn = (c: Context<AppEnv>, ctx: AppContext) => Promise<PageContent>;
+
+/** Mount the pages and asset serving. */
+export async function pageRoutes(ctx: AppContext): Promise<Mount> {
+  const manifest = await loadManifest();
+  const assets = assetTags(manifest);
+  const serve = serveBuilt(manifest);
+
+  async function render(c: Context<AppEnv>, page: PageContent, status = 200) {
+    const lang = c.get("lang");
+    const user = c.get("user");
+    const unread = user
+      ? (await ctx.store.listInbox(user.id, 10_000)).filter((i) => !i.readAt).length
+      : 0;
+    const html = "<!doctype html>" + renderToString(
+      <Layout
+        lang={lang}
+        title={t(lang, page.title)}
+        assets={assets}
+        user={user ? publicUser(user) : null}
+        active={page.active}
+        unread={unread}
+      >
+        {page.body}
+      </Layout>,
+    );
+    return c.html(html, status as 200, {
+      "Cache-Control": "no-cache",
+      "Vary": "Cookie, Accept-Language",
+    });
+  }
+
+  /** Pages that need a signed-in user redirect to /login otherwise. */
+  function signedIn(fn: PageFn, admin = false) {
+    return async (c: Context<AppEnv>) => {
+      const user = c.get("user");
+      if (!user) return c.redirect("/login", 302);
+      if (admin && user.role !== "admin") {
+        return render(c, {
+          title: "nav.admin",
+          body: <p class="banner error">403 · Admins only.</p>,
+        }, 403);
+      }
+      return render(c, await fn(c, ctx));
+    };
+  }
+
+  return (app: Hono<AppEnv>) => {
+    app.use("*", async (c, next) => {
+      const res = await serve(c.req.raw);
+      if (res) return res;
+      await next();
+    });
+
+    app.get("/lang/:lang", (c) => {
+      const lang = c.req.param("lang") === "en" ? "en" : "ko";
+      setCookie(c, "lang", lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+      const back = c.req.header("referer");
+      const self = new URL(c.req.url).origin;
+      return c.redirect(back && back.startsWith(self + "/") ? back.slice(self.length) : "/", 302);
+    });
+
+    app.get("/login", (c) => {
+      if (c.get("user")) return c.redirect("/", 302);
+      const lang = c.get("lang");
+      return render(c, {
+        title: "login.title",
+        body: (
+          <section class="narrow">
+            <h1>{t(lang, "login.title")}</h1>
+            <AuthForm mode="login" lang={lang} />
+          </section>
+        ),
+      });
+    });
+
+    app.get("/register", (c) => {
+      if (c.get("user")) return c.redirect("/", 302);
+      const lang = c.get("lang");
+      return render(c, {
+        title: "register.title",
+        body: (
+          <section class="narrow">
+            <h1>{t(lang, "register.title")}</h1>
+            <AuthForm mode="register" lang={lang} invite={c.req.query("invite")?.slice(0, 40)} />
+          </section>
+        ),
+      });
+    });
+
+    app.get(
+      "/",
+      signedIn(async (c) => {
+        const user = c.get("user")!;
+        const lang = c.get("lang");
+        const [machines, cursor, watches, inbox] = await Promise.all([
+          ctx.store.listMachines(),
+          ctx.store.currentCursor(user.id),
+          ctx.store.watchesOf(user.id),
+          ctx.store.listInbox(user.id, 10_000),
+        ]);
+        const focus = c.req.query("m");
+        return {
+          title: "board.title",
+          active: "board",
+          body: (
+            <Board
+              machines={machines}
+              cursor={cursor}
+              serverTime={Date.now()}
+              me={{ id: user.id, name: user.name }}
+              lang={lang}
+              settings={{
+                minuteMs: ctx.store.settings.minuteMs,
+                pickupGraceMinutes: ctx.store.settings.pickupGraceMinutes,
+              }}
+              watches={watches}
+              unread={inbox.filter((i) => !i.readAt).length}
+              focus={focus && /^[0-9a-z]{4,32}$/.test(focus) ? focus : undefined}
+            />
+          ),
+        };
+      }),
+    );
+
+    app.get("/inbox", signedIn(inboxPage));
+    app.get("/settings", signedIn(settingsPage));
+    app.get("/admin", signedIn(adminPage, true));
+  };
+}
