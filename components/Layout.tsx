@@ -46,9 +46,9 @@ export function Layout(props: LayoutProps) {
         <meta name="mobile-web-app-capable" content="yes" />
         <meta name="apple-mobile-web-app-title" content={t(lang, "app.short")} />
         <meta name="apple-mobile-web-app-status-bar-style" content="default" />
-        {props.assets.styles.map((href) => <link rel="stylesheet" href={href} />)}
-        {props.assets.preload.map((href) => <link rel="modulepreload" href={href} />)}
-        {props.assets.scripts.map((src) => <script type="module" src={src} />)}
+        {props.assets.styles.map((href) => <link key={href} rel="stylesheet" href={href} />)}
+        {props.assets.preload.map((href) => <link key={href} rel="modulepreload" href={href} />)}
+        {props.assets.scripts.map((src) => <script key={src} type="module" src={src} />)}
       </head>
       <body>
         <a class="skip" href="#main">{lang === "ko" ? "본문으로 건너뛰기" : "Skip to content"}</a>
