@@ -4,6 +4,8 @@
  * @module
  */
 
+import { parseAllowList } from "./push/endpoint_policy.ts";
+
 /** Everything configurable. */
 export interface Config {
   port: number;
@@ -65,7 +67,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     vapidSubject: env.VAPID_SUBJECT || undefined,
     firebaseServiceAccount: env.FIREBASE_SERVICE_ACCOUNT || undefined,
     firebaseWebConfig: env.FIREBASE_WEB_CONFIG || undefined,
-    pushEndpointAllow: list(env.PUSH_ENDPOINT_ALLOW),
+    pushEndpointAllow: parseAllowList(env.PUSH_ENDPOINT_ALLOW),
     allowedOrigins: list(env.ALLOWED_ORIGINS),
     trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true",
     minuteMs: num(env.MINUTE_MS, 60_000),

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { DEFAULT_SETTINGS } from "../lifecycle.ts";
+import type { Machine } from "../types.ts";
+import { dueReminders, nextStateChangeAt, remindersFor } from "./reminders.ts";
+
+const s = { ...DEFAULT_SETTINGS, minuteMs: 1000 }; // one "minute" = 1 s
+const base: Machine = {
+  id: "m1",
+  name: "W1",
+  kind: "washer",
+  room: "r",
+  order: 1,
+  state: "in_use",
+  ownerId: "u1",
+  useId: "use1",
+  gen: 3,
+  startedAt: 0,
+  endsAt: 40_000,
+  updatedAt: 0,
+};
+
+Deno.test("remindersFor an in-use machine: ending soon at end − lead, overdue at +10 and +30", () => {
+  const rs = remindersFor(base, 5, s);
+  assert.deepEqual(rs.map((r) => [r.kind, r.at, r.minutes]), [
+    ["use.ending_soon", 35_000, 5],
+    ["use.overdue", 50_000, 10],
+    ["use.overdue", 70_000, 30],
+  ]);
+  assert.equal(rs[0].expiresAt, 40_000);
+});
+
+Deno.test("no ending-soon reminder when the cycle is shorter than the lead or lead is 0", () => {
+  assert.equal(
+    remindersFor({ ...base, endsAt: 3_000 }, 5, s).some((r) => r.kind === "use.ending_soon"),
+    false,
+  );
+  assert.equal(remindersFor(base, 0, s).some((r) => r.kind === "use.ending_soon"), false);
+});
+
+Deno.test("ids change when the use is re-timed, so an extended cycle reminds again", () => {
+  const a = remindersFor(base, 5, s)[0].id;
+  const b = remindersFor({ ...base, gen: 4, endsAt: 50_000 }, 5, s)[0].id;
+  assert.notEqual(a, b);
+  // Settling in_use → done keeps the overdue ids (doneAt = endsAt).
+  const done = { ...base, state: "done" as const, doneAt: 40_000 };
+  assert.deepEqual(
+    remindersFor(done, 5, s).map((r) => r.id),
+    remindersFor(base, 5, s).filter((r) => r.kind === "use.overdue").map((r) => r.id),
+  );
+});
+
+Deno.test("dueReminders: nothing early, ending soon inside its window only, latest overdue only", () => {
+  assert.deepEqual(dueReminders(base, 34_999, 5, s), []);
+  assert.deepEqual(dueReminders(base, 35_000, 5, s).map((r) => r.kind), ["use.ending_soon"]);
+  assert.deepEqual(dueReminders(base, 40_000, 5, s), [], "expired at the end");
+  const done = { ...base, state: "done" as const, doneAt: 40_000 };
+  assert.deepEqual(dueReminders(done, 55_000, 5, s).map((r) => r.minutes), [10]);
+  assert.deepEqual(dueReminders(done, 75_000, 5, s).map((r) => r.minutes), [30]);
+});
+
+Deno.test("holds: hold.expiring two minutes before expiry; state change at expiry", () => {
+  const held: Machine = {
+    ...base,
+    state: "held",
+    endsAt: undefined,
+    startedAt: undefined,
+    holdExpiresAt: 600_000,
+  };
+  const rs = remindersFor(held, 5, s);
+  assert.deepEqual(rs.map((r) => [r.kind, r.at]), [["hold.expiring", 598_000]]);
+  assert.equal(nextStateChangeAt(held), 600_000);
+  assert.equal(nextStateChangeAt(base), 40_000);
+  assert.equal(nextStateChangeAt({ ...base, state: "available" }), null);
+});
+
+Deno.test("a machine without an owner or use has no reminders", () => {
+  assert.deepEqual(remindersFor({ ...base, ownerId: undefined }, 5, s), []);
+  assert.deepEqual(remindersFor({ ...base, state: "available", useId: undefined }, 5, s), []);
+});
