@@ -299,7 +299,7 @@ export class Store {
         if (idx.value === machineId) op.check(idx).delete(idx.key);
       }
       const drafts: Draft[] = [];
-      if (settled.event) drafts.push({ type: settled.event, machine: settled.machine });
+      if (settled.event) drafts.push(settledDraft(entry.value, settled.machine, settled.event));
       drafts.push({ type: outcome.event, machine: m });
       const events = await this.#commitMachine(entry, m, drafts, op);
       if (events) return { machine: m, before, events };
@@ -327,10 +327,9 @@ export class Store {
         const idx = await this.kv.get<string>(["holds", entry.value.ownerId, entry.value.kind]);
         if (idx.value === machineId) op.check(idx).delete(idx.key);
       }
-      const events = await this.#commitMachine(entry, settled.machine, [{
-        type: settled.event,
-        machine: settled.machine,
-      }], op);
+      const events = await this.#commitMachine(entry, settled.machine, [
+        settledDraft(entry.value, settled.machine, settled.event),
+      ], op);
       if (events) {
         return { machine: settled.machine, before: entry.value, event: settled.event, events };
       }
@@ -1110,6 +1109,16 @@ export interface SentMark {
 
 /** Fields of {@link DeliveryStats}. */
 export const STAT_FIELDS = ["recipients", "inApp", "pushed", "failed", "pruned", "held"] as const;
+
+/**
+ * The event of a time-driven change. A hold that expired clears the machine,
+ * so the event names whose hold it was (the holder is told).
+ */
+function settledDraft(prev: Machine, next: Machine, type: MachineEventType): Draft {
+  return type === "machine.hold_expired"
+    ? { type, machine: next, data: { ownerId: prev.ownerId, useId: prev.useId } }
+    : { type, machine: next };
+}
 
 /** An event before it gets its sequence number. */
 export type Draft = Omit<LogEvent, "seq" | "scope" | "at">;

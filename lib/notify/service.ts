@@ -112,15 +112,16 @@ export class NotificationService {
           }),
         });
       }
-      if (e.type === "machine.hold_expired" && change.before?.ownerId && change.before.useId) {
-        const b = change.before;
-        await this.notifier.notify(b.ownerId!, {
-          id: `hold.expired:${b.useId}`,
+      const expired = e.data as { ownerId?: string; useId?: string } | undefined;
+      if (e.type === "machine.hold_expired" && e.machine && expired?.ownerId && expired.useId) {
+        const mm = e.machine;
+        await this.notifier.notify(expired.ownerId, {
+          id: `hold.expired:${expired.useId}`,
           kind: "hold.expired",
-          url: machineUrl(b.id),
-          machineId: b.id,
+          url: machineUrl(mm.id),
+          machineId: mm.id,
           text: (lang) => ({
-            title: t(lang, "n.hold_expired.title", { machine: b.name }),
+            title: t(lang, "n.hold_expired.title", { machine: mm.name }),
             body: t(lang, "n.hold_expired.body"),
           }),
         });
