@@ -128,9 +128,20 @@ export function csrf(allowed: string[] = []): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Public static paths: served without looking up the session. */
+export function isStaticPath(path: string): boolean {
+  return path.startsWith("/_app/") || path.startsWith("/icons/") || path === "/sw.js" ||
+    path === "/manifest.webmanifest";
+}
+
 /** Load the session user (if any) into `c.var.user`. */
 export function session(store: Store): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    if (isStaticPath(c.req.path)) {
+      c.set("user", null);
+      c.set("sessionToken", null);
+      return await next();
+    }
     const token = getCookie(c, SESSION_COOKIE) ?? null;
     const s = token ? await store.getSession(token) : null;
     c.set("user", s?.user ?? null);
