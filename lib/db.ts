@@ -662,11 +662,13 @@ export class Store {
 
   /** Revoke an invite code. */
   async revokeInvite(code: string): Promise<Invite> {
-    const entry = await this.kv.get<Invite>(["invites", code.trim().toUpperCase()]);
-    if (!entry.value) throw new StoreError("not_found", "No such invite code.", 404);
-    const inv = { ...entry.value, revoked: true };
-    await this.kv.set(entry.key, inv);
-    return inv;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.kv.get<Invite>(["invites", code.trim().toUpperCase()]);
+      if (!entry.value) throw new StoreError("not_found", "No such invite code.", 404);
+      const inv = { ...entry.value, revoked: true };
+      if ((await this.kv.atomic().check(entry).set(entry.key, inv).commit()).ok) return inv;
+    }
+    throw new StoreError("busy", "Please try again.", 503);
   }
 
   // ───────────────────────────── presence ─────────────────────────────

@@ -27,6 +27,8 @@ interface Broadcast {
   events: LogEvent[];
   userId?: string;
   from: string;
+  /** Close every socket of this user (disabled account). */
+  disconnect?: string;
 }
 
 /** One WebSocket connection of a signed-in user. */
@@ -124,7 +126,8 @@ export class Hub {
     if (this.#channel) {
       this.#channel.onmessage = (ev: MessageEvent<Broadcast>) => {
         if (ev.data?.from === this.instance) return;
-        this.#fanOut(ev.data.events, ev.data.userId);
+        if (ev.data.disconnect) this.#disconnect(ev.data.disconnect);
+        else this.#fanOut(ev.data.events, ev.data.userId);
       };
     }
     this.#timer = setInterval(() => this.#heartbeat(), this.#opts.pingMs);
@@ -146,6 +149,23 @@ export class Hub {
     const targets = userId ? this.#byUser.get(userId) : this.#conns;
     if (!targets) return;
     for (const c of targets) c.offer(events);
+  }
+
+  /** Close every socket of `userId`, on every instance (account disabled). */
+  disconnectUser(userId: string): void {
+    this.#disconnect(userId);
+    this.#channel?.postMessage(
+      { events: [], disconnect: userId, from: this.instance } satisfies Broadcast,
+    );
+  }
+
+  #disconnect(userId: string): void {
+    for (const c of [...(this.#byUser.get(userId) ?? [])]) {
+      try {
+        c.socket.close(4401, "signed out");
+      } catch { /* already closing */ }
+      this.#remove(c);
+    }
   }
 
   /** Whether this instance has a connection of `userId`, and a visible one. */

@@ -87,7 +87,9 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     if (id === requireAdmin(c).id) {
       throw new HttpError(400, "self", "You cannot disable your own account.");
     }
-    return c.json({ resident: publicUser(await ctx.store.setUserDisabled(id, b.disabled)) });
+    const user = await ctx.store.setUserDisabled(id, b.disabled);
+    if (b.disabled) ctx.hub.disconnectUser(id);
+    return c.json({ resident: publicUser(user) });
   });
 
   app.get("/invites", async (c) => c.json({ invites: await ctx.store.listInvites() }));
