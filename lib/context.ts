@@ -18,4 +18,6 @@ export interface AppContext {
   notifier?: Notifier;
   notifications?: NotificationService;
   vapidPublicKey?: string;
+  /** Run (in order) when the server closes, before the KV handle is closed. */
+  onClose: (() => Promise<void>)[];
 }

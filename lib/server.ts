@@ -48,7 +48,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     channel: opts.channel,
   });
   const board = new Board(store, hub);
-  const ctx: AppContext = { config, store, hub, board };
+  const ctx: AppContext = { config, store, hub, board, onClose: [] };
   const mounts = [...(opts.mounts ?? [])];
   const more = await opts.setup?.(ctx);
   if (more) mounts.push(...more);
@@ -78,6 +78,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       hub.close();
       ac.abort();
       await server.finished;
+      for (const fn of ctx.onClose) await fn();
       kv.close();
     },
   };

@@ -78,6 +78,33 @@ export type NotifierMessage =
   }
   | { t: "push_held"; userId: string; id: string; silent: boolean };
 
+/** Most UTF-8 bytes of a push payload's JSON (SPEC: under 3 KB of plaintext). */
+export const MAX_PAYLOAD_BYTES = 3000;
+
+/**
+ * The payload, with its body (then title) cut short with "…" so its JSON
+ * fits in {@link MAX_PAYLOAD_BYTES}. The inbox keeps the full text.
+ */
+export function fitPayload(p: PushPayload, max = MAX_PAYLOAD_BYTES): PushPayload {
+  const enc = new TextEncoder();
+  const fits = (x: PushPayload) => enc.encode(JSON.stringify(x)).length <= max;
+  let out = p;
+  for (const field of ["body", "title"] as const) {
+    if (fits(out)) return out;
+    const chars = Array.from(out[field]); // code points: never split a pair
+    const cut = (n: number) => ({ ...out, [field]: n > 0 ? chars.slice(0, n).join("") + "…" : "" });
+    let lo = 0; // longest prefix known to fit (0 = empty)
+    let hi = chars.length - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(cut(mid))) lo = mid;
+      else hi = mid - 1;
+    }
+    out = cut(lo);
+  }
+  return out;
+}
+
 /** Attempts per device before a retryable failure counts as failed. */
 export const MAX_PUSH_ATTEMPTS = 5;
 /** Longest wait between push retries. */
@@ -208,7 +235,7 @@ export class Notifier {
     if (!(await this.store.claimSend(item.id, device.deviceId))) {
       return { ...base, result: { status: "skipped", detail: "already sent" } };
     }
-    const payload: PushPayload = {
+    const payload: PushPayload = fitPayload({
       id: item.id,
       kind: item.kind,
       title: item.title,
@@ -218,7 +245,7 @@ export class Notifier {
       silent,
       critical: item.critical,
       ts: item.createdAt,
-    };
+    });
     const opts = pushOptions(item.kind, item.tag, Date.now(), expiresAt, item.critical);
     let result: SendResult;
     try {

@@ -202,7 +202,9 @@ export class NotificationService {
     );
     if (refusal) return { ok: false, ...refusal };
     await this.notifier.notify(m.ownerId!, {
-      id: `pickup.nudge:${m.useId}:${sender.id}:${now}`,
+      // Never the sender's id: the owner sees this id (payload, inbox) and
+      // must only learn "a neighbour". recordNudge already makes it once.
+      id: `pickup.nudge:${m.useId}:${newId(12)}`,
       kind: "pickup.nudge",
       url: machineUrl(m.id),
       machineId: m.id,

@@ -58,15 +58,26 @@ export async function setupNotifications(
   const enqueue = async (msg: QueueMessage, delayMs: number) => {
     await store.kv.enqueue(msg, { delay: Math.max(0, Math.round(delayMs)) });
   };
+  const inflight = new Set<Promise<void>>();
   const notifier = new Notifier(store, ctx.hub, config, webpush, fcmFactory, enqueue);
   const service = new NotificationService(store, ctx.board, notifier, config, enqueue);
   service.attach();
   if (opts.listen ?? config.background) {
     store.kv.listenQueue(async (msg: unknown) => {
       if (!isQueueMessage(msg)) return;
-      await service.handle(msg);
+      const work = service.handle(msg);
+      inflight.add(work);
+      try {
+        await work;
+      } finally {
+        inflight.delete(work);
+      }
     });
   }
+  // Let the server finish running handlers before it closes the KV handle.
+  ctx.onClose.push(async () => {
+    await Promise.allSettled([...inflight]);
+  });
   ctx.notifier = notifier;
   ctx.notifications = service;
   ctx.vapidPublicKey = keys.publicKey;

@@ -11,6 +11,26 @@ import { isAllowedEndpoint } from "../../lib/push/endpoint_policy.ts";
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, "must be base64url").max(200);
 
+/** The bytes of a base64url string, or null when it does not decode. */
+function b64urlBytes(s: string): Uint8Array | null {
+  try {
+    const b64 = s.replace(/=+$/, "").replaceAll("-", "+").replaceAll("_", "/");
+    return Uint8Array.from(
+      atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)),
+      (c) => c.charCodeAt(0),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** RFC 8291: the browser's P-256 key (65 bytes, uncompressed) and a 16-byte auth secret. */
+const p256dhKey = b64url.refine((s) => {
+  const b = b64urlBytes(s);
+  return b?.length === 65 && b[0] === 0x04;
+}, "must be an uncompressed P-256 public key (65 bytes)");
+const authSecret = b64url.refine((s) => b64urlBytes(s)?.length === 16, "must be 16 bytes");
+
 /** Body of PUT /api/push/devices/:deviceId. */
 export const DeviceBody = z.discriminatedUnion("kind", [
   z.object({
@@ -18,7 +38,7 @@ export const DeviceBody = z.discriminatedUnion("kind", [
     subscription: z.object({
       endpoint: z.string().url().max(2048),
       expirationTime: z.number().nullable().optional(),
-      keys: z.object({ p256dh: b64url, auth: b64url }).strict(),
+      keys: z.object({ p256dh: p256dhKey, auth: authSecret }).strict(),
     }).strict(),
     label: z.string().trim().max(60).optional(),
   }).strict(),
@@ -95,7 +115,9 @@ export function pushRoutes(ctx: AppContext): Hono<AppEnv> {
         `At most ${MAX_DEVICES} devices; remove one first.`,
       );
     }
-    const label = b.label ?? (c.req.header("user-agent") ?? "").slice(0, 60);
+    // A label given once is kept when the client re-sends without one.
+    const known = existing.some((d) => d.deviceId === deviceId);
+    const label = b.label ?? (known ? undefined : (c.req.header("user-agent") ?? "").slice(0, 60));
     const r = await ctx.store.upsertDevice(
       u.id,
       deviceId,
