@@ -34,6 +34,11 @@ export interface Config {
   /** WebSocket heartbeat. */
   pingMs: number;
   timeoutMs: number;
+  /**
+   * A notification shown only in-app (visible page) falls back to push if the
+   * page does not confirm it within this time (a dropped connection).
+   */
+  ackTimeoutMs: number;
   /** Register Deno.cron and the queue listener (off for in-process test servers). */
   background: boolean;
   /** Seed a demo building on an empty store. */
@@ -74,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     retentionMs: num(env.EVENT_RETENTION_MS, 24 * 3600_000),
     pingMs: num(env.WS_PING_MS, 25_000),
     timeoutMs: num(env.WS_TIMEOUT_MS, 60_000),
+    ackTimeoutMs: num(env.ACK_TIMEOUT_MS, 10_000),
     background: env.BACKGROUND !== "0",
     seed: env.SEED !== "0",
     faults: list(env.LAUNDRY_FAULTS),

@@ -20,6 +20,7 @@
  * | ["inbox", userId, notificationId]     | InboxItem (idempotency key too)    |
  * | ["devices", userId, deviceId]         | Device                             |
  * | ["sent", notificationId, deviceId]    | {@link SentMark} (once per device) |
+ * | ["acked", userId, notificationId]     | {at}: an open page showed it       |
  * | ["watches", kind, userId]             | {at}                               |
  * | ["nudges", machineId, senderId]       | {at} (cooldown)                    |
  * | ["machine_users", machineId, userId]  | {at} (recent users, 24 h)          |
@@ -946,6 +947,20 @@ export class Store {
     if (sent) {
       await this.kv.set(key, { status: "sent", at: Date.now() }, { expireIn: 7 * 86_400_000 });
     } else await this.kv.delete(key);
+  }
+
+  /** Record that an open page showed these notifications (in-app delivery confirmed). */
+  async ackNotifications(userId: string, ids: string[]): Promise<void> {
+    const op = this.kv.atomic();
+    for (const id of ids) {
+      op.set(["acked", userId, id], { at: Date.now() }, { expireIn: 86_400_000 });
+    }
+    await op.commit();
+  }
+
+  /** Whether an open page confirmed showing a notification. */
+  async isAcked(userId: string, id: string): Promise<boolean> {
+    return (await this.kv.get(["acked", userId, id])).value !== null;
   }
 
   // ───────────────────────────── watches & nudges ─────────────────────────────

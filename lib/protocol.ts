@@ -12,6 +12,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("pong"), t: z.number().optional() }).strict(),
   z.object({ type: z.literal("ping"), t: z.number().optional() }).strict(),
   z.object({ type: z.literal("visibility"), visible: z.boolean() }).strict(),
+  z.object({ type: z.literal("ack"), ids: z.array(z.string().min(1).max(200)).min(1).max(100) })
+    .strict(),
 ]);
 
 /** A parsed client message. */

@@ -231,7 +231,9 @@ export class Hub {
     }
     const msg = parsed.msg;
     if (msg.type === "ping") conn.send({ type: "pong", t: msg.t });
-    else if (msg.type === "visibility") {
+    else if (msg.type === "ack") {
+      this.store.ackNotifications(conn.userId, msg.ids).catch((err) => console.error("ack", err));
+    } else if (msg.type === "visibility") {
       conn.visible = msg.visible;
       this.store.setPresence(conn.userId, conn.id, {
         visible: msg.visible,

@@ -76,7 +76,8 @@ export type NotifierMessage =
     silent: boolean;
     attempt: number;
   }
-  | { t: "push_held"; userId: string; id: string; silent: boolean };
+  | { t: "push_held"; userId: string; id: string; silent: boolean }
+  | { t: "ack_check"; userId: string; id: string };
 
 /** Most UTF-8 bytes of a push payload's JSON (SPEC: under 3 KB of plaintext). */
 export const MAX_PAYLOAD_BYTES = 3000;
@@ -187,7 +188,14 @@ export class Notifier {
       decision,
       devices: [],
     };
-    if (!decision.push) return report;
+    if (!decision.push) {
+      // In-app only because a page looked visible: if that page does not
+      // confirm it soon (the connection dropped silently), push after all.
+      if (decision.reason === "visible" && event) {
+        await this.enqueue({ t: "ack_check", userId, id: draft.id }, this.config.ackTimeoutMs);
+      }
+      return report;
+    }
     if (decision.holdUntil !== undefined && decision.holdUntil > now) {
       if (event) {
         await this.enqueue(
@@ -330,6 +338,20 @@ export class Notifier {
     const scopes = item.noticeId ? ["all", item.noticeId] : ["all"];
     if (msg.t === "push_held") {
       await this.pushToDevices(msg.userId, item, msg.silent, undefined, scopes);
+      return;
+    }
+    if (msg.t === "ack_check") {
+      if (await this.store.isAcked(msg.userId, msg.id)) return;
+      const prefs = await this.preferences(msg.userId);
+      const again = route(
+        { kind: item.kind, critical: item.critical },
+        prefs,
+        { connected: false, visible: false },
+        Date.now(),
+      );
+      if (again.push && again.holdUntil === undefined) {
+        await this.pushToDevices(msg.userId, item, again.silent, undefined, scopes);
+      }
       return;
     }
     const device = await this.store.getDevice(msg.userId, msg.deviceId);

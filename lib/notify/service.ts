@@ -336,6 +336,7 @@ export class NotificationService {
         break;
       case "push_retry":
       case "push_held":
+      case "ack_check":
         await this.notifier.handle(msg);
         break;
     }
