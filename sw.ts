@@ -1,25 +1,292 @@
 /**
- * Service worker: PLACEHOLDER created by the asset-build engineer so that the
- * build has an input. The push/offline engineer replaces this file.
+ * LaundryLive's service worker: offline app shell, push notifications,
+ * notification clicks and subscription renewal.
  *
  * Built by lib/build.ts with esbuild as a classic script (IIFE) and served at
  * `/sw.js` (unhashed, `Cache-Control: no-cache`, `Service-Worker-Allowed: /`).
+ * Every decision is a pure function in lib/sw_logic.ts (tested there); this
+ * file only wires them to the worker's events.
+ *
+ * Caches (named after the build, old ones deleted on activate):
+ * - `ll-app-<version>`: the build's `/_app/` files, icons and manifest,
+ *   precached on install and served cache-first.
+ * - `ll-pages`: the last good copy of each page (network first; the copy
+ *   answers when offline, else a small offline page) and the last
+ *   `GET /api/machines` snapshot. Pages are per user, so the app deletes
+ *   this cache on logout.
+ * - `ll-meta`: `/__ll/device` holds `{deviceId, kind}` written by the page
+ *   (client/push.ts), because a worker has no localStorage; used by
+ *   `pushsubscriptionchange`.
+ * No other API call and never `/ws` goes through a cache.
  * @module
  */
+/// <reference lib="webworker" />
+import {
+  buildNotification,
+  cacheStrategy,
+  clickTarget,
+  offlinePage,
+  pageCacheKey,
+  parsePushData,
+  precacheList,
+  workerLang,
+} from "./lib/sw_logic.ts";
 
 /** Build hash of the app files (lib/build.ts defines it): name caches after it. */
 declare const __LL_VERSION__: string;
 /** Every `/_app/` URL of this build (lib/build.ts defines it), for precaching. */
 declare const __LL_ASSETS__: string[];
 
-/** The parts of ServiceWorkerGlobalScope this placeholder uses. */
-interface SwScope extends EventTarget {
-  skipWaiting(): Promise<void>;
+const sw = self as unknown as ServiceWorkerGlobalScope;
+
+const APP_CACHE = `ll-app-${__LL_VERSION__}`;
+const PAGE_CACHE = "ll-pages";
+const META_CACHE = "ll-meta";
+const DEVICE_KEY = "/__ll/device";
+/** A navigation waits this long for the network before a cached copy answers. */
+const PAGE_TIMEOUT_MS = 4000;
+
+const lang = () => workerLang(sw.navigator?.language);
+
+sw.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(APP_CACHE);
+    // One failing file must not block the install: cache what can be fetched.
+    await Promise.all(
+      precacheList(__LL_ASSETS__).map((url) => cache.add(url).catch(() => undefined)),
+    );
+    await sw.skipWaiting();
+  })());
+});
+
+sw.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("ll-app-") && name !== APP_CACHE) await caches.delete(name);
+    }
+    await sw.clients.claim();
+  })());
+});
+
+// ───────────────────────────── fetch ─────────────────────────────
+
+sw.addEventListener("fetch", (event) => {
+  const req = event.request;
+  const strategy = cacheStrategy(
+    { method: req.method, url: req.url, mode: req.mode },
+    sw.location.origin,
+  );
+  switch (strategy) {
+    case "asset":
+      event.respondWith(cacheFirst(req));
+      break;
+    case "static":
+      event.respondWith(staleWhileRevalidate(req));
+      break;
+    case "page":
+      event.respondWith(page(req));
+      break;
+    case "snapshot":
+      event.respondWith(snapshot(req));
+      break;
+    default:
+      // "network": not ours; the browser fetches it as if there were no worker.
+      break;
+  }
+});
+
+async function cacheFirst(req: Request): Promise<Response> {
+  const hit = await caches.match(req);
+  if (hit) return hit;
+  const res = await fetch(req);
+  if (res.ok) {
+    const copy = res.clone();
+    caches.open(APP_CACHE).then((c) => c.put(req, copy)).catch(() => {});
+  }
+  return res;
 }
 
-const sw = self as unknown as SwScope;
+async function staleWhileRevalidate(req: Request): Promise<Response> {
+  const cache = await caches.open(APP_CACHE);
+  const hit = await cache.match(req);
+  const fresh = fetch(req).then((res) => {
+    if (res.ok) cache.put(req, res.clone()).catch(() => {});
+    return res;
+  });
+  if (hit) {
+    fresh.catch(() => {});
+    return hit;
+  }
+  return fresh;
+}
 
-sw.addEventListener("install", () => {
-  console.debug(`LaundryLive ${__LL_VERSION__}: ${__LL_ASSETS__.length} app files`);
-  sw.skipWaiting();
+/** Network first for pages; the last good copy when offline or very slow. */
+async function page(req: Request): Promise<Response> {
+  const cache = await caches.open(PAGE_CACHE);
+  const key = pageCacheKey(req.url);
+  const cached = await cache.match(key);
+  const network = fetch(req).then(async (res) => {
+    // Keep real pages only: not redirects (to /login) or errors.
+    if (res.ok && res.type === "basic" && !res.redirected) {
+      await cache.put(key, res.clone()).catch(() => {});
+    }
+    return res;
+  });
+  try {
+    if (!cached) return await network;
+    let timer = 0;
+    const slow = new Promise<null>((resolve) => {
+      timer = Number(setTimeout(() => resolve(null), PAGE_TIMEOUT_MS));
+    });
+    const res = await Promise.race([network, slow]);
+    clearTimeout(timer);
+    if (res) return res;
+    network.catch(() => {});
+    return cached;
+  } catch {
+    if (cached) return cached;
+    const style = __LL_ASSETS__.find((a) => /\/style-[^/]*\.css$/.test(a)) ?? null;
+    return new Response(offlinePage(lang(), style), {
+      status: 503,
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
+}
+
+/** GET /api/machines: network first, the last snapshot when offline. */
+async function snapshot(req: Request): Promise<Response> {
+  const cache = await caches.open(PAGE_CACHE);
+  try {
+    const res = await fetch(req);
+    if (res.ok) await cache.put(pageCacheKey(req.url), res.clone()).catch(() => {});
+    return res;
+  } catch (err) {
+    const hit = await cache.match(pageCacheKey(req.url));
+    if (!hit) throw err;
+    const headers = new Headers(hit.headers);
+    headers.set("x-ll-stale", "1");
+    return new Response(hit.body, { status: hit.status, headers });
+  }
+}
+
+// ───────────────────────────── push ─────────────────────────────
+
+sw.addEventListener("push", (event) => {
+  // Always show something: iOS revokes the permission of a worker that doesn't.
+  event.waitUntil((async () => {
+    let raw: unknown = null;
+    try {
+      raw = event.data?.json();
+    } catch {
+      try {
+        raw = event.data?.text() ?? null;
+      } catch { /* no data */ }
+    }
+    const payload = parsePushData(raw);
+    let tagShowing = false;
+    if (payload?.tag) {
+      try {
+        tagShowing = (await sw.registration.getNotifications({ tag: payload.tag })).length > 0;
+      } catch { /* getNotifications unsupported */ }
+    }
+    const n = buildNotification(payload, { lang: lang(), tagShowing });
+    try {
+      await sw.registration.showNotification(n.title, n.options as NotificationOptions);
+    } catch {
+      // E.g. an option this browser rejects: show the plainest form instead.
+      await sw.registration.showNotification(n.title, {
+        body: n.options.body,
+        icon: n.options.icon,
+        data: n.options.data,
+      });
+    }
+  })());
+});
+
+sw.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = (event.notification.data as { url?: string } | null)?.url;
+  event.waitUntil((async () => {
+    const windows = await sw.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const action = clickTarget(
+      url,
+      windows.map((w) => ({
+        id: w.id,
+        url: w.url,
+        focused: w.focused,
+        visibilityState: w.visibilityState,
+      })),
+      sw.location.origin,
+    );
+    if (action.type === "open") {
+      await sw.clients.openWindow(action.url);
+      return;
+    }
+    const win = windows.find((w) => w.id === action.id)!;
+    const focused = await win.focus().catch(() => win);
+    if (action.navigate) {
+      await (focused ?? win).navigate(action.navigate).catch(() =>
+        sw.clients.openWindow(action.navigate!)
+      );
+    }
+  })());
+});
+
+// ─────────────────────── subscription renewal ───────────────────────
+
+interface StoredDevice {
+  deviceId: string;
+  kind: "webpush" | "fcm";
+}
+
+async function storedDevice(): Promise<StoredDevice | null> {
+  try {
+    const res = await (await caches.open(META_CACHE)).match(DEVICE_KEY);
+    return res ? await res.json() as StoredDevice : null;
+  } catch {
+    return null;
+  }
+}
+
+function b64urlToBytes(s: string): Uint8Array<ArrayBuffer> {
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The push service replaced (or dropped) our subscription: subscribe again
+ * with the server's VAPID key and tell the server under the same deviceId.
+ * FCM devices renew their token the next time the app opens (the Firebase
+ * SDK needs a page), so only Web Push devices are handled here.
+ */
+sw.addEventListener("pushsubscriptionchange", (event) => {
+  const e = event as ExtendableEvent & { newSubscription?: PushSubscription | null };
+  e.waitUntil((async () => {
+    const device = await storedDevice();
+    if (!device || device.kind !== "webpush") return;
+    let sub = e.newSubscription ?? null;
+    if (!sub) {
+      const res = await fetch("/api/push/config", { credentials: "same-origin" });
+      if (!res.ok) return;
+      const { vapidPublicKey } = await res.json() as { vapidPublicKey: string | null };
+      if (!vapidPublicKey) return;
+      sub = await sw.registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: b64urlToBytes(vapidPublicKey),
+      });
+    }
+    const json = sub.toJSON();
+    await fetch(`/api/push/devices/${encodeURIComponent(device.deviceId)}`, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        kind: "webpush",
+        subscription: { endpoint: json.endpoint, keys: json.keys },
+      }),
+    });
+  })());
 });

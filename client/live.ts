@@ -70,6 +70,15 @@ function handleEvent(e: LogEvent): void {
     const item = (e.data as { item: InboxItem }).item;
     if (!item.readAt) unread.value += 1;
     toast.value = item;
+    // Confirm it was shown; otherwise the server falls back to a push.
+    if (document.visibilityState === "visible" && socket?.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "ack", ids: [item.id] }));
+    }
+  }
+  if (e.type === "inbox.read") {
+    // Read here or on another device: only unread items are listed in `ids`.
+    const ids = (e.data as { ids?: string[] } | undefined)?.ids ?? [];
+    unread.value = Math.max(0, unread.value - ids.length);
   }
   for (const fn of listeners) fn(e);
 }
@@ -90,7 +99,10 @@ function onMessage(raw: string): void {
       attempt = 0;
       status.value = "connected";
       stale.value = false;
-      if (msg.inboxReset || msg.events.some((e) => e.type === "notification")) refreshUnread();
+      if (
+        msg.inboxReset ||
+        msg.events.some((e) => e.type === "notification" || e.type === "inbox.read")
+      ) refreshUnread();
       saveSnapshot();
       sendVisibility();
       break;
@@ -128,14 +140,35 @@ function connect(): void {
   const ws = new WebSocket(url);
   socket = ws;
   ws.onmessage = (ev) => onMessage(ev.data as string);
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
     if (socket !== ws) return;
     socket = null;
     clearTimeout(silenceTimer);
     status.value = navigator.onLine === false ? "offline" : "reconnecting";
     stale.value = true;
+    // Signed out elsewhere (4401) or refused several times in a row: if the
+    // session is gone, go to the login page instead of retrying forever.
+    if (ev.code === 4401 || attempt >= 2) {
+      checkSession().then((ok) => {
+        if (ok) timer = setTimeout(connect, backoffDelay(attempt++));
+      });
+      return;
+    }
     timer = setTimeout(connect, backoffDelay(attempt++));
   };
+}
+
+/** False (and off to /login) when the session has ended; true otherwise, also when offline. */
+async function checkSession(): Promise<boolean> {
+  try {
+    const res = await fetch("/api/me", { credentials: "same-origin" });
+    if (res.status === 401) {
+      status.value = "offline";
+      location.assign("/login");
+      return false;
+    }
+  } catch { /* offline: keep trying */ }
+  return true;
 }
 
 function newer(a: string, b: string): boolean {
@@ -189,10 +222,22 @@ export function startLive(
     }
   });
   addEventListener("online", () => {
+    // Back online: say so (재연결 중…) until the socket's hello confirms.
     attempt = 0;
+    status.value = "reconnecting";
     connect();
   });
-  addEventListener("offline", () => (status.value = "offline"));
+  addEventListener("offline", () => {
+    // Events may be lost while offline: drop the socket (it resumes from its
+    // cursor when the network returns) and mark what is shown as stale.
+    status.value = "offline";
+    stale.value = true;
+    clearTimeout(timer);
+    const ws = socket;
+    socket = null;
+    clearTimeout(silenceTimer);
+    ws?.close();
+  });
   connect();
 }
 

@@ -8,6 +8,7 @@ import { type Lang, t } from "../lib/i18n.ts";
 import type { AssetTags } from "../lib/assets.ts";
 import type { PublicUser } from "../lib/types.ts";
 import NotificationBell from "../islands/NotificationBell.tsx";
+import Toasts from "../islands/Toasts.tsx";
 
 /** Props of {@link Layout}. */
 export interface LayoutProps {
@@ -76,6 +77,7 @@ export function Layout(props: LayoutProps) {
           </nav>
         )}
         <main id="main">{props.children}</main>
+        {user && <Toasts lang={lang} />}
       </body>
     </html>
   );

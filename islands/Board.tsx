@@ -154,7 +154,12 @@ function Board(props: BoardProps) {
                 aria-valuemax={100}
                 aria-valuenow={Math.round(v.progress * 100)}
               >
-                <span style={{ width: `${Math.round(v.progress * 100)}%` }} />
+                {/* CSP (style-src 'self') refuses style attributes; CSSOM writes are allowed. */}
+                <span
+                  ref={(el) => {
+                    if (el) el.style.width = `${Math.round(v.progress! * 100)}%`;
+                  }}
+                />
               </div>
             )}
             {v.reason && (

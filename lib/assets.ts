@@ -66,6 +66,12 @@ export interface Manifest {
   style: string | null;
   /** Chunks the entry imports statically (for `<link rel="modulepreload">`); empty in dev. */
   preload: string[];
+  /**
+   * Per-language message scripts by language (`{ko: "/_app/msgs-ko-HASH.js"}`),
+   * loaded before the entry: the browser bundle carries no catalogue of its
+   * own (lib/build.ts `catalogueSplit`). Absent without `lib/i18n.ts`.
+   */
+  messages?: Record<string, string>;
   /** Every built file by URL. */
   files: Record<string, BuiltFile>;
   /** Absolute build directory (set on load; not stored in the JSON). */
@@ -94,10 +100,14 @@ export interface AssetTags {
   preload: string[];
 }
 
-/** Returns the URLs a page's `<head>` must reference. */
-export function assetTags(manifest: Manifest): AssetTags {
+/**
+ * Returns the URLs a page's `<head>` must reference; with `lang`, the page
+ * language's message script comes first (module scripts run in order).
+ */
+export function assetTags(manifest: Manifest, lang?: string): AssetTags {
+  const messages = lang ? manifest.messages?.[lang] ?? manifest.messages?.ko : undefined;
   return {
-    scripts: [manifest.entry],
+    scripts: messages ? [messages, manifest.entry] : [manifest.entry],
     styles: manifest.style ? [manifest.style] : [],
     preload: manifest.preload,
   };

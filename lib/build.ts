@@ -112,6 +112,7 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
       chunkNames: "[name]-[hash]",
       assetNames: "[name]-[hash]",
       banner: { css: MARKER_CSS },
+      plugins: [keepRootUrls, catalogueSplit(root)],
     });
   }
 
@@ -145,10 +146,17 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
         }
       } else if (meta.entryPoint === "static/style.css") manifest.style = urlOf(path);
     }
-    const appFiles = appResult.outputFiles!.filter((f) => !f.path.endsWith(".map"));
+    const messages = await messageFiles(root, join(staticOut, PUBLIC_PREFIX), dev);
+    if (messages.length) {
+      manifest.messages = Object.fromEntries(messages.map((m) => [m.lang, urlOf(m.file.path)]));
+    }
+    const appFiles = [
+      ...appResult.outputFiles!.filter((f) => !f.path.endsWith(".map")),
+      ...messages.map((m) => m.file),
+    ];
     const assets = appFiles.map((f) => urlOf(f.path)).sort();
     manifest.version = await versionOf(appFiles.map((f) => `${urlOf(f.path)}\0${f.hash}`));
-    const outputs = [...appResult.outputFiles!];
+    const outputs = [...appResult.outputFiles!, ...messages.map((m) => m.file)];
     if (await isFile(join(root, "sw.ts"))) {
       const sw = await esbuild.build({
         ...common,
@@ -218,6 +226,97 @@ export function formatSizes(manifest: Manifest): string {
     .join("\n");
 }
 
+/** The message catalogue (see {@linkcode catalogueSplit}), relative to the root. */
+export const CATALOGUE_FILE = "lib/i18n.ts";
+/** Languages of the per-language message files. */
+const MESSAGE_LANGS = ["ko", "en"];
+
+/**
+ * Ships each page only its own language's messages. In the browser bundle,
+ * `lib/i18n.ts` is loaded without its two message literals (`const ko = {…}
+ * as const;` and `const en: Record<MessageKey, string> = {…};`): they read
+ * `globalThis.__LL_MSGS__[lang]` instead, which `/_app/msgs-<lang>-HASH.js`
+ * sets (the page's head loads it before the entry; see
+ * {@linkcode Manifest.messages} and `assetTags`). Without this, every page
+ * carried both catalogues, the largest part of the board page's JavaScript.
+ * If the file no longer has that shape, the whole module is bundled (correct,
+ * just heavier) with a warning. The service worker keeps the full module.
+ */
+function catalogueSplit(root: string): esbuild.Plugin {
+  const target = resolve(root, CATALOGUE_FILE);
+  return {
+    name: "catalogue-split",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]i18n\.ts$/ }, async (args) => {
+        if (resolve(args.path) !== target) return undefined;
+        const stripped = stripCatalogue(await Deno.readTextFile(args.path));
+        if (stripped === null) {
+          console.warn(`${CATALOGUE_FILE}: catalogue literals not found; bundling both languages`);
+          return undefined;
+        }
+        return { contents: stripped, loader: "ts" };
+      });
+    },
+  };
+}
+
+/**
+ * `lib/i18n.ts` source with the message literals replaced by lookups of
+ * `globalThis.__LL_MSGS__`; null if either literal is not found.
+ */
+export function stripCatalogue(source: string): string | null {
+  const ko = /^const ko = \{\n[\s\S]*?^\} as const;$/m;
+  const en = /^const en: Record<MessageKey, string> = \{\n[\s\S]*?^\};$/m;
+  if (!ko.test(source) || !en.test(source)) return null;
+  return source
+    .replace(ko, 'const ko = __llMessages("ko") as Record<string, string>;')
+    .replace(en, 'const en = __llMessages("en") as Record<string, string>;') +
+    "\nfunction __llMessages(lang: string): Record<string, string> {\n" +
+    "  const all = (globalThis as { __LL_MSGS__?: Record<string, Record<string, string>> })\n" +
+    "    .__LL_MSGS__;\n" +
+    "  return all?.[lang] ?? {};\n}\n";
+}
+
+/**
+ * One small script per language that puts that language's messages on
+ * `globalThis.__LL_MSGS__` (evaluated from the real catalogue module).
+ */
+async function messageFiles(
+  root: string,
+  outDir: string,
+  dev: boolean,
+): Promise<{ lang: string; file: esbuild.OutputFile }[]> {
+  const path = join(root, CATALOGUE_FILE);
+  if (!(await isFile(path))) return [];
+  const bundled = await esbuild.build({
+    entryPoints: [path],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    write: false,
+    logLevel: "warning",
+  });
+  const code = bundled.outputFiles[0].contents;
+  const mod = await import(
+    "data:text/javascript;base64," + btoa(Array.from(code, (b) => String.fromCharCode(b)).join(""))
+  );
+  if (typeof mod.catalogue !== "function") return [];
+  const out: { lang: string; file: esbuild.OutputFile }[] = [];
+  for (const lang of MESSAGE_LANGS) {
+    const messages = mod.catalogue(lang);
+    if (!messages) continue;
+    const text = `(globalThis.__LL_MSGS__=globalThis.__LL_MSGS__||{})[${JSON.stringify(lang)}]=` +
+      `${JSON.stringify(messages)};\n`;
+    const contents = new TextEncoder().encode(text);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", contents));
+    const hash = Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, "0")).join("")
+      .toUpperCase();
+    const file = join(outDir, dev ? `msgs-${lang}.js` : `msgs-${lang}-${hash}.js`);
+    out.push({ lang, file: { path: file, contents, hash, text } as esbuild.OutputFile });
+  }
+  return out;
+}
+
 /** Leaves root-relative `url(/icons/x.png)` in CSS to the server. */
 const keepRootUrls: esbuild.Plugin = {
   name: "keep-root-urls",
@@ -243,7 +342,9 @@ async function versionOf(files: string[]): Promise<string> {
 async function ensureNodeModules(): Promise<void> {
   const ready = async () =>
     (await isFile(join(NODE_MODULES, "preact/package.json"))) &&
-    (await isFile(join(NODE_MODULES, "@preact/signals/package.json")));
+    (await isFile(join(NODE_MODULES, "@preact/signals/package.json"))) &&
+    // The lazily loaded FCM chunk (client/fcm.ts) bundles the Firebase SDK.
+    (await isFile(join(NODE_MODULES, "@firebase/messaging/package.json")));
   if (await ready()) return;
   const { success } = await new Deno.Command(Deno.execPath(), {
     args: ["install", "--quiet"],

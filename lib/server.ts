@@ -52,7 +52,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const mounts = [...(opts.mounts ?? [])];
   const more = await opts.setup?.(ctx);
   if (more) mounts.push(...more);
-  const app = createApp(ctx, mounts, opts.extraConnect);
+  // The Firebase JS SDK (loaded only when FCM is configured) talks to these.
+  const firebaseConnect = config.firebaseWebConfig
+    ? ["https://firebaseinstallations.googleapis.com", "https://fcmregistrations.googleapis.com"]
+    : [];
+  const app = createApp(ctx, mounts, [...(opts.extraConnect ?? []), ...firebaseConnect]);
   const ac = new AbortController();
   let resolveListen: (addr: Deno.NetAddr) => void;
   const listening = new Promise<Deno.NetAddr>((r) => (resolveListen = r));

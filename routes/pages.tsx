@@ -33,7 +33,6 @@ export type PageFn = (c: Context<AppEnv>, ctx: AppContext) => Promise<PageConten
 /** Mount the pages and asset serving. */
 export async function pageRoutes(ctx: AppContext): Promise<Mount> {
   const manifest = await loadManifest();
-  const assets = assetTags(manifest);
   const serve = serveBuilt(manifest);
 
   async function render(c: Context<AppEnv>, page: PageContent, status = 200) {
@@ -46,7 +45,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       <Layout
         lang={lang}
         title={t(lang, page.title)}
-        assets={assets}
+        assets={assetTags(manifest, lang)}
         user={user ? publicUser(user) : null}
         active={page.active}
         unread={unread}
@@ -68,7 +67,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       if (admin && user.role !== "admin") {
         return render(c, {
           title: "nav.admin",
-          body: <p class="banner error">403 · Admins only.</p>,
+          body: <p class="banner error">403 · {t(c.get("lang"), "admin.forbidden")}</p>,
         }, 403);
       }
       return render(c, await fn(c, ctx));

@@ -17,6 +17,7 @@ import {
   SESSION_COOKIE,
 } from "../../lib/http.ts";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.ts";
+import { defaultPreferences } from "../../lib/notify/policy.ts";
 
 const loginId = z.string().trim().min(3).max(32).regex(
   /^[A-Za-z0-9._-]+$/,
@@ -76,6 +77,8 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
       room: b.room,
       role: "resident",
     }, b.inviteCode);
+    // Notifications speak the language the resident registered in.
+    await store.setPreferences(user.id, defaultPreferences(c.get("lang")));
     startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
     return c.json({ user: publicUser(user) }, 201);
   });

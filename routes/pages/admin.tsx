@@ -1,20 +1,78 @@
 /**
- * `/admin`: machines, residents, invite codes, notices (admins only).
+ * `/admin` (admins only; routes/pages.tsx answers 403 to anyone else):
+ * machines, residents, invite codes and notices. The page loads everything
+ * once and hands it to the islands, which then keep it current (the live
+ * connection for machines, the admin API for the rest).
  * @module
  */
 import type { PageFn } from "../pages.tsx";
 import { t } from "../../lib/i18n.ts";
+import { publicUser } from "../../lib/db.ts";
+import AdminMachines from "../../islands/AdminMachines.tsx";
+import AdminResidents from "../../islands/AdminResidents.tsx";
+import AdminInvites from "../../islands/AdminInvites.tsx";
+import AdminNotices from "../../islands/AdminNotices.tsx";
+import NoticeComposer, { audienceOf } from "../../islands/NoticeComposer.tsx";
 
 /** The admin page. */
-export const adminPage: PageFn = (c) => {
+export const adminPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
-  return Promise.resolve({
+  const user = c.get("user")!;
+  const { store } = ctx;
+  const [machines, cursor, users, invites, notices, overall] = await Promise.all([
+    store.listMachines(),
+    store.currentCursor(user.id),
+    store.listUsers(),
+    store.listInvites(),
+    store.listNotices(),
+    store.getStats("all"),
+  ]);
+  const noticeRows = await Promise.all(
+    notices.map(async (n) => ({ ...n, stats: await store.getStats(n.id) })),
+  );
+  const audience = audienceOf(users);
+  const serverTime = Date.now();
+  const sections = [
+    ["machines", t(lang, "admin.machines")],
+    ["residents", t(lang, "admin.residents")],
+    ["invites", t(lang, "admin.invites")],
+    ["notices", t(lang, "admin.notices")],
+  ] as const;
+
+  return {
     title: "admin.title",
     active: "admin",
     body: (
-      <section>
+      <div class="admin">
         <h1>{t(lang, "admin.title")}</h1>
-      </section>
+        <nav class="admin-jump" aria-label={t(lang, "admin.jump")}>
+          {sections.map(([id, label]) => <a key={id} href={`#${id}`}>{label}</a>)}
+        </nav>
+        <AdminMachines
+          lang={lang}
+          machines={machines}
+          cursor={cursor}
+          serverTime={serverTime}
+          me={user.id}
+          settings={{
+            minuteMs: store.settings.minuteMs,
+            pickupGraceMinutes: store.settings.pickupGraceMinutes,
+          }}
+        />
+        <AdminResidents lang={lang} residents={users.map(publicUser)} me={user.id} />
+        <AdminInvites lang={lang} invites={invites} serverTime={serverTime} />
+        <section id="notices" class="admin-section" aria-labelledby="notices-title">
+          <h2 id="notices-title">{t(lang, "admin.notices")}</h2>
+          <NoticeComposer
+            lang={lang}
+            machines={machines}
+            cursor={cursor}
+            serverTime={serverTime}
+            audience={audience}
+          />
+          <AdminNotices lang={lang} notices={noticeRows} overall={overall} machines={machines} />
+        </section>
+      </div>
     ),
-  });
+  };
 };

@@ -1,33 +1,25 @@
 /**
- * `/inbox`: notification history (server-rendered list).
+ * `/inbox`: notification history. Server-rendered from the store, then the
+ * Inbox island keeps it live (new notifications, reads elsewhere).
  * @module
  */
 import type { PageFn } from "../pages.tsx";
-import { t } from "../../lib/i18n.ts";
+import Inbox from "../../islands/Inbox.tsx";
 
 /** The inbox page. */
 export const inboxPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
-  const items = await ctx.store.listInbox(c.get("user")!.id);
+  const all = await ctx.store.listInbox(c.get("user")!.id, 10_000);
   return {
     title: "inbox.title",
     active: "inbox",
     body: (
-      <section>
-        <h1>{t(lang, "inbox.title")}</h1>
-        {items.length === 0 ? <p class="empty">{t(lang, "inbox.empty")}</p> : (
-          <ul class="inbox">
-            {items.map((i) => (
-              <li class={i.readAt ? "read" : "unread"}>
-                <a href={i.url}>
-                  <strong>{i.title}</strong>
-                  <span>{i.body}</span>
-                </a>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <Inbox
+        lang={lang}
+        items={all.slice(0, 100)}
+        unread={all.filter((i) => !i.readAt).length}
+        serverTime={Date.now()}
+      />
     ),
   };
 };

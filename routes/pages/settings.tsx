@@ -1,20 +1,34 @@
 /**
- * `/settings`: notification preferences and devices.
+ * `/settings`: notification preferences, this user's devices and logout,
+ * server-rendered into the Settings island.
  * @module
  */
 import type { PageFn } from "../pages.tsx";
-import { t } from "../../lib/i18n.ts";
+import Settings from "../../islands/Settings.tsx";
+import { publicDevice } from "../../lib/notify/health.ts";
+import { CONFIGURABLE_KINDS, defaultPreferences } from "../../lib/notify/policy.ts";
 
 /** The settings page. */
-export const settingsPage: PageFn = (c) => {
+export const settingsPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
-  return Promise.resolve({
+  const user = c.get("user")!;
+  const now = Date.now();
+  const [prefs, devices] = await Promise.all([
+    ctx.notifier ? ctx.notifier.preferences(user.id) : defaultPreferences(lang),
+    ctx.store.listDevices(user.id),
+  ]);
+  return {
     title: "settings.title",
     active: "settings",
     body: (
-      <section>
-        <h1>{t(lang, "settings.title")}</h1>
-      </section>
+      <Settings
+        lang={lang}
+        prefs={prefs}
+        devices={devices.map((d) => publicDevice(d, now))}
+        kinds={CONFIGURABLE_KINDS}
+        user={{ name: user.name, room: user.room }}
+        serverTime={now}
+      />
     ),
-  });
+  };
 };

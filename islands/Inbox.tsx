@@ -1,0 +1,155 @@
+/**
+ * The inbox: every notification the user got, whatever the channel, newest
+ * first, with relative times. New ones arrive live (`notification` events of
+ * the shared connection); reads made in another tab or device arrive as
+ * `inbox.read` events. Mark one read, or all.
+ * @module
+ */
+import { useEffect } from "preact/hooks";
+import { useSignal } from "@preact/signals";
+import { island } from "../lib/islands.ts";
+import { type Lang, t } from "../lib/i18n.ts";
+import type { InboxItem } from "../lib/types.ts";
+import { api, ApiError } from "../client/api.ts";
+import { now, onEvent, startLiveLight, status, unread } from "../client/live.ts";
+import { relativeTime } from "../client/time.ts";
+
+/** Props rendered by the server. */
+export interface InboxProps {
+  lang: Lang;
+  items: InboxItem[];
+  unread: number;
+  serverTime: number;
+}
+
+function Inbox(props: InboxProps) {
+  const { lang } = props;
+  const items = useSignal<InboxItem[]>(props.items);
+  const started = useSignal(false);
+  const error = useSignal<string | null>(null);
+
+  async function reload() {
+    try {
+      const r = await api<{ items: InboxItem[]; unread: number }>("GET", "/api/notifications");
+      items.value = r.items;
+      unread.value = r.unread;
+    } catch { /* offline: keep what we show */ }
+  }
+
+  useEffect(() => {
+    startLiveLight(props.unread);
+    started.value = true;
+    const stop = onEvent((e) => {
+      if (e.type === "notification") {
+        const item = (e.data as { item: InboxItem }).item;
+        if (!items.value.some((i) => i.id === item.id)) items.value = [item, ...items.value];
+      } else if (e.type === "inbox.read") {
+        const { ids, at } = e.data as { ids: string[]; at: number };
+        const set = new Set(ids);
+        items.value = items.value.map((i) => set.has(i.id) && !i.readAt ? { ...i, readAt: at } : i);
+      }
+    });
+    // After a reconnect whose catch-up could not be replayed, fetch the list again.
+    let wasConnected = status.value === "connected";
+    const stopStatus = status.subscribe((s) => {
+      if (s === "connected" && !wasConnected) reload();
+      wasConnected = s === "connected";
+    });
+    return () => {
+      stop();
+      stopStatus();
+    };
+  }, []);
+
+  async function markRead(ids?: string[]) {
+    error.value = null;
+    try {
+      await api("POST", "/api/notifications/read", ids ? { ids } : {});
+      const at = Date.now();
+      const set = ids ? new Set(ids) : null;
+      items.value = items.value.map((i) =>
+        !i.readAt && (!set || set.has(i.id)) ? { ...i, readAt: at } : i
+      );
+      unread.value = items.value.filter((i) => !i.readAt).length;
+    } catch (e) {
+      error.value = e instanceof ApiError && e.code !== "network"
+        ? e.message
+        : t(lang, "error.network");
+    }
+  }
+
+  /** Opening an item marks it read; `keepalive` lets the request outlive the page. */
+  function markReadOnLeave(id: string) {
+    fetch("/api/notifications/read", {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ids: [id] }),
+    }).catch(() => {});
+  }
+
+  const at = started.value ? now.value : props.serverTime;
+  const list = items.value;
+  const count = list.filter((i) => !i.readAt).length;
+
+  return (
+    <section class="inbox-page" aria-labelledby="inbox-title">
+      <div class="page-head">
+        <h1 id="inbox-title">{t(lang, "inbox.title")}</h1>
+        {count > 0 && (
+          <button type="button" data-action="mark-all" onClick={() => markRead()}>
+            {t(lang, "inbox.mark_all")}
+          </button>
+        )}
+      </div>
+      <p class="muted" role="status" data-unread-count={count}>
+        {count > 0
+          ? t(lang, "inbox.unread_count", { n: count })
+          : list.length > 0
+          ? t(lang, "inbox.all_read")
+          : ""}
+      </p>
+      {error.value && <p class="banner error" role="alert">{error.value}</p>}
+      {list.length === 0 && <p class="empty">{t(lang, "inbox.empty")}</p>}
+      <ul class="inbox">
+        {list.map((i) => (
+          <li
+            key={i.id}
+            class={`${i.readAt ? "read" : "unread"}${i.critical ? " critical" : ""}`}
+            data-item={i.id}
+            data-read={i.readAt ? "1" : "0"}
+          >
+            <a href={i.url} onClick={() => !i.readAt && markReadOnLeave(i.id)}>
+              <span class="inbox-line">
+                <span class="inbox-state">
+                  <span aria-hidden="true">{i.readAt ? "○" : "●"}</span>
+                  <span class="sr-only">
+                    {t(lang, i.readAt ? "inbox.state_read" : "inbox.state_unread")}
+                  </span>
+                </span>
+                <strong>{i.title}</strong>
+              </span>
+              <span>{i.body}</span>
+              <time dateTime={new Date(i.createdAt).toISOString()}>
+                {relativeTime(lang, i.createdAt, at)}
+              </time>
+            </a>
+            {!i.readAt && (
+              <button
+                type="button"
+                class="mark-read"
+                data-action="mark-read"
+                onClick={() => markRead([i.id])}
+              >
+                {t(lang, "inbox.mark_read")}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export default island("Inbox", Inbox);

@@ -1,0 +1,219 @@
+/**
+ * Phone-size screenshots of the app for the docs, taken with headless
+ * Chromium (`/usr/bin/chromium`) through playwright-core:
+ *
+ *     deno run -A tools/screenshots.ts            # every shot
+ *     deno run -A tools/screenshots.ts inbox      # only the named shots
+ *
+ * It builds the assets, starts its own server on a free port with a
+ * temporary KV, seeds a demo building through the API (and a few timestamps
+ * straight in the store, so a cycle can look 12 minutes overdue without
+ * waiting), then saves `docs/screenshots/<name>.png` at 390×844 CSS px.
+ *
+ * To add a shot, append to {@linkcode SHOTS} (or pass `extra` to
+ * {@linkcode takeScreenshots} from your own script): a name, the user, the
+ * language, the path, and optionally what to do on the page first.
+ * @module
+ */
+import type { Page } from "playwright-core";
+import { buildAssets } from "../lib/build.ts";
+import { newId } from "../lib/ids.ts";
+import type { InboxItem, Machine } from "../lib/types.ts";
+import { startAppServer } from "../tests/support/browser.ts";
+import { admin, type Client, resident } from "../tests/support/harness.ts";
+import type { TestServer } from "../tests/support/harness.ts";
+import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../tests/support/browser.ts";
+
+/** The seeded demo: who is signed in as whom. */
+export interface Demo {
+  srv: TestServer;
+  users: Record<"alice" | "bob" | "admin", Client>;
+  machines: Machine[];
+}
+
+/** One screenshot. */
+export interface Shot {
+  /** File name without `.png`, in `docs/screenshots/`. */
+  name: string;
+  /** Who is signed in. */
+  as: keyof Demo["users"];
+  lang: "ko" | "en";
+  path: string;
+  /** Runs on the loaded page before the shot (open a panel, scroll, …). */
+  before?: (page: Page, demo: Demo) => Promise<void>;
+  /** Capture the whole scrollable page instead of one phone screen. */
+  fullPage?: boolean;
+  /** Viewport width in CSS px (default 390; check 360 too). */
+  width?: number;
+}
+
+/** The shots this tool takes by default. */
+export const SHOTS: Shot[] = [
+  { name: "board-ko", as: "alice", lang: "ko", path: "/" },
+  { name: "board-en", as: "alice", lang: "en", path: "/" },
+  { name: "inbox", as: "alice", lang: "ko", path: "/inbox" },
+];
+
+const MIN = 60_000;
+
+/** Shift a machine's timing into the past, as if `minutesAgo` had passed. */
+async function age(demo: Demo, id: string, minutesAgo: number): Promise<void> {
+  const kv = demo.srv.ctx.store.kv;
+  const entry = await kv.get<Machine>(["machines", id]);
+  const m = entry.value!;
+  const d = minutesAgo * MIN;
+  const shifted: Machine = {
+    ...m,
+    startedAt: m.startedAt !== undefined ? m.startedAt - d : undefined,
+    endsAt: m.endsAt !== undefined ? m.endsAt - d : undefined,
+    holdExpiresAt: m.holdExpiresAt !== undefined ? m.holdExpiresAt - d : undefined,
+  };
+  await kv.set(["machines", id], shifted);
+}
+
+async function ok(p: Promise<{ status: number; json: unknown }>, what: string): Promise<void> {
+  const r = await p;
+  if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
+/**
+ * Start a server and seed the demo building: washer 1 is Alice's with 28
+ * minutes left, washer 2 is Bob's and done 12 minutes ago, washer 3 is held
+ * by Bob, washer 4 is out of order, dryer 1 is free, dryer 2 is Bob's with
+ * 44 minutes left; Alice's inbox has a few notifications, some read.
+ */
+export async function seedDemo(): Promise<Demo> {
+  await buildAssets();
+  const srv = await startAppServer();
+  const alice = await resident(srv.url, "alice", "301");
+  const bob = await resident(srv.url, "bob", "502");
+  const adm = await admin(srv.url);
+  const demo: Demo = { srv, users: { alice, bob, admin: adm }, machines: [] };
+  const list = (await alice.get("/api/machines")).json.machines as Machine[];
+  const washers = list.filter((m) => m.kind === "washer");
+  const dryers = list.filter((m) => m.kind === "dryer");
+  const [w1, w2, w3, w4] = washers;
+  await ok(alice.post(`/api/machines/${w1.id}/start`, { minutes: 40 }), "start w1");
+  await age(demo, w1.id, 12);
+  await ok(bob.post(`/api/machines/${w2.id}/start`, { minutes: 38 }), "start w2");
+  await age(demo, w2.id, 50);
+  await ok(bob.post(`/api/machines/${w3.id}/hold`, {}), "hold w3");
+  await age(demo, w3.id, 3);
+  await ok(
+    adm.post(`/api/admin/machines/${w4.id}/out_of_order`, { reason: "문이 안 닫혀요" }),
+    "out of order w4",
+  );
+  await ok(bob.post(`/api/machines/${dryers[1].id}/start`, { minutes: 60 }), "start d2");
+  await age(demo, dryers[1].id, 16);
+
+  const store = srv.ctx.store;
+  const now = Date.now();
+  const items: Omit<InboxItem, "id">[] = [
+    {
+      kind: "use.ending_soon",
+      title: `${w1.name} 5분 남았어요`,
+      body: "곧 끝나요. 세탁물 수거를 준비해 주세요.",
+      url: `/?m=${w1.id}`,
+      tag: `m-${w1.id}`,
+      machineId: w1.id,
+      createdAt: now - 3 * MIN,
+    },
+    {
+      kind: "notice",
+      title: "내일 오전 세탁실 청소",
+      body: "9시부터 10시까지 세탁실을 청소해요. 그 시간에는 사용할 수 없어요.",
+      url: "/inbox",
+      tag: "n-demo",
+      critical: true,
+      createdAt: now - 47 * MIN,
+    },
+    {
+      kind: "machine.free",
+      title: "빈 건조기가 생겼어요",
+      body: `${dryers[0].name}을(를) 지금 사용할 수 있어요.`,
+      url: `/?m=${dryers[0].id}`,
+      tag: "free",
+      createdAt: now - 3 * 60 * MIN,
+      readAt: now - 2 * 60 * MIN,
+    },
+    {
+      kind: "use.done",
+      title: `${w1.name} 완료!`,
+      body: "세탁이 끝났어요. 이웃을 위해 빨리 꺼내 주세요.",
+      url: `/?m=${w1.id}`,
+      tag: `m-${w1.id}`,
+      machineId: w1.id,
+      createdAt: now - 26 * 60 * MIN,
+      readAt: now - 25 * 60 * MIN,
+    },
+  ];
+  for (const item of items) await store.addToInbox(alice.user.id, { id: newId(10), ...item });
+  demo.machines = await store.listMachines();
+  return demo;
+}
+
+/** Options of {@linkcode takeScreenshots}. */
+export interface ScreenshotOptions {
+  /** Only these shot names (default: all). */
+  only?: string[];
+  /** More shots, after {@linkcode SHOTS}. */
+  extra?: Shot[];
+  /** Output folder (default `docs/screenshots/`). */
+  outDir?: string;
+}
+
+/** Take the shots; returns the files written. */
+export async function takeScreenshots(opts: ScreenshotOptions = {}): Promise<string[]> {
+  const shots = [...SHOTS, ...(opts.extra ?? [])].filter((s) =>
+    !opts.only?.length || opts.only.includes(s.name)
+  );
+  const outDir = opts.outDir ?? new URL("../docs/screenshots/", import.meta.url).pathname;
+  await Deno.mkdir(outDir, { recursive: true });
+  const demo = await seedDemo();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  const written: string[] = [];
+  try {
+    for (const shot of shots) {
+      const ctx = await browser.newContext({
+        viewport: { width: shot.width ?? 390, height: 844 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+        locale: shot.lang === "ko" ? "ko-KR" : "en-GB",
+        timezoneId: "Asia/Seoul",
+      });
+      const client = demo.users[shot.as];
+      await ctx.addCookies([
+        ...[...client.cookies].map(([name, value]) => ({ name, value, url: demo.srv.url })),
+        { name: "lang", value: shot.lang, url: demo.srv.url },
+      ]);
+      const page = await ctx.newPage();
+      await page.goto(demo.srv.url + shot.path);
+      await page.waitForSelector("html[data-hydrated]");
+      await page.waitForLoadState("networkidle");
+      await shot.before?.(page, demo);
+      // Let countdowns tick once and fonts settle.
+      await page.waitForTimeout(600);
+      const file = `${outDir}${shot.name}.png`;
+      await page.screenshot({ path: file, fullPage: shot.fullPage ?? false });
+      written.push(file);
+      await ctx.close();
+    }
+  } finally {
+    await browser.close();
+    await demo.srv.close();
+  }
+  return written;
+}
+
+if (import.meta.main) {
+  for (const file of await takeScreenshots({ only: Deno.args })) {
+    const kb = ((await Deno.stat(file)).size / 1024).toFixed(0);
+    console.log(`${file} (${kb} KB)`);
+  }
+}
