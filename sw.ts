@@ -31,6 +31,7 @@ import {
   precacheList,
   workerLang,
 } from "./lib/sw_logic.ts";
+import { base64UrlToBytes } from "./lib/base64url.ts";
 
 /** Build hash of the app files (lib/build.ts defines it): name caches after it. */
 declare const __LL_VERSION__: string;
@@ -248,14 +249,6 @@ async function storedDevice(): Promise<StoredDevice | null> {
   }
 }
 
-function b64urlToBytes(s: string): Uint8Array<ArrayBuffer> {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /**
  * The push service replaced (or dropped) our subscription: subscribe again
  * with the server's VAPID key and tell the server under the same deviceId.
@@ -275,7 +268,7 @@ sw.addEventListener("pushsubscriptionchange", (event) => {
       if (!vapidPublicKey) return;
       sub = await sw.registration.pushManager.subscribe({
         userVisibleOnly: true,
-        applicationServerKey: b64urlToBytes(vapidPublicKey),
+        applicationServerKey: base64UrlToBytes(vapidPublicKey)!,
       });
     }
     const json = sub.toJSON();

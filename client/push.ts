@@ -22,6 +22,7 @@
 import { api } from "./api.ts";
 import type { PushAvailability } from "../lib/platform.ts";
 import { availability, ENABLED_KEY } from "./env.ts";
+import { base64UrlToBytes } from "../lib/base64url.ts";
 
 export { availability, ENABLED_KEY, isStandalone } from "./env.ts";
 
@@ -157,14 +158,6 @@ export async function pushState(): Promise<PushState> {
   }
 }
 
-function b64urlToBytes(s: string): Uint8Array<ArrayBuffer> {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 async function sendWebPush(sub: PushSubscription): Promise<void> {
   const json = sub.toJSON();
   await api("PUT", `/api/push/devices/${deviceId()}`, {
@@ -181,7 +174,7 @@ async function subscribeWebPush(config: PushConfig, ms: number): Promise<PushSub
   return await withTimeout(
     reg.pushManager.subscribe({
       userVisibleOnly: true,
-      applicationServerKey: b64urlToBytes(config.vapidPublicKey),
+      applicationServerKey: base64UrlToBytes(config.vapidPublicKey)!,
     }),
     ms,
   );

@@ -9,18 +9,11 @@ import { useSignal } from "@preact/signals";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
 import { api } from "../client/api.ts";
+import type { Invite } from "../lib/db.ts";
 import ConfirmButton, { errorText, Flash, type FlashMessage, formatDate } from "./AdminConfirm.tsx";
 
-/** An invite code as the API returns it (lib/db.ts `Invite`). */
-export interface InviteRow {
-  code: string;
-  createdAt: number;
-  createdBy: string;
-  maxUses: number;
-  uses: number;
-  revoked: boolean;
-  expiresAt?: number;
-}
+/** An invite code as the API returns it. */
+export type InviteRow = Invite;
 
 /** Props rendered by the server. */
 export interface AdminInvitesProps {

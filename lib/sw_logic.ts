@@ -15,7 +15,7 @@
  * @module
  */
 import { type Lang, t } from "./i18n.ts";
-import type { NotificationKind, PushPayload } from "./types.ts";
+import { NOTIFICATION_KINDS, type NotificationKind, type PushPayload } from "./types.ts";
 
 /** Icon of every notification (also the manifest's 192 px icon). */
 export const NOTIFICATION_ICON = "/icons/icon-192.png";
@@ -25,17 +25,7 @@ export const NOTIFICATION_BADGE = "/icons/badge-96.png";
 const MAX_TITLE = 120;
 const MAX_BODY = 500;
 
-const KINDS: ReadonlySet<string> = new Set<NotificationKind>([
-  "use.ending_soon",
-  "use.done",
-  "use.overdue",
-  "pickup.nudge",
-  "hold.expiring",
-  "hold.expired",
-  "machine.free",
-  "notice",
-  "test",
-]);
+const KINDS: ReadonlySet<string> = new Set<NotificationKind>(NOTIFICATION_KINDS);
 
 /** A string → boolean as FCM data sends it ("true"/"false"), or a real boolean. */
 function bool(v: unknown): boolean {

@@ -1,6 +1,7 @@
 /**
- * Shared domain types for LaundryLive. Pure type declarations only: no I/O,
- * no imports, so every module (server, islands, service worker) may use them.
+ * Shared domain types for LaundryLive (and the one list of notification
+ * kinds). No I/O, no imports, so every module (server, islands, service
+ * worker) may use them.
  * @module
  */
 
@@ -64,17 +65,21 @@ export interface User {
 /** The user as sent to clients. */
 export type PublicUser = Omit<User, "passwordHash">;
 
+/** Every notification kind, in the SPEC table's order (plus `test`). */
+export const NOTIFICATION_KINDS = [
+  "use.ending_soon",
+  "use.done",
+  "use.overdue",
+  "pickup.nudge",
+  "hold.expiring",
+  "hold.expired",
+  "machine.free",
+  "notice",
+  "test",
+] as const;
+
 /** Notification kinds (SPEC section 3 table). */
-export type NotificationKind =
-  | "use.ending_soon"
-  | "use.done"
-  | "use.overdue"
-  | "pickup.nudge"
-  | "hold.expiring"
-  | "hold.expired"
-  | "machine.free"
-  | "notice"
-  | "test";
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** Push urgency (RFC 8030 section 5.3). */
 export type Urgency = "very-low" | "low" | "normal" | "high";

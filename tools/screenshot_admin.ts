@@ -5,7 +5,7 @@
  * Chromium and saves it, by default to `docs/screenshots/admin-notices.png`.
  *
  * Starts a throw-away server (temporary KV, demo building, two residents, a
- * sent and a scheduled notice). Needs `/usr/bin/chromium` (or `CHROMIUM`),
+ * sent and a scheduled notice). Needs `/usr/bin/chromium` (or `CHROMIUM_PATH`),
  * built assets (built here when `_build/manifest.json` is missing), and fonts
  * with Hangul and emoji, or the text renders as boxes (Debian:
  * `apt-get install -y fonts-nanum fonts-noto-color-emoji`). Saved at 2x
@@ -17,21 +17,12 @@ import { type Browser, chromium } from "playwright-core";
 import { buildAssets } from "../lib/build.ts";
 import { features } from "../lib/features.ts";
 import { admin, Client, startTestServer } from "../tests/support/harness.ts";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../tests/support/browser.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const OUT = Deno.args[0] ?? new URL("docs/screenshots/admin-notices.png", ROOT).pathname;
-const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--lang=ko-KR",
-];
+const CHROMIUM = CHROMIUM_PATH;
+const ARGS = [...CHROMIUM_ARGS, "--lang=ko-KR"];
 
 /** The time zone the screenshot is taken in. */
 const TZ = "Asia/Seoul";

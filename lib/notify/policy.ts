@@ -4,7 +4,13 @@
  * (in-app only, push, silent, or held until morning). No I/O.
  * @module
  */
-import type { NotificationKind, Preferences, PushOptions, Urgency } from "../types.ts";
+import {
+  NOTIFICATION_KINDS,
+  type NotificationKind,
+  type Preferences,
+  type PushOptions,
+  type Urgency,
+} from "../types.ts";
 
 /** Transport defaults per kind (the SPEC table). `ttl: "until_end"` is computed per message. */
 export const KIND_DEFAULTS: Record<NotificationKind, { urgency: Urgency; ttlSeconds: number }> = {
@@ -20,16 +26,9 @@ export const KIND_DEFAULTS: Record<NotificationKind, { urgency: Urgency; ttlSeco
 };
 
 /** Kinds a user can switch push on/off for, in settings order. */
-export const CONFIGURABLE_KINDS: NotificationKind[] = [
-  "use.ending_soon",
-  "use.done",
-  "use.overdue",
-  "pickup.nudge",
-  "hold.expiring",
-  "hold.expired",
-  "machine.free",
-  "notice",
-];
+export const CONFIGURABLE_KINDS: NotificationKind[] = NOTIFICATION_KINDS.filter((k) =>
+  k !== "test"
+);
 
 /** The user's own cycle reminders: never held by quiet hours (SPEC section 3). */
 export const OWN_CYCLE_KINDS: ReadonlySet<NotificationKind> = new Set([

@@ -26,6 +26,7 @@
 
 import webpush from "web-push";
 import type { Device, PushOptions, SendResult } from "../types.ts";
+import { base64UrlToBytes } from "../base64url.ts";
 
 /** The parts of `npm:web-push@3.6.7` used here (the package ships no types). */
 interface WebPushLib {
@@ -105,24 +106,13 @@ export function validateSubject(subject: string): string {
   );
 }
 
-function decodeBase64Url(value: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
-  try {
-    const b64 = value.replaceAll("-", "+").replaceAll("_", "/");
-    const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-}
-
 function assertVapidKeys(publicKey: string, privateKey: string): void {
-  const pub = decodeBase64Url(publicKey);
-  if (pub === undefined || pub.length !== 65 || pub[0] !== 0x04) {
+  const pub = base64UrlToBytes(publicKey);
+  if (pub === null || pub.length !== 65 || pub[0] !== 0x04) {
     throw new TypeError("VAPID public key must be 65 bytes (uncompressed P-256), base64url");
   }
-  const priv = decodeBase64Url(privateKey);
-  if (priv === undefined || priv.length !== 32) {
+  const priv = base64UrlToBytes(privateKey);
+  if (priv === null || priv.length !== 32) {
     throw new TypeError("VAPID private key must be 32 bytes, base64url");
   }
 }

@@ -8,28 +8,16 @@ import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
 import { publicDevice } from "../../lib/notify/health.ts";
 import { isAllowedEndpoint } from "../../lib/push/endpoint_policy.ts";
+import { base64UrlToBytes } from "../../lib/base64url.ts";
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, "must be base64url").max(200);
 
-/** The bytes of a base64url string, or null when it does not decode. */
-function b64urlBytes(s: string): Uint8Array | null {
-  try {
-    const b64 = s.replace(/=+$/, "").replaceAll("-", "+").replaceAll("_", "/");
-    return Uint8Array.from(
-      atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)),
-      (c) => c.charCodeAt(0),
-    );
-  } catch {
-    return null;
-  }
-}
-
 /** RFC 8291: the browser's P-256 key (65 bytes, uncompressed) and a 16-byte auth secret. */
 const p256dhKey = b64url.refine((s) => {
-  const b = b64urlBytes(s);
+  const b = base64UrlToBytes(s);
   return b?.length === 65 && b[0] === 0x04;
 }, "must be an uncompressed P-256 public key (65 bytes)");
-const authSecret = b64url.refine((s) => b64urlBytes(s)?.length === 16, "must be 16 bytes");
+const authSecret = b64url.refine((s) => base64UrlToBytes(s)?.length === 16, "must be 16 bytes");
 
 /** Body of PUT /api/push/devices/:deviceId. */
 export const DeviceBody = z.discriminatedUnion("kind", [

@@ -20,18 +20,10 @@ import {
   TEST_ADMIN_PASSWORD,
   TEST_PASSWORD,
 } from "../support/harness.ts";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const CHROMIUM = CHROMIUM_PATH;
+const ARGS = CHROMIUM_ARGS;
 const ROOT = new URL("../../", import.meta.url);
 /** The browser's time zone: not UTC, so the datetime-local → ISO offset is exercised. */
 const TZ = "Asia/Seoul";
