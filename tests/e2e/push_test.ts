@@ -86,7 +86,8 @@ async function stubPushManager(ctx: BrowserContext, sub: TestSubscription | null
 
 /** Like waitFor, for a value that may be absent until it appears. */
 async function found<T>(fn: () => Promise<T | null | undefined>, what: string): Promise<T> {
-  return (await waitFor(fn, 5000, what)) as T;
+  // Generous: several browsers share two cores when the whole suite runs.
+  return (await waitFor(fn, 15_000, what)) as T;
 }
 
 async function openPanel(page: Page): Promise<void> {
@@ -154,7 +155,7 @@ browserTest("e2e push: the service worker shows pushes delivered through CDP", a
 
     // 2. The same tag again replaces it (collapsing "5 min left" into "done").
     await push(JSON.stringify({ ...payload, id: "use.done:x:2", title: "다시" }));
-    await waitFor(async () => (await shown(page)).some((x) => x.title === "다시"), 5000, "replace");
+    await waitFor(async () => (await shown(page)).some((x) => x.title === "다시"), 15_000, "replace");
     assert.equal((await shown(page)).filter((x) => x.tag === "m-w1").length, 1);
 
     // 3. An FCM data message: every field a string, critical notice.
