@@ -64,11 +64,45 @@ function saveSnapshot(): void {
   } catch { /* storage full or disabled */ }
 }
 
+/**
+ * Unread-count changes seen while a count fetched from the server is in
+ * flight, by user-log seq: the fetched count includes those up to its cursor,
+ * so only later ones are added to it (no double count, none lost).
+ */
+let inFlightDeltas: { seq: number; delta: number }[] | null = null;
+
+function changeUnread(seq: number, delta: number): void {
+  unread.value = Math.max(0, unread.value + delta);
+  inFlightDeltas?.push({ seq, delta });
+}
+
+/** Set the unread count from the server's answer taken at `cursorOf` (its cursor). */
+export function setUnreadFromServer(count: number, cursorOf: string): void {
+  const userSeq = Number(cursorOf.split(":")[2] ?? 0);
+  const later = (inFlightDeltas ?? []).filter((d) => d.seq > userSeq);
+  unread.value = Math.max(0, count + later.reduce((n, d) => n + d.delta, 0));
+}
+
+/** Fetch the inbox (or its unread count) without losing changes that arrive meanwhile. */
+export async function fetchInbox<T extends { unread: number; cursor: string }>(
+  fetchFn: () => Promise<T>,
+): Promise<T> {
+  const mine: { seq: number; delta: number }[] = [];
+  inFlightDeltas = mine;
+  try {
+    const r = await fetchFn();
+    setUnreadFromServer(r.unread, r.cursor);
+    return r;
+  } finally {
+    if (inFlightDeltas === mine) inFlightDeltas = null;
+  }
+}
+
 function handleEvent(e: LogEvent): void {
   if (e.scope === "board") machines.value = applyBoardEvent(machines.value, e);
   if (e.type === "notification") {
     const item = (e.data as { item: InboxItem }).item;
-    if (!item.readAt) unread.value += 1;
+    if (!item.readAt) changeUnread(e.seq, 1);
     toast.value = item;
     // Confirm it was shown; otherwise the server falls back to a push.
     if (document.visibilityState === "visible" && socket?.readyState === WebSocket.OPEN) {
@@ -78,7 +112,7 @@ function handleEvent(e: LogEvent): void {
   if (e.type === "inbox.read") {
     // Read here or on another device: only unread items are listed in `ids`.
     const ids = (e.data as { ids?: string[] } | undefined)?.ids ?? [];
-    unread.value = Math.max(0, unread.value - ids.length);
+    changeUnread(e.seq, -ids.length);
   }
   for (const fn of listeners) fn(e);
 }
@@ -179,9 +213,12 @@ function newer(a: string, b: string): boolean {
 
 async function refreshUnread(): Promise<void> {
   try {
-    const res = await fetch("/api/notifications?limit=1", { credentials: "same-origin" });
-    if (res.ok) unread.value = (await res.json()).unread;
-  } catch { /* offline */ }
+    await fetchInbox(async () => {
+      const res = await fetch("/api/notifications?limit=1", { credentials: "same-origin" });
+      if (!res.ok) throw new Error(String(res.status));
+      return await res.json();
+    });
+  } catch { /* offline or signed out: keep the count */ }
 }
 
 /**
@@ -245,3 +282,6 @@ export function startLive(
 export function startLiveLight(unreadCount: number): void {
   startLive({ cursor: "", machines: [], serverTime: Date.now(), unread: unreadCount });
 }
+
+/** Internals exposed for unit tests only. */
+export const __test = { changeUnread };

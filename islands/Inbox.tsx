@@ -11,7 +11,7 @@ import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
 import type { InboxItem } from "../lib/types.ts";
 import { api, ApiError } from "../client/api.ts";
-import { now, onEvent, startLiveLight, status, unread } from "../client/live.ts";
+import { fetchInbox, now, onEvent, startLiveLight, status, unread } from "../client/live.ts";
 import { relativeTime } from "../client/time.ts";
 
 /** Props rendered by the server. */
@@ -30,9 +30,15 @@ function Inbox(props: InboxProps) {
 
   async function reload() {
     try {
-      const r = await api<{ items: InboxItem[]; unread: number }>("GET", "/api/notifications");
-      items.value = r.items;
-      unread.value = r.unread;
+      const r = await fetchInbox(() =>
+        api<{ items: InboxItem[]; unread: number; cursor: string }>("GET", "/api/notifications")
+      );
+      // Keep items that arrived live while the list was being fetched.
+      const fetched = new Set(r.items.map((i) => i.id));
+      const live = items.value.filter((i) =>
+        !fetched.has(i.id) && i.createdAt >= (r.items[0]?.createdAt ?? 0)
+      );
+      items.value = [...live, ...r.items];
     } catch { /* offline: keep what we show */ }
   }
 
