@@ -43,6 +43,8 @@ export class Conn {
   #ready = false;
   #pending: LogEvent[] = [];
   #chain: Promise<void> = Promise.resolve();
+  /** Deliveries waiting on the slow (gap-filling) path. */
+  #queued = 0;
 
   /** Wrap a socket of `userId`. */
   constructor(
@@ -66,14 +68,35 @@ export class Conn {
     if (pending.length) this.offer(pending);
   }
 
-  /** Queue events for delivery (in order, de-duplicated, gaps filled from KV). */
-  offer(events: LogEvent[]): void {
+  /**
+   * Queue events for delivery (in order, de-duplicated, gaps filled from KV).
+   * `frames[i]`, when given, is `JSON.stringify(events[i])`, made once per
+   * publish by the hub instead of once per socket.
+   */
+  offer(events: LogEvent[], frames?: string[]): void {
     if (!this.#ready) {
       this.#pending.push(...events);
       return;
     }
+    // Fast path: nothing queued and the events follow on from what this
+    // socket has: send them now, without a promise per socket.
+    if (this.#queued === 0) {
+      let i = 0;
+      for (; i < events.length; i++) {
+        const e = events[i];
+        const last = e.scope === "board" ? this.lastBoard : this.lastUser;
+        if (e.seq <= last) continue;
+        if (e.seq > last + 1) break; // a gap: fill it from KV, in order (slow path)
+        this.#sendEvent(e, frames?.[i]);
+      }
+      if (i === events.length) return;
+      events = events.slice(i);
+    }
+    this.#queued++;
     this.#chain = this.#chain.then(() => this.#deliver(events)).catch((err) => {
       console.error("realtime: delivery failed", err);
+    }).then(() => {
+      this.#queued--;
     });
   }
 
@@ -91,16 +114,21 @@ export class Conn {
     }
   }
 
-  #sendEvent(e: LogEvent): void {
+  #sendEvent(e: LogEvent, frame?: string): void {
     const last = e.scope === "board" ? this.lastBoard : this.lastUser;
     if (e.seq <= last) return;
     if (e.scope === "board") this.lastBoard = e.seq;
     else this.lastUser = e.seq;
-    this.send({
-      type: "event",
-      event: e,
-      cursor: formatCursor({ epoch: this.store.epoch, board: this.lastBoard, user: this.lastUser }),
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const cursor = formatCursor({
+      epoch: this.store.epoch,
+      board: this.lastBoard,
+      user: this.lastUser,
     });
+    // The same bytes as JSON.stringify({ type: "event", event: e, cursor }).
+    this.socket.send(
+      `{"type":"event","event":${frame ?? JSON.stringify(e)},"cursor":${JSON.stringify(cursor)}}`,
+    );
   }
 }
 
@@ -147,8 +175,9 @@ export class Hub {
 
   #fanOut(events: LogEvent[], userId?: string): void {
     const targets = userId ? this.#byUser.get(userId) : this.#conns;
-    if (!targets) return;
-    for (const c of targets) c.offer(events);
+    if (!targets || targets.size === 0) return;
+    const frames = events.map((e) => JSON.stringify(e)); // once, not once per socket
+    for (const c of targets) c.offer(events, frames);
   }
 
   /** Close every socket of `userId`, on every instance (account disabled). */
@@ -187,39 +216,54 @@ export class Hub {
     since: import("./cursor.ts").Cursor | null,
   ): Conn {
     const conn = new Conn(socket, user.id, this.store);
-    const onOpen = async () => {
-      this.#add(conn);
-      try {
-        await this.store.setPresence(user.id, conn.id, {
-          visible: conn.visible,
-          at: Date.now(),
-          instance: this.instance,
-        });
-        const sync = await this.store.sync(user.id, since);
-        const { passwordHash: _, ...publicUser } = user;
-        conn.send({
-          type: "hello",
-          serverTime: Date.now(),
-          cursor: sync.cursor,
-          recovered: sync.recovered,
-          events: sync.events,
-          snapshot: sync.snapshot,
-          inboxReset: sync.inboxReset,
-          user: publicUser,
-        });
-        const [, b, u] = sync.cursor.split(":").map(Number);
-        conn.ready(b, u);
-      } catch (err) {
-        console.error("realtime: hello failed", err);
-        socket.close(1011, "server error");
-      }
-    };
-    if (socket.readyState === WebSocket.OPEN) onOpen();
-    else socket.addEventListener("open", onOpen, { once: true });
-    socket.addEventListener("message", (ev) => this.#onMessage(conn, ev.data));
-    socket.addEventListener("close", () => this.#remove(conn));
-    socket.addEventListener("error", () => this.#remove(conn));
+    if (socket.readyState === WebSocket.OPEN) this.#hello(conn, user, since);
+    else socket.addEventListener("open", () => this.#hello(conn, user, since), { once: true });
+    this.#listen(conn);
     return conn;
+  }
+
+  /**
+   * The long-lived listeners, made in their own scope so that they keep only
+   * `conn` alive, not the user record and cursor `attach` was given.
+   */
+  #listen(conn: Conn): void {
+    const remove = () => this.#remove(conn);
+    conn.socket.addEventListener("message", (ev) => this.#onMessage(conn, ev.data));
+    conn.socket.addEventListener("close", remove);
+    conn.socket.addEventListener("error", remove);
+  }
+
+  /** Register the connection, record presence, send `hello` (replay or snapshot). */
+  async #hello(
+    conn: Conn,
+    user: import("./types.ts").User,
+    since: import("./cursor.ts").Cursor | null,
+  ): Promise<void> {
+    this.#add(conn);
+    try {
+      await this.store.setPresence(user.id, conn.id, {
+        visible: conn.visible,
+        at: Date.now(),
+        instance: this.instance,
+      });
+      const sync = await this.store.sync(user.id, since);
+      const { passwordHash: _, ...publicUser } = user;
+      conn.send({
+        type: "hello",
+        serverTime: Date.now(),
+        cursor: sync.cursor,
+        recovered: sync.recovered,
+        events: sync.events,
+        snapshot: sync.snapshot,
+        inboxReset: sync.inboxReset,
+        user: publicUser,
+      });
+      const [, b, u] = sync.cursor.split(":").map(Number);
+      conn.ready(b, u);
+    } catch (err) {
+      console.error("realtime: hello failed", err);
+      conn.socket.close(1011, "server error");
+    }
   }
 
   #onMessage(conn: Conn, data: unknown): void {

@@ -155,7 +155,11 @@ browserTest("e2e push: the service worker shows pushes delivered through CDP", a
 
     // 2. The same tag again replaces it (collapsing "5 min left" into "done").
     await push(JSON.stringify({ ...payload, id: "use.done:x:2", title: "다시" }));
-    await waitFor(async () => (await shown(page)).some((x) => x.title === "다시"), 15_000, "replace");
+    await waitFor(
+      async () => (await shown(page)).some((x) => x.title === "다시"),
+      15_000,
+      "replace",
+    );
     assert.equal((await shown(page)).filter((x) => x.tag === "m-w1").length, 1);
 
     // 3. An FCM data message: every field a string, critical notice.

@@ -1,0 +1,103 @@
+/**
+ * In-process probe of the realtime hot path, without sockets or kernel: the
+ * real `Hub` of a checkout (its lib/realtime.ts and lib/db.ts) on a temp KV,
+ * `n` in-memory sockets attached as signed-in connections, then one board
+ * event published at a time. Measures the JavaScript time per socket per
+ * event (until every socket's `send` was called) and the live heap per
+ * connection (after a forced GC). Used to compare the app with
+ * bench/patches applied; the real-socket numbers are in the fan-out section.
+ *
+ * Usage: deno run -A --v8-flags=--expose-gc --unstable-kv bench/hub_probe.ts <checkout root> [n]
+ * Prints `RESULT {…}`.
+ * @module
+ */
+const root = Deno.args[0];
+const n = Number(Deno.args[1] ?? 10_000);
+const { Store } = await import(`${root}/lib/db.ts`);
+const { Hub } = await import(`${root}/lib/realtime.ts`);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const settle = async () => {
+  gc();
+  await new Promise((r) => setTimeout(r, 50));
+  gc();
+};
+
+const dir = await Deno.makeTempDir({ prefix: "laundrylive-bench-" });
+const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+try {
+  const store = new Store(kv);
+  await store.init();
+  const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000, channel: null });
+  const { machine } = await store.addMachine({
+    name: "세탁기 1",
+    kind: "washer",
+    room: "1층 세탁실",
+  });
+  let sent = 0;
+  let wake: (() => void) | null = null;
+  class MemorySocket extends EventTarget {
+    readyState = 1;
+    send(_s: string) {
+      sent++;
+      wake?.();
+    }
+    close() {}
+  }
+  const sockets = Array.from({ length: n }, () => new MemorySocket());
+  // Each connection gets its own user record, as each real handshake loads one.
+  const userOf = (i: number) =>
+    JSON.parse(JSON.stringify({
+      id: `u${(i % 6).toString().padStart(11, "0")}`,
+      loginId: `resident${i % 6}`,
+      name: `Resident ${i % 6}`,
+      room: "101",
+      role: "resident",
+      disabled: false,
+      passwordHash: `pbkdf2-sha256$600000$${crypto.randomUUID()}$${crypto.randomUUID()}`,
+      createdAt: Date.now(),
+    }));
+  await settle();
+  const heap0 = Deno.memoryUsage().heapUsed;
+  for (let i = 0; i < n; i++) hub.attach(sockets[i] as unknown as WebSocket, userOf(i), null);
+  while (sent < n) await new Promise((r) => setTimeout(r, 10));
+  await settle();
+  const heapPerConn = (Deno.memoryUsage().heapUsed - heap0) / n;
+
+  const actor = { id: "probe", name: "Probe", role: "resident" as const };
+  const times: number[] = [];
+  for (let round = 0; round < 40; round++) {
+    const r = await store.command(machine.id, { type: round % 2 ? "release" : "hold" }, actor);
+    const target = sent + n;
+    const t0 = performance.now();
+    hub.publish(r.events);
+    await new Promise<void>((res) => {
+      if (sent >= target) res();
+      else {
+        wake = () => {
+          if (sent >= target) {
+            wake = null;
+            res();
+          }
+        };
+      }
+    });
+    if (round >= 10) times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const med = times[Math.floor(times.length / 2)];
+  console.log(
+    "RESULT " +
+      JSON.stringify({
+        root,
+        n,
+        usPerSocketPerEvent: (med * 1000) / n,
+        publishMs: med,
+        heapPerConnBytes: heapPerConn,
+      }),
+  );
+  hub.close();
+} finally {
+  kv.close();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+Deno.exit(0);
