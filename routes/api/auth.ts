@@ -64,7 +64,9 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
   app.post("/register", async (c) => {
     const b = await body(c, RegisterBody);
     const ip = clientIp(c, ctx.config.trustProxy);
-    const rl = await store.hitRate(`register:${ip}`, 20, 3600_000);
+    // Generous per IP: a whole dormitory may register from one NAT address on move-in day;
+    // the invite code is the real gate.
+    const rl = await store.hitRate(`register:${ip}`, 100, 3600_000);
     if (!rl.allowed) {
       throw new HttpError(429, "rate_limited", "Too many sign-ups from here; try later.", {
         "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
