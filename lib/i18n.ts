@@ -125,6 +125,8 @@ const ko = {
   "n.free.body": "{machine}을(를) 지금 사용할 수 있어요.",
   "n.test.title": "테스트 알림",
   "n.test.body": "이 기기로 알림이 잘 와요.",
+  "n.out_of_order.title": "{machine} 고장으로 사용이 끝났어요",
+  "n.out_of_order.body": "관리자가 고장 처리했어요. 세탁물을 확인해 주세요.",
   "admin.title": "관리",
   "admin.machines": "기기",
   "admin.residents": "입주민",
@@ -423,6 +425,9 @@ const en: Record<MessageKey, string> = {
   "n.free.body": "{machine} is available now.",
   "n.test.title": "Test notification",
   "n.test.body": "Notifications reach this device.",
+  "n.out_of_order.title": "{machine} was taken out of order",
+  "n.out_of_order.body":
+    "An admin marked it broken, which ended your use. Please check your laundry.",
   "admin.title": "Admin",
   "admin.machines": "Machines",
   "admin.residents": "Residents",

@@ -112,6 +112,21 @@ export class NotificationService {
           }),
         });
       }
+      // A breakdown ends whatever use was on the machine: tell that resident.
+      const prev = change.before;
+      if (e.type === "machine.out_of_order" && e.machine && prev?.ownerId && prev.useId) {
+        const mm = e.machine;
+        await this.notifier.notify(prev.ownerId, {
+          id: `out_of_order:${prev.useId}`,
+          kind: "notice",
+          url: machineUrl(mm.id),
+          machineId: mm.id,
+          text: (lang) => ({
+            title: t(lang, "n.out_of_order.title", { machine: mm.name }),
+            body: t(lang, "n.out_of_order.body"),
+          }),
+        });
+      }
       const expired = e.data as { ownerId?: string; useId?: string } | undefined;
       if (e.type === "machine.hold_expired" && e.machine && expired?.ownerId && expired.useId) {
         const mm = e.machine;
