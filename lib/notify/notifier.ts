@@ -12,7 +12,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import type { Store } from "../db.ts";
+import type { LogEvent, Store } from "../db.ts";
 import type { Lang } from "../i18n.ts";
 import type { Hub } from "../realtime.ts";
 import type {
@@ -144,17 +144,17 @@ export class Notifier {
   }
 
   /**
-   * Deliver a notification to a user: inbox + in-app event always, push as
-   * routed. `statScopes` are counter scopes to add to (e.g. a notice id).
+   * Put a draft in the user's inbox in their language (once: a second call
+   * with the same id returns the stored item and no event) and show it on
+   * their open pages.
    */
-  async notify(
+  async toInbox(
     userId: string,
     draft: NotificationDraft,
-    statScopes: string[] = [],
-  ): Promise<DeliveryReport> {
-    const now = Date.now();
-    const prefs = await this.preferences(userId);
-    const { title, body } = draft.text(prefs.lang);
+    prefs?: Preferences,
+    now = Date.now(),
+  ): Promise<{ item: InboxItem; event: LogEvent | null }> {
+    const { title, body } = draft.text((prefs ?? await this.preferences(userId)).lang);
     const item: InboxItem = {
       id: draft.id,
       kind: draft.kind,
@@ -170,6 +170,21 @@ export class Notifier {
     const event = await this.store.addToInbox(userId, item);
     if (event) this.hub.publish([event], userId);
     const stored = event ? item : (await this.store.getInboxItem(userId, draft.id)) ?? item;
+    return { item: stored, event };
+  }
+
+  /**
+   * Deliver a notification to a user: inbox + in-app event always, push as
+   * routed. `statScopes` are counter scopes to add to (e.g. a notice id).
+   */
+  async notify(
+    userId: string,
+    draft: NotificationDraft,
+    statScopes: string[] = [],
+  ): Promise<DeliveryReport> {
+    const now = Date.now();
+    const prefs = await this.preferences(userId);
+    const { item: stored, event } = await this.toInbox(userId, draft, prefs, now);
     const presence = await this.presence(userId);
     const decision = route(
       { kind: draft.kind, critical: draft.critical, sound: draft.sound },

@@ -172,8 +172,8 @@ export class NotificationService {
     const before = await this.store.getMachine(machineId);
     if (!before) return;
     if (useId !== undefined && before.useId !== useId) return; // stale: that use is over
-    await this.board.settle(machineId, now);
-    const m = await this.store.getMachine(machineId);
+    const settled = await this.board.settle(machineId, now);
+    const m = settled ? settled.machine : before;
     if (!m || !m.ownerId || (useId !== undefined && m.useId !== useId)) return;
     const lead = (await this.notifier.preferences(m.ownerId)).endingSoonMinutes;
     for (const r of dueReminders(m, now, lead, this.store.settings)) {
@@ -233,25 +233,16 @@ export class NotificationService {
 
   /** Send a test notification to the user's devices and report per device. */
   async testPush(user: User): Promise<DeliveryReport> {
-    const id = `test:${newId(10)}`;
-    const item = {
-      id,
-      kind: "test" as const,
-      title: "",
-      body: "",
+    const { item } = await this.notifier.toInbox(user.id, {
+      id: `test:${newId(10)}`,
+      kind: "test",
       url: "/settings",
-      tag: "test",
-      createdAt: Date.now(),
-    };
-    const prefs = await this.notifier.preferences(user.id);
-    item.title = t(prefs.lang, "n.test.title");
-    item.body = t(prefs.lang, "n.test.body");
-    const event = await this.store.addToInbox(user.id, item);
-    if (event) this.notifier.hub.publish([event], user.id);
+      text: (lang) => ({ title: t(lang, "n.test.title"), body: t(lang, "n.test.body") }),
+    });
     const devices = await this.notifier.pushToDevices(user.id, item, false);
     return {
       userId: user.id,
-      id,
+      id: item.id,
       duplicate: false,
       decision: { inApp: true, push: true, silent: false, reason: "test" },
       devices,
