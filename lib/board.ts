@@ -67,15 +67,6 @@ export class Board {
     return change;
   }
 
-  /** Settle every machine (the cron sweep). Returns how many changed. */
-  async settleAll(now = Date.now()): Promise<number> {
-    let n = 0;
-    for (const m of await this.store.listMachines()) {
-      if (await this.settle(m.id, now)) n++;
-    }
-    return n;
-  }
-
   /** Admin: add a machine. */
   async addMachine(input: { name: string; kind: MachineKind; room: string }): Promise<Machine> {
     const r = await this.store.addMachine(input);

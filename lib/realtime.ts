@@ -9,10 +9,11 @@
  * in order.
  * @module
  */
-import { formatCursor } from "./cursor.ts";
-import type { LogEvent, Store } from "./db.ts";
+import { type Cursor, formatCursor, parseCursor } from "./cursor.ts";
+import { type LogEvent, publicUser, type Store } from "./db.ts";
 import { newId } from "./ids.ts";
 import { parseClientMessage, type ServerMessage } from "./protocol.ts";
+import type { User } from "./types.ts";
 
 /** Heartbeat settings (SPEC section 4). */
 export interface HeartbeatOptions {
@@ -212,8 +213,8 @@ export class Hub {
    */
   attach(
     socket: WebSocket,
-    user: import("./types.ts").User,
-    since: import("./cursor.ts").Cursor | null,
+    user: User,
+    since: Cursor | null,
   ): Conn {
     const conn = new Conn(socket, user.id, this.store);
     if (socket.readyState === WebSocket.OPEN) this.#hello(conn, user, since);
@@ -236,8 +237,8 @@ export class Hub {
   /** Register the connection, record presence, send `hello` (replay or snapshot). */
   async #hello(
     conn: Conn,
-    user: import("./types.ts").User,
-    since: import("./cursor.ts").Cursor | null,
+    user: User,
+    since: Cursor | null,
   ): Promise<void> {
     this.#add(conn);
     try {
@@ -247,7 +248,6 @@ export class Hub {
         instance: this.instance,
       });
       const sync = await this.store.sync(user.id, since);
-      const { passwordHash: _, ...publicUser } = user;
       conn.send({
         type: "hello",
         serverTime: Date.now(),
@@ -256,10 +256,10 @@ export class Hub {
         events: sync.events,
         snapshot: sync.snapshot,
         inboxReset: sync.inboxReset,
-        user: publicUser,
+        user: publicUser(user),
       });
-      const [, b, u] = sync.cursor.split(":").map(Number);
-      conn.ready(b, u);
+      const at = parseCursor(sync.cursor)!;
+      conn.ready(at.board, at.user);
     } catch (err) {
       console.error("realtime: hello failed", err);
       conn.socket.close(1011, "server error");

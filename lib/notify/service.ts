@@ -13,11 +13,18 @@
  */
 import type { Board, MachineChange } from "../board.ts";
 import type { Config } from "../config.ts";
-import type { Store } from "../db.ts";
+import type { LogEvent, Store } from "../db.ts";
 import { newId } from "../ids.ts";
-import { t } from "../i18n.ts";
+import { type MessageKey, t } from "../i18n.ts";
 import { nudgeRefusal } from "../lifecycle.ts";
-import type { Machine, MachineKind, Notice, NoticeTarget, User } from "../types.ts";
+import type {
+  Machine,
+  MachineKind,
+  Notice,
+  NoticeTarget,
+  NotificationKind,
+  User,
+} from "../types.ts";
 import type { DeliveryReport, NotificationDraft, Notifier, NotifierMessage } from "./notifier.ts";
 import { dueReminders, nextStateChangeAt, type Reminder, remindersFor } from "./reminders.ts";
 
@@ -54,24 +61,80 @@ function kindName(lang: "ko" | "en", kind: MachineKind): string {
   return t(lang, kind === "washer" ? "kind.washer" : "kind.dryer");
 }
 
+/** A notification about machine `m` with a catalogue title and body. */
+function machineDraft(
+  m: Machine,
+  id: string,
+  kind: NotificationKind,
+  title: MessageKey,
+  body: MessageKey,
+  params: Record<string, string | number> = {},
+  expiresAt?: number,
+): NotificationDraft {
+  const all = { machine: m.name, ...params };
+  return {
+    id,
+    kind,
+    url: machineUrl(m.id),
+    machineId: m.id,
+    expiresAt,
+    text: (lang) => ({ title: t(lang, title, all), body: t(lang, body, all) }),
+  };
+}
+
+/**
+ * The state changes that concern the machine's (former) owner: their cycle
+ * ended, their hold expired, or a breakdown ended their use. Null otherwise.
+ */
+export function ownerNotice(
+  e: LogEvent,
+  before: Machine | null,
+):
+  | { userId: string; id: string; kind: NotificationKind; title: MessageKey; body: MessageKey }
+  | null {
+  const m = e.machine;
+  if (!m) return null;
+  if (e.type === "machine.done" && m.ownerId && m.useId) {
+    return {
+      userId: m.ownerId,
+      id: `use.done:${m.useId}`,
+      kind: "use.done",
+      title: "n.done.title",
+      body: "n.done.body",
+    };
+  }
+  if (e.type === "machine.out_of_order" && before?.ownerId && before.useId) {
+    return {
+      userId: before.ownerId,
+      id: `out_of_order:${before.useId}`,
+      kind: "notice",
+      title: "n.out_of_order.title",
+      body: "n.out_of_order.body",
+    };
+  }
+  // An expired hold clears the machine; the event names whose hold it was.
+  const held = e.data as { ownerId?: string; useId?: string } | undefined;
+  if (e.type === "machine.hold_expired" && held?.ownerId && held.useId) {
+    return {
+      userId: held.ownerId,
+      id: `hold.expired:${held.useId}`,
+      kind: "hold.expired",
+      title: "n.hold_expired.title",
+      body: "n.hold_expired.body",
+    };
+  }
+  return null;
+}
+
 /** The draft of a time-driven reminder. */
 export function reminderDraft(m: Machine, r: Reminder): NotificationDraft {
-  const machine = m.name;
-  const n = r.minutes;
   const keys = {
     "use.ending_soon": ["n.ending_soon.title", "n.ending_soon.body"],
     "use.overdue": ["n.overdue.title", "n.overdue.body"],
     "hold.expiring": ["n.hold_expiring.title", "n.hold_expiring.body"],
   } as const;
-  const [tk, bk] = keys[r.kind as keyof typeof keys];
-  return {
-    id: r.id,
-    kind: r.kind,
-    url: machineUrl(m.id),
-    machineId: m.id,
-    expiresAt: r.expiresAt,
-    text: (lang) => ({ title: t(lang, tk, { machine, n }), body: t(lang, bk, { machine, n }) }),
-  };
+  const [title, body] = keys[r.kind as keyof typeof keys];
+  return machineDraft(m, r.id, r.kind, title, body, { n: r.minutes }, r.expiresAt);
 }
 
 /** Notifications, reminders, nudges, watches and admin notices. */
@@ -99,47 +162,12 @@ export class NotificationService {
       if (e.type === "machine.started" && m?.ownerId) {
         await this.store.markMachineUser(m.id, m.ownerId);
       }
-      if (e.type === "machine.done" && e.machine?.useId && e.machine.ownerId) {
-        const mm = e.machine;
-        await this.notifier.notify(mm.ownerId!, {
-          id: `use.done:${mm.useId}`,
-          kind: "use.done",
-          url: machineUrl(mm.id),
-          machineId: mm.id,
-          text: (lang) => ({
-            title: t(lang, "n.done.title", { machine: mm.name }),
-            body: t(lang, "n.done.body"),
-          }),
-        });
-      }
-      // A breakdown ends whatever use was on the machine: tell that resident.
-      const prev = change.before;
-      if (e.type === "machine.out_of_order" && e.machine && prev?.ownerId && prev.useId) {
-        const mm = e.machine;
-        await this.notifier.notify(prev.ownerId, {
-          id: `out_of_order:${prev.useId}`,
-          kind: "notice",
-          url: machineUrl(mm.id),
-          machineId: mm.id,
-          text: (lang) => ({
-            title: t(lang, "n.out_of_order.title", { machine: mm.name }),
-            body: t(lang, "n.out_of_order.body"),
-          }),
-        });
-      }
-      const expired = e.data as { ownerId?: string; useId?: string } | undefined;
-      if (e.type === "machine.hold_expired" && e.machine && expired?.ownerId && expired.useId) {
-        const mm = e.machine;
-        await this.notifier.notify(expired.ownerId, {
-          id: `hold.expired:${expired.useId}`,
-          kind: "hold.expired",
-          url: machineUrl(mm.id),
-          machineId: mm.id,
-          text: (lang) => ({
-            title: t(lang, "n.hold_expired.title", { machine: mm.name }),
-            body: t(lang, "n.hold_expired.body"),
-          }),
-        });
+      const notice = ownerNotice(e, change.before);
+      if (notice && e.machine) {
+        await this.notifier.notify(
+          notice.userId,
+          machineDraft(e.machine, notice.id, notice.kind, notice.title, notice.body),
+        );
       }
     }
     if (!m) return;
@@ -216,18 +244,18 @@ export class NotificationService {
       (lastAt) => nudgeRefusal(m, sender.id, now, this.store.settings, lastAt),
     );
     if (refusal) return { ok: false, ...refusal };
-    await this.notifier.notify(m.ownerId!, {
-      // Never the sender's id: the owner sees this id (payload, inbox) and
-      // must only learn "a neighbour". recordNudge already makes it once.
-      id: `pickup.nudge:${m.useId}:${newId(12)}`,
-      kind: "pickup.nudge",
-      url: machineUrl(m.id),
-      machineId: m.id,
-      text: (lang) => ({
-        title: t(lang, "n.nudge.title", { machine: m.name }),
-        body: t(lang, "n.nudge.body"),
-      }),
-    });
+    // Never the sender's id: the owner sees this id (payload, inbox) and must
+    // only learn "a neighbour". recordNudge already makes it once per cooldown.
+    await this.notifier.notify(
+      m.ownerId!,
+      machineDraft(
+        m,
+        `pickup.nudge:${m.useId}:${newId(12)}`,
+        "pickup.nudge",
+        "n.nudge.title",
+        "n.nudge.body",
+      ),
+    );
     return { ok: true };
   }
 
