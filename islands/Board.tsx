@@ -22,7 +22,6 @@ export interface BoardProps {
   lang: Lang;
   settings: { minuteMs: number; pickupGraceMinutes: number };
   watches: MachineKind[];
-  unread: number;
   focus?: string;
 }
 
@@ -46,7 +45,6 @@ function Board(props: BoardProps) {
       cursor: props.cursor,
       machines: props.machines,
       serverTime: props.serverTime,
-      unread: props.unread,
     });
     started.value = true;
   }, []);

@@ -295,7 +295,7 @@ export class Store {
       const holder = entry.value.state === "held" || entry.value.state === "arrived"
         ? entry.value.ownerId
         : undefined;
-      if (holder && !isHeldBy(m, holder) && !(cmd.type === "hold" && holder === actor.id)) {
+      if (holder && !isHeldBy(m, holder)) {
         const idx = await this.kv.get<string>(["holds", holder, m.kind]);
         if (idx.value === machineId) op.check(idx).delete(idx.key);
       }
@@ -789,6 +789,15 @@ export class Store {
     const out: InboxItem[] = [];
     for await (const e of this.kv.list<InboxItem>({ prefix: ["inbox", userId] })) out.push(e.value);
     return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  /** How many of a user's inbox items are unread. */
+  async unreadCount(userId: string): Promise<number> {
+    let n = 0;
+    for await (const e of this.kv.list<InboxItem>({ prefix: ["inbox", userId] })) {
+      if (!e.value.readAt) n++;
+    }
+    return n;
   }
 
   /** One inbox item. */

@@ -25,6 +25,8 @@ export interface PageContent {
   title: MessageKey;
   active?: LayoutProps["active"];
   body: VNode;
+  /** The unread count, when the page has it already (else the layout counts). */
+  unread?: number;
 }
 
 /** A page module: renders the body for the signed-in user. */
@@ -38,9 +40,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
   async function render(c: Context<AppEnv>, page: PageContent, status = 200) {
     const lang = c.get("lang");
     const user = c.get("user");
-    const unread = user
-      ? (await ctx.store.listInbox(user.id, 10_000)).filter((i) => !i.readAt).length
-      : 0;
+    const unread = page.unread ?? (user ? await ctx.store.unreadCount(user.id) : 0);
     const html = "<!doctype html>" + renderToString(
       <Layout
         lang={lang}
@@ -122,11 +122,10 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       signedIn(async (c) => {
         const user = c.get("user")!;
         const lang = c.get("lang");
-        const [machines, cursor, watches, inbox] = await Promise.all([
+        const [machines, cursor, watches] = await Promise.all([
           ctx.store.listMachines(),
           ctx.store.currentCursor(user.id),
           ctx.store.watchesOf(user.id),
-          ctx.store.listInbox(user.id, 10_000),
         ]);
         const focus = c.req.query("m");
         return {
@@ -144,7 +143,6 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
                 pickupGraceMinutes: ctx.store.settings.pickupGraceMinutes,
               }}
               watches={watches}
-              unread={inbox.filter((i) => !i.readAt).length}
               focus={focus && /^[0-9a-z]{4,32}$/.test(focus) ? focus : undefined}
             />
           ),

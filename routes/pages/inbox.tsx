@@ -10,14 +10,16 @@ import Inbox from "../../islands/Inbox.tsx";
 export const inboxPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
   const all = await ctx.store.listInbox(c.get("user")!.id, 10_000);
+  const unread = all.filter((i) => !i.readAt).length;
   return {
+    unread,
     title: "inbox.title",
     active: "inbox",
     body: (
       <Inbox
         lang={lang}
         items={all.slice(0, 100)}
-        unread={all.filter((i) => !i.readAt).length}
+        unread={unread}
         serverTime={Date.now()}
       />
     ),
