@@ -1,43 +1,66 @@
 /**
  * Production entry point: `deno task start` (after `deno task build`), and
- * the entry Deno Deploy runs. Reads the environment (lib/config.ts), seeds an
- * empty store, serves, and registers the cron sweep and the queue listener at
- * top level, as Deno Deploy requires.
+ * the entry Deno Deploy runs. Registers the minute cron at top level before
+ * serving (Deno Deploy requires it), reads the environment
+ * (lib/config.ts), seeds an empty store and serves: one server, or with
+ * `WORKERS=N` a pool of N workers on one port (lib/pool.ts).
  * @module
  */
 import { loadConfig } from "./lib/config.ts";
 import { startServer } from "./lib/server.ts";
 import { wireFeatures } from "./lib/features.ts";
+import { startPool } from "./lib/pool.ts";
+import { runCron } from "./lib/cron.ts";
+import { prepareStore } from "./lib/server.ts";
+import type { SeedReport } from "./lib/seed.ts";
 
 const config = loadConfig();
-const server = await startServer(config, { setup: wireFeatures });
 
-// The sweep catches anything a queue message missed, expires holds and
-// presence, sends due notices and trims old events (SPEC section 3).
+// The cron wakes the due-index worker (a stopped Deploy app is started by
+// it) and runs the sweep; registered before anything is served.
+let onCron: () => Promise<void> = async () => {};
 if (config.background) {
-  Deno.cron("laundrylive-sweep", "* * * * *", async () => {
-    await server.ctx.notifications?.sweep();
-  });
+  Deno.cron("laundrylive-sweep", "* * * * *", () => onCron());
 }
 
-if (server.seed) {
-  const s = server.seed;
+let url: string;
+let seed: SeedReport | null;
+let close: () => Promise<void>;
+if (config.workers > 1) {
+  seed = await prepareStore(config);
+  const pool = await startPool(config, Deno.env.toObject());
+  onCron = () => Promise.resolve(pool.cron());
+  url = pool.url;
+  close = () => pool.close();
+  console.log(`LaundryLive listening on ${url} (${config.workers} workers)`);
+} else {
+  const server = await startServer(config, { setup: wireFeatures });
+  onCron = () => runCron(server.ctx);
+  url = server.url;
+  seed = server.seed;
+  close = () => server.close();
+}
+
+if (seed) {
+  const s = seed;
   const password = s.adminPassword
     ? `  password: ${s.adminPassword}  (shown once; set ADMIN_PASSWORD to choose)`
     : "  (password from ADMIN_PASSWORD, or the one printed on first start)";
   console.log("");
   console.log("  세탁실 라이브 · LaundryLive");
-  console.log(`  Open:         ${server.url}`);
+  console.log(`  Open:         ${url}`);
   console.log(`  Admin login:  ${s.adminLogin}${password}`);
   if (s.inviteCode) {
-    console.log(`  Invite code:  ${s.inviteCode}  (residents register at ${server.url}/register)`);
+    console.log(`  Invite code:  ${s.inviteCode}  (residents register at ${url}/register)`);
   }
   console.log("");
 }
 
+// Deno Deploy stops an idle app with SIGINT (and kills it 5 s later): close
+// gracefully, letting pushes in flight finish; what is left stays owed in KV.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    await server.close();
+    await close();
     Deno.exit(0);
   });
 }

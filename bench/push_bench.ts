@@ -225,19 +225,33 @@ switch (mode) {
     break;
   }
   case "app-notifier": {
+    // The app's whole delivery path per notification: the `notify` record's
+    // commit (inbox, event, counters, a push record per device), then per
+    // device the leased `push` record: claim, ledger read, send, outcome
+    // commit. Driven by the real due-index worker.
     const { Store } = await import("../lib/db.ts");
     const { Hub } = await import("../lib/realtime.ts");
     const { Notifier } = await import("../lib/notify/notifier.ts");
+    const { NotificationService } = await import("../lib/notify/service.ts");
+    const { DueWorker } = await import("../lib/outbox.ts");
+    const { due } = await import("../lib/notify/plan.ts");
     const { loadConfig } = await import("../lib/config.ts");
     const dir = await Deno.makeTempDir({ prefix: "laundrylive-push-" });
     const kv = await Deno.openKv(`${dir}/kv.sqlite`);
     try {
       const store = new Store(kv);
       await store.init();
-      const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000, channel: null });
+      const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000 });
       const config = loadConfig({ PUSH_ENDPOINT_ALLOW: sink, BACKGROUND: "0" });
       const sender = new WebPushSender({ ...vapid, subject: SUBJECT });
-      const notifier = new Notifier(store, hub, config, sender, null, async () => {});
+      const notifier = new Notifier(store, hub, config, sender, null);
+      const service = new NotificationService(store, notifier, config);
+      const DEVICES = 20;
+      const worker = new DueWorker(kv, {
+        instance: "bench",
+        handle: (e, w) => service.handle(e, w),
+        concurrency: DEVICES,
+      });
       const user = await store.createUser({
         loginId: "pushbench",
         passwordHash: "x",
@@ -245,7 +259,6 @@ switch (mode) {
         room: "101",
         role: "resident",
       });
-      const DEVICES = 20;
       const subs = await subscriptions(DEVICES, sink);
       for (let d = 0; d < DEVICES; d++) {
         await store.upsertDevice(user.id, `bench-device-${d}`, {
@@ -255,31 +268,38 @@ switch (mode) {
         });
       }
       // One "message" = one device push; a notification fans out to all 20.
-      const item = (n: number) => ({
-        id: `use.done:bench${n}`,
-        kind: "use.done" as const,
-        title: "세탁기 3 세탁이 끝났어요",
-        body: "세탁물을 가져가 주세요. 다음 이웃이 기다리고 있어요.",
-        url: "/?m=k3j9x2b7q1",
-        tag: "m-k3j9x2b7q1",
-        machineId: "k3j9x2b7q1",
-        createdAt: Date.now(),
-      });
+      const notify = async (n: number) => {
+        const op = kv.atomic();
+        store.addDue(op, [
+          due({
+            t: "notify",
+            userId: user.id,
+            n: {
+              id: `use.done:bench${n}`,
+              kind: "use.done",
+              url: "/?m=k3j9x2b7q1",
+              machineId: "k3j9x2b7q1",
+              text: {
+                literal: {
+                  title: "세탁기 3 세탁이 끝났어요",
+                  body: "세탁물을 가져가 주세요. 다음 이웃이 기다리고 있어요.",
+                },
+              },
+            },
+          }, Date.now()),
+        ]);
+        await op.commit();
+        await worker.runDue();
+      };
       const notifications = Math.ceil(count / DEVICES);
       const warm = Math.ceil(warmup / DEVICES);
-      let failed = 0;
-      for (let n = 0; n < warm; n++) {
-        const out = await notifier.pushToDevices(user.id, item(n), false);
-        failed += out.filter((o) => o.result.status !== "ok").length;
-      }
+      for (let n = 0; n < warm; n++) await notify(n);
       const c0 = cpuMs();
       const t0 = performance.now();
-      for (let n = warm; n < warm + notifications; n++) {
-        const out = await notifier.pushToDevices(user.id, item(n), false);
-        failed += out.filter((o) => o.result.status !== "ok").length;
-      }
+      for (let n = warm; n < warm + notifications; n++) await notify(n);
       const cpu = cpuMs() - c0;
       const wall = performance.now() - t0;
+      const stats = await store.getStats("all");
       const sent = notifications * DEVICES;
       result = {
         mode,
@@ -290,9 +310,10 @@ switch (mode) {
         perCpuSecond: (sent / cpu) * 1000,
         perWallSecond: (sent / wall) * 1000,
         cpuUsPerMessage: (cpu * 1000) / sent,
-        failed,
+        failed: (warm + notifications) * DEVICES - stats.pushed,
       };
-      hub.close();
+      await worker.stop();
+      await hub.close();
     } finally {
       kv.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

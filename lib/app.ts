@@ -21,6 +21,7 @@ import { authRoutes, meRoute } from "../routes/api/auth.ts";
 import { machineRoutes } from "../routes/api/machines.ts";
 import { adminRoutes } from "../routes/api/admin.ts";
 import { wsRoutes } from "../routes/ws.ts";
+import { healthHandler } from "./healthz.ts";
 
 /** A route module: mounts itself on the app. */
 export type Mount = (app: Hono<AppEnv>, ctx: AppContext) => void;
@@ -38,6 +39,8 @@ export function createApp(
       ? c.json(errorBody("not_found", "No such endpoint."), 404)
       : c.text("Not found", 404)
   );
+  // Before sessions and the rest: no auth, no cookies, answered even in a storm.
+  app.get("/healthz", healthHandler(ctx.store.kv, ctx.config.workerName));
   app.use("*", securityHeaders(extraConnect));
   app.use("*", language());
   app.use("*", session(ctx.store));

@@ -39,12 +39,22 @@ export interface Config {
    * page does not confirm it within this time (a dropped connection).
    */
   ackTimeoutMs: number;
-  /** Register Deno.cron and the queue listener (off for in-process test servers). */
+  /** Register Deno.cron (off for in-process test servers). */
   background: boolean;
   /** Seed a demo building on an empty store. */
   seed: boolean;
-  /** Test-only fault injection, e.g. "queue-fail-once-after-send". */
-  faults: string[];
+  /** "off" forces the queue-less path (no KV queue messages as alarm clocks). */
+  kvQueues: "auto" | "off";
+  /** Per-request timeout of one push. */
+  pushTimeoutMs: number;
+  /** Lease of a push job while it is sent (a worker that dies is taken over after it). */
+  pushLeaseMs: number;
+  /** Pushes in flight at once per instance. */
+  pushConcurrency: number;
+  /** Workers serving one port (`deno task start`; default 1). */
+  workers: number;
+  /** This worker's name (`/healthz`): "main", or "w1"… in a pool. */
+  workerName: string;
 }
 
 function num(v: string | undefined, def: number): number {
@@ -82,6 +92,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     ackTimeoutMs: num(env.ACK_TIMEOUT_MS, 10_000),
     background: env.BACKGROUND !== "0",
     seed: env.SEED !== "0",
-    faults: list(env.LAUNDRY_FAULTS),
+    kvQueues: env.KV_QUEUES === "off" || env.KV_QUEUES === "0" ? "off" : "auto",
+    pushTimeoutMs: num(env.PUSH_TIMEOUT_MS, 10_000),
+    pushLeaseMs: num(env.PUSH_LEASE_MS, 30_000),
+    pushConcurrency: Math.max(1, num(env.PUSH_CONCURRENCY, 16)),
+    workers: Math.max(1, Math.floor(num(env.WORKERS, 1))),
+    workerName: env.WORKER_NAME || "main",
   };
 }

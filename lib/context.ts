@@ -8,6 +8,7 @@ import type { Store } from "./db.ts";
 import type { Hub } from "./realtime.ts";
 import type { Notifier } from "./notify/notifier.ts";
 import type { NotificationService } from "./notify/service.ts";
+import type { DueWorker } from "./outbox.ts";
 
 /** Route dependencies. Optional parts are wired in by features that need them. */
 export interface AppContext {
@@ -17,6 +18,8 @@ export interface AppContext {
   board: Board;
   notifier?: Notifier;
   notifications?: NotificationService;
+  /** Processes the due-index (outbox) on this instance. */
+  worker?: DueWorker;
   vapidPublicKey?: string;
   /** Run (in order) when the server closes, before the KV handle is closed. */
   onClose: (() => Promise<void>)[];

@@ -1,36 +1,10 @@
 /**
- * The one module that owns the Deno KV handle and the key layout.
- *
- * Key layout (every key starts with a fixed prefix):
- * | key                                   | value                              |
- * |---------------------------------------|------------------------------------|
- * | ["meta", "epoch"]                     | store epoch (changes on reset)     |
- * | ["machines", id]                      | {@link Machine}                    |
- * | ["holds", userId, kind]               | machineId held by the user         |
- * | ["log", scope, seq]                   | {@link LogEvent}                   |
- * | ["log_head", scope]                   | last seq written to that log       |
- * | ["log_floor", scope]                  | every seq ≤ floor has been trimmed |
- * | ["users", id] / ["users_by_login", l] | {@link User} / id                  |
- * | ["sessions", tokenHash]               | {@link Session}                    |
- * | ["sessions_by_user", userId, hash]    | true (to revoke all on disable)    |
- * | ["invites", code]                     | {@link Invite}                     |
- * | ["presence", userId, connId]          | {@link Presence}                   |
- * | ["rate", key]                         | {@link RateWindow}                 |
- * | ["prefs", userId]                     | Preferences                        |
- * | ["inbox", userId, notificationId]     | InboxItem (idempotency key too)    |
- * | ["devices", userId, deviceId]         | Device                             |
- * | ["sent", notificationId, deviceId]    | {@link SentMark} (once per device) |
- * | ["acked", userId, notificationId]     | {at}: an open page showed it       |
- * | ["watches", kind, userId]             | {at}                               |
- * | ["nudges", machineId, senderId]       | {at} (cooldown)                    |
- * | ["machine_users", machineId, userId]  | {at} (recent users, 24 h)          |
- * | ["notices", id]                       | Notice                             |
- * | ["stats", scope, field]               | Deno.KvU64 counter                 |
- * | ["config", name]                      | server secrets (VAPID keys)        |
- *
- * Scopes: `"board"` for the building board, `"u:<userId>"` for a user's own log.
- * Every command is one atomic operation that checks the versionstamps of what
- * it read, so concurrent commands cannot both win.
+ * Typed access to everything LaundryLive keeps in Deno KV. The key layout is
+ * documented in `lib/keys.ts`, the only place that builds keys. Every command
+ * is one atomic operation that checks the versionstamps of what it read, so
+ * concurrent commands cannot both win; whatever a change owes (notifications,
+ * reminders, offers) is written in that same commit as due-index records
+ * (`lib/outbox.ts`), so a crash at any moment loses nothing.
  * @module
  */
 import {
@@ -46,6 +20,16 @@ import {
 } from "./lifecycle.ts";
 import { type Cursor, formatCursor } from "./cursor.ts";
 import { newId, newInviteCode, newToken, sha256Hex } from "./ids.ts";
+import { retryCommit, tryCommit } from "./commit.ts";
+import { BOARD_SCOPE, FEED_SCOPE, K, userScope } from "./keys.ts";
+import { addDue, consume, type DueEntry } from "./outbox.ts";
+import {
+  due as dueNow,
+  type DueJob,
+  type NotificationSpec,
+  planMachineChange,
+} from "./notify/plan.ts";
+import { StoreError } from "./store_error.ts";
 import type {
   DeliveryStats,
   Device,
@@ -104,13 +88,7 @@ export interface RateWindow {
   resetAt: number;
 }
 
-/** Error raised by store operations; `code` maps to an HTTP status. */
-export class StoreError extends Error {
-  /** Create a store error with a machine-readable code. */
-  constructor(readonly code: string, message: string, readonly status = 409) {
-    super(message);
-  }
-}
+export { StoreError };
 
 /** Result of a successful machine command. */
 export interface CommandResult {
@@ -140,10 +118,22 @@ export const DEFAULT_RETENTION_MS = 24 * 3600_000;
 /** Beyond this many missed events a snapshot is cheaper than a replay. */
 export const MAX_REPLAY = 5_000;
 
-const BOARD = "board";
+const BOARD = BOARD_SCOPE;
 
-function userScope(userId: string): string {
-  return `u:${userId}`;
+/** Default "ending soon" lead (minutes) when a user has no preferences. */
+const DEFAULT_LEAD_MINUTES = 5;
+
+/** Retry options of board commands. */
+const BUSY_BOARD = { busyMessage: "The board is busy; try again." };
+
+/** An entry of the user-event feed every instance follows (fan-out). */
+export interface FeedEntry {
+  seq: number;
+  userId: string;
+  /** The user-log event to show on that user's open sockets. */
+  event?: LogEvent;
+  /** Close that user's sockets (all, or only those of one session). */
+  disconnect?: { session?: string; reason: string };
 }
 
 /** Strip the password hash. */
@@ -195,11 +185,30 @@ export class Store {
     return out.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
   }
 
+  /**
+   * Whether commits may carry delayed KV queue messages (the platform has
+   * queues and `KV_QUEUES` is not "off"). Set by the server at start.
+   */
+  queues = false;
+  /** "Minutes" before an in-app-only delivery unconfirmed by a page is pushed (ms). */
+  ackTimeoutMs = 10_000;
+
+  /** Add due-index records to a commit, waking workers (see `lib/outbox.ts`). */
+  addDue(op: Deno.AtomicOperation, jobs: DueJob[], now = Date.now()): void {
+    addDue(op, jobs, { queue: this.queues, now });
+  }
+
+  /** A user's "ending soon" lead time (minutes). */
+  async leadMinutes(userId: string | undefined): Promise<number> {
+    if (!userId) return DEFAULT_LEAD_MINUTES;
+    return (await this.getPreferences(userId))?.endingSoonMinutes ?? DEFAULT_LEAD_MINUTES;
+  }
+
   /** Add a machine (admin). Appends `machine.added`. */
   async addMachine(
     input: { name: string; kind: MachineKind; room: string },
   ): Promise<CommandResult> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    return await retryCommit(async () => {
       const machines = await this.listMachines();
       const m = newMachine(
         newId(10),
@@ -210,9 +219,8 @@ export class Store {
         Date.now(),
       );
       const events = await this.#commitMachine(null, m, [{ type: "machine.added", machine: m }]);
-      if (events) return { machine: m, before: m, events };
-    }
-    throw new StoreError("busy", "The board is busy; try again.", 503);
+      return events ? { machine: m, before: m, events } : null;
+    }, BUSY_BOARD);
   }
 
   /** Rename / move a machine (admin). Appends `machine.updated`. */
@@ -220,44 +228,48 @@ export class Store {
     id: string,
     patch: { name?: string; room?: string; order?: number },
   ): Promise<CommandResult> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.kv.get<Machine>(["machines", id]);
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<Machine>(K.machine(id));
       if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
       const m: Machine = { ...entry.value, ...patch, updatedAt: Date.now() };
       const events = await this.#commitMachine(entry, m, [{ type: "machine.updated", machine: m }]);
-      if (events) return { machine: m, before: entry.value, events };
-    }
-    throw new StoreError("busy", "The board is busy; try again.", 503);
+      return events ? { machine: m, before: entry.value, events } : null;
+    }, BUSY_BOARD);
   }
 
   /** Remove a machine (admin). Refused while someone holds or uses it. */
   async removeMachine(id: string): Promise<LogEvent[]> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.kv.get<Machine>(["machines", id]);
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<Machine>(K.machine(id));
       if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
       const m = settle(entry.value, Date.now()).machine;
       if (m.state !== "available" && m.state !== "out_of_order") {
         throw new StoreError("invalid_state", "Machine is in use; mark it out of order first.");
       }
-      const events = await this.#commitMachine(entry, null, [{
-        type: "machine.removed",
-        machineId: id,
-      }]);
-      if (events) return events;
-    }
-    throw new StoreError("busy", "The board is busy; try again.", 503);
+      return await this.#commitMachine(entry, null, [{ type: "machine.removed", machineId: id }]);
+    }, BUSY_BOARD);
   }
 
   /**
    * Run a lifecycle command on a machine: settle time-driven changes, apply
-   * the command, and commit the machine plus its events in one atomic
+   * the command, and commit the machine, its events and everything the change
+   * owes (notifications, reminder ticks, offers to watchers) in one atomic
    * operation checked against everything read. Retries only when something
    * changed underneath; the re-evaluation then decides (so of two residents
-   * racing for one machine, exactly one wins).
+   * racing for one machine, exactly one wins). Two KV round trips: one read
+   * of everything it needs, one commit.
    */
   async command(machineId: string, cmd: Command, actor: Actor): Promise<CommandResult> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.kv.get<Machine>(["machines", machineId]);
+    return await retryCommit(async () => {
+      const [entry, head, prefs, holdW, holdD] = await this.kv.getMany<
+        [Machine, number, Preferences, string, string]
+      >([
+        K.machine(machineId),
+        K.logHead(BOARD),
+        K.prefs(actor.id),
+        K.hold(actor.id, "washer"),
+        K.hold(actor.id, "dryer"),
+      ]);
       if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
       const now = Date.now();
       const settled = settle(entry.value, now);
@@ -275,10 +287,11 @@ export class Store {
       }
       const op = this.kv.atomic();
       const m = outcome.machine;
+      const actorHold = (kind: MachineKind) => kind === "washer" ? holdW : holdD;
       // Invariant: one hold per resident per kind. The index key is written in
       // the same commit as every change of a hold, so checking it is enough.
       if (cmd.type === "hold") {
-        const idx = await this.kv.get<string>(["holds", actor.id, m.kind]);
+        const idx = actorHold(m.kind);
         if (idx.value && idx.value !== machineId) {
           const other = await this.getMachine(idx.value);
           if (other && isHeldBy(settle(other, now).machine, actor.id)) {
@@ -288,7 +301,7 @@ export class Store {
             );
           }
         }
-        op.check(idx).set(["holds", actor.id, m.kind], machineId);
+        op.check(idx).set(K.hold(actor.id, m.kind), machineId);
       }
       const before = settled.machine;
       // Free the holder's index only if it still points at this machine.
@@ -296,21 +309,84 @@ export class Store {
         ? entry.value.ownerId
         : undefined;
       if (holder && !isHeldBy(m, holder)) {
-        const idx = await this.kv.get<string>(["holds", holder, m.kind]);
+        const idx = holder === actor.id
+          ? actorHold(m.kind)
+          : await this.kv.get<string>(K.hold(holder, m.kind));
         if (idx.value === machineId) op.check(idx).delete(idx.key);
+      }
+      if (outcome.event === "machine.started" && m.ownerId) {
+        op.set(K.machineUser(m.id, m.ownerId), { at: now }, { expireIn: 24 * 3600_000 });
       }
       const drafts: Draft[] = [];
       if (settled.event) drafts.push(settledDraft(entry.value, settled.machine, settled.event));
       drafts.push({ type: outcome.event, machine: m });
-      const events = await this.#commitMachine(entry, m, drafts, op);
-      if (events) return { machine: m, before, events };
-    }
-    throw new StoreError("busy", "The board is busy; try again.", 503);
+      const lead = m.ownerId === actor.id
+        ? prefs.value?.endingSoonMinutes ?? DEFAULT_LEAD_MINUTES
+        : await this.leadMinutes(m.ownerId);
+      const events = await this.#commitMachine(entry, m, drafts, op, { head, lead, now });
+      return events ? { machine: m, before, events } : null;
+    }, BUSY_BOARD);
   }
 
   /**
-   * Persist what time alone changed on one machine (a hold expired, a cycle
-   * ended). Returns null when nothing was due. Idempotent.
+   * A due tick of a machine (consumed in the same commit): persist what time
+   * alone changed (a hold expired, a cycle ended) with everything that owes,
+   * and owe the reminders due now for the machine's current use. A tick for
+   * a use that is over does nothing. Returns the board events appended.
+   */
+  async runTick(
+    tick: DueEntry,
+    machineId: string,
+    useId: string | undefined,
+    reminders: (m: Machine, lead: number, now: number) => DueJob[],
+  ): Promise<LogEvent[]> {
+    return await retryCommit(async () => {
+      const now = Date.now();
+      const [entry, head] = await this.kv.getMany<[Machine, number]>([
+        K.machine(machineId),
+        K.logHead(BOARD),
+      ]);
+      const op = consume(this.kv.atomic(), tick);
+      const stale = !entry.value || (useId !== undefined && entry.value.useId !== useId);
+      if (stale) return await this.#finishDue(op, tick, []);
+      const settled = settle(entry.value!, now);
+      const m = settled.machine;
+      const lead = await this.leadMinutes(m.ownerId ?? entry.value!.ownerId);
+      const owed = m.useId === useId || useId === undefined ? reminders(m, lead, now) : [];
+      this.addDue(op, owed, now);
+      if (!settled.event) return await this.#finishDue(op, tick, []);
+      if (settled.event === "machine.hold_expired" && entry.value!.ownerId) {
+        const idx = await this.kv.get<string>(K.hold(entry.value!.ownerId, entry.value!.kind));
+        if (idx.value === machineId) op.check(idx).delete(idx.key);
+      }
+      const events = await this.#commitMachine(
+        entry,
+        m,
+        [
+          settledDraft(entry.value!, m, settled.event),
+        ],
+        op,
+        { head, lead, now },
+      );
+      if (events) return events;
+      return await this.#gone(tick) ? [] : null;
+    }, BUSY_BOARD);
+  }
+
+  /** Commit `op` that consumes a due entry; [] when done (or done by someone else), null to retry. */
+  async #finishDue<T>(op: Deno.AtomicOperation, entry: DueEntry, out: T): Promise<T | null> {
+    if (await tryCommit(op)) return out;
+    return await this.#gone(entry) ? out : null;
+  }
+
+  /** Whether a due entry was consumed or moved by someone else. */
+  async #gone(entry: DueEntry): Promise<boolean> {
+    return (await this.kv.get(entry.key)).versionstamp !== entry.versionstamp;
+  }
+
+  /**
+   * Persist what time alone changed on one machine now (a hold expired, a
+   * cycle ended), with what it owes. Returns null when nothing was due.
    */
   async settleMachine(
     machineId: string,
@@ -318,72 +394,107 @@ export class Store {
   ): Promise<
     { machine: Machine; before: Machine; event: MachineEventType; events: LogEvent[] } | null
   > {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.kv.get<Machine>(["machines", machineId]);
-      if (!entry.value) return null;
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<Machine>(K.machine(machineId));
+      if (!entry.value) return { none: true } as const;
       const settled = settle(entry.value, now);
-      if (!settled.event) return null;
+      if (!settled.event) return { none: true } as const;
       const op = this.kv.atomic();
       if (settled.event === "machine.hold_expired" && entry.value.ownerId) {
-        const idx = await this.kv.get<string>(["holds", entry.value.ownerId, entry.value.kind]);
+        const idx = await this.kv.get<string>(K.hold(entry.value.ownerId, entry.value.kind));
         if (idx.value === machineId) op.check(idx).delete(idx.key);
       }
       const events = await this.#commitMachine(entry, settled.machine, [
         settledDraft(entry.value, settled.machine, settled.event),
       ], op);
-      if (events) {
-        return { machine: settled.machine, before: entry.value, event: settled.event, events };
-      }
-    }
-    return null;
+      return events
+        ? { machine: settled.machine, before: entry.value, event: settled.event, events }
+        : null;
+    }, BUSY_BOARD).then((r) => ("none" in r ? null : r));
   }
 
+  /**
+   * Check the machine is unchanged, write it (or delete it), append the
+   * board events and the due records the change owes, and commit. Null when
+   * a checked key changed (the caller re-reads and retries).
+   */
   async #commitMachine(
     entry: Deno.KvEntryMaybe<Machine> | null,
     m: Machine | null,
     drafts: Draft[],
     op: Deno.AtomicOperation = this.kv.atomic(),
+    known: { head?: Deno.KvEntryMaybe<number>; lead?: number; now?: number } = {},
   ): Promise<LogEvent[] | null> {
     const id = m?.id ?? entry?.key[1] as string;
+    const now = known.now ?? Date.now();
     if (entry) op.check(entry);
-    else op.check({ key: ["machines", id], versionstamp: null });
-    if (m) op.set(["machines", id], m);
-    else op.delete(["machines", id]);
-    return await this.#appendAndCommit(op, BOARD, drafts);
+    else op.check({ key: K.machine(id), versionstamp: null });
+    if (m) op.set(K.machine(id), m);
+    else op.delete(K.machine(id));
+    const lead = known.lead ?? await this.leadMinutes(m?.ownerId);
+    this.addDue(
+      op,
+      planMachineChange({
+        before: entry?.value ?? null,
+        after: m,
+        events: drafts,
+        leadMinutes: lead,
+        now,
+        settings: this.settings,
+      }),
+      now,
+    );
+    const head = known.head ?? await this.kv.get<number>(K.logHead(BOARD));
+    const events = this.#append(op, BOARD, drafts, head, now);
+    return await tryCommit(op) ? events : null;
   }
 
   // ───────────────────────────── event logs ─────────────────────────────
 
-  /**
-   * Append drafts to a log inside `op` and commit. Returns the events, or null
-   * when a checked key changed (the caller re-reads and retries).
-   */
-  async #appendAndCommit(
+  /** Add drafts to a log inside `op` (checked against `head`); returns the events. */
+  #append(
     op: Deno.AtomicOperation,
     scope: string,
     drafts: Draft[],
-  ): Promise<LogEvent[] | null> {
-    const head = await this.kv.get<number>(["log_head", scope]);
+    head: Deno.KvEntryMaybe<number>,
+    at = Date.now(),
+  ): LogEvent[] {
     let seq = head.value ?? 0;
-    const at = Date.now();
     const kind = scope === BOARD ? "board" : "user";
     const events = drafts.map((d) => ({ ...d, seq: ++seq, scope: kind, at }) as LogEvent);
     op.check(head);
-    for (const e of events) op.set(["log", scope, e.seq], e);
-    op.set(["log_head", scope], seq);
-    let res: Deno.KvCommitResult | Deno.KvCommitError;
-    try {
-      res = await op.commit();
-    } catch (err) {
-      // Another SQLite handle on the same file (a second local Worker) holds
-      // the write lock. Nothing was written: the caller re-reads and retries.
-      if (err instanceof Error && /database is locked/i.test(err.message)) {
-        await new Promise((r) => setTimeout(r, 2 + Math.random() * 10));
-        return null;
-      }
-      throw err;
+    for (const e of events) op.set(K.log(scope, e.seq), e);
+    op.set(K.logHead(scope), seq);
+    return events;
+  }
+
+  /**
+   * Add events to a user's own log inside `op`, and the same events to the
+   * user-event feed every instance follows, so they reach that user's
+   * sockets wherever they are connected. `heads` are the two log heads,
+   * read by the caller (they are checked).
+   */
+  appendUserOp(
+    op: Deno.AtomicOperation,
+    userId: string,
+    drafts: Draft[],
+    heads: { user: Deno.KvEntryMaybe<number>; feed: Deno.KvEntryMaybe<number> },
+    at = Date.now(),
+  ): LogEvent[] {
+    const events = this.#append(op, userScope(userId), drafts, heads.user, at);
+    let seq = heads.feed.value ?? 0;
+    op.check(heads.feed);
+    for (const event of events) {
+      seq++;
+      op.set(K.log(FEED_SCOPE, seq), { seq, userId, event, at } as FeedEntry & { at: number });
     }
-    return res.ok ? events : null;
+    op.set(K.logHead(FEED_SCOPE), seq);
+    return events;
+  }
+
+  /** The keys of a user's log head and the feed head (read them together with other keys). */
+  userHeadKeys(userId: string): [Deno.KvKey, Deno.KvKey] {
+    return [K.logHead(userScope(userId)), K.logHead(FEED_SCOPE)];
   }
 
   /**
@@ -395,13 +506,47 @@ export class Store {
     drafts: Draft[],
     extra?: (op: Deno.AtomicOperation) => void,
   ): Promise<LogEvent[]> {
-    for (let attempt = 0; attempt < 50; attempt++) {
+    return await retryCommit(async () => {
+      const [user, feed] = await this.kv.getMany<[number, number]>(this.userHeadKeys(userId));
       const op = this.kv.atomic();
       extra?.(op);
-      const events = await this.#appendAndCommit(op, userScope(userId), drafts);
-      if (events) return events;
-    }
-    throw new StoreError("busy", "The inbox is busy; try again.", 503);
+      const events = this.appendUserOp(op, userId, drafts, { user, feed });
+      return await tryCommit(op) ? events : null;
+    }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
+  }
+
+  /**
+   * Close a user's open sockets on every instance (all of them, or only
+   * those of one session): an entry on the user-event feed.
+   */
+  async disconnect(userId: string, reason: string, session?: string): Promise<void> {
+    await retryCommit(async () => {
+      const feed = await this.kv.get<number>(K.logHead(FEED_SCOPE));
+      const seq = (feed.value ?? 0) + 1;
+      const entry: FeedEntry & { at: number } = {
+        seq,
+        userId,
+        disconnect: { session, reason },
+        at: Date.now(),
+      };
+      const op = this.kv.atomic().check(feed).set(K.log(FEED_SCOPE, seq), entry)
+        .set(K.logHead(FEED_SCOPE), seq);
+      return await tryCommit(op) ? true : null;
+    });
+  }
+
+  /** Feed entries with after < seq ≤ upTo, in order. */
+  async readFeed(after: number, upTo: number): Promise<FeedEntry[]> {
+    return await this.readLog(FEED_SCOPE, after, upTo) as unknown as FeedEntry[];
+  }
+
+  /** The heads of the board log and of the user-event feed. */
+  async heads(): Promise<{ board: number; feed: number }> {
+    const [b, f] = await this.kv.getMany<[number, number]>([
+      K.logHead(BOARD),
+      K.logHead(FEED_SCOPE),
+    ]);
+    return { board: b.value ?? 0, feed: f.value ?? 0 };
   }
 
   /** The current cursor for a user. */
@@ -770,18 +915,20 @@ export class Store {
    * there (a redelivered queue message).
    */
   async addToInbox(userId: string, item: InboxItem): Promise<LogEvent | null> {
-    const key = ["inbox", userId, item.id];
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const existing = await this.kv.get(key);
-      if (existing.value) return null;
+    const key = K.inboxItem(userId, item.id);
+    return await retryCommit(async () => {
+      const [existing, user, feed] = await this.kv.getMany<[InboxItem, number, number]>([
+        key,
+        ...this.userHeadKeys(userId),
+      ]);
+      if (existing.value) return { event: null };
       const op = this.kv.atomic().check(existing).set(key, item);
-      const events = await this.#appendAndCommit(op, userScope(userId), [{
-        type: "notification",
-        data: { item },
-      }]);
-      if (events) return events[0];
-    }
-    throw new StoreError("busy", "The inbox is busy; try again.", 503);
+      const [event] = this.appendUserOp(op, userId, [{ type: "notification", data: { item } }], {
+        user,
+        feed,
+      });
+      return await tryCommit(op) ? { event } : null;
+    }, { attempts: 50, busyMessage: "The inbox is busy; try again." }).then((r) => r.event);
   }
 
   /** A user's inbox, newest first (at most `limit`). */
@@ -912,57 +1059,56 @@ export class Store {
     return true;
   }
 
-  /** Record a delivery outcome on a device (if it still exists). */
+  /**
+   * Record a delivery outcome on a device (if it still exists). `outcome`
+   * names a failure the owner must hear of at once: "alarm" (the push
+   * service refused our credentials, 401/403) or "rejected" (400/413).
+   */
   async recordDeviceResult(
     userId: string,
     deviceId: string,
     ok: boolean,
     error?: string,
+    outcome?: "alarm" | "rejected",
   ): Promise<void> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.kv.get<Device>(["devices", userId, deviceId]);
-      if (!entry.value) return;
+    await retryCommit(async () => {
+      const entry = await this.kv.get<Device>(K.device(userId, deviceId));
+      if (!entry.value) return true;
       const now = Date.now();
-      const d = ok ? { ...entry.value, lastSuccessAt: now, failures: 0, lastError: undefined } : {
-        ...entry.value,
-        lastFailureAt: now,
-        failures: entry.value.failures + 1,
-        lastError: error?.slice(0, 200),
-      };
-      if ((await this.kv.atomic().check(entry).set(entry.key, d).commit()).ok) return;
-    }
+      const d: Device = ok
+        ? {
+          ...entry.value,
+          lastSuccessAt: now,
+          failures: 0,
+          lastError: undefined,
+          lastOutcome: undefined,
+        }
+        : {
+          ...entry.value,
+          lastFailureAt: now,
+          failures: entry.value.failures + 1,
+          lastError: error?.slice(0, 200),
+          lastOutcome: outcome,
+        };
+      return await tryCommit(this.kv.atomic().check(entry).set(entry.key, d)) ? true : null;
+    }, { attempts: 10 }).catch(() => {});
+  }
+
+  /** Whether a notification was pushed to a user's device already. */
+  async wasSent(notificationId: string, userId: string, deviceId: string): Promise<boolean> {
+    return (await this.kv.get<SentMark>(K.sent(notificationId, userId, deviceId))).value !== null;
   }
 
   /**
-   * Claim the right to push notification `notificationId` to a device. Returns
-   * false when it was already sent, or is being sent by another worker (a
-   * claim older than `leaseMs` is taken over: that worker died).
+   * Record that an open page showed these notifications (in-app delivery
+   * confirmed): one atomic write for the whole list. The caller passes only
+   * ids it delivered to that page.
    */
-  async claimSend(notificationId: string, deviceId: string, leaseMs = 60_000): Promise<boolean> {
-    const key = ["sent", notificationId, deviceId];
-    const entry = await this.kv.get<SentMark>(key);
-    const now = Date.now();
-    if (entry.value?.status === "sent") return false;
-    if (entry.value?.status === "sending" && now - entry.value.at < leaseMs) return false;
-    const res = await this.kv.atomic().check(entry).set(key, { status: "sending", at: now }, {
-      expireIn: 7 * 86_400_000,
-    }).commit();
-    return res.ok;
-  }
-
-  /** Mark a claimed send as done (or release the claim so a retry may run). */
-  async finishSend(notificationId: string, deviceId: string, sent: boolean): Promise<void> {
-    const key = ["sent", notificationId, deviceId];
-    if (sent) {
-      await this.kv.set(key, { status: "sent", at: Date.now() }, { expireIn: 7 * 86_400_000 });
-    } else await this.kv.delete(key);
-  }
-
-  /** Record that an open page showed these notifications (in-app delivery confirmed). */
   async ackNotifications(userId: string, ids: string[]): Promise<void> {
+    if (!ids.length) return;
     const op = this.kv.atomic();
     for (const id of ids) {
-      op.set(["acked", userId, id], { at: Date.now() }, { expireIn: 86_400_000 });
+      op.set(K.acked(userId, id), { at: Date.now() }, { expireIn: 86_400_000 });
     }
     await op.commit();
   }
@@ -1012,25 +1158,33 @@ export class Store {
   }
 
   /**
-   * Record a nudge if the cooldown allows it. `check` gets the last nudge
-   * time and returns a refusal or null; the write is atomic with that read.
+   * Record a nudge if the cooldown allows it, and owe the owner the
+   * notification, in one atomic commit. `refuse` gets the machine (settled
+   * to now) and the last nudge time, and returns a refusal or null.
    */
-  async recordNudge<R>(
+  async nudge<R>(
     machineId: string,
     senderId: string,
-    check: (lastAt: number | undefined) => R | null,
+    refuse: (m: Machine, lastAt: number | undefined) => R | null,
+    spec: (m: Machine) => NotificationSpec,
   ): Promise<R | null> {
-    const key = ["nudges", machineId, senderId];
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.kv.get<{ at: number }>(key);
-      const refusal = check(entry.value?.at);
-      if (refusal) return refusal;
-      const res = await this.kv.atomic().check(entry).set(key, { at: Date.now() }, {
+    const key = K.nudge(machineId, senderId);
+    return await retryCommit(async () => {
+      const now = Date.now();
+      const [mEntry, entry] = await this.kv.getMany<[Machine, { at: number }]>([
+        K.machine(machineId),
+        key,
+      ]);
+      if (!mEntry.value) throw new StoreError("not_found", "No such machine.", 404);
+      const m = settle(mEntry.value, now).machine;
+      const refusal = refuse(m, entry.value?.at);
+      if (refusal) return { refusal };
+      const op = this.kv.atomic().check(entry).set(key, { at: now }, {
         expireIn: 24 * 3600_000,
-      }).commit();
-      if (res.ok) return null;
-    }
-    throw new StoreError("busy", "Please try again.", 503);
+      });
+      this.addDue(op, [dueNow({ t: "notify", userId: m.ownerId!, n: spec(m) }, now)], now);
+      return await tryCommit(op) ? { refusal: null } : null;
+    }).then((r) => r.refusal);
   }
 
   /** Remember that `userId` used a machine (for "users of one machine" notices). */
@@ -1051,9 +1205,12 @@ export class Store {
 
   // ───────────────────────────── notices ─────────────────────────────
 
-  /** Store a new notice. */
+  /** Store a new notice and owe its sending at `sendAt`, in one commit. */
   async createNotice(n: Notice): Promise<void> {
-    await this.kv.set(["notices", n.id], n);
+    const op = this.kv.atomic().check({ key: K.notice(n.id), versionstamp: null })
+      .set(K.notice(n.id), n);
+    this.addDue(op, [dueNow({ t: "notice", noticeId: n.id }, n.sendAt)]);
+    if (!(await op.commit()).ok) throw new StoreError("notice_exists", "That notice exists.");
   }
 
   /** One notice. */
@@ -1127,10 +1284,12 @@ export class Store {
   }
 }
 
-/** Delivery mark of one notification on one device. */
+/** Delivery mark of one notification on one device of one user. */
 export interface SentMark {
-  status: "sending" | "sent";
+  status: "sent";
   at: number;
+  /** What the push service answered (ok, rejected, alarm). */
+  outcome: string;
 }
 
 /** Fields of {@link DeliveryStats}. */

@@ -1,35 +1,81 @@
 /**
- * Realtime fan-out: one {@link Hub} per process (per isolate on Deno Deploy).
+ * Realtime fan-out: one {@link Hub} per instance (worker, Deno Deploy isolate).
  *
- * The KV event log is the source of truth. A committed event is published to
- * local sockets at once and to other instances through a BroadcastChannel;
- * each socket keeps the last sequence number it delivered per log, drops
- * duplicates and, on a gap (an event it never heard of), reads the missing
- * events back from KV before going on, so every socket sees every event once,
- * in order.
+ * The KV event logs are the truth. Every hub follows two head keys with
+ * `kv.watch`: the board log's and the user-event feed's (every event added to
+ * a user's own log is also added to the feed, with its user id). On a change
+ * it reads the range it has not seen yet and offers each event to its
+ * sockets: board events to all, feed events to that user's. So a change made
+ * through any instance reaches every socket on every instance, with no
+ * BroadcastChannel. Each socket keeps the last sequence number it delivered
+ * per log, drops duplicates and, on a gap, reads the missing events back from
+ * KV first, so every socket sees every event once, in order; a client that
+ * reconnects catches up by cursor.
+ *
+ * Abuse limits per socket (issue: hostile clients): a message and byte
+ * budget (token buckets; an abusive socket is closed with 4008), `ack` only
+ * for notifications this socket was sent (one KV write per frame at most),
+ * visibility changes coalesced, and at most {@link MAX_SOCKETS_PER_USER}
+ * sockets per user (the oldest is closed).
  * @module
  */
 import { type Cursor, formatCursor, parseCursor } from "./cursor.ts";
-import { type LogEvent, publicUser, type Store } from "./db.ts";
+import { type FeedEntry, type LogEvent, publicUser, type Store } from "./db.ts";
 import { newId } from "./ids.ts";
+import { K } from "./keys.ts";
 import { parseClientMessage, type ServerMessage } from "./protocol.ts";
 import type { User } from "./types.ts";
 
-/** Heartbeat settings (SPEC section 4). */
-export interface HeartbeatOptions {
+/** Heartbeat and limit settings (SPEC section 4). */
+export interface HubOptions {
   /** Server ping interval (default 25 s). */
   pingMs: number;
   /** Close a connection silent for this long (default 60 s). */
   timeoutMs: number;
+  /** Sockets one user may hold on one instance (default {@link MAX_SOCKETS_PER_USER}). */
+  maxPerUser: number;
+  /** Messages per second a socket may send on average, and the burst. */
+  msgRate: number;
+  msgBurst: number;
+  /** Bytes per second a socket may send on average, and the burst. */
+  byteRate: number;
+  byteBurst: number;
 }
 
-/** What crosses the BroadcastChannel between instances. */
-interface Broadcast {
-  events: LogEvent[];
-  userId?: string;
-  from: string;
-  /** Close every socket of this user (disabled account). */
-  disconnect?: string;
+/** Default sockets per user per instance. */
+export const MAX_SOCKETS_PER_USER = 8;
+/** Close code for a socket that exceeded its budget (clients wait before reconnecting). */
+export const CLOSE_ABUSE = 4008;
+/** Close code for a socket replaced by a newer one of the same user. */
+export const CLOSE_REPLACED = 4009;
+/** Close code for a signed-out or disabled session. */
+export const CLOSE_SIGNED_OUT = 4401;
+/** Most notification ids a socket remembers for `ack` (the newest). */
+const ACKABLE = 200;
+/** Presence writes are batched this often (a connect storm is one write per batch). */
+const PRESENCE_FLUSH_MS = 150;
+/** Events read from KV per range read. */
+const READ_CHUNK = 1000;
+
+/** A token bucket (pure): how much is left, refilled over time. */
+export class Bucket {
+  #tokens: number;
+  #at: number;
+
+  /** A full bucket of `burst` tokens refilled at `rate` per second. */
+  constructor(readonly rate: number, readonly burst: number, now = Date.now()) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  /** Take `n` tokens; false (and nothing taken) when there are not enough. */
+  take(n = 1, now = Date.now()): boolean {
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.rate);
+    this.#at = now;
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
+    return true;
+  }
 }
 
 /** One WebSocket connection of a signed-in user. */
@@ -41,22 +87,39 @@ export class Conn {
   lastUser = 0;
   visible = true;
   lastHeard = Date.now();
+  readonly openedAt = Date.now();
+  /** Notification ids this socket was sent (the only ones it may ack). */
+  readonly ackable = new Set<string>();
+  readonly msgs: Bucket;
+  readonly bytes: Bucket;
   #ready = false;
   #pending: LogEvent[] = [];
   #chain: Promise<void> = Promise.resolve();
   /** Deliveries waiting on the slow (gap-filling) path. */
   #queued = 0;
 
-  /** Wrap a socket of `userId`. */
+  /** Wrap a socket of `userId` opened with session `session` (token hash). */
   constructor(
     readonly socket: WebSocket,
     readonly userId: string,
     readonly store: Store,
-  ) {}
+    readonly session: string | null = null,
+    limits: Pick<HubOptions, "msgRate" | "msgBurst" | "byteRate" | "byteBurst"> = DEFAULTS,
+  ) {
+    this.msgs = new Bucket(limits.msgRate, limits.msgBurst);
+    this.bytes = new Bucket(limits.byteRate, limits.byteBurst);
+  }
 
   /** Send one message if the socket is open. */
   send(msg: ServerMessage): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+  }
+
+  /** Close with a code and reason (ignores a socket that is already closing). */
+  close(code: number, reason: string): void {
+    try {
+      this.socket.close(code, reason);
+    } catch { /* already closing */ }
   }
 
   /** Mark the hello as sent at these positions; flush what arrived meanwhile. */
@@ -72,7 +135,7 @@ export class Conn {
   /**
    * Queue events for delivery (in order, de-duplicated, gaps filled from KV).
    * `frames[i]`, when given, is `JSON.stringify(events[i])`, made once per
-   * publish by the hub instead of once per socket.
+   * read by the hub instead of once per socket.
    */
   offer(events: LogEvent[], frames?: string[]): void {
     if (!this.#ready) {
@@ -119,7 +182,14 @@ export class Conn {
     const last = e.scope === "board" ? this.lastBoard : this.lastUser;
     if (e.seq <= last) return;
     if (e.scope === "board") this.lastBoard = e.seq;
-    else this.lastUser = e.seq;
+    else {
+      this.lastUser = e.seq;
+      const id = (e.data as { item?: { id?: string } } | undefined)?.item?.id;
+      if (e.type === "notification" && id) {
+        this.ackable.add(id);
+        if (this.ackable.size > ACKABLE) this.ackable.delete(this.ackable.values().next().value!);
+      }
+    }
     if (this.socket.readyState !== WebSocket.OPEN) return;
     const cursor = formatCursor({
       epoch: this.store.epoch,
@@ -133,32 +203,38 @@ export class Conn {
   }
 }
 
-/** Fan-out of events to this instance's sockets, and to other instances. */
+const DEFAULTS: HubOptions = {
+  pingMs: 25_000,
+  timeoutMs: 60_000,
+  maxPerUser: MAX_SOCKETS_PER_USER,
+  msgRate: 5,
+  msgBurst: 40,
+  byteRate: 16_384,
+  byteBurst: 65_536,
+};
+
+/** Fan-out of the KV logs to this instance's sockets. */
 export class Hub {
-  /** This instance's id (presence rows name it). */
-  readonly instance = newId(8);
+  /** This instance's id (presence rows and leases name it). */
+  readonly instance: string = newId(8);
   #conns = new Set<Conn>();
   #byUser = new Map<string, Set<Conn>>();
-  #channel: BroadcastChannel | null;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #opts: HeartbeatOptions;
+  #opts: HubOptions;
   #closed = false;
+  #board = -1;
+  #feed = -1;
+  #reading: Promise<void> = Promise.resolve();
+  #again = false;
+  #busy = false;
+  #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
+  #presence = new Map<Conn, boolean>();
+  #presenceGone = new Map<string, string>();
+  #presenceTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Create the hub; `channel` names the BroadcastChannel (one per building). */
-  constructor(
-    readonly store: Store,
-    opts: Partial<HeartbeatOptions> & { channel?: string | null } = {},
-  ) {
-    this.#opts = { pingMs: opts.pingMs ?? 25_000, timeoutMs: opts.timeoutMs ?? 60_000 };
-    const name = opts.channel === undefined ? "laundrylive:board:main" : opts.channel;
-    this.#channel = name ? new BroadcastChannel(name) : null;
-    if (this.#channel) {
-      this.#channel.onmessage = (ev: MessageEvent<Broadcast>) => {
-        if (ev.data?.from === this.instance) return;
-        if (ev.data.disconnect) this.#disconnect(ev.data.disconnect);
-        else this.#fanOut(ev.data.events, ev.data.userId);
-      };
-    }
+  /** Create the hub; call {@link start} to follow the logs. */
+  constructor(readonly store: Store, opts: Partial<HubOptions> = {}) {
+    this.#opts = { ...DEFAULTS, ...opts };
     this.#timer = setInterval(() => this.#heartbeat(), this.#opts.pingMs);
   }
 
@@ -167,33 +243,96 @@ export class Hub {
     return this.#conns.size;
   }
 
-  /** Publish committed events: board events to everyone, user events to that user. */
-  publish(events: LogEvent[], userId?: string): void {
-    if (!events.length) return;
-    this.#fanOut(events, userId);
-    this.#channel?.postMessage({ events, userId, from: this.instance } satisfies Broadcast);
+  /** Start following the board log and the user-event feed (`kv.watch`). */
+  async start(): Promise<void> {
+    const heads = await this.store.heads();
+    this.#board = heads.board;
+    this.#feed = heads.feed;
+    this.#watch = this.store.kv.watch([K.logHead("board"), K.logHead("ufeed")]);
+    (async () => {
+      try {
+        for await (const _ of this.#watch!) {
+          if (this.#closed) break;
+          this.poll();
+        }
+      } catch (err) {
+        if (!this.#closed) console.error("realtime: watch ended", err);
+      }
+    })();
+  }
+
+  /**
+   * Read what the logs gained since this hub last looked and fan it out.
+   * The watch calls it; so may code that just committed (no need to wait
+   * for the watch). Runs one read at a time; calls meanwhile coalesce.
+   */
+  poll(): Promise<void> {
+    if (this.#closed || this.#board < 0) return this.#reading;
+    if (this.#busy) {
+      this.#again = true;
+      return this.#reading;
+    }
+    this.#busy = true;
+    this.#reading = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#read();
+        } while (this.#again && !this.#closed);
+      } catch (err) {
+        if (!this.#closed) console.error("realtime: read failed", err);
+      } finally {
+        this.#busy = false;
+      }
+    })();
+    return this.#reading;
+  }
+
+  async #read(): Promise<void> {
+    const heads = await this.store.heads();
+    while (heads.board > this.#board) {
+      const upTo = Math.min(heads.board, this.#board + READ_CHUNK);
+      const events = await this.store.readBoard(this.#board, upTo);
+      this.#board = upTo;
+      this.#fanOut(events);
+    }
+    while (heads.feed > this.#feed) {
+      const upTo = Math.min(heads.feed, this.#feed + READ_CHUNK);
+      const entries = await this.store.readFeed(this.#feed, upTo);
+      this.#feed = upTo;
+      for (const f of entries) this.#onFeed(f);
+    }
+  }
+
+  #onFeed(f: FeedEntry): void {
+    if (f.disconnect) {
+      this.#disconnect(f.userId, f.disconnect.session);
+      return;
+    }
+    if (f.event) this.#fanOut([f.event], f.userId);
   }
 
   #fanOut(events: LogEvent[], userId?: string): void {
+    if (!events.length) return;
     const targets = userId ? this.#byUser.get(userId) : this.#conns;
     if (!targets || targets.size === 0) return;
     const frames = events.map((e) => JSON.stringify(e)); // once, not once per socket
     for (const c of targets) c.offer(events, frames);
   }
 
-  /** Close every socket of `userId`, on every instance (account disabled). */
-  disconnectUser(userId: string): void {
-    this.#disconnect(userId);
-    this.#channel?.postMessage(
-      { events: [], disconnect: userId, from: this.instance } satisfies Broadcast,
-    );
+  /**
+   * Close every socket of `userId` (or only those of one session) on every
+   * instance: a disabled account, a logout, a password change.
+   */
+  async disconnectUser(userId: string, session?: string, reason = "signed out"): Promise<void> {
+    this.#disconnect(userId, session);
+    await this.store.disconnect(userId, reason, session);
   }
 
-  #disconnect(userId: string): void {
+  #disconnect(userId: string, session?: string): void {
     for (const c of [...(this.#byUser.get(userId) ?? [])]) {
-      try {
-        c.socket.close(4401, "signed out");
-      } catch { /* already closing */ }
+      if (session && c.session !== session) continue;
+      c.close(CLOSE_SIGNED_OUT, "signed out");
       this.#remove(c);
     }
   }
@@ -208,15 +347,11 @@ export class Hub {
   }
 
   /**
-   * Adopt an upgraded socket: register it (so nothing published meanwhile is
+   * Adopt an upgraded socket: register it (so nothing committed meanwhile is
    * lost), send `hello` with the replay or snapshot, then stream.
    */
-  attach(
-    socket: WebSocket,
-    user: User,
-    since: Cursor | null,
-  ): Conn {
-    const conn = new Conn(socket, user.id, this.store);
+  attach(socket: WebSocket, user: User, since: Cursor | null, session: string | null = null): Conn {
+    const conn = new Conn(socket, user.id, this.store, session, this.#opts);
     if (socket.readyState === WebSocket.OPEN) this.#hello(conn, user, since);
     else socket.addEventListener("open", () => this.#hello(conn, user, since), { once: true });
     this.#listen(conn);
@@ -235,18 +370,9 @@ export class Hub {
   }
 
   /** Register the connection, record presence, send `hello` (replay or snapshot). */
-  async #hello(
-    conn: Conn,
-    user: User,
-    since: Cursor | null,
-  ): Promise<void> {
+  async #hello(conn: Conn, user: User, since: Cursor | null): Promise<void> {
     this.#add(conn);
     try {
-      await this.store.setPresence(user.id, conn.id, {
-        visible: conn.visible,
-        at: Date.now(),
-        instance: this.instance,
-      });
       const sync = await this.store.sync(user.id, since);
       conn.send({
         type: "hello",
@@ -262,12 +388,24 @@ export class Hub {
       conn.ready(at.board, at.user);
     } catch (err) {
       console.error("realtime: hello failed", err);
-      conn.socket.close(1011, "server error");
+      conn.close(1011, "server error");
     }
   }
 
   #onMessage(conn: Conn, data: unknown): void {
     conn.lastHeard = Date.now();
+    const size = typeof data === "string"
+      ? data.length
+      : data instanceof ArrayBuffer
+      ? data.byteLength
+      : data instanceof Blob
+      ? data.size
+      : 0;
+    if (!conn.msgs.take(1) || !conn.bytes.take(size)) {
+      conn.close(CLOSE_ABUSE, "too many messages");
+      this.#remove(conn);
+      return;
+    }
     const parsed = parseClientMessage(data);
     if (!parsed.ok) {
       conn.send({ type: "error", code: parsed.code, message: parsed.message });
@@ -276,14 +414,15 @@ export class Hub {
     const msg = parsed.msg;
     if (msg.type === "ping") conn.send({ type: "pong", t: msg.t });
     else if (msg.type === "ack") {
-      this.store.ackNotifications(conn.userId, msg.ids).catch((err) => console.error("ack", err));
+      // Only notifications this socket was sent; one write per frame at most.
+      const ids = [...new Set(msg.ids)].filter((id) => conn.ackable.delete(id));
+      if (ids.length) {
+        this.store.ackNotifications(conn.userId, ids).catch((err) => console.error("ack", err));
+      }
     } else if (msg.type === "visibility") {
+      if (conn.visible === msg.visible) return;
       conn.visible = msg.visible;
-      this.store.setPresence(conn.userId, conn.id, {
-        visible: msg.visible,
-        at: Date.now(),
-        instance: this.instance,
-      }).catch((err) => console.error("presence", err));
+      this.#markPresence(conn);
     }
   }
 
@@ -292,6 +431,13 @@ export class Hub {
     let set = this.#byUser.get(conn.userId);
     if (!set) this.#byUser.set(conn.userId, set = new Set());
     set.add(conn);
+    // A per-user cap: the oldest socket makes room for the new one.
+    while (set.size > this.#opts.maxPerUser) {
+      const oldest = set.values().next().value!;
+      oldest.close(CLOSE_REPLACED, "too many connections");
+      this.#remove(oldest);
+    }
+    this.#markPresence(conn);
   }
 
   #remove(conn: Conn): void {
@@ -299,7 +445,51 @@ export class Hub {
     const set = this.#byUser.get(conn.userId);
     set?.delete(conn);
     if (set && set.size === 0) this.#byUser.delete(conn.userId);
-    this.store.clearPresence(conn.userId, conn.id).catch(() => {});
+    this.#presence.delete(conn);
+    this.#presenceGone.set(conn.id, conn.userId);
+    this.#schedulePresence();
+  }
+
+  /** Presence writes are batched: a storm of connects is a few commits, not one each. */
+  #markPresence(conn: Conn): void {
+    this.#presence.set(conn, true);
+    this.#schedulePresence();
+  }
+
+  #schedulePresence(): void {
+    if (this.#presenceTimer !== undefined || this.#closed) return;
+    this.#presenceTimer = setTimeout(() => {
+      this.#presenceTimer = undefined;
+      this.#flushPresence().catch((err) => {
+        if (!this.#closed) console.error("presence", err);
+      });
+    }, PRESENCE_FLUSH_MS);
+  }
+
+  async #flushPresence(conns: Conn[] = [...this.#presence.keys()]): Promise<void> {
+    const gone = [...this.#presenceGone];
+    this.#presence.clear();
+    this.#presenceGone.clear();
+    const now = Date.now();
+    const writes: ((op: Deno.AtomicOperation) => void)[] = [
+      ...conns.filter((c) => this.#conns.has(c)).map((c) => (op: Deno.AtomicOperation) =>
+        op.set(K.presence(c.userId, c.id), {
+          visible: c.visible,
+          at: now,
+          instance: this.instance,
+        }, { expireIn: this.#opts.timeoutMs * 2 })
+      ),
+      ...gone.map(([connId, userId]) => (op: Deno.AtomicOperation) =>
+        op.delete(K.presence(userId, connId))
+      ),
+    ];
+    // A KV atomic holds at most 1000 mutations.
+    for (let i = 0; i < writes.length; i += 500) {
+      if (this.#closed) return;
+      const op = this.store.kv.atomic();
+      for (const w of writes.slice(i, i + 500)) w(op);
+      await op.commit();
+    }
   }
 
   async #heartbeat(): Promise<void> {
@@ -307,42 +497,31 @@ export class Hub {
     const alive: Conn[] = [];
     for (const c of this.#conns) {
       if (now - c.lastHeard > this.#opts.timeoutMs) {
-        try {
-          c.socket.close(4000, "heartbeat timeout");
-        } catch { /* already closing */ }
+        c.close(4000, "heartbeat timeout");
         this.#remove(c);
         continue;
       }
       c.send({ type: "ping", t: now });
       alive.push(c);
     }
-    // Refresh presence in batches (a KV atomic holds at most 1000 mutations).
-    for (let i = 0; i < alive.length; i += 500) {
-      const op = this.store.kv.atomic();
-      for (const c of alive.slice(i, i + 500)) {
-        op.set(["presence", c.userId, c.id], {
-          visible: c.visible,
-          at: now,
-          instance: this.instance,
-        }, { expireIn: this.#opts.timeoutMs * 2 });
-      }
-      if (this.#closed) return;
-      await op.commit().catch((err) => {
-        if (!this.#closed) console.error("presence refresh", err);
-      });
-    }
+    await this.#flushPresence(alive).catch((err) => {
+      if (!this.#closed) console.error("presence refresh", err);
+    });
   }
 
-  /** Close every socket and stop timers and the channel. */
-  close(): void {
-    this.#closed = true;
-    clearInterval(this.#timer);
-    this.#channel?.close();
+  /** Close every socket and stop timers and the watch. */
+  async close(): Promise<void> {
     for (const c of [...this.#conns]) {
-      try {
-        c.socket.close(1001, "server shutting down");
-      } catch { /* ignore */ }
+      c.close(1001, "server shutting down");
       this.#remove(c);
     }
+    await this.#flushPresence().catch(() => {});
+    this.#closed = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#presenceTimer);
+    try {
+      await this.#watch?.cancel();
+    } catch { /* already closed */ }
+    await this.#reading.catch(() => {});
   }
 }

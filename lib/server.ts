@@ -11,6 +11,7 @@ import type { AppContext } from "./context.ts";
 import { Store } from "./db.ts";
 import { Hub } from "./realtime.ts";
 import { seed, type SeedReport } from "./seed.ts";
+import { migrate } from "./migrate.ts";
 
 /** A running server. */
 export interface Server {
@@ -28,12 +29,30 @@ export interface ServerOptions {
   mounts?: Mount[];
   /** Called with the context before serving (register listeners, queue handlers…). */
   setup?: (ctx: AppContext) => Promise<Mount[] | void> | Mount[] | void;
-  /** Channel name for cross-instance fan-out (null disables). */
-  channel?: string | null;
+  /** Several servers on one port (SO_REUSEPORT): `WORKERS=N`. */
+  reusePort?: boolean;
   /** Extra CSP connect-src entries. */
   extraConnect?: string[];
   /** Log the listening address. */
   quiet?: boolean;
+}
+
+/**
+ * Open the store, seed it (when `config.seed`) and run migrations, then
+ * close it: the main thread of a `WORKERS=N` pool does this once, before the
+ * workers start with `SEED=0`.
+ */
+export async function prepareStore(config: Config): Promise<SeedReport | null> {
+  const kv = await Deno.openKv(config.kvPath);
+  try {
+    const store = new Store(kv, { minuteMs: config.minuteMs });
+    await store.init();
+    const report = config.seed ? await seed(store, config) : null;
+    await migrate(store);
+    return report;
+  } finally {
+    kv.close();
+  }
 }
 
 /** Open the store, build the app and serve it. */
@@ -41,12 +60,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const kv = await Deno.openKv(config.kvPath);
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
+  store.ackTimeoutMs = config.ackTimeoutMs;
   const report = config.seed ? await seed(store, config) : null;
-  const hub = new Hub(store, {
-    pingMs: config.pingMs,
-    timeoutMs: config.timeoutMs,
-    channel: opts.channel,
-  });
+  await migrate(store);
+  const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
+  await hub.start();
   const board = new Board(store, hub);
   const ctx: AppContext = { config, store, hub, board, onClose: [] };
   const mounts = [...(opts.mounts ?? [])];
@@ -64,6 +82,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     {
       port: config.port,
       hostname: config.hostname,
+      reusePort: opts.reusePort,
       signal: ac.signal,
       onListen: (addr) => resolveListen(addr as Deno.NetAddr),
     },
@@ -79,8 +98,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     ctx,
     seed: report,
     async close() {
-      hub.close();
       ac.abort();
+      await hub.close();
       await server.finished;
       for (const fn of ctx.onClose) await fn();
       kv.close();

@@ -100,6 +100,8 @@ export interface Device {
   lastSuccessAt?: number;
   lastFailureAt?: number;
   lastError?: string;
+  /** The last failure needs attention: "alarm" (401/403: our setup) or "rejected" (400/413). */
+  lastOutcome?: "alarm" | "rejected";
   failures: number;
 }
 
@@ -211,4 +213,6 @@ export interface Notice {
   createdAt: number;
   sentAt?: number;
   cancelledAt?: number;
+  /** While sending: the last recipient (user id) whose notification is owed. */
+  cursor?: string;
 }

@@ -7,12 +7,13 @@
 import { Hono } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { isCursor, parseCursor } from "../lib/cursor.ts";
+import { sha256Hex } from "../lib/ids.ts";
 import { type AppEnv, HttpError, isSameOrigin, requireUser } from "../lib/http.ts";
 
 /** The WebSocket route. */
 export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new HttpError(426, "upgrade_required", "This endpoint speaks WebSocket only.");
     }
@@ -29,7 +30,8 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
     const since = c.req.query("since");
     if (since && !isCursor(since)) throw new HttpError(400, "bad_cursor", "since: not a cursor.");
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 0 });
-    ctx.hub.attach(socket, user, parseCursor(since));
+    const token = c.get("sessionToken");
+    ctx.hub.attach(socket, user, parseCursor(since), token ? await sha256Hex(token) : null);
     return response;
   });
   return app;

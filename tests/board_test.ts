@@ -507,7 +507,9 @@ Deno.test("presence: visibility and disconnect are recorded in KV", async () => 
 
   const ws = openSocket(srv.url, b.cookie);
   await ws.hello;
-  assert.deepEqual(await store.getPresence(id), { connected: true, visible: true });
+  // This instance knows at once; KV (other instances) within a presence batch.
+  assert.deepEqual(srv.ctx.hub.localPresence(id), { connected: true, visible: true });
+  await waitFor(async () => (await store.getPresence(id)).visible, 2000, "connected, visible");
   ws.send({ type: "visibility", visible: false });
   await waitFor(
     async () => {

@@ -254,7 +254,8 @@ Deno.test("web push: a 403 raises an alarm, keeps the device, records failures; 
   );
   assert.equal(d1.deviceId, deviceId, "never deleted on 403");
   assert.match(d1.lastError, /403/);
-  assert.equal(d1.health.healthy, true, "one failure is not yet unhealthy");
+  // A 403 means our setup is wrong: the owner sees it at once, and why.
+  assert.deepEqual(d1.health, { healthy: false, reason: "setup" });
   assert.equal(alarms.length, 1);
   assert.match(alarms[0], /403/);
 
@@ -268,7 +269,7 @@ Deno.test("web push: a 403 raises an alarm, keeps the device, records failures; 
   const ds = await devices(a);
   assert.equal(ds.length, 1, "still registered");
   assert.equal(ds[0].failures, 3);
-  assert.deepEqual(ds[0].health, { healthy: false, reason: "failing" });
+  assert.deepEqual(ds[0].health, { healthy: false, reason: "setup" });
   assert.equal(ds[0].lastSuccessAt, null);
   assert.equal(alarms.length, 3);
   const stats = await overallStats(adm);

@@ -14,11 +14,15 @@ export const STALE_SUCCESS_MS = 7 * 86_400_000;
 /** Health of a device for its owner. */
 export interface DeviceHealth {
   healthy: boolean;
-  reason: "ok" | "new" | "failing" | "stale";
+  reason: "ok" | "new" | "failing" | "stale" | "setup" | "rejected";
 }
 
 /** Decide whether a device still receives notifications. */
 export function deviceHealth(d: Device, now: number): DeviceHealth {
+  // The push service refused our credentials (401/403) or the payload
+  // (400/413): nothing reaches this device until that is fixed.
+  if (d.lastOutcome === "alarm") return { healthy: false, reason: "setup" };
+  if (d.lastOutcome === "rejected") return { healthy: false, reason: "rejected" };
   if (d.failures >= UNHEALTHY_FAILURES) return { healthy: false, reason: "failing" };
   const failedSinceSuccess = d.lastFailureAt !== undefined &&
     (d.lastSuccessAt === undefined || d.lastFailureAt > d.lastSuccessAt);

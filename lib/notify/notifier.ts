@@ -1,30 +1,31 @@
 /**
- * Delivers one notification to one user, once (SPEC section 3):
+ * Delivers notifications from the due-index (SPEC section 3). Each step is
+ * one atomic commit that consumes its record and writes what comes next:
  *
- * 1. the inbox entry and a `notification` event on the user's log are written
- *    in one atomic operation keyed by the notification id (a redelivered queue
- *    message finds it and adds nothing);
- * 2. the event goes to the user's open sockets (toast);
- * 3. {@link route} decides push / silent / hold from presence and preferences;
- * 4. each device is claimed in the `sent` ledger before sending, so a
- *    notification reaches a device at most once; outcomes prune (404/410/
- *    UNREGISTERED), retry later (429/5xx, honouring Retry-After), or alarm (403).
+ * 1. `notify` (one notification, one user): the inbox entry, a
+ *    `notification` event on the user's log (and the user-event feed every
+ *    instance follows, so open pages show a toast), delivery counters, and,
+ *    as {@link route} decides, a `push` record per device (now), a `held`
+ *    record (quiet hours) or an `ack_check` record (in-app only: push after
+ *    all if no open page confirms it). An inbox entry that exists already
+ *    makes it a no-op: exactly once per (notification, user).
+ * 2. `push` (one item, one device, leased): sends, then in one commit marks
+ *    the (notification, user, device) ledger, counts, and prunes (404/410/
+ *    UNREGISTERED), reschedules (429/5xx, honouring Retry-After), or records
+ *    an alarm (401/403: our setup is wrong) or a rejection (400/413).
  * @module
  */
 import type { Config } from "../config.ts";
-import type { LogEvent, Store } from "../db.ts";
-import type { Lang } from "../i18n.ts";
+import { retryCommit, tryCommit } from "../commit.ts";
+import type { LogEvent, SentMark, Store } from "../db.ts";
+import { type Lang, type MessageKey, t } from "../i18n.ts";
+import { K } from "../keys.ts";
+import { consume, type DueEntry, reschedule } from "../outbox.ts";
 import type { Hub } from "../realtime.ts";
-import type {
-  Device,
-  InboxItem,
-  NotificationKind,
-  Preferences,
-  PushPayload,
-  SendResult,
-} from "../types.ts";
+import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "../types.ts";
 import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
+import { type DueJob, type Job, jobId, type NotificationSpec } from "./plan.ts";
 import {
   collapseTag,
   defaultPreferences,
@@ -33,23 +34,7 @@ import {
   type RouteDecision,
 } from "./policy.ts";
 
-/** A notification before it is addressed to a user. */
-export interface NotificationDraft {
-  /** Stable id: the same notification always has the same id (idempotency). */
-  id: string;
-  kind: NotificationKind;
-  text: (lang: Lang) => { title: string; body: string };
-  /** Path to open on click, e.g. `/#m-<id>`. */
-  url: string;
-  machineId?: string;
-  noticeId?: string;
-  critical?: boolean;
-  sound?: boolean;
-  /** The push is pointless after this time (caps TTL). */
-  expiresAt?: number;
-}
-
-/** What happened to one notification for one user. */
+/** What happened to one notification for one user (test pushes report it). */
 export interface DeliveryReport {
   userId: string;
   id: string;
@@ -63,21 +48,16 @@ export interface DeviceOutcome {
   deviceId: string;
   kind: Device["kind"];
   label: string;
-  result: SendResult | { status: "skipped"; detail: string };
+  result: SendResult | { status: "skipped" | "pending"; detail: string };
 }
 
-/** Queue message kinds the notifier owns. */
-export type NotifierMessage =
-  | {
-    t: "push_retry";
-    userId: string;
-    id: string;
-    deviceId: string;
-    silent: boolean;
-    attempt: number;
-  }
-  | { t: "push_held"; userId: string; id: string; silent: boolean }
-  | { t: "ack_check"; userId: string; id: string };
+/** What admins are shown when a push service refused our credentials. */
+export interface PushAlarm {
+  at: number;
+  httpStatus: number | null;
+  detail: string;
+  kind: Device["kind"];
+}
 
 /** Most UTF-8 bytes of a push payload's JSON (SPEC: under 3 KB of plaintext). */
 export const MAX_PAYLOAD_BYTES = 3000;
@@ -111,6 +91,93 @@ export const MAX_PUSH_ATTEMPTS = 5;
 /** Longest wait between push retries. */
 export const MAX_RETRY_DELAY_MS = 10 * 60_000;
 
+/**
+ * When to try a push again after attempt `attempt` failed: exponential
+ * backoff from 1 s, but never before the push service's Retry-After, and
+ * never later than {@link MAX_RETRY_DELAY_MS}.
+ */
+export function retryDelayMs(attempt: number, retryAfterMs: number): number {
+  const backoff = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** attempt);
+  return Math.min(MAX_RETRY_DELAY_MS, Math.max(retryAfterMs, backoff));
+}
+
+/** Render a notification's text in a language. Params starting with "@" are catalogue keys. */
+export function renderText(n: NotificationSpec, lang: Lang): { title: string; body: string } {
+  if ("literal" in n.text) return n.text.literal;
+  const params: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(n.text.params)) {
+    params[k] = typeof v === "string" && v.startsWith("@") ? t(lang, v.slice(1) as MessageKey) : v;
+  }
+  return { title: t(lang, n.text.key.title, params), body: t(lang, n.text.key.body, params) };
+}
+
+/** The inbox item of a notification for one user. */
+export function inboxItem(n: NotificationSpec, lang: Lang, now: number): InboxItem {
+  const { title, body } = renderText(n, lang);
+  return {
+    id: n.id,
+    kind: n.kind,
+    title,
+    body,
+    url: n.url,
+    tag: collapseTag(n.kind, n.machineId, n.noticeId),
+    machineId: n.machineId,
+    noticeId: n.noticeId,
+    critical: n.critical,
+    createdAt: now,
+  };
+}
+
+/** The push payload of an inbox item. */
+export function payloadOf(item: InboxItem, silent: boolean): PushPayload {
+  return fitPayload({
+    id: item.id,
+    kind: item.kind,
+    title: item.title,
+    body: item.body,
+    tag: item.tag,
+    url: item.url,
+    silent,
+    critical: item.critical,
+    ts: item.createdAt,
+  });
+}
+
+/** The due records that push an item to each of a user's devices. */
+function pushJobs(
+  userId: string,
+  id: string,
+  devices: Device[],
+  silent: boolean,
+  at: number,
+  expiresAt?: number,
+): DueJob[] {
+  return devices.map((d) => {
+    const job: Job = {
+      t: "push",
+      userId,
+      id,
+      deviceId: d.deviceId,
+      silent,
+      attempt: 1,
+      expiresAt,
+    };
+    return { at, id: jobId(job), job };
+  });
+}
+
+/** Delivery counters to add for one outcome. */
+type Counts = Parameters<Store["countDelivery"]>[1];
+
+/** Add delivery counters to a commit (scopes: "all" and e.g. a notice id). */
+function count(op: Deno.AtomicOperation, scopes: string[], delta: Counts): void {
+  for (const scope of scopes) {
+    for (const [field, n] of Object.entries(delta)) {
+      if (n) op.sum(K.stat(scope, field), BigInt(n));
+    }
+  }
+}
+
 /** Sends notifications; one per process. */
 export class Notifier {
   #fcm: Promise<FcmSender | null> | null = null;
@@ -124,7 +191,6 @@ export class Notifier {
     readonly config: Config,
     readonly webpush: WebPushSender,
     readonly fcmFactory: (() => Promise<FcmSender | null>) | null,
-    readonly enqueue: (msg: NotifierMessage, delayMs: number) => Promise<void>,
   ) {}
 
   /** Preferences in force for a user (stored, else defaults). */
@@ -144,234 +210,233 @@ export class Notifier {
   }
 
   /**
-   * Put a draft in the user's inbox in their language (once: a second call
-   * with the same id returns the stored item and no event) and show it on
-   * their open pages.
+   * A `notify` record: inbox + event + counters + what the route owes, in one
+   * commit that consumes the record. A notification already in the inbox
+   * only consumes it.
    */
-  async toInbox(
-    userId: string,
-    draft: NotificationDraft,
-    prefs?: Preferences,
-    now = Date.now(),
-  ): Promise<{ item: InboxItem; event: LogEvent | null }> {
-    const { title, body } = draft.text((prefs ?? await this.preferences(userId)).lang);
-    const item: InboxItem = {
-      id: draft.id,
-      kind: draft.kind,
-      title,
-      body,
-      url: draft.url,
-      tag: collapseTag(draft.kind, draft.machineId, draft.noticeId),
-      machineId: draft.machineId,
-      noticeId: draft.noticeId,
-      critical: draft.critical,
-      createdAt: now,
-    };
-    const event = await this.store.addToInbox(userId, item);
-    if (event) this.hub.publish([event], userId);
-    const stored = event ? item : (await this.store.getInboxItem(userId, draft.id)) ?? item;
-    return { item: stored, event };
+  async deliver(entry: DueEntry, job: Extract<Job, { t: "notify" }>): Promise<void> {
+    const { userId, n } = job;
+    const scopes = ["all", ...(job.scopes ?? [])];
+    const inboxKey = K.inboxItem(userId, n.id);
+    await retryCommit(async () => {
+      const now = Date.now();
+      const [[inbox, prefsE, user, feed], presence, devices] = await Promise.all([
+        this.store.kv.getMany<[InboxItem, Preferences, number, number]>([
+          inboxKey,
+          K.prefs(userId),
+          ...this.store.userHeadKeys(userId),
+        ]),
+        this.presence(userId),
+        this.store.listDevices(userId),
+      ]);
+      const op = consume(this.store.kv.atomic(), entry);
+      if (inbox.value) return await this.#done(op, entry);
+      const prefs = prefsE.value ?? defaultPreferences();
+      const item = inboxItem(n, prefs.lang, now);
+      op.check(inbox).set(inboxKey, item);
+      this.store.appendUserOp(op, userId, [{ type: "notification", data: { item } }], {
+        user,
+        feed,
+      }, now);
+      const decision = route({ kind: n.kind, critical: n.critical, sound: n.sound }, prefs, {
+        connected: presence.connected,
+        visible: presence.visible,
+      }, now);
+      count(op, scopes, { recipients: 1, inApp: decision.inApp ? 1 : 0 });
+      if (!decision.push) {
+        // In-app only because a page looked visible: if that page does not
+        // confirm it soon (the connection dropped silently), push after all.
+        if (decision.reason === "visible") {
+          this.store.addDue(op, [{
+            at: now + this.config.ackTimeoutMs,
+            id: jobId({ t: "ack_check", userId, id: n.id }),
+            job: { t: "ack_check", userId, id: n.id },
+          }], now);
+        }
+      } else if (decision.holdUntil !== undefined && decision.holdUntil > now) {
+        const held: Job = { t: "held", userId, id: n.id, silent: decision.silent };
+        this.store.addDue(op, [{ at: decision.holdUntil, id: jobId(held), job: held }], now);
+        count(op, scopes, { held: 1 });
+      } else {
+        this.store.addDue(
+          op,
+          pushJobs(userId, n.id, devices, decision.silent, now, n.expiresAt),
+          now,
+        );
+      }
+      return await tryCommit(op) ? true : await this.#goneOrRetry(entry);
+    }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
+  }
+
+  /** An `ack_check` or `held` record: push the item now unless a page confirmed it. */
+  async pushLater(entry: DueEntry, job: Extract<Job, { t: "ack_check" | "held" }>): Promise<void> {
+    const { userId, id } = job;
+    await retryCommit(async () => {
+      const now = Date.now();
+      const [[item, acked, prefsE], devices] = await Promise.all([
+        this.store.kv.getMany<[InboxItem, unknown, Preferences]>([
+          K.inboxItem(userId, id),
+          K.acked(userId, id),
+          K.prefs(userId),
+        ]),
+        this.store.listDevices(userId),
+      ]);
+      const op = consume(this.store.kv.atomic(), entry);
+      if (!item.value || (job.t === "ack_check" && acked.value)) return await this.#done(op, entry);
+      let silent = job.t === "held" ? job.silent : false;
+      if (job.t === "ack_check") {
+        const again = route(
+          { kind: item.value.kind, critical: item.value.critical },
+          prefsE.value ?? defaultPreferences(),
+          { connected: false, visible: false },
+          now,
+        );
+        if (!again.push) return await this.#done(op, entry);
+        if (again.holdUntil !== undefined && again.holdUntil > now) {
+          const held: Job = { t: "held", userId, id, silent: again.silent };
+          this.store.addDue(op, [{ at: again.holdUntil, id: jobId(held), job: held }], now);
+          return await this.#done(op, entry);
+        }
+        silent = again.silent;
+      }
+      this.store.addDue(op, pushJobs(userId, id, devices, silent, now), now);
+      return await this.#done(op, entry);
+    });
   }
 
   /**
-   * Deliver a notification to a user: inbox + in-app event always, push as
-   * routed. `statScopes` are counter scopes to add to (e.g. a notice id).
+   * A leased `push` record: send once, then in one commit consume it and
+   * record the outcome (ledger, counters, prune, retry, alarm).
    */
-  async notify(
-    userId: string,
-    draft: NotificationDraft,
-    statScopes: string[] = [],
-  ): Promise<DeliveryReport> {
+  async push(entry: DueEntry, job: Extract<Job, { t: "push" }>): Promise<void> {
+    const { userId, id, deviceId } = job;
+    const [sent, deviceE, itemE] = await this.store.kv.getMany<[SentMark, Device, InboxItem]>([
+      K.sent(id, userId, deviceId),
+      K.device(userId, deviceId),
+      K.inboxItem(userId, id),
+    ]);
+    const device = deviceE.value;
+    const item = itemE.value;
+    if (sent.value || !device || !item) {
+      await tryCommit(consume(this.store.kv.atomic(), entry));
+      return;
+    }
+    const scopes = item.noticeId ? ["all", item.noticeId] : ["all"];
+    const result = await this.sendTo(device, item, job.silent, job.expiresAt);
     const now = Date.now();
-    const prefs = await this.preferences(userId);
-    const { item: stored, event } = await this.toInbox(userId, draft, prefs, now);
-    const presence = await this.presence(userId);
-    const decision = route(
-      { kind: draft.kind, critical: draft.critical, sound: draft.sound },
-      prefs,
-      presence,
-      now,
-    );
-    const scopes = ["all", ...statScopes];
-    if (event) {
-      await this.store.countDelivery(scopes, { recipients: 1, inApp: decision.inApp ? 1 : 0 });
-    }
-    const report: DeliveryReport = {
-      userId,
-      id: draft.id,
-      duplicate: !event,
-      decision,
-      devices: [],
-    };
-    if (!decision.push) {
-      // In-app only because a page looked visible: if that page does not
-      // confirm it soon (the connection dropped silently), push after all.
-      if (decision.reason === "visible" && event) {
-        await this.enqueue({ t: "ack_check", userId, id: draft.id }, this.config.ackTimeoutMs);
-      }
-      return report;
-    }
-    if (decision.holdUntil !== undefined && decision.holdUntil > now) {
-      if (event) {
-        await this.enqueue(
-          { t: "push_held", userId, id: draft.id, silent: decision.silent },
-          decision.holdUntil - now,
-        );
-        await this.store.countDelivery(scopes, { held: 1 });
-      }
-      return report;
-    }
-    report.devices = await this.pushToDevices(
-      userId,
-      stored,
-      decision.silent,
-      draft.expiresAt,
-      scopes,
-    );
-    return report;
-  }
-
-  /** Push an inbox item to every device of the user (each at most once). */
-  async pushToDevices(
-    userId: string,
-    item: InboxItem,
-    silent: boolean,
-    expiresAt?: number,
-    scopes: string[] = ["all"],
-  ): Promise<DeviceOutcome[]> {
-    const devices = await this.store.listDevices(userId);
-    return await Promise.all(
-      devices.map((d) => this.pushToDevice(d, item, silent, 1, expiresAt, scopes)),
-    );
-  }
-
-  /** Push one item to one device, recording the outcome. */
-  async pushToDevice(
-    device: Device,
-    item: InboxItem,
-    silent: boolean,
-    attempt: number,
-    expiresAt?: number,
-    scopes: string[] = ["all"],
-  ): Promise<DeviceOutcome> {
-    const base = { deviceId: device.deviceId, kind: device.kind, label: device.label };
-    if (!(await this.store.claimSend(item.id, device.deviceId))) {
-      return { ...base, result: { status: "skipped", detail: "already sent" } };
-    }
-    const payload: PushPayload = fitPayload({
-      id: item.id,
-      kind: item.kind,
-      title: item.title,
-      body: item.body,
-      tag: item.tag,
-      url: item.url,
-      silent,
-      critical: item.critical,
-      ts: item.createdAt,
-    });
-    const opts = pushOptions(item.kind, item.tag, Date.now(), expiresAt, item.critical);
-    let result: SendResult;
-    try {
-      result = await this.#send(device, payload, opts);
-    } catch (err) {
-      result = { status: "retry", retryAfterMs: 5_000, detail: String(err) };
-    }
-    await this.#record(device, item, silent, attempt, result, scopes);
-    return { ...base, result };
-  }
-
-  async #send(
-    device: Device,
-    payload: PushPayload,
-    opts: ReturnType<typeof pushOptions>,
-  ): Promise<SendResult> {
-    const json = JSON.stringify(payload);
-    if (device.kind === "webpush") {
-      if (!device.endpoint || !device.keys) {
-        return { status: "rejected", detail: "device has no subscription" };
-      }
-      return await this.webpush.send({ endpoint: device.endpoint, keys: device.keys }, json, opts);
-    }
-    const fcm = await this.fcm();
-    if (!fcm) return { status: "alarm", detail: "FCM device but FCM is not configured" };
-    if (!device.token) return { status: "rejected", detail: "device has no token" };
-    return await fcm.send(device.token, payload, { ...opts, link: payload.url });
-  }
-
-  async #record(
-    device: Device,
-    item: InboxItem,
-    silent: boolean,
-    attempt: number,
-    result: SendResult,
-    scopes: string[],
-  ): Promise<void> {
-    const { userId, deviceId } = device;
+    const op = this.store.kv.atomic();
+    const mark = (outcome: string) =>
+      op.set(K.sent(id, userId, deviceId), { status: "sent", at: now, outcome } as SentMark, {
+        expireIn: 7 * 86_400_000,
+      });
     switch (result.status) {
       case "ok":
-        await this.store.finishSend(item.id, deviceId, true);
-        await this.store.recordDeviceResult(userId, deviceId, true);
-        await this.store.countDelivery(scopes, { pushed: 1 });
-        return;
+        consume(op, entry);
+        mark("ok");
+        count(op, scopes, { pushed: 1 });
+        break;
       case "gone":
-        await this.store.finishSend(item.id, deviceId, false);
-        await this.store.deleteDevice(userId, deviceId);
-        await this.store.countDelivery(scopes, { pruned: 1 });
-        return;
+        consume(op, entry).delete(K.device(userId, deviceId));
+        count(op, scopes, { pruned: 1 });
+        break;
       case "retry":
-        await this.store.finishSend(item.id, deviceId, false);
-        await this.store.recordDeviceResult(userId, deviceId, false, result.detail);
-        if (attempt < MAX_PUSH_ATTEMPTS) {
-          const backoff = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** attempt);
-          await this.enqueue(
-            { t: "push_retry", userId, id: item.id, deviceId, silent, attempt: attempt + 1 },
-            Math.min(MAX_RETRY_DELAY_MS, Math.max(result.retryAfterMs, backoff)),
-          );
+        if (job.attempt < MAX_PUSH_ATTEMPTS) {
+          const next: Job = { ...job, attempt: job.attempt + 1 };
+          reschedule(op, entry, now + retryDelayMs(job.attempt, result.retryAfterMs), {
+            job: next,
+            lease: undefined,
+          });
         } else {
-          await this.store.countDelivery(scopes, { failed: 1 });
+          consume(op, entry);
+          count(op, scopes, { failed: 1 });
         }
-        return;
+        break;
       case "alarm":
         // Our credentials are wrong (e.g. Apple's BadJwtToken): never delete the device.
-        this.onAlarm(`${device.kind} ${result.httpStatus ?? ""} ${result.detail}`);
-        await this.store.finishSend(item.id, deviceId, true);
-        await this.store.recordDeviceResult(userId, deviceId, false, result.detail);
-        await this.store.countDelivery(scopes, { failed: 1 });
-        return;
+        consume(op, entry);
+        mark("alarm");
+        op.set(K.alarm("push"), this.alarm(device, result, now));
+        count(op, scopes, { failed: 1 });
+        break;
       case "rejected":
-        await this.store.finishSend(item.id, deviceId, true);
-        await this.store.recordDeviceResult(userId, deviceId, false, result.detail);
-        await this.store.countDelivery(scopes, { failed: 1 });
-        return;
+        consume(op, entry);
+        mark("rejected");
+        count(op, scopes, { failed: 1 });
+        break;
+    }
+    // Fails only when our lease was taken over (we were slower than the lease).
+    if (!(await tryCommit(op))) return;
+    if (result.status !== "gone") {
+      await this.store.recordDeviceResult(
+        userId,
+        deviceId,
+        result.status === "ok",
+        result.status === "ok" ? undefined : result.detail,
+        result.status === "ok" || result.status === "retry" ? undefined : result.status,
+      );
     }
   }
 
-  /** Handle a notifier queue message (retries and held pushes). */
-  async handle(msg: NotifierMessage): Promise<void> {
-    const item = await this.store.getInboxItem(msg.userId, msg.id);
-    if (!item) return;
-    const scopes = item.noticeId ? ["all", item.noticeId] : ["all"];
-    if (msg.t === "push_held") {
-      await this.pushToDevices(msg.userId, item, msg.silent, undefined, scopes);
-      return;
-    }
-    if (msg.t === "ack_check") {
-      if (await this.store.isAcked(msg.userId, msg.id)) return;
-      const prefs = await this.preferences(msg.userId);
-      const again = route(
-        { kind: item.kind, critical: item.critical },
-        prefs,
-        { connected: false, visible: false },
-        Date.now(),
-      );
-      if (again.push && again.holdUntil === undefined) {
-        await this.pushToDevices(msg.userId, item, again.silent, undefined, scopes);
+  /**
+   * Raise the "our push setup is wrong" alarm (401/403 from a push service):
+   * logged, and returned as the record admins are shown (`["alarm","push"]`).
+   */
+  alarm(device: Device, result: SendResult & { status: "alarm" }, now = Date.now()): PushAlarm {
+    this.onAlarm(`${device.kind} ${result.httpStatus ?? ""} ${result.detail}`);
+    return {
+      at: now,
+      httpStatus: result.httpStatus ?? null,
+      detail: result.detail.slice(0, 300),
+      kind: device.kind,
+    };
+  }
+
+  /** Send an inbox item to one device now (no ledger: callers keep their own). */
+  async sendTo(
+    device: Device,
+    item: InboxItem,
+    silent: boolean,
+    expiresAt?: number,
+  ): Promise<SendResult> {
+    const payload = payloadOf(item, silent);
+    const opts = pushOptions(item.kind, item.tag, Date.now(), expiresAt, item.critical);
+    try {
+      const json = JSON.stringify(payload);
+      if (device.kind === "webpush") {
+        if (!device.endpoint || !device.keys) {
+          return { status: "rejected", detail: "device has no subscription" };
+        }
+        return await this.webpush.send(
+          { endpoint: device.endpoint, keys: device.keys },
+          json,
+          opts,
+        );
       }
-      return;
+      const fcm = await this.fcm();
+      if (!fcm) return { status: "alarm", detail: "FCM device but FCM is not configured" };
+      if (!device.token) return { status: "rejected", detail: "device has no token" };
+      return await fcm.send(device.token, payload, { ...opts, link: payload.url });
+    } catch (err) {
+      return { status: "retry", retryAfterMs: 5_000, detail: String(err) };
     }
-    const device = await this.store.getDevice(msg.userId, msg.deviceId);
-    if (!device) return;
-    await this.pushToDevice(device, item, msg.silent, msg.attempt, undefined, scopes);
+  }
+
+  /** Put a notification straight into a user's inbox (test pushes); shows it on open pages. */
+  async toInbox(userId: string, n: NotificationSpec): Promise<InboxItem> {
+    const prefs = await this.preferences(userId);
+    const item = inboxItem(n, prefs.lang, Date.now());
+    await this.store.addToInbox(userId, item);
+    return (await this.store.getInboxItem(userId, n.id)) ?? item;
+  }
+
+  async #done(op: Deno.AtomicOperation, entry: DueEntry): Promise<true | null> {
+    return await tryCommit(op) ? true : await this.#goneOrRetry(entry);
+  }
+
+  /** After a failed commit: true when the record was consumed elsewhere, null to retry. */
+  async #goneOrRetry(entry: DueEntry): Promise<true | null> {
+    const now = await this.store.kv.get(entry.key);
+    return now.versionstamp !== entry.versionstamp ? true : null;
   }
 
   /** The FCM sender, created on first use (firebase-admin is large; load it lazily). */
@@ -385,3 +450,6 @@ export class Notifier {
     return this.#fcm;
   }
 }
+
+/** Type of the log events the notifier appends (re-exported for tests). */
+export type { LogEvent };

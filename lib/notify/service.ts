@@ -1,285 +1,254 @@
 /**
- * The notification service: turns board changes and time into notifications.
+ * The notification service: handles the due-index's jobs (`lib/outbox.ts`)
+ * and the admin and resident actions that owe notifications.
  *
- * - Board changes (a listener on {@link Board}) schedule `tick` queue messages
- *   for every moment something may be due (reminders, hold expiry, cycle end),
- *   and notify on state changes that matter (cycle done, hold expired, a
- *   watched kind free).
- * - A `tick` settles the machine (time-driven state changes become events)
- *   and sends the reminders {@link dueReminders} says are due. Stale ticks do
- *   nothing; missed ones are caught by {@link NotificationService.sweep}.
- * - Admin notices: now or scheduled (a delayed `notice` message), cancellable.
+ * - `tick`: settle the machine and owe the reminders due for its current use
+ *   ({@link dueReminders}), in one commit. Stale ticks do nothing.
+ * - `free`: offer a machine that became available to the watchers of its
+ *   kind (one-shot watches, taken in the commit that owes their notices).
+ * - `notice`: expand an admin notice into one `notify` job per recipient, in
+ *   batches, each batch one commit that also records how far it got.
+ * - `notify`, `push`, `ack_check`, `held`: the {@link Notifier}'s.
+ *
+ * Nudges and notices are recorded together with what they owe, in one
+ * commit; nothing here sends anything after a commit.
  * @module
  */
-import type { Board, MachineChange } from "../board.ts";
 import type { Config } from "../config.ts";
-import type { LogEvent, Store } from "../db.ts";
+import { retryCommit, tryCommit } from "../commit.ts";
+import type { Store } from "../db.ts";
 import { newId } from "../ids.ts";
-import { type MessageKey, t } from "../i18n.ts";
+import { K } from "../keys.ts";
 import { nudgeRefusal } from "../lifecycle.ts";
-import type {
-  Machine,
-  MachineKind,
-  Notice,
-  NoticeTarget,
-  NotificationKind,
-  User,
-} from "../types.ts";
-import type { DeliveryReport, NotificationDraft, Notifier, NotifierMessage } from "./notifier.ts";
-import { dueReminders, nextStateChangeAt, type Reminder, remindersFor } from "./reminders.ts";
+import { consume, type DueEntry, type DueWorker } from "../outbox.ts";
+import type { Machine, Notice, NoticeTarget, User } from "../types.ts";
+import type { DeliveryReport, DeviceOutcome, Notifier } from "./notifier.ts";
+import {
+  due,
+  type DueJob,
+  type Job,
+  machineSpec,
+  machineUrl,
+  type NotificationSpec,
+} from "./plan.ts";
+import { dueReminders, type Reminder } from "./reminders.ts";
 
-/** Every message on the KV queue. */
-export type QueueMessage =
-  | { t: "tick"; machineId: string; useId?: string }
-  | { t: "notice"; id: string }
-  | NotifierMessage;
+/** Recipients expanded per commit when a notice is sent. */
+export const NOTICE_BATCH = 100;
+/** Watchers offered a machine per commit (each watch key is checked: ≤ 10 checks). */
+export const WATCH_BATCH = 8;
+/** How long `POST /api/push/test` waits for devices before answering "pending". */
+export const TEST_PUSH_WAIT_MS = 4_000;
 
-/** Machine events after which the machine is free for someone else. */
-const FREEING = new Set([
-  "machine.collected",
-  "machine.released",
-  "machine.hold_expired",
-  "machine.repaired",
-  "machine.added",
-]);
-
-/** Machine events that start or re-time a use (schedule ticks). */
-const TIMING = new Set([
-  "machine.held",
-  "machine.arrived",
-  "machine.started",
-  "machine.extended",
-  "machine.finished",
-  "machine.done",
-]);
-
-function machineUrl(machineId: string): string {
-  return `/?m=${machineId}`;
-}
-
-function kindName(lang: "ko" | "en", kind: MachineKind): string {
-  return t(lang, kind === "washer" ? "kind.washer" : "kind.dryer");
-}
-
-/** A notification about machine `m` with a catalogue title and body. */
-function machineDraft(
-  m: Machine,
-  id: string,
-  kind: NotificationKind,
-  title: MessageKey,
-  body: MessageKey,
-  params: Record<string, string | number> = {},
-  expiresAt?: number,
-): NotificationDraft {
-  const all = { machine: m.name, ...params };
-  return {
-    id,
-    kind,
-    url: machineUrl(m.id),
-    machineId: m.id,
-    expiresAt,
-    text: (lang) => ({ title: t(lang, title, all), body: t(lang, body, all) }),
-  };
-}
-
-/**
- * The state changes that concern the machine's (former) owner: their cycle
- * ended, their hold expired, or a breakdown ended their use. Null otherwise.
- */
-export function ownerNotice(
-  e: LogEvent,
-  before: Machine | null,
-):
-  | { userId: string; id: string; kind: NotificationKind; title: MessageKey; body: MessageKey }
-  | null {
-  const m = e.machine;
-  if (!m) return null;
-  if (e.type === "machine.done" && m.ownerId && m.useId) {
-    return {
-      userId: m.ownerId,
-      id: `use.done:${m.useId}`,
-      kind: "use.done",
-      title: "n.done.title",
-      body: "n.done.body",
-    };
-  }
-  if (e.type === "machine.out_of_order" && before?.ownerId && before.useId) {
-    return {
-      userId: before.ownerId,
-      id: `out_of_order:${before.useId}`,
-      kind: "notice",
-      title: "n.out_of_order.title",
-      body: "n.out_of_order.body",
-    };
-  }
-  // An expired hold clears the machine; the event names whose hold it was.
-  const held = e.data as { ownerId?: string; useId?: string } | undefined;
-  if (e.type === "machine.hold_expired" && held?.ownerId && held.useId) {
-    return {
-      userId: held.ownerId,
-      id: `hold.expired:${held.useId}`,
-      kind: "hold.expired",
-      title: "n.hold_expired.title",
-      body: "n.hold_expired.body",
-    };
-  }
-  return null;
-}
-
-/** The draft of a time-driven reminder. */
-export function reminderDraft(m: Machine, r: Reminder): NotificationDraft {
+/** The spec of a time-driven reminder. */
+export function reminderSpec(m: Machine, r: Reminder): NotificationSpec {
   const keys = {
     "use.ending_soon": ["n.ending_soon.title", "n.ending_soon.body"],
     "use.overdue": ["n.overdue.title", "n.overdue.body"],
     "hold.expiring": ["n.hold_expiring.title", "n.hold_expiring.body"],
   } as const;
   const [title, body] = keys[r.kind as keyof typeof keys];
-  return machineDraft(m, r.id, r.kind, title, body, { n: r.minutes }, r.expiresAt);
+  return machineSpec(m, r.id, r.kind, title, body, { n: r.minutes }, r.expiresAt);
+}
+
+/** The jobs the reminders due now for a machine's use owe (pure). */
+export function reminderJobs(
+  m: Machine,
+  lead: number,
+  now: number,
+  settings: Store["settings"],
+): DueJob[] {
+  if (!m.ownerId) return [];
+  return dueReminders(m, now, lead, settings).map((r) =>
+    due({ t: "notify", userId: m.ownerId!, n: reminderSpec(m, r) }, now)
+  );
+}
+
+/** The spec offering a free machine to a watcher. */
+export function freeSpec(m: Machine, userId: string): NotificationSpec {
+  return {
+    id: `machine.free:${m.id}:${m.gen}:${userId}`,
+    kind: "machine.free",
+    url: machineUrl(m.id),
+    machineId: m.id,
+    text: {
+      key: { title: "n.free.title", body: "n.free.body" },
+      params: { kind: m.kind === "washer" ? "@kind.washer" : "@kind.dryer", machine: m.name },
+    },
+  };
 }
 
 /** Notifications, reminders, nudges, watches and admin notices. */
 export class NotificationService {
-  #failedOnce = new Set<string>();
-
-  /** Wire the service; call {@link attach} to start listening to the board. */
+  /** Wire the service. */
   constructor(
     readonly store: Store,
-    readonly board: Board,
     readonly notifier: Notifier,
     readonly config: Config,
-    readonly enqueue: (msg: QueueMessage, delayMs: number) => Promise<void>,
   ) {}
 
-  /** Listen to board changes. */
-  attach(): void {
-    this.board.onChange((change) => this.onChange(change));
-  }
-
-  /** React to one committed board change. */
-  async onChange(change: MachineChange): Promise<void> {
-    const m = change.machine;
-    for (const e of change.events) {
-      if (e.type === "machine.started" && m?.ownerId) {
-        await this.store.markMachineUser(m.id, m.ownerId);
-      }
-      const notice = ownerNotice(e, change.before);
-      if (notice && e.machine) {
-        await this.notifier.notify(
-          notice.userId,
-          machineDraft(e.machine, notice.id, notice.kind, notice.title, notice.body),
+  /** Handle one due-index entry (the worker's handler). Idempotent. */
+  async handle(entry: DueEntry, _worker?: DueWorker): Promise<void> {
+    const job = entry.value.job as Job;
+    switch (job.t) {
+      case "tick":
+        await this.store.runTick(
+          entry,
+          job.machineId,
+          job.useId,
+          (m, lead, now) => reminderJobs(m, lead, now, this.store.settings),
         );
-      }
-    }
-    if (!m) return;
-    const types = new Set(change.events.map((e) => e.type));
-    if ([...types].some((ty) => TIMING.has(ty))) await this.scheduleTicks(m);
-    if ([...types].some((ty) => FREEING.has(ty)) && m.state === "available") {
-      await this.offerToWatchers(m);
-    }
-  }
-
-  /** Enqueue a tick for every future moment this machine's use has something due. */
-  async scheduleTicks(m: Machine): Promise<void> {
-    const now = Date.now();
-    const lead = m.ownerId ? (await this.notifier.preferences(m.ownerId)).endingSoonMinutes : 5;
-    const times = new Set<number>();
-    for (const r of remindersFor(m, lead, this.store.settings)) if (r.at > now) times.add(r.at);
-    const change = nextStateChangeAt(m);
-    if (change !== null && change > now) times.add(change);
-    for (const at of times) {
-      await this.enqueue({ t: "tick", machineId: m.id, useId: m.useId }, at - now);
+        return;
+      case "notify":
+        return await this.notifier.deliver(entry, job);
+      case "push":
+        return await this.notifier.push(entry, job);
+      case "ack_check":
+      case "held":
+        return await this.notifier.pushLater(entry, job);
+      case "free":
+        return await this.offer(entry, job);
+      case "notice":
+        return await this.expandNotice(entry, job.noticeId);
+      default:
+        // A record this release does not know (written by a newer one): leave it.
+        console.error("outbox: unknown job", job);
+        await tryCommit(consume(this.store.kv.atomic(), entry));
     }
   }
 
   /**
-   * A tick: persist time-driven state changes, then send whatever reminders
-   * are due now for the machine's current use. A tick for a use that is gone
-   * does nothing.
+   * A `free` record: while the machine is still free (same generation),
+   * take up to {@link WATCH_BATCH} watches of its kind and owe each watcher
+   * the offer, in one commit; the record is consumed with the last batch.
    */
-  async tick(machineId: string, useId?: string, now = Date.now()): Promise<void> {
-    const before = await this.store.getMachine(machineId);
-    if (!before) return;
-    if (useId !== undefined && before.useId !== useId) return; // stale: that use is over
-    const settled = await this.board.settle(machineId, now);
-    const m = settled ? settled.machine : before;
-    if (!m || !m.ownerId || (useId !== undefined && m.useId !== useId)) return;
-    const lead = (await this.notifier.preferences(m.ownerId)).endingSoonMinutes;
-    for (const r of dueReminders(m, now, lead, this.store.settings)) {
-      await this.notifier.notify(m.ownerId, reminderDraft(m, r));
-    }
-  }
-
-  /** Offer a free machine to everyone watching its kind (one-shot watches). */
-  async offerToWatchers(m: Machine): Promise<void> {
-    const watchers = await this.store.takeWatchers(m.kind);
-    for (const userId of watchers) {
-      await this.notifier.notify(userId, {
-        id: `machine.free:${m.id}:${m.gen}:${userId}`,
-        kind: "machine.free",
-        url: machineUrl(m.id),
-        machineId: m.id,
-        text: (lang) => ({
-          title: t(lang, "n.free.title", { kind: kindName(lang, m.kind) }),
-          body: t(lang, "n.free.body", { machine: m.name }),
-        }),
+  async offer(entry: DueEntry, job: Extract<Job, { t: "free" }>): Promise<void> {
+    for (let batch = 0; batch < 10_000; batch++) {
+      const done = await retryCommit(async () => {
+        const now = Date.now();
+        const m = (await this.store.kv.get<Machine>(K.machine(job.machineId))).value;
+        const current = await this.store.kv.get(entry.key);
+        if (current.versionstamp !== entry.versionstamp) return true; // someone else did it
+        if (!m || m.gen !== job.gen || m.state !== "available") {
+          return await tryCommit(consume(this.store.kv.atomic(), entry)) ? true : null;
+        }
+        const watches: Deno.KvEntry<unknown>[] = [];
+        for await (
+          const w of this.store.kv.list({ prefix: K.watches(m.kind) }, { limit: WATCH_BATCH + 1 })
+        ) watches.push(w);
+        const take = watches.slice(0, WATCH_BATCH);
+        const last = watches.length <= WATCH_BATCH;
+        const op = this.store.kv.atomic().check(current);
+        for (const w of take) op.check(w).delete(w.key);
+        this.store.addDue(
+          op,
+          take.map((w) => {
+            const userId = w.key[2] as string;
+            return due({ t: "notify", userId, n: freeSpec(m, userId) }, now);
+          }),
+          now,
+        );
+        if (last) op.delete(entry.key);
+        if (!(await tryCommit(op))) return null;
+        return last;
       });
+      if (done) return;
+      // The record was not consumed yet: re-read its version for the next batch.
+      const again = await this.store.kv.get<DueEntry["value"]>(entry.key);
+      if (!again.value) return;
+      entry = again as DueEntry;
     }
   }
 
   /**
-   * A neighbour asks the owner of a done machine to collect (수거 요청).
-   * The owner only learns "a neighbour". Throws a refusal code on failure.
+   * A neighbour asks the owner of a done machine to collect (수거 요청). The
+   * owner only learns "a neighbour". The nudge and the owner's notification
+   * are one commit.
    */
   async nudge(
     machineId: string,
     sender: User,
   ): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
     const now = Date.now();
-    await this.board.settle(machineId, now);
-    const m = await this.store.getMachine(machineId);
-    if (!m) return { ok: false, code: "not_found", message: "No such machine." };
-    const refusal = await this.store.recordNudge(
+    const refusal = await this.store.nudge(
       machineId,
       sender.id,
-      (lastAt) => nudgeRefusal(m, sender.id, now, this.store.settings, lastAt),
+      (m, lastAt) => nudgeRefusal(m, sender.id, now, this.store.settings, lastAt),
+      // Never the sender's id: the owner sees this id (payload, inbox) and must
+      // only learn "a neighbour".
+      (m) =>
+        machineSpec(
+          m,
+          `pickup.nudge:${m.useId}:${newId(12)}`,
+          "pickup.nudge",
+          "n.nudge.title",
+          "n.nudge.body",
+        ),
     );
-    if (refusal) return { ok: false, ...refusal };
-    // Never the sender's id: the owner sees this id (payload, inbox) and must
-    // only learn "a neighbour". recordNudge already makes it once per cooldown.
-    await this.notifier.notify(
-      m.ownerId!,
-      machineDraft(
-        m,
-        `pickup.nudge:${m.useId}:${newId(12)}`,
-        "pickup.nudge",
-        "n.nudge.title",
-        "n.nudge.body",
-      ),
-    );
-    return { ok: true };
+    return refusal ? { ok: false, ...refusal } : { ok: true };
   }
 
-  /** Send a test notification to the user's devices and report per device. */
-  async testPush(user: User): Promise<DeliveryReport> {
-    const { item } = await this.notifier.toInbox(user.id, {
+  /**
+   * Send a test notification to the user's devices and report per device:
+   * each device's answer as it arrives, "pending" for any still sending
+   * after {@link TEST_PUSH_WAIT_MS}.
+   */
+  async testPush(user: User, waitMs = TEST_PUSH_WAIT_MS): Promise<DeliveryReport> {
+    const item = await this.notifier.toInbox(user.id, {
       id: `test:${newId(10)}`,
       kind: "test",
       url: "/settings",
-      text: (lang) => ({ title: t(lang, "n.test.title"), body: t(lang, "n.test.body") }),
+      text: { key: { title: "n.test.title", body: "n.test.body" }, params: {} },
     });
-    const devices = await this.notifier.pushToDevices(user.id, item, false);
+    const devices = await this.store.listDevices(user.id);
+    const outcomes: DeviceOutcome[] = devices.map((d) => ({
+      deviceId: d.deviceId,
+      kind: d.kind,
+      label: d.label,
+      result: { status: "pending", detail: `no answer within ${waitMs} ms` },
+    }));
+    const sends = devices.map(async (d, i) => {
+      const result = await this.notifier.sendTo(d, item, false);
+      outcomes[i] = { ...outcomes[i], result };
+      await this.store.recordDeviceResult(
+        user.id,
+        d.deviceId,
+        result.status === "ok",
+        result.status === "ok" ? undefined : result.detail,
+        result.status === "alarm" || result.status === "rejected" ? result.status : undefined,
+      );
+      if (result.status === "gone") await this.store.deleteDevice(user.id, d.deviceId);
+      if (result.status === "alarm") {
+        await this.store.kv.set(K.alarm("push"), this.notifier.alarm(d, result));
+      }
+      await this.store.countDelivery(["all"], {
+        pushed: result.status === "ok" ? 1 : 0,
+        pruned: result.status === "gone" ? 1 : 0,
+        failed: result.status === "ok" || result.status === "gone" ? 0 : 1,
+      });
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(sends),
+      new Promise((r) => (timer = setTimeout(r, waitMs))),
+    ]);
+    clearTimeout(timer);
     return {
       userId: user.id,
       id: item.id,
       duplicate: false,
       decision: { inApp: true, push: true, silent: false, reason: "test" },
-      devices,
+      devices: outcomes.map((o) => ({ ...o })),
     };
   }
 
   // ───────────────────────────── admin notices ─────────────────────────────
 
-  /** Create a notice; sends now, or schedules it for `sendAt`. */
+  /**
+   * Create a notice: stored with its `notice` job (due now, or at `sendAt`)
+   * in one commit. Answers once the work is recorded, not when the slowest
+   * phone answers.
+   */
   async createNotice(
     admin: User,
     input: {
@@ -301,14 +270,13 @@ export class NotificationService {
       sendAt: later ? input.sendAt! : now,
       sound: input.sound,
       critical: input.critical,
-      status: "scheduled",
+      // Going out now: "sending" until the worker has owed it to everyone.
+      status: later ? "scheduled" : "sending",
       createdBy: admin.id,
       createdAt: now,
     };
     await this.store.createNotice(notice);
-    if (later) await this.enqueue({ t: "notice", id: notice.id }, notice.sendAt - now);
-    else await this.dispatchNotice(notice.id);
-    return (await this.store.getNotice(notice.id))!;
+    return notice;
   }
 
   /** Cancel a scheduled notice; null when it already went out. */
@@ -318,88 +286,95 @@ export class NotificationService {
     });
   }
 
-  /** Recipients of a notice target (active users only). */
+  /** Recipients of a notice target (active users only), in id order. */
   async recipients(target: NoticeTarget): Promise<User[]> {
     const users = (await this.store.listUsers()).filter((u) => !u.disabled);
-    if (target.type === "all") return users;
-    if (target.type === "room") return users.filter((u) => u.room === target.room);
-    const m = await this.store.getMachine(target.machineId);
-    const ids = new Set(await this.store.machineUsers(target.machineId));
-    if (m?.ownerId) ids.add(m.ownerId);
-    return users.filter((u) => ids.has(u.id));
+    let out = users;
+    if (target.type === "room") out = users.filter((u) => u.room === target.room);
+    else if (target.type === "machine") {
+      const m = await this.store.getMachine(target.machineId);
+      const ids = new Set(await this.store.machineUsers(target.machineId));
+      if (m?.ownerId) ids.add(m.ownerId);
+      out = users.filter((u) => ids.has(u.id));
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**
-   * Send a notice to its recipients. Safe to run twice: the status moves
-   * scheduled → sending atomically, each recipient's inbox entry is keyed by
-   * the notice id, and a dispatcher that died mid-way is resumed by the sweep.
+   * A `notice` record: move the notice to "sending", then owe a `notify`
+   * job to each recipient, {@link NOTICE_BATCH} per commit, each commit
+   * recording the last recipient done (a dispatcher that dies resumes
+   * there); the last commit marks it sent and consumes the record.
    */
-  async dispatchNotice(id: string, now = Date.now()): Promise<void> {
-    const current = await this.store.getNotice(id);
-    if (!current || current.sendAt > now + 1000) return;
-    let n = current;
-    if (n.status === "scheduled") {
-      const moved = await this.store.transitionNotice(id, ["scheduled"], "sending");
-      if (!moved) return;
-      n = moved;
-    } else if (n.status !== "sending") return;
-    for (const u of await this.recipients(n.target)) {
-      await this.notifier.notify(u.id, {
-        id: `notice:${n.id}`,
-        kind: "notice",
-        url: `/inbox?n=${n.id}`,
-        noticeId: n.id,
-        critical: n.critical,
-        sound: n.sound,
-        text: () => ({ title: n.title, body: n.body }),
-      }, [n.id]);
-    }
-    await this.store.transitionNotice(id, ["sending"], "sent", { sentAt: Date.now() });
-  }
-
-  // ───────────────────────────── queue & sweep ─────────────────────────────
-
-  /** Handle one queue message. Must be idempotent (delivery is at-least-once). */
-  async handle(msg: QueueMessage): Promise<void> {
-    switch (msg.t) {
-      case "tick":
-        await this.tick(msg.machineId, msg.useId);
-        break;
-      case "notice":
-        await this.dispatchNotice(msg.id);
-        break;
-      case "push_retry":
-      case "push_held":
-      case "ack_check":
-        await this.notifier.handle(msg);
-        break;
-    }
-    // Test-only fault: fail once *after* the work is done, to prove redelivery is harmless.
-    if (this.config.faults.includes("queue-fail-once-after-send")) {
-      const key = JSON.stringify(msg);
-      if (!this.#failedOnce.has(key)) {
-        this.#failedOnce.add(key);
-        throw new Error("injected fault: queue-fail-once-after-send");
-      }
+  async expandNotice(entry: DueEntry, noticeId: string): Promise<void> {
+    for (let batch = 0; batch < 100_000; batch++) {
+      const finished = await retryCommit(async () => {
+        const now = Date.now();
+        const [noticeE, current] = await this.store.kv.getMany<[Notice, unknown]>([
+          K.notice(noticeId),
+          entry.key,
+        ]);
+        if (current.versionstamp !== entry.versionstamp) return true;
+        const n = noticeE.value;
+        const op = this.store.kv.atomic().check(current).check(noticeE);
+        if (!n || (n.status !== "scheduled" && n.status !== "sending")) {
+          return await tryCommit(op.delete(entry.key)) ? true : null;
+        }
+        const all = await this.recipients(n.target);
+        const rest = n.cursor ? all.filter((u) => u.id > n.cursor!) : all;
+        const take = rest.slice(0, NOTICE_BATCH);
+        const last = rest.length <= NOTICE_BATCH;
+        const spec: NotificationSpec = {
+          id: `notice:${n.id}`,
+          kind: "notice",
+          url: `/inbox?n=${n.id}`,
+          noticeId: n.id,
+          critical: n.critical,
+          sound: n.sound,
+          text: { literal: { title: n.title, body: n.body } },
+        };
+        this.store.addDue(
+          op,
+          take.map((u) => due({ t: "notify", userId: u.id, n: spec, scopes: [n.id] }, now)),
+          now,
+        );
+        const next: Notice = last
+          ? { ...n, status: "sent", sentAt: now, cursor: undefined }
+          : { ...n, status: "sending", cursor: take[take.length - 1].id };
+        op.set(K.notice(n.id), next);
+        if (last) op.delete(entry.key);
+        if (!(await tryCommit(op))) return null;
+        return last;
+      });
+      if (finished) return;
+      const again = await this.store.kv.get<DueEntry["value"]>(entry.key);
+      if (!again.value) return;
+      entry = again as DueEntry;
     }
   }
+
+  // ───────────────────────────── sweep ─────────────────────────────
 
   /**
-   * The cron sweep (every minute): settle every machine and send anything due
-   * that a queue message missed; send notices whose time has come; trim old
-   * events, inboxes and presence.
+   * The minute sweep: once per minute slot however many workers or
+   * instances run it (a KV lease), trim old events, inboxes and presence.
+   * Returns whether this call did the work.
    */
-  async sweep(now = Date.now()): Promise<void> {
-    for (const m of await this.store.listMachines()) {
-      await this.tick(m.id, undefined, now);
-    }
-    for (const n of await this.store.listNotices(1000)) {
-      if ((n.status === "scheduled" || n.status === "sending") && n.sendAt <= now) {
-        await this.dispatchNotice(n.id, now);
-      }
-    }
+  async sweep(now = Date.now()): Promise<boolean> {
+    const slot = Math.floor(now / 60_000);
+    const key = K.lease("sweep", slot);
+    const won = await tryCommit(
+      this.store.kv.atomic().check({ key, versionstamp: null }).set(key, { at: now }, {
+        expireIn: 3_600_000,
+      }).sum(K.stat("ops", "sweeps"), 1n),
+    );
+    if (!won) return false;
     await this.store.trimLogs(this.config.retentionMs, now);
     await this.store.trimInboxes();
     await this.store.sweepPresence(now);
+    return true;
   }
 }
+
+/** Re-exported for routes that build their own specs. */
+export type { NotificationSpec };

@@ -1,16 +1,19 @@
 /**
  * Builds the notification stack for a server: VAPID keys (environment, else
  * generated once and kept in KV), the Web Push and (lazily) FCM senders, the
- * notifier, the service and its queue listener.
+ * notifier, the service, and the due-index worker with its alarm clocks
+ * (timer + `kv.watch`, and a delayed KV queue message where queues work).
  * @module
  */
 import type { Config } from "../config.ts";
 import type { AppContext } from "../context.ts";
 import type { Store } from "../db.ts";
+import { DueWorker, isWakeMessage } from "../outbox.ts";
+import { due } from "./plan.ts";
 import { FcmSender, type FcmSenderOptions } from "../push/fcm_sender.ts";
 import { generateVapidKeys, type VapidKeys, WebPushSender } from "../push/webpush_sender.ts";
 import { Notifier } from "./notifier.ts";
-import { NotificationService, type QueueMessage } from "./service.ts";
+import { NotificationService } from "./service.ts";
 
 /** The default VAPID subject; a warning is logged while it is in force. */
 export const DEFAULT_VAPID_SUBJECT = "mailto:webpush-admin@example.com";
@@ -27,16 +30,42 @@ export async function loadVapidKeys(store: Store, config: Config): Promise<Vapid
 /** Options tests use to point FCM at a local fake server. */
 export interface NotifySetupOptions {
   fcm?: Partial<FcmSenderOptions>;
-  /** Listen on the KV queue (one listener per KV handle). */
-  listen?: boolean;
+  /** Run the due-index worker (default true; tests that step it by hand turn it off). */
+  worker?: boolean;
 }
 
-/** Is the message one of ours? (Queue values are untyped.) */
-function isQueueMessage(v: unknown): v is QueueMessage {
-  return typeof v === "object" && v !== null && typeof (v as { t?: unknown }).t === "string";
+/**
+ * Whether this KV handle has queues: `KV_QUEUES=off` says no; otherwise try
+ * one enqueue (the current Deno Deploy and KV Connect refuse it).
+ */
+export async function detectQueues(kv: Deno.Kv, config: Config): Promise<boolean> {
+  if (config.kvQueues === "off") return false;
+  try {
+    await kv.enqueue({ t: "wake" });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-/** Create the notifier and service, attach them to the board, start the queue listener. */
+/**
+ * A queue message of the previous release (reminder `tick`s and scheduled
+ * `notice`s were queue messages then): turned into due records, so an
+ * upgrade loses none of them.
+ */
+export function legacyJob(msg: unknown): ReturnType<typeof due> | null {
+  if (typeof msg !== "object" || msg === null) return null;
+  const m = msg as { t?: string; machineId?: string; useId?: string; id?: string };
+  if (m.t === "tick" && typeof m.machineId === "string") {
+    return due({ t: "tick", machineId: m.machineId, useId: m.useId }, Date.now());
+  }
+  if (m.t === "notice" && typeof m.id === "string") {
+    return due({ t: "notice", noticeId: m.id }, Date.now());
+  }
+  return null;
+}
+
+/** Create the notifier, service and due-index worker; start the worker. */
 export async function setupNotifications(
   ctx: AppContext,
   opts: NotifySetupOptions = {},
@@ -50,36 +79,38 @@ export async function setupNotifications(
         "Set it to a mailto: or https: contact you own (Apple rejects invalid subjects).",
     );
   }
-  const webpush = new WebPushSender({ ...keys, subject });
+  const webpush = new WebPushSender({ ...keys, subject, timeoutMs: config.pushTimeoutMs });
   const fcmConfigured = !!config.firebaseServiceAccount || !!opts.fcm;
   const fcmFactory = fcmConfigured
     ? () => FcmSender.create({ serviceAccount: config.firebaseServiceAccount, ...opts.fcm })
     : null;
-  const enqueue = async (msg: QueueMessage, delayMs: number) => {
-    await store.kv.enqueue(msg, { delay: Math.max(0, Math.round(delayMs)) });
-  };
-  const inflight = new Set<Promise<void>>();
-  const notifier = new Notifier(store, ctx.hub, config, webpush, fcmFactory, enqueue);
-  const service = new NotificationService(store, ctx.board, notifier, config, enqueue);
-  service.attach();
-  if (opts.listen ?? config.background) {
-    store.kv.listenQueue(async (msg: unknown) => {
-      if (!isQueueMessage(msg)) return;
-      const work = service.handle(msg);
-      inflight.add(work);
-      try {
-        await work;
-      } finally {
-        inflight.delete(work);
-      }
-    });
-  }
-  // Let the server finish running handlers before it closes the KV handle.
-  ctx.onClose.push(async () => {
-    await Promise.allSettled([...inflight]);
+  const notifier = new Notifier(store, ctx.hub, config, webpush, fcmFactory);
+  const service = new NotificationService(store, notifier, config);
+  const worker = new DueWorker(store.kv, {
+    instance: ctx.hub.instance,
+    handle: (entry, w) => service.handle(entry, w),
+    leaseMs: Math.max(config.pushLeaseMs, config.pushTimeoutMs * 2),
+    concurrency: config.pushConcurrency,
   });
+  if (opts.worker !== false) {
+    store.queues = await detectQueues(store.kv, config);
+    if (store.queues) {
+      store.kv.listenQueue(async (msg: unknown) => {
+        if (isWakeMessage(msg)) return worker.poke();
+        const legacy = legacyJob(msg);
+        if (legacy) {
+          const op = store.kv.atomic();
+          store.addDue(op, [legacy]);
+          await op.commit();
+        }
+      });
+    }
+    worker.start();
+    ctx.onClose.push(() => worker.stop());
+  }
   ctx.notifier = notifier;
   ctx.notifications = service;
+  ctx.worker = worker;
   ctx.vapidPublicKey = keys.publicKey;
   return { notifier, service, vapidPublicKey: keys.publicKey };
 }

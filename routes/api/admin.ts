@@ -88,7 +88,7 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
       throw new HttpError(400, "self", "You cannot disable your own account.");
     }
     const user = await ctx.store.setUserDisabled(id, b.disabled);
-    if (b.disabled) ctx.hub.disconnectUser(id);
+    if (b.disabled) await ctx.hub.disconnectUser(id, undefined, "account disabled");
     return c.json({ resident: publicUser(user) });
   });
 

@@ -17,6 +17,7 @@ import {
   SESSION_COOKIE,
 } from "../../lib/http.ts";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.ts";
+import { sha256Hex } from "../../lib/ids.ts";
 import { defaultPreferences } from "../../lib/notify/policy.ts";
 
 const loginId = z.string().trim().min(3).max(32).regex(
@@ -119,7 +120,11 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
     const user = c.get("user");
     // Logout deletes this device's push subscription (SPEC section 3).
     if (user && b.deviceId) await store.deleteDevice(user.id, b.deviceId);
-    if (token) await store.deleteSession(token);
+    if (token) {
+      await store.deleteSession(token);
+      // Close this session's open sockets, on every instance.
+      if (user) await ctx.hub.disconnectUser(user.id, await sha256Hex(token));
+    }
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.json({ ok: true });
   });

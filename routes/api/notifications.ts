@@ -62,7 +62,7 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
     const u = requireUser(c);
     const b = await body(c, ReadBody);
     const r = await ctx.store.markRead(u.id, b.ids);
-    ctx.hub.publish(r.events, u.id);
+    ctx.hub.poll();
     return c.json({ updated: r.updated });
   });
 

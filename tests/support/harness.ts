@@ -47,7 +47,7 @@ export interface TestServer extends Server {
 /**
  * Start a real server on `127.0.0.1` and a free port, with a fresh KV file in
  * a new temporary directory, the test admin password and invite code, no
- * background jobs, and no cross-instance channel. `env` overrides or extends
+ * cron. `env` overrides or extends
  * the environment (e.g. `{WS_PING_MS: "100"}`); `opts` the server options.
  */
 export async function startTestServer(
@@ -68,7 +68,7 @@ export async function startTestServer(
         BACKGROUND: "0",
         ...env,
       }),
-      { quiet: true, channel: null, ...opts },
+      { quiet: true, ...opts },
     );
   } catch (err) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -1,17 +1,18 @@
 /**
  * A LaundryLive instance inside a Deno Worker, for multi-instance tests: the
- * test posts `{type: "start", env, channel}` and gets `{type: "started", url,
- * port}`; `{type: "close"}` stops it and answers `{type: "closed"}`. Errors
- * come back as `{type: "error", message}`. Several such workers in one
- * process share BroadcastChannels, like isolates on Deno Deploy.
+ * test posts `{type: "start", env}` and gets `{type: "started", url, port}`;
+ * `{type: "close"}` stops it and answers `{type: "closed"}`; Errors come back as
+ * `{type: "error", message}`. Each worker opens its own KV handle, like an
+ * isolate on Deno Deploy.
  * @module
  */
 import { loadConfig } from "../../lib/config.ts";
 import { type Server, startServer } from "../../lib/server.ts";
+import { features } from "../../lib/features.ts";
 
 /** What the test sends to the worker. */
 export type ToWorker =
-  | { type: "start"; env: Record<string, string>; channel?: string | null }
+  | { type: "start"; env: Record<string, string>; full?: boolean }
   | { type: "close" };
 
 /** What the worker answers. */
@@ -31,7 +32,7 @@ scope.onmessage = async (ev) => {
   const msg = ev.data;
   try {
     if (msg.type === "start") {
-      const opts = "channel" in msg ? { channel: msg.channel } : {};
+      const opts = msg.full ? { setup: features({ pages: false }) } : {};
       server = await startServer(loadConfig(msg.env), { quiet: true, ...opts });
       scope.postMessage({ type: "started", url: server.url, port: server.port });
     } else if (msg.type === "close") {

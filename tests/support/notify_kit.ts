@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the `tests/notify_*_test.ts` suites: a full server with
- * the notification features (queue listener on), devices registered at the
+ * the notification features (due-index worker on), devices registered at the
  * web-push-testing peer, decoded payloads, event-driven waits, and
  * self-made subscription keys so bodies captured by `capture_push.ts` can be
  * decrypted too.
@@ -21,35 +21,19 @@ export const TEST_VAPID_SUBJECT = "mailto:ops@laundrylive.test";
 
 /**
  * A full in-process server (notifications wired, pages off) whose KV queue
- * listener runs (`BACKGROUND=1`). `env` extends/overrides the environment.
+ * worker runs. `env` extends/overrides the environment.
  */
 export async function startNotifyServer(
   env: Record<string, string> = {},
   notify?: NotifySetupOptions,
 ): Promise<TestServer> {
   const srv = await startTestServer(
-    { BACKGROUND: "1", VAPID_SUBJECT: TEST_VAPID_SUBJECT, ...env },
+    { VAPID_SUBJECT: TEST_VAPID_SUBJECT, ...env },
     { setup: features({ pages: false, notify }) },
   );
-  // `Server.close()` closes KV at once; let running queue handlers finish
-  // first (at most 2 s) so a test's end does not cut a delivery in half.
-  const service = srv.ctx.notifications!;
-  const handle = service.handle.bind(service);
-  let running = 0;
-  service.handle = async (msg) => {
-    running++;
-    try {
-      await handle(msg);
-    } finally {
-      running--;
-    }
-  };
-  const close = async () => {
-    const deadline = Date.now() + 2000;
-    while (running > 0 && Date.now() < deadline) await sleep(10);
-    await srv.close();
-  };
-  return { ...srv, close, [Symbol.asyncDispose]: close };
+  // `Server.close()` stops the due-index worker, waiting (at most 4 s) for
+  // jobs in flight, so a test's end does not cut a delivery in half.
+  return srv;
 }
 
 /** Assert a 2xx answer and return its JSON. */

@@ -1,0 +1,253 @@
+/**
+ * What a change owes, as plain data (SPEC section 3, "Scheduling and
+ * delivery"). Pure functions of state and time: the store calls
+ * {@link planMachineChange} inside a command and writes the jobs it returns
+ * in the same atomic commit as the state change, so nothing a change owes
+ * depends on code that runs after the commit.
+ *
+ * A job is a record of the due-index (`lib/outbox.ts`) keyed by when it is
+ * due. Machine jobs name the use they belong to; when one comes due and the
+ * use has changed (finished early, extended, collected) it does nothing.
+ * @module
+ */
+import type { MessageKey } from "../i18n.ts";
+import type { LifecycleSettings } from "../lifecycle.ts";
+import type { Machine, NotificationKind } from "../types.ts";
+import { nextStateChangeAt, remindersFor } from "./reminders.ts";
+
+/** Text of a notification: catalogue keys rendered in the recipient's language, or literal. */
+export type NotificationText =
+  | { key: { title: MessageKey; body: MessageKey }; params: Record<string, string | number> }
+  | { literal: { title: string; body: string } };
+
+/** A notification before it is addressed to a user (serialisable: it lives in KV). */
+export interface NotificationSpec {
+  /** Stable id: the same notification always has the same id (idempotency). */
+  id: string;
+  kind: NotificationKind;
+  text: NotificationText;
+  /** Path to open on click. */
+  url: string;
+  machineId?: string;
+  noticeId?: string;
+  critical?: boolean;
+  sound?: boolean;
+  /** The push is pointless after this time (caps TTL). */
+  expiresAt?: number;
+}
+
+/** Every job the due-index holds. */
+export type Job =
+  /** Settle a machine and send the reminders due for its current use. */
+  | { t: "tick"; machineId: string; useId?: string }
+  /** Deliver one notification to one user: inbox + event + route + push jobs. */
+  | { t: "notify"; userId: string; n: NotificationSpec; scopes?: string[] }
+  /** A machine became free: offer it to the watchers of its kind (one-shot watches). */
+  | { t: "free"; machineId: string; gen: number }
+  /** Send an admin notice: expand its recipients into notify jobs. */
+  | { t: "notice"; noticeId: string }
+  /** Push one inbox item to one device (leased while it is sent). */
+  | {
+    t: "push";
+    userId: string;
+    id: string;
+    deviceId: string;
+    silent: boolean;
+    attempt: number;
+    expiresAt?: number;
+  }
+  /** An in-app-only delivery no open page confirmed: push it after all. */
+  | { t: "ack_check"; userId: string; id: string }
+  /** A push held by quiet hours: send it now. */
+  | { t: "held"; userId: string; id: string; silent: boolean };
+
+/** A job with the time it is due and its id (unique per due time). */
+export interface DueJob {
+  at: number;
+  id: string;
+  job: Job;
+}
+
+/** The id of a job: deterministic, so writing the same job twice is one record. */
+export function jobId(job: Job): string {
+  switch (job.t) {
+    case "tick":
+      return `tick:${job.machineId}:${job.useId ?? "-"}`;
+    case "notify":
+      return `notify:${job.userId}:${job.n.id}`;
+    case "free":
+      return `free:${job.machineId}:${job.gen}`;
+    case "notice":
+      return `notice:${job.noticeId}`;
+    case "push":
+      return `push:${job.id}:${job.userId}:${job.deviceId}`;
+    case "ack_check":
+      return `ack:${job.userId}:${job.id}`;
+    case "held":
+      return `held:${job.userId}:${job.id}`;
+  }
+}
+
+/** A due job from a job and a time. */
+export function due(job: Job, at: number): DueJob {
+  return { at, id: jobId(job), job };
+}
+
+/** Machine events after which the machine is free for someone else. */
+export const FREEING: ReadonlySet<string> = new Set([
+  "machine.collected",
+  "machine.released",
+  "machine.hold_expired",
+  "machine.repaired",
+  "machine.added",
+]);
+
+/** Machine events that start or re-time a use (schedule ticks). */
+export const TIMING: ReadonlySet<string> = new Set([
+  "machine.held",
+  "machine.arrived",
+  "machine.started",
+  "machine.extended",
+  "machine.finished",
+  "machine.done",
+]);
+
+/** The path a machine notification opens. */
+export function machineUrl(machineId: string): string {
+  return `/?m=${machineId}`;
+}
+
+/** A notification about machine `m` with catalogue keys. */
+export function machineSpec(
+  m: Machine,
+  id: string,
+  kind: NotificationKind,
+  title: MessageKey,
+  body: MessageKey,
+  params: Record<string, string | number> = {},
+  expiresAt?: number,
+): NotificationSpec {
+  return {
+    id,
+    kind,
+    url: machineUrl(m.id),
+    machineId: m.id,
+    expiresAt,
+    text: { key: { title, body }, params: { machine: m.name, ...params } },
+  };
+}
+
+/** One event of a change, as the planner needs it. */
+export interface PlannedEvent {
+  type: string;
+  machine?: Machine;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * The state changes that concern the machine's (former) owner: their cycle
+ * ended, their hold expired, or a breakdown ended their use. Null otherwise.
+ */
+export function ownerNotice(
+  e: PlannedEvent,
+  before: Machine | null,
+): { userId: string; spec: NotificationSpec } | null {
+  const m = e.machine;
+  if (!m) return null;
+  if (e.type === "machine.done" && m.ownerId && m.useId) {
+    return {
+      userId: m.ownerId,
+      spec: machineSpec(m, `use.done:${m.useId}`, "use.done", "n.done.title", "n.done.body"),
+    };
+  }
+  if (e.type === "machine.out_of_order" && before?.ownerId && before.useId) {
+    return {
+      userId: before.ownerId,
+      spec: machineSpec(
+        m,
+        `out_of_order:${before.useId}`,
+        "notice",
+        "n.out_of_order.title",
+        "n.out_of_order.body",
+      ),
+    };
+  }
+  // An expired hold clears the machine; the event names whose hold it was.
+  const held = e.data as { ownerId?: string; useId?: string } | undefined;
+  if (e.type === "machine.hold_expired" && held?.ownerId && held.useId) {
+    return {
+      userId: held.ownerId,
+      spec: machineSpec(
+        m,
+        `hold.expired:${held.useId}`,
+        "hold.expired",
+        "n.hold_expired.title",
+        "n.hold_expired.body",
+      ),
+    };
+  }
+  return null;
+}
+
+/** What {@link planMachineChange} needs to know. */
+export interface ChangeInput {
+  /** The machine before the change (after nothing: as stored), or null when added. */
+  before: Machine | null;
+  /** The machine after the change, or null when removed. */
+  after: Machine | null;
+  /** The events the change appends, in order. */
+  events: PlannedEvent[];
+  /** The owner's "ending soon" lead time in minutes (their preference). */
+  leadMinutes: number;
+  now: number;
+  settings: LifecycleSettings;
+}
+
+/**
+ * Every job one committed machine change owes: the owner's notices (done,
+ * hold expired, out of order) due now, a tick at every future moment the
+ * new use has something due, and an offer to watchers when it freed up.
+ */
+export function planMachineChange(c: ChangeInput): DueJob[] {
+  const out: DueJob[] = [];
+  let before = c.before;
+  for (const e of c.events) {
+    const notice = ownerNotice(e, before);
+    if (notice) out.push(due({ t: "notify", userId: notice.userId, n: notice.spec }, c.now));
+    before = e.machine ?? before;
+  }
+  const m = c.after;
+  if (!m) return out;
+  const types = c.events.map((e) => e.type);
+  if (types.some((t) => TIMING.has(t))) {
+    for (const at of tickTimes(m, c.leadMinutes, c.settings, c.now)) {
+      out.push({ ...due({ t: "tick", machineId: m.id, useId: m.useId }, at), id: tickId(m, at) });
+    }
+  }
+  if (types.some((t) => FREEING.has(t)) && m.state === "available") {
+    out.push(due({ t: "free", machineId: m.id, gen: m.gen }, c.now));
+  }
+  return out;
+}
+
+/** The id of a tick at `at` (one record per machine, use and moment). */
+function tickId(m: Machine, at: number): string {
+  return `tick:${m.id}:${m.useId ?? "-"}:${at}`;
+}
+
+/**
+ * The moments a machine's current use has something due: every reminder
+ * and the next time-driven state change, not before `now`.
+ */
+export function tickTimes(
+  m: Machine,
+  leadMinutes: number,
+  s: LifecycleSettings,
+  now: number,
+): number[] {
+  const times = new Set<number>();
+  for (const r of remindersFor(m, leadMinutes, s)) times.add(Math.max(r.at, now));
+  const change = nextStateChangeAt(m);
+  if (change !== null) times.add(Math.max(change, now));
+  return [...times].sort((a, b) => a - b);
+}
