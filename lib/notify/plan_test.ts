@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import { DEFAULT_SETTINGS } from "../lifecycle.ts";
+import type { Machine } from "../types.ts";
+import {
+  due,
+  FREEING,
+  jobId,
+  machineSpec,
+  machineUrl,
+  ownerNotice,
+  planMachineChange,
+  type PlannedEvent,
+  tickTimes,
+  TIMING,
+} from "./plan.ts";
+
+const MIN = 60_000;
+const S = DEFAULT_SETTINGS;
+const base: Machine = {
+  id: "w1",
+  name: "W1",
+  kind: "washer",
+  room: "r",
+  order: 1,
+  state: "available",
+  gen: 1,
+  updatedAt: 0,
+};
+const inUse: Machine = {
+  ...base,
+  state: "in_use",
+  ownerId: "u1",
+  useId: "use1",
+  gen: 2,
+  startedAt: 0,
+  endsAt: 40 * MIN,
+};
+const done: Machine = { ...inUse, state: "done", doneAt: 40 * MIN };
+const held: Machine = {
+  ...base,
+  state: "held",
+  ownerId: "u2",
+  useId: "h9",
+  gen: 3,
+  holdExpiresAt: 10 * MIN,
+};
+const ev = (type: string, machine?: Machine, data?: Record<string, unknown>): PlannedEvent => ({
+  type,
+  machine,
+  data,
+});
+
+Deno.test("ownerNotice: a cycle that ends tells its owner, once per use", () => {
+  const n = ownerNotice(ev("machine.done", done), inUse)!;
+  assert.equal(n.userId, "u1");
+  assert.deepEqual(n.spec, {
+    id: "use.done:use1",
+    kind: "use.done",
+    url: "/?m=w1",
+    machineId: "w1",
+    expiresAt: undefined,
+    text: { key: { title: "n.done.title", body: "n.done.body" }, params: { machine: "W1" } },
+  });
+  assert.equal(ownerNotice(ev("machine.done", { ...done, ownerId: undefined }), null), null);
+  assert.equal(ownerNotice(ev("machine.done", { ...done, useId: undefined }), null), null);
+  assert.equal(ownerNotice(ev("machine.done"), null), null, "no machine, no notice");
+});
+
+Deno.test("ownerNotice: an expired hold tells the holder named in the event", () => {
+  const n = ownerNotice(ev("machine.hold_expired", base, { ownerId: "u2", useId: "h9" }), null);
+  assert.deepEqual([n?.userId, n?.spec.id, n?.spec.kind], [
+    "u2",
+    "hold.expired:h9",
+    "hold.expired",
+  ]);
+  assert.deepEqual(n?.spec.text, {
+    key: { title: "n.hold_expired.title", body: "n.hold_expired.body" },
+    params: { machine: "W1" },
+  });
+  assert.equal(ownerNotice(ev("machine.hold_expired", base), null), null);
+  assert.equal(ownerNotice(ev("machine.hold_expired", base, { ownerId: "u2" }), null), null);
+  assert.equal(ownerNotice(ev("machine.hold_expired", base, { useId: "h9" }), null), null);
+});
+
+Deno.test("ownerNotice: a breakdown tells whoever was on the machine, nobody when it was free", () => {
+  const broken = { ...base, state: "out_of_order" as const };
+  const n = ownerNotice(ev("machine.out_of_order", broken), inUse)!;
+  assert.deepEqual([n.userId, n.spec.id, n.spec.kind], ["u1", "out_of_order:use1", "notice"]);
+  assert.deepEqual(n.spec.text, {
+    key: { title: "n.out_of_order.title", body: "n.out_of_order.body" },
+    params: { machine: "W1" },
+  });
+  assert.equal(ownerNotice(ev("machine.out_of_order", broken), base), null);
+  assert.equal(ownerNotice(ev("machine.out_of_order", broken), null), null);
+  assert.equal(
+    ownerNotice(ev("machine.out_of_order", broken), { ...inUse, useId: undefined }),
+    null,
+  );
+});
+
+Deno.test("ownerNotice: other changes concern nobody", () => {
+  for (const type of ["machine.held", "machine.started", "machine.collected", "machine.repaired"]) {
+    assert.equal(ownerNotice(ev(type, done, { ownerId: "u1", useId: "x" }), inUse), null, type);
+  }
+});
+
+Deno.test("jobId: deterministic per job, distinct across kinds and fields", () => {
+  const spec = machineSpec(base, "n1", "use.done", "n.done.title", "n.done.body");
+  const ids = [
+    jobId({ t: "tick", machineId: "w1", useId: "u" }),
+    jobId({ t: "tick", machineId: "w1" }),
+    jobId({ t: "notify", userId: "a", n: spec }),
+    jobId({ t: "notify", userId: "b", n: spec }),
+    jobId({ t: "free", machineId: "w1", gen: 1 }),
+    jobId({ t: "free", machineId: "w1", gen: 2 }),
+    jobId({ t: "notice", noticeId: "x" }),
+    jobId({ t: "push", userId: "a", id: "n1", deviceId: "d1", silent: false, attempt: 1 }),
+    jobId({ t: "push", userId: "b", id: "n1", deviceId: "d1", silent: false, attempt: 1 }),
+    jobId({ t: "ack_check", userId: "a", id: "n1" }),
+    jobId({ t: "held", userId: "a", id: "n1", silent: true }),
+  ];
+  assert.equal(new Set(ids).size, ids.length, ids.join(" "));
+  assert.deepEqual(ids, [
+    "tick:w1:u",
+    "tick:w1:-",
+    "notify:a:n1",
+    "notify:b:n1",
+    "free:w1:1",
+    "free:w1:2",
+    "notice:x",
+    "push:n1:a:d1",
+    "push:n1:b:d1",
+    "ack:a:n1",
+    "held:a:n1",
+  ]);
+  // The attempt is not part of the id: a retry replaces, never duplicates.
+  assert.equal(
+    jobId({ t: "push", userId: "a", id: "n1", deviceId: "d1", silent: true, attempt: 3 }),
+    "push:n1:a:d1",
+  );
+  const d = due({ t: "notice", noticeId: "x" }, 42);
+  assert.deepEqual(d, { at: 42, id: "notice:x", job: { t: "notice", noticeId: "x" } });
+});
+
+Deno.test("machineSpec and machineUrl: the card link, params with the machine's name", () => {
+  assert.equal(machineUrl("abc"), "/?m=abc");
+  const s = machineSpec(base, "id1", "use.overdue", "n.overdue.title", "n.overdue.body", {
+    n: 10,
+  }, 99);
+  assert.deepEqual(s, {
+    id: "id1",
+    kind: "use.overdue",
+    url: "/?m=w1",
+    machineId: "w1",
+    expiresAt: 99,
+    text: {
+      key: { title: "n.overdue.title", body: "n.overdue.body" },
+      params: { machine: "W1", n: 10 },
+    },
+  });
+});
+
+Deno.test("tickTimes: reminders and the state change, never before now, sorted, unique", () => {
+  // in use, ends at 40: ending soon (lead 5) at 35, the end at 40, overdue at 50 and 70.
+  assert.deepEqual(tickTimes(inUse, 5, S, 0), [35, 40, 50, 70].map((m) => m * MIN));
+  // Past moments collapse onto now.
+  assert.deepEqual(tickTimes(inUse, 5, S, 45 * MIN), [45, 50, 70].map((m) => m * MIN));
+  // No ending soon when the lead is 0 or reaches back before the start.
+  assert.deepEqual(tickTimes(inUse, 0, S, 0), [40, 50, 70].map((m) => m * MIN));
+  assert.deepEqual(tickTimes(inUse, 40, S, 0), [40, 50, 70].map((m) => m * MIN));
+  // A hold: warning 2 minutes before expiry, and the expiry itself.
+  assert.deepEqual(tickTimes(held, 5, S, 0), [8 * MIN, 10 * MIN]);
+  assert.deepEqual(tickTimes(done, 5, S, 41 * MIN), [50 * MIN, 70 * MIN]);
+  assert.deepEqual(tickTimes(base, 5, S, 0), []);
+});
+
+Deno.test("planMachineChange: a start owes ticks at every moment of the use", () => {
+  const jobs = planMachineChange({
+    before: { ...held, state: "arrived" },
+    after: inUse,
+    events: [ev("machine.started", inUse)],
+    leadMinutes: 5,
+    now: 0,
+    settings: S,
+  });
+  assert.deepEqual(
+    jobs.map((j) => [j.at, j.id, j.job]),
+    [35, 40, 50, 70].map((m) => [
+      m * MIN,
+      `tick:w1:use1:${m * MIN}`,
+      { t: "tick", machineId: "w1", useId: "use1" },
+    ]),
+  );
+});
+
+Deno.test("planMachineChange: the end owes the owner's done notice now, and overdue ticks", () => {
+  const now = 40 * MIN;
+  const jobs = planMachineChange({
+    before: inUse,
+    after: done,
+    events: [ev("machine.done", done)],
+    leadMinutes: 5,
+    now,
+    settings: S,
+  });
+  assert.deepEqual(jobs.map((j) => [j.job.t, j.at]), [
+    ["notify", now],
+    ["tick", 50 * MIN],
+    ["tick", 70 * MIN],
+  ]);
+  const n = jobs[0].job as { t: "notify"; userId: string; n: { id: string } };
+  assert.deepEqual([n.userId, n.n.id, jobs[0].id], [
+    "u1",
+    "use.done:use1",
+    "notify:u1:use.done:use1",
+  ]);
+});
+
+Deno.test("planMachineChange: a machine that frees up owes an offer to watchers", () => {
+  const free: Machine = { ...base, gen: 4 };
+  for (const type of FREEING) {
+    const jobs = planMachineChange({
+      before: done,
+      after: free,
+      events: [ev(type, free)],
+      leadMinutes: 5,
+      now: 7,
+      settings: S,
+    });
+    assert.deepEqual(
+      jobs.filter((j) => j.job.t === "free").map((j) => [j.at, j.id, j.job]),
+      [[7, "free:w1:4", { t: "free", machineId: "w1", gen: 4 }]],
+      type,
+    );
+  }
+  // Freeing events that leave it not available (e.g. then broken) owe no offer.
+  const broken = { ...free, state: "out_of_order" as const };
+  assert.deepEqual(
+    planMachineChange({
+      before: free,
+      after: broken,
+      events: [ev("machine.released", broken)],
+      leadMinutes: 5,
+      now: 7,
+      settings: S,
+    }),
+    [],
+  );
+  // An update of an available machine (rename) is not an offer.
+  assert.deepEqual(
+    planMachineChange({
+      before: free,
+      after: free,
+      events: [ev("machine.updated", free)],
+      leadMinutes: 5,
+      now: 7,
+      settings: S,
+    }),
+    [],
+  );
+});
+
+Deno.test("planMachineChange: a settled hold expiry plus a new hold by someone else", () => {
+  // The expiry (time) and the next resident's hold (command) in one commit:
+  // the old holder is told, the new hold gets its ticks, no offer (it is held).
+  const expired: Machine = { ...base, gen: 4 };
+  const next: Machine = { ...held, ownerId: "u3", useId: "h10", gen: 5, holdExpiresAt: 30 * MIN };
+  const jobs = planMachineChange({
+    before: held,
+    after: next,
+    events: [
+      ev("machine.hold_expired", expired, { ownerId: "u2", useId: "h9" }),
+      ev("machine.held", next),
+    ],
+    leadMinutes: 5,
+    now: 20 * MIN,
+    settings: S,
+  });
+  assert.deepEqual(jobs.map((j) => [j.job.t, j.at]), [
+    ["notify", 20 * MIN],
+    ["tick", 28 * MIN],
+    ["tick", 30 * MIN],
+  ]);
+  assert.equal((jobs[0].job as { userId: string }).userId, "u2");
+});
+
+Deno.test("planMachineChange: each event is judged against the machine before it", () => {
+  // done by time, then out of order by the admin: the owner hears of both;
+  // the breakdown's notice names the use that was on the machine.
+  const broken: Machine = { ...base, state: "out_of_order", gen: 3 };
+  const jobs = planMachineChange({
+    before: inUse,
+    after: broken,
+    events: [ev("machine.done", done), ev("machine.out_of_order", broken)],
+    leadMinutes: 5,
+    now: 41 * MIN,
+    settings: S,
+  });
+  assert.deepEqual(
+    jobs.map((j) => j.id),
+    ["notify:u1:use.done:use1", "notify:u1:out_of_order:use1"],
+  );
+  // A removed machine owes nothing further.
+  assert.deepEqual(
+    planMachineChange({
+      before: base,
+      after: null,
+      events: [ev("machine.removed")],
+      leadMinutes: 5,
+      now: 0,
+      settings: S,
+    }),
+    [],
+  );
+});
+
+Deno.test("TIMING and FREEING: the events that re-time a use and that free a machine", () => {
+  assert.deepEqual([...TIMING].sort(), [
+    "machine.arrived",
+    "machine.done",
+    "machine.extended",
+    "machine.finished",
+    "machine.held",
+    "machine.started",
+  ]);
+  assert.deepEqual([...FREEING].sort(), [
+    "machine.added",
+    "machine.collected",
+    "machine.hold_expired",
+    "machine.released",
+    "machine.repaired",
+  ]);
+});

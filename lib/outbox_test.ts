@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import {
+  addDue,
+  consume,
+  type DueEntry,
+  type DueRecord,
+  DueWorker,
+  failedJobDelayMs,
+  isWakeMessage,
+  reschedule,
+} from "./outbox.ts";
+import { due, type Job } from "./notify/plan.ts";
+
+async function tempKv(): Promise<
+  { kv: Deno.Kv; path: string; [Symbol.asyncDispose](): Promise<void> }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "laundrylive-outbox-" });
+  const path = `${dir}/kv.sqlite`;
+  const kv = await Deno.openKv(path);
+  return {
+    kv,
+    path,
+    async [Symbol.asyncDispose]() {
+      kv.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+const tick = (machineId: string): Job => ({ t: "tick", machineId });
+const push = (deviceId: string): Job => ({
+  t: "push",
+  userId: "u",
+  id: "n",
+  deviceId,
+  silent: false,
+  attempt: 1,
+});
+
+async function entries(kv: Deno.Kv): Promise<DueEntry[]> {
+  const out: DueEntry[] = [];
+  for await (const e of kv.list<DueRecord>({ prefix: ["due"] })) out.push(e);
+  return out;
+}
+
+function waitUntil(fn: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (fn()) return resolve();
+      if (Date.now() > deadline) return reject(new Error("timed out"));
+      setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+Deno.test("addDue: records keyed by due time, the wake key bumped, queue wakes only for later ones", async () => {
+  await using t = await tempKv();
+  const op = t.kv.atomic();
+  const enqueued: unknown[] = [];
+  const real = op.enqueue.bind(op);
+  op.enqueue = (v, o) => (enqueued.push([v, o?.delay]), real(v, o));
+  addDue(op, [due(tick("a"), 5000), due(tick("b"), 1000), due(tick("c"), 1200)], {
+    queue: true,
+    now: 1000,
+  });
+  await op.commit();
+  const es = await entries(t.kv);
+  assert.deepEqual(es.map((e) => e.key), [
+    ["due", 1000, "tick:b:-"],
+    ["due", 1200, "tick:c:-"],
+    ["due", 5000, "tick:a:-"],
+  ]);
+  assert.deepEqual(es[0].value, { job: tick("b"), created: 1000 });
+  assert.deepEqual((await t.kv.get(["due_wake"])).value, { at: 1000, t: 1000 });
+  // 1200 is within a second of now: the timer covers it; 5000 gets a wake at +4 s.
+  assert.deepEqual(enqueued, [[{ t: "wake" }, 4000]]);
+  // Nothing to add: no write at all.
+  const empty = t.kv.atomic();
+  addDue(empty, [], { queue: true, now: 0 });
+  await empty.commit();
+  assert.equal((await entries(t.kv)).length, 3);
+  assert.equal(isWakeMessage({ t: "wake" }), true);
+  assert.equal(isWakeMessage({ t: "tick" }), false);
+  assert.equal(isWakeMessage(null), false);
+});
+
+Deno.test("consume and reschedule: checked, so of two racers only one wins", async () => {
+  await using t = await tempKv();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), 10)], { queue: false, now: 0 });
+  await op.commit();
+  const [e] = await entries(t.kv);
+  const moved = await reschedule(t.kv.atomic(), e, 99, { failures: 2 }).commit();
+  assert.equal(moved.ok, true);
+  assert.equal((await consume(t.kv.atomic(), e).commit()).ok, false, "stale entry");
+  const [m] = await entries(t.kv);
+  assert.deepEqual(m.key, ["due", 99, "tick:a:-"]);
+  assert.equal(m.value.failures, 2);
+  assert.equal((await t.kv.get<{ at: number }>(["due_wake"])).value?.at, 99);
+  assert.equal((await consume(t.kv.atomic(), m).commit()).ok, true);
+  assert.equal((await entries(t.kv)).length, 0);
+});
+
+Deno.test("failedJobDelayMs: 0.5 s, 2 s, 8 s … capped at a minute", () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 9].map(failedJobDelayMs), [
+    500,
+    2000,
+    8000,
+    32000,
+    60000,
+    60000,
+  ]);
+  assert.equal(failedJobDelayMs(0), 500);
+});
+
+Deno.test("DueWorker: runs what is due in due order, arms a timer for the rest", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(t.kv, {
+    instance: "i1",
+    handle: async (e) => {
+      seen.push([(e.value.job as { machineId: string }).machineId, Date.now()]);
+      await consume(t.kv.atomic(), e).commit();
+    },
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("late"), now + 300), due(tick("b"), now - 5), due(tick("a"), now - 10)], {
+    queue: false,
+    now,
+  });
+  await op.commit();
+  worker.start();
+  try {
+    await waitUntil(() => worker.processed === 3);
+    assert.deepEqual(seen.map((s) => s[0]), ["a", "b", "late"]);
+    assert.ok(seen[2][1] >= now + 300, "not before its time");
+    assert.ok(seen[2][1] < now + 1000, `woken by its timer (${seen[2][1] - now} ms)`);
+    assert.equal(worker.processed, 3);
+    assert.equal((await entries(t.kv)).length, 0);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: learns of a record another KV handle added, through the watch", async () => {
+  await using t = await tempKv();
+  const seen: string[] = [];
+  const worker = new DueWorker(t.kv, {
+    instance: "i1",
+    handle: async (e) => {
+      seen.push((e.value.job as { machineId: string }).machineId);
+      await consume(t.kv.atomic(), e).commit();
+    },
+  });
+  worker.start();
+  const other = await Deno.openKv(t.path);
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const op = other.atomic();
+    addDue(op, [due(tick("x"), Date.now() + 100)], { queue: false, now: Date.now() });
+    await op.commit();
+    await waitUntil(() => seen.length === 1);
+    assert.deepEqual(seen, ["x"]);
+  } finally {
+    other.close();
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a handler that throws leaves the record, later, counting failures", async () => {
+  await using t = await tempKv();
+  let calls = 0;
+  const errors: unknown[] = [];
+  const worker = new DueWorker(t.kv, {
+    instance: "i1",
+    handle: async (e) => {
+      calls++;
+      if (calls === 1) throw new Error("boom");
+      await consume(t.kv.atomic(), e).commit();
+    },
+    onError: (err) => errors.push(err),
+  });
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  const t0 = Date.now();
+  worker.start();
+  try {
+    await waitUntil(() => calls === 1);
+    const [left] = await entries(t.kv);
+    assert.equal(left.value.failures, 1);
+    assert.ok((left.key[1] as number) >= t0 + 500);
+    assert.equal(errors.length, 1);
+    await waitUntil(() => calls === 2);
+    assert.ok(Date.now() - t0 >= 500, "retried after the backoff");
+    await waitUntil(() => worker.processed === 1);
+    assert.equal((await entries(t.kv)).length, 0);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: leased jobs are claimed (moved to the lease's end) and bounded in number", async () => {
+  await using t = await tempKv();
+  let running = 0;
+  let peak = 0;
+  const leases: number[] = [];
+  const release: (() => void)[] = [];
+  const worker = new DueWorker(t.kv, {
+    instance: "me",
+    leaseMs: 5000,
+    concurrency: 3,
+    handle: async (e) => {
+      assert.equal(e.value.lease?.by, "me");
+      leases.push((e.key[1] as number) - Date.now());
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      await consume(t.kv.atomic(), e).commit();
+    },
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, ["d1", "d2", "d3", "d4", "d5"].map((d) => due(push(d), now)), { queue: false, now });
+  await op.commit();
+  worker.start();
+  try {
+    await waitUntil(() => running === 3).catch(() => {
+      throw new Error(`running ${running}`);
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(running, 3, "no more than the concurrency at once");
+    // While claimed, the records wait at the end of their lease.
+    const claimed = (await entries(t.kv)).filter((e) => e.value.lease);
+    assert.equal(claimed.length, 3);
+    for (const l of leases) assert.ok(l > 4000 && l <= 5000, `lease ${l}`);
+    while (release.length || running) {
+      release.shift()?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitUntil(() => worker.processed === 5).catch(() => {
+      throw new Error(`processed ${worker.processed}, running ${running}`);
+    });
+    assert.equal(peak, 3);
+    assert.equal((await entries(t.kv)).length, 0);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker.claim: only one of two workers gets an entry", async () => {
+  await using t = await tempKv();
+  const op = t.kv.atomic();
+  addDue(op, [due(push("d1"), 0)], { queue: false, now: 0 });
+  await op.commit();
+  const [e] = await entries(t.kv);
+  const a = new DueWorker(t.kv, { instance: "a", handle: async () => {}, leaseMs: 1000 });
+  const b = new DueWorker(t.kv, { instance: "b", handle: async () => {}, leaseMs: 1000 });
+  const [ca, cb] = await Promise.all([a.claim(e, 10_000), b.claim(e, 10_000)]);
+  assert.equal([ca, cb].filter(Boolean).length, 1);
+  const won = (ca ?? cb)!;
+  assert.deepEqual(won.key, ["due", 11_000, "push:n:u:d1"]);
+  assert.equal(won.value.lease?.until, 11_000);
+  assert.equal(a.leaseMs, 1000);
+  assert.equal(a.instance, "a");
+});

@@ -1,0 +1,63 @@
+/**
+ * What one press of 사용 등록 costs in KV round trips (issue: "cheap
+ * presses"): the session lookup and the command itself, with everything the
+ * command owes (events, reminder ticks, users-of-machine) in its one commit.
+ * Budget: 4. Notification work is never on this path.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Store } from "../lib/db.ts";
+import { newMachine } from "../lib/lifecycle.ts";
+import { countingKv } from "./support/kv_counter.ts";
+
+/** Round trips a press may cost. */
+const BUDGET = 4;
+
+Deno.test("press cost: 사용 등록 is at most 4 KV round trips, and its commit holds what it owes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "laundrylive-press-" });
+  const raw = await Deno.openKv(`${dir}/kv.sqlite`);
+  try {
+    const counter = countingKv(raw);
+    const store = new Store(counter.kv);
+    await store.init();
+    const user = await store.createUser({
+      loginId: "alice",
+      passwordHash: "x",
+      name: "Alice",
+      room: "101",
+      role: "resident",
+    });
+    const token = await store.createSession(user.id);
+    const m = newMachine("w1abc", "W1", "washer", "1층", 1, Date.now());
+    await raw.set(["machines", m.id], m);
+    const actor = { id: user.id, name: user.name, role: user.role };
+    const costs: Record<string, number> = {};
+    for (
+      const [name, cmd] of [
+        ["hold", { type: "hold" }],
+        ["arrive", { type: "arrive" }],
+        ["start", { type: "start", minutes: 40 }],
+      ] as const
+    ) {
+      counter.reset();
+      const s = await store.getSession(token); // the session middleware
+      assert.equal(s?.user.id, user.id);
+      await store.command(m.id, cmd, actor);
+      costs[name] = counter.total();
+      assert.ok(
+        costs[name] <= BUDGET,
+        `${name}: ${costs[name]} round trips ${JSON.stringify(counter.counts)}`,
+      );
+    }
+    console.log(`  KV round trips per press: ${JSON.stringify(costs)}`);
+    // The start's one commit owed the reminder ticks and the users-of-machine mark.
+    const due: Deno.KvKey[] = [];
+    for await (const e of raw.list({ prefix: ["due"] })) due.push(e.key);
+    const ticks = due.filter((k) => String(k[2]).startsWith(`tick:${m.id}:`));
+    assert.ok(ticks.length >= 3, `ending soon, end, overdue ticks: ${JSON.stringify(due)}`);
+    assert.notEqual((await raw.get(["machine_users", m.id, user.id])).value, null);
+  } finally {
+    raw.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
