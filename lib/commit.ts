@@ -55,3 +55,45 @@ export async function tryCommit(op: Deno.AtomicOperation): Promise<boolean> {
     throw err;
   }
 }
+
+/** Attempts of a write refused with "database is locked" before it is given up. */
+const LOCKED_ATTEMPTS = 50;
+
+async function whileLocked<T>(fn: () => Promise<T>): Promise<T> {
+  for (let n = 0;; n++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isLockedError(err) || n >= LOCKED_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(20, 2 ** n)));
+    }
+  }
+}
+
+/**
+ * The KV handle every store uses: writes refused with SQLite's "database is
+ * locked" (another handle on the same local file, e.g. another worker) are
+ * tried again, since nothing was written. Checked commits still report their
+ * own conflicts (`ok: false`) to {@link retryCommit}. Managed KV and KV
+ * Connect never refuse this way, so there it changes nothing.
+ */
+export function lockRetrying(kv: Deno.Kv): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => whileLocked(commit);
+          return op;
+        };
+      }
+      if (prop === "set" || prop === "delete" || prop === "enqueue") {
+        const fn = Reflect.get(target, prop, target) as (...a: unknown[]) => Promise<unknown>;
+        return (...args: unknown[]) => whileLocked(() => fn.apply(target, args));
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -681,8 +681,8 @@ export class Store {
     input: { loginId: string; passwordHash: string; name: string; room: string; role: Role },
     inviteCode?: string,
   ): Promise<User> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const loginKey = ["users_by_login", input.loginId.toLowerCase()];
+    return await retryCommit(async () => {
+      const loginKey = K.userByLogin(input.loginId);
       const loginEntry = await this.kv.get<string>(loginKey);
       if (loginEntry.value) {
         throw new StoreError("login_taken", "That login id is already taken.");
@@ -709,22 +709,20 @@ export class Store {
         }
         op.check(inv).set(inv.key, { ...i, uses: i.uses + 1 });
       }
-      if ((await op.commit()).ok) return user;
-    }
-    throw new StoreError("busy", "Please try again.", 503);
+      return await tryCommit(op) ? user : null;
+    });
   }
 
   /** Enable or disable a user; disabling revokes all their sessions. */
   async setUserDisabled(id: string, disabled: boolean): Promise<User> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.kv.get<User>(["users", id]);
+    const user = await retryCommit(async () => {
+      const entry = await this.kv.get<User>(K.user(id));
       if (!entry.value) throw new StoreError("not_found", "No such user.", 404);
       const user = { ...entry.value, disabled };
-      if (!(await this.kv.atomic().check(entry).set(entry.key, user).commit()).ok) continue;
-      if (disabled) await this.revokeSessionsOf(id);
-      return user;
-    }
-    throw new StoreError("busy", "Please try again.", 503);
+      return await tryCommit(this.kv.atomic().check(entry).set(entry.key, user)) ? user : null;
+    });
+    if (disabled) await this.revokeSessionsOf(id);
+    return user;
   }
 
   /** Update a user's password hash or role (used by seeding). */
@@ -808,13 +806,12 @@ export class Store {
 
   /** Revoke an invite code. */
   async revokeInvite(code: string): Promise<Invite> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.kv.get<Invite>(["invites", code.trim().toUpperCase()]);
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<Invite>(K.invite(code.trim().toUpperCase()));
       if (!entry.value) throw new StoreError("not_found", "No such invite code.", 404);
       const inv = { ...entry.value, revoked: true };
-      if ((await this.kv.atomic().check(entry).set(entry.key, inv).commit()).ok) return inv;
-    }
-    throw new StoreError("busy", "Please try again.", 503);
+      return await tryCommit(this.kv.atomic().check(entry).set(entry.key, inv)) ? inv : null;
+    });
   }
 
   // ───────────────────────────── presence ─────────────────────────────
@@ -867,20 +864,19 @@ export class Store {
     limit: number,
     windowMs: number,
   ): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    return await retryCommit(async () => {
       const now = Date.now();
-      const entry = await this.kv.get<RateWindow>(["rate", key]);
+      const entry = await this.kv.get<RateWindow>(K.rate(key));
       const w = entry.value && entry.value.resetAt > now
         ? entry.value
         : { count: 0, resetAt: now + windowMs };
       if (w.count >= limit) return { allowed: false, retryAfterMs: w.resetAt - now };
-      const res = await this.kv.atomic().check(entry).set(["rate", key], {
+      const op = this.kv.atomic().check(entry).set(K.rate(key), {
         count: w.count + 1,
         resetAt: w.resetAt,
-      }, { expireIn: windowMs }).commit();
-      if (res.ok) return { allowed: true, retryAfterMs: 0 };
-    }
-    return { allowed: false, retryAfterMs: 1000 };
+      }, { expireIn: windowMs });
+      return await tryCommit(op) ? { allowed: true, retryAfterMs: 0 } : null;
+    }, { attempts: 20 }).catch(() => ({ allowed: false, retryAfterMs: 1000 }));
   }
 
   /** Whether `key` is currently over `limit` (without counting a hit). */
@@ -1019,7 +1015,7 @@ export class Store {
   ): Promise<{ device: Device; created: boolean; replaced: boolean }> {
     const now = Date.now();
     const key = ["devices", userId, deviceId];
-    for (let attempt = 0; attempt < 20; attempt++) {
+    return await retryCommit(async () => {
       const entry = await this.kv.get<Device>(key);
       const old = entry.value;
       const sameTarget = old && old.kind === input.kind && old.endpoint === input.endpoint &&
@@ -1046,9 +1042,8 @@ export class Store {
           (input.token && other.token === input.token);
         if (dup) op.delete(["devices", userId, other.deviceId]);
       }
-      if ((await op.commit()).ok) return { device, created: !old, replaced: !!old && !sameTarget };
-    }
-    throw new StoreError("busy", "Please try again.", 503);
+      return await tryCommit(op) ? { device, created: !old, replaced: !!old && !sameTarget } : null;
+    });
   }
 
   /** Delete a device; true when it existed. */
@@ -1235,13 +1230,13 @@ export class Store {
     to: Notice["status"],
     patch: Partial<Notice> = {},
   ): Promise<Notice | null> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.kv.get<Notice>(["notices", id]);
-      if (!entry.value || !from.includes(entry.value.status)) return null;
+    const out = await retryCommit(async () => {
+      const entry = await this.kv.get<Notice>(K.notice(id));
+      if (!entry.value || !from.includes(entry.value.status)) return { n: null };
       const n = { ...entry.value, ...patch, status: to };
-      if ((await this.kv.atomic().check(entry).set(entry.key, n).commit()).ok) return n;
-    }
-    return null;
+      return await tryCommit(this.kv.atomic().check(entry).set(entry.key, n)) ? { n } : null;
+    });
+    return out.n;
   }
 
   // ───────────────────────────── statistics ─────────────────────────────

@@ -12,6 +12,7 @@ import { Store } from "./db.ts";
 import { Hub } from "./realtime.ts";
 import { seed, type SeedReport } from "./seed.ts";
 import { migrate } from "./migrate.ts";
+import { lockRetrying } from "./commit.ts";
 
 /** A running server. */
 export interface Server {
@@ -43,7 +44,7 @@ export interface ServerOptions {
  * workers start with `SEED=0`.
  */
 export async function prepareStore(config: Config): Promise<SeedReport | null> {
-  const kv = await Deno.openKv(config.kvPath);
+  const kv = lockRetrying(await Deno.openKv(config.kvPath));
   try {
     const store = new Store(kv, { minuteMs: config.minuteMs });
     await store.init();
@@ -57,7 +58,7 @@ export async function prepareStore(config: Config): Promise<SeedReport | null> {
 
 /** Open the store, build the app and serve it. */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
-  const kv = await Deno.openKv(config.kvPath);
+  const kv = lockRetrying(await Deno.openKv(config.kvPath));
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
   store.ackTimeoutMs = config.ackTimeoutMs;
