@@ -166,8 +166,9 @@ export function negotiateLanguage(header: string | undefined): "ko" | "en" {
     if (!lang) continue;
     let q = 1;
     for (const p of params) {
-      const m = /^q=([01](?:\.\d{0,3})?)$/.exec(p);
-      if (p.startsWith("q=")) q = m ? Math.min(1, Number(m[1])) : 0;
+      // qvalue = 0[.ddd] / 1[.000]; anything else makes the entry unacceptable.
+      const m = /^q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.exec(p);
+      if (p.startsWith("q=")) q = m ? Number(m[1]) : 0;
     }
     if (q > bestQ) {
       best = lang;

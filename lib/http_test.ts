@@ -130,6 +130,10 @@ Deno.test("csrf: a body must be JSON (forms and text/plain are refused); no body
       await a.req(method, { ...own, "content-type": "multipart/form-data; boundary=x" }, "--x--"),
       415,
     );
+    // Look-alikes of JSON are not JSON.
+    for (const type of ["application/jsonp", "text/plain; x=application/json", "text/json"]) {
+      await assertError(await a.req(method, { ...own, "content-type": type }, "{}"), 415);
+    }
     // A chunked body without a length is a body too.
     await assertError(
       await a.req(method, { ...own, "transfer-encoding": "chunked", "content-type": "text/plain" }),
@@ -140,6 +144,7 @@ Deno.test("csrf: a body must be JSON (forms and text/plain are refused); no body
       const [headers, text] of [
         [{ ...own, "content-type": "application/json; charset=utf-8" }, "{}"],
         [{ ...own, "content-type": "Application/JSON" }, "{}"],
+        [{ ...own, "content-type": "application/json;charset=UTF-8" }, "{}"],
         [own, undefined], // no body at all
         [{ ...own, "content-length": "0", "content-type": "text/plain" }, undefined],
       ] as const
@@ -344,6 +349,11 @@ Deno.test("negotiateLanguage: q-values decide, then order; unsupported and q=0 a
     ["en;q=0.50, ko;q=0.500", "en"],
     ["en;q=0.001", "en"],
     ["en;q=2, ko;q=0.9", "ko"], // an invalid q-value does not count
+    ["en;q=1.5, ko;q=0.5", "ko"],
+    ["en;q=0.1234, ko;q=0.1", "ko"],
+    ["en;q=1.000, ko", "en"],
+    ["en;q=0., ko;q=0.5", "ko"],
+    ["en;q=1.0", "en"],
     ["en;q=abc", "ko"],
     ["kok, en;q=0.5", "en"], // Konkani is not Korean
     ["english", "ko"],

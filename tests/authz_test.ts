@@ -700,3 +700,106 @@ Deno.test("authz: /ws upgrades signed-in users only (disabled residents' cookies
     await k.close();
   }
 });
+
+Deno.test("authz: a resident's inbox, devices, preferences and watches are theirs alone", async () => {
+  const k = await world();
+  try {
+    const p = await parties(k, "other");
+    const owner = p.resident.cookie;
+    const other = p.other.cookie;
+    const otherStart = (await k.call("GET", "/api/sync", { cookie: other })).json.cursor;
+
+    // The owner gets an inbox item (a test push) and registers a device.
+    assert.equal((await k.call("POST", "/api/push/test", { cookie: owner, body: {} })).status, 200);
+    const [item] = (await k.call("GET", "/api/notifications", { cookie: owner })).json.items;
+    assert.ok(item && !item.readAt, "the owner has an unread item");
+    const dev = webpushDevice();
+    const put = await k.call("PUT", "/api/push/devices/shared-device-1", {
+      cookie: owner,
+      body: dev,
+    });
+    assert.equal(put.status, 201, put.text);
+
+    // The other resident sees none of it and cannot touch it.
+    const inbox = (await k.call("GET", "/api/notifications", { cookie: other })).json;
+    assert.deepEqual(inbox.items, []);
+    assert.equal(inbox.unread, 0);
+    const sync = (await k.call("GET", `/api/sync?since=${otherStart}`, { cookie: other })).json;
+    assert.ok(
+      !JSON.stringify(sync).includes(item.id),
+      `another resident's sync must not carry the owner's notification: ${JSON.stringify(sync)}`,
+    );
+    const read = await k.call("POST", "/api/notifications/read", {
+      cookie: other,
+      body: { ids: [item.id] },
+    });
+    assert.equal(read.status, 200);
+    assert.equal(read.json.updated, 0);
+    assert.equal(
+      (await k.call("GET", "/api/push/devices", { cookie: other })).json.devices.length,
+      0,
+    );
+    // The same device id registered by the other resident is a device of theirs, not a takeover.
+    const dev2 = webpushDevice();
+    const take = await k.call("PUT", "/api/push/devices/shared-device-1", {
+      cookie: other,
+      body: dev2,
+    });
+    assert.equal(take.status, 201, take.text);
+    const ownerDevices = (await k.call("GET", "/api/push/devices", { cookie: owner })).json.devices;
+    assert.equal(ownerDevices.length, 1);
+    assert.equal(
+      (await k.ctx.store.listDevices(p.resident.user.id))[0].endpoint,
+      dev.subscription.endpoint,
+    );
+    const before = (await k.call("GET", "/api/preferences", { cookie: owner })).json.preferences;
+    const pref = await k.call("PUT", "/api/preferences", {
+      cookie: other,
+      body: { endingSoonMinutes: before.endingSoonMinutes === 7 ? 8 : 7, lang: "en" },
+    });
+    assert.equal(pref.status, 200);
+    assert.equal(
+      await k.call("POST", "/api/watches", { cookie: other, body: { kind: "dryer" } }).then((r) =>
+        r.status
+      ),
+      201,
+    );
+
+    // The owner's side is unchanged.
+    const after = (await k.call("GET", "/api/notifications", { cookie: owner })).json;
+    assert.equal(after.unread, 1);
+    assert.equal(after.items[0].readAt, undefined);
+    assert.deepEqual(
+      (await k.call("GET", "/api/preferences", { cookie: owner })).json.preferences,
+      before,
+    );
+    assert.deepEqual((await k.call("GET", "/api/watches", { cookie: owner })).json.kinds, []);
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("authz: the session cookie is HttpOnly, SameSite=Lax, and Secure off localhost", async () => {
+  const k = await world();
+  try {
+    const r = await k.call("POST", "/api/auth/register", {
+      body: {
+        inviteCode: TEST_INVITE,
+        loginId: "cookie-check",
+        password: TEST_PASSWORD,
+        name: "C",
+        room: "1",
+      },
+    });
+    assert.equal(r.status, 201, r.text);
+    const line = r.headers.getSetCookie().find((l) => l.startsWith("ll_session="));
+    assert.ok(line, "a session cookie is set");
+    assert.match(line, /;\s*HttpOnly/i);
+    assert.match(line, /;\s*SameSite=Lax/i);
+    assert.match(line, /;\s*Path=\//i);
+    assert.match(line, /;\s*Secure/i, "http://app.test is not loopback: Secure");
+    assert.match(line, /;\s*Max-Age=\d+/i);
+  } finally {
+    await k.close();
+  }
+});
