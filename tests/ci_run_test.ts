@@ -31,7 +31,7 @@ exec "${Deno.execPath()}" "$@"
     const out = await new Deno.Command("bash", {
       args: [`${PROJECT_ROOT}.ci/run`],
       cwd: PROJECT_ROOT,
-      env: { PATH: `${dir}:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+      env: { PATH: `${dir}:${Deno.env.get("PATH")}`, NO_COLOR: "1", CI_RUN_NO_INSTALL: "1" },
       stdout: "piped",
       stderr: "piped",
     }).output();
