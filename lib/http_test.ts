@@ -386,6 +386,21 @@ Deno.test("language: the lang cookie wins over Accept-Language; pages render in 
   assert.match(page.text, /<html lang="en"/);
   const ko = await kit.call("GET", "/login", { headers: { "accept-language": "ko-KR,ko;q=0.9" } });
   assert.match(ko.text, /<html lang="ko"/);
+  // A resident registering from that browser gets English notifications.
+  const reg = await kit.call("POST", "/api/auth/register", {
+    headers: { "accept-language": "ko;q=0.1, en;q=0.9" },
+    body: {
+      inviteCode: "TEST-INVITE",
+      loginId: "english",
+      password: "resident-pass-123",
+      name: "E",
+      room: "1",
+    },
+  });
+  assert.equal(reg.status, 201, reg.text);
+  const cookie = reg.headers.getSetCookie()[0].split(";")[0];
+  const prefs = await kit.call("GET", "/api/preferences", { cookie });
+  assert.equal(prefs.json.preferences.lang, "en");
 });
 
 Deno.test("rate limits: failed logins lock an account after 5, an address after 30; others stay open", async () => {
