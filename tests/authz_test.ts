@@ -455,6 +455,7 @@ const TABLE: Record<string, Case[]> = {
     cell: { path: "/ws" },
   }],
 
+  "GET /healthz": [{ name: "health check", expect: everyone(200), cell: { path: "/healthz" } }],
   "GET /lang/:lang": [{ name: "switch", expect: everyone(302), cell: { path: "/lang/en" } }],
   "GET /login": [{ name: "login page", expect: guestPage, cell: { path: "/login" } }],
   "GET /register": [{ name: "sign-up page", expect: guestPage, cell: { path: "/register" } }],

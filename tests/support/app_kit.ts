@@ -20,6 +20,7 @@ import { Store } from "../../lib/db.ts";
 import { features } from "../../lib/features.ts";
 import { SESSION_COOKIE } from "../../lib/http.ts";
 import { Hub } from "../../lib/realtime.ts";
+import { migrate } from "../../lib/migrate.ts";
 import { seed } from "../../lib/seed.ts";
 import type { User } from "../../lib/types.ts";
 import { ensureBuilt } from "./browser.ts";
@@ -98,14 +99,19 @@ export async function createTestApp(
     BACKGROUND: "0",
     ...env,
   });
+  // The wiring of lib/server.ts startServer, minus Deno.serve.
   const kv = await Deno.openKv(config.kvPath);
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
+  store.ackTimeoutMs = config.ackTimeoutMs;
   await seed(store, config);
-  const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs, channel: null });
+  await migrate(store);
+  const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
+  await hub.start();
   const board = new Board(store, hub);
   const ctx: AppContext = { config, store, hub, board, onClose: [] };
-  const mounts: Mount[] = await features({ pages, notify: { listen: false } })(ctx);
+  // No due-index worker: nothing runs in the background of a guard test.
+  const mounts: Mount[] = await features({ pages, notify: { worker: false } })(ctx);
   const app = createApp(ctx, mounts);
 
   const call = async (method: string, path: string, o: CallOptions = {}) => {
@@ -150,7 +156,7 @@ export async function createTestApp(
   let closing: Promise<void> | null = null;
   const close = () =>
     closing ??= (async () => {
-      hub.close();
+      await hub.close();
       for (const fn of ctx.onClose) await fn();
       kv.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
