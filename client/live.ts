@@ -11,6 +11,7 @@ import { applyBoardEvent } from "../lib/board_view.ts";
 import type { LogEvent } from "../lib/db.ts";
 import type { ServerMessage } from "../lib/protocol.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
+import { UnreadCounter } from "./unread.ts";
 
 /** Connection state shown to the user (연결됨 / 재연결 중…). */
 export type LiveStatus = "connecting" | "connected" | "reconnecting" | "offline";
@@ -64,45 +65,26 @@ function saveSnapshot(): void {
   } catch { /* storage full or disabled */ }
 }
 
-/**
- * Unread-count changes seen while a count fetched from the server is in
- * flight, by user-log seq: the fetched count includes those up to its cursor,
- * so only later ones are added to it (no double count, none lost).
- */
-let inFlightDeltas: { seq: number; delta: number }[] | null = null;
-
-function changeUnread(seq: number, delta: number): void {
-  unread.value = Math.max(0, unread.value + delta);
-  inFlightDeltas?.push({ seq, delta });
-}
+/** Keeps `unread` right while a count is being fetched (see client/unread.ts). */
+const unreadCounter = new UnreadCounter(() => unread.value, (n) => (unread.value = n));
 
 /** Set the unread count from the server's answer taken at `cursorOf` (its cursor). */
 export function setUnreadFromServer(count: number, cursorOf: string): void {
-  const userSeq = Number(cursorOf.split(":")[2] ?? 0);
-  const later = (inFlightDeltas ?? []).filter((d) => d.seq > userSeq);
-  unread.value = Math.max(0, count + later.reduce((n, d) => n + d.delta, 0));
+  unreadCounter.fromServer(count, cursorOf);
 }
 
 /** Fetch the inbox (or its unread count) without losing changes that arrive meanwhile. */
-export async function fetchInbox<T extends { unread: number; cursor: string }>(
+export function fetchInbox<T extends { unread: number; cursor: string }>(
   fetchFn: () => Promise<T>,
 ): Promise<T> {
-  const mine: { seq: number; delta: number }[] = [];
-  inFlightDeltas = mine;
-  try {
-    const r = await fetchFn();
-    setUnreadFromServer(r.unread, r.cursor);
-    return r;
-  } finally {
-    if (inFlightDeltas === mine) inFlightDeltas = null;
-  }
+  return unreadCounter.fetch(fetchFn);
 }
 
 function handleEvent(e: LogEvent): void {
   if (e.scope === "board") machines.value = applyBoardEvent(machines.value, e);
   if (e.type === "notification") {
     const item = (e.data as { item: InboxItem }).item;
-    if (!item.readAt) changeUnread(e.seq, 1);
+    if (!item.readAt) unreadCounter.change(e.seq, 1);
     toast.value = item;
     // Confirm it was shown; otherwise the server falls back to a push.
     if (document.visibilityState === "visible" && socket?.readyState === WebSocket.OPEN) {
@@ -112,7 +94,7 @@ function handleEvent(e: LogEvent): void {
   if (e.type === "inbox.read") {
     // Read here or on another device: only unread items are listed in `ids`.
     const ids = (e.data as { ids?: string[] } | undefined)?.ids ?? [];
-    changeUnread(e.seq, -ids.length);
+    unreadCounter.change(e.seq, -ids.length);
   }
   for (const fn of listeners) fn(e);
 }
@@ -282,6 +264,3 @@ export function startLive(
 export function startLiveLight(unreadCount: number): void {
   startLive({ cursor: "", machines: [], serverTime: Date.now(), unread: unreadCount });
 }
-
-/** Internals exposed for unit tests only. */
-export const __test = { changeUnread };

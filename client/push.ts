@@ -68,12 +68,6 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** The subscribe timeout; `localStorage["ll.pushTimeoutMs"]` overrides it (tests). */
-function subscribeTimeout(): number {
-  const v = Number(storage()?.getItem("ll.pushTimeoutMs"));
-  return v > 0 ? v : SUBSCRIBE_TIMEOUT_MS;
-}
-
 function storage(): Storage | null {
   let s: Storage | null = null;
   try {
@@ -202,7 +196,7 @@ export async function enablePush(): Promise<EnableResult> {
       return { ok: false, error: permission === "denied" ? "blocked" : "denied" };
     }
   }
-  const ms = subscribeTimeout();
+  const ms = SUBSCRIBE_TIMEOUT_MS;
   try {
     const config = await api<PushConfig>("GET", "/api/push/config");
     let fellBack = false;
@@ -271,10 +265,10 @@ export async function resyncPush(force = false): Promise<PushState> {
   try {
     const config = await api<PushConfig>("GET", "/api/push/config");
     if (kind === "fcm" && config.firebase) {
-      const token = await subscribeFcm(config, subscribeTimeout());
+      const token = await subscribeFcm(config, SUBSCRIBE_TIMEOUT_MS);
       await api("PUT", `/api/push/devices/${deviceId()}`, { kind: "fcm", token });
     } else {
-      const sub = await subscribeWebPush(config, subscribeTimeout());
+      const sub = await subscribeWebPush(config, SUBSCRIBE_TIMEOUT_MS);
       await sendWebPush(sub);
       if (kind !== "webpush") setEnabled("webpush");
     }

@@ -150,18 +150,41 @@ export function session(store: Store): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * The UI language an `Accept-Language` header prefers (RFC 9110 §12.5.4):
+ * the supported language (`ko`, `en`, by primary subtag; `*` stands for the
+ * default) with the highest q-value, the earlier one on a tie; `q=0` means
+ * "not this one". Korean when nothing supported is acceptable.
+ */
+export function negotiateLanguage(header: string | undefined): "ko" | "en" {
+  let best: "ko" | "en" = "ko";
+  let bestQ = 0;
+  for (const part of (header ?? "").split(",")) {
+    const [range, ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+    const primary = range.split("-")[0];
+    const lang = primary === "en" ? "en" : primary === "ko" || primary === "*" ? "ko" : null;
+    if (!lang) continue;
+    let q = 1;
+    for (const p of params) {
+      // qvalue = 0[.ddd] / 1[.000]; anything else makes the entry unacceptable.
+      const m = /^q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.exec(p);
+      if (p.startsWith("q=")) q = m ? Number(m[1]) : 0;
+    }
+    if (q > bestQ) {
+      best = lang;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
 /** Pick the UI language: `lang` cookie, else Accept-Language, else Korean. */
 export function language(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const cookie = getCookie(c, "lang");
-    let lang: "ko" | "en" = "ko";
-    if (cookie === "en" || cookie === "ko") lang = cookie;
-    else {
-      const al = (c.req.header("accept-language") ?? "").toLowerCase();
-      const ko = al.indexOf("ko");
-      const en = al.indexOf("en");
-      if (en !== -1 && (ko === -1 || en < ko)) lang = "en";
-    }
+    const lang = cookie === "en" || cookie === "ko"
+      ? cookie
+      : negotiateLanguage(c.req.header("accept-language"));
     c.set("lang", lang);
     await next();
   };

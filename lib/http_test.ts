@@ -26,3 +26,379 @@ Deno.test("CSP forbids inline script and framing", () => {
   assert.match(csp, /connect-src 'self' ws:\/\/app.test wss:\/\/app.test/);
   assert.ok(!csp.includes("unsafe-inline"));
 });
+
+// ───────────── the guards as middleware, in-process (app.request) ─────────────
+
+import { Hono } from "hono";
+import { z } from "zod";
+import { StoreError } from "./db.ts";
+import {
+  type AppEnv,
+  body,
+  clientIp,
+  csrf,
+  HttpError,
+  language,
+  MAX_BODY,
+  negotiateLanguage,
+  requireAdmin,
+  requireUser,
+  securityHeaders,
+  session,
+  SESSION_COOKIE,
+  toErrorResponse,
+} from "./http.ts";
+import { createTestApp } from "../tests/support/app_kit.ts";
+
+const WRITES = ["POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** Assert the API error shape and status (and code, when given). */
+async function assertError(res: Response, status: number, code?: string): Promise<void> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  const json = JSON.parse(text);
+  assert.equal(typeof json.error?.code, "string", text);
+  assert.ok(typeof json.error?.message === "string" && json.error.message.length > 0, text);
+  if (code) assert.equal(json.error.code, code, text);
+}
+
+/** A bare app with one route for every method, guarded by `csrf(allowed)`. */
+function csrfApp(allowed: string[] = []) {
+  const app = new Hono<AppEnv>();
+  let reached = 0;
+  app.onError((err, c) => toErrorResponse(c, err));
+  app.use("*", csrf(allowed));
+  app.on(["GET", "HEAD", "OPTIONS", ...WRITES], "/x", (c) => {
+    reached++;
+    return c.json({ ok: true });
+  });
+  return {
+    reached: () => reached,
+    req: (method: string, headers: Record<string, string>, text?: string) => {
+      const h = { ...headers };
+      if (text !== undefined) h["content-length"] ??= String(new TextEncoder().encode(text).length);
+      return app.request("http://app.test/x", { method, headers: h, body: text });
+    },
+  };
+}
+
+Deno.test("csrf: every state-changing method (POST, PUT, PATCH, DELETE) must be same-origin", async () => {
+  for (const method of WRITES) {
+    const a = csrfApp(["http://partner.test"]);
+    const json = { "content-type": "application/json" };
+    for (
+      const headers of [
+        { origin: "http://evil.test", ...json },
+        { origin: "null", ...json },
+        { "sec-fetch-site": "cross-site", ...json },
+        { "sec-fetch-site": "same-site", ...json },
+        { ...json }, // neither Origin nor Sec-Fetch-Site
+      ]
+    ) {
+      await assertError(await a.req(method, headers, "{}"), 403, "cross_origin");
+    }
+    assert.equal(a.reached(), 0, `${method}: a refused request reached the handler`);
+    // Positive controls: own origin, an allowed extra origin, Sec-Fetch-Site same-origin.
+    for (
+      const headers of [
+        { origin: "http://app.test", ...json },
+        { origin: "http://partner.test", ...json },
+        { "sec-fetch-site": "same-origin", ...json },
+      ]
+    ) {
+      const r = await a.req(method, headers, "{}");
+      assert.equal(r.status, 200, `${method} ${JSON.stringify(headers)}: ${await r.text()}`);
+    }
+    assert.equal(a.reached(), 3);
+  }
+});
+
+Deno.test("csrf: a body must be JSON (forms and text/plain are refused); no body needs no type", async () => {
+  for (const method of WRITES) {
+    const a = csrfApp();
+    const own = { origin: "http://app.test" };
+    await assertError(
+      await a.req(method, { ...own, "content-type": "text/plain" }, "{}"),
+      415,
+      "unsupported_media_type",
+    );
+    await assertError(
+      await a.req(method, { ...own, "content-type": "application/x-www-form-urlencoded" }, "a=b"),
+      415,
+    );
+    await assertError(
+      await a.req(method, { ...own, "content-type": "multipart/form-data; boundary=x" }, "--x--"),
+      415,
+    );
+    // Look-alikes of JSON are not JSON.
+    for (const type of ["application/jsonp", "text/plain; x=application/json", "text/json"]) {
+      await assertError(await a.req(method, { ...own, "content-type": type }, "{}"), 415);
+    }
+    // A chunked body without a length is a body too.
+    await assertError(
+      await a.req(method, { ...own, "transfer-encoding": "chunked", "content-type": "text/plain" }),
+      415,
+    );
+    assert.equal(a.reached(), 0, method);
+    for (
+      const [headers, text] of [
+        [{ ...own, "content-type": "application/json; charset=utf-8" }, "{}"],
+        [{ ...own, "content-type": "Application/JSON" }, "{}"],
+        [{ ...own, "content-type": "application/json;charset=UTF-8" }, "{}"],
+        [own, undefined], // no body at all
+        [{ ...own, "content-length": "0", "content-type": "text/plain" }, undefined],
+      ] as const
+    ) {
+      const r = await a.req(method, headers, text);
+      assert.equal(r.status, 200, `${method} ${JSON.stringify(headers)}: ${await r.text()}`);
+    }
+  }
+});
+
+Deno.test("csrf: safe methods pass from anywhere", async () => {
+  const a = csrfApp();
+  for (const method of ["GET", "HEAD", "OPTIONS"]) {
+    const r = await a.req(method, { origin: "http://evil.test", "content-type": "text/plain" });
+    assert.equal(r.status, 200, method);
+  }
+  assert.equal(a.reached(), 3);
+});
+
+Deno.test("session, requireUser, requireAdmin: cookie → user; static paths skip the lookup", async () => {
+  await using kit = await createTestApp({}, { pages: false });
+  const { store } = kit.ctx;
+  const alice = await kit.resident("alice");
+  const adm = await kit.admin();
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  let lookups = 0;
+  const counting = Object.create(store, {
+    getSession: {
+      value: (t: string) => {
+        lookups++;
+        return store.getSession(t);
+      },
+    },
+  });
+  app.use("*", session(counting));
+  const who = (
+    c: { get(k: "user"): { loginId: string } | null; get(k: "sessionToken"): string | null },
+  ) => ({
+    user: c.get("user")?.loginId ?? null,
+    token: c.get("sessionToken"),
+  });
+  app.get("/who", (c) => c.json(who(c)));
+  app.get("/sw.js", (c) => c.json(who(c)));
+  app.get("/_app/x.js", (c) => c.json(who(c)));
+  app.get("/icons/i.png", (c) => c.json(who(c)));
+  app.get("/manifest.webmanifest", (c) => c.json(who(c)));
+  app.get("/me", (c) => c.json({ id: requireUser(c).loginId }));
+  app.get("/admin", (c) => c.json({ id: requireAdmin(c).loginId }));
+  const get = (path: string, cookie?: string) =>
+    app.request(`http://app.test${path}`, { headers: cookie ? { cookie } : {} });
+  const token = alice.cookie.split("=")[1];
+
+  assert.deepEqual(await (await get("/who", alice.cookie)).json(), { user: "alice", token });
+  assert.deepEqual(await (await get("/who")).json(), { user: null, token: null });
+  assert.deepEqual(await (await get("/who", `${SESSION_COOKIE}=forged-token`)).json(), {
+    user: null,
+    token: null,
+  });
+  lookups = 0;
+  for (const p of ["/sw.js", "/_app/x.js", "/icons/i.png", "/manifest.webmanifest"]) {
+    assert.deepEqual(await (await get(p, alice.cookie)).json(), { user: null, token: null }, p);
+  }
+  assert.equal(lookups, 0, "static paths must not read the session");
+
+  await assertError(await get("/me"), 401, "unauthenticated");
+  assert.deepEqual(await (await get("/me", alice.cookie)).json(), { id: "alice" });
+  await assertError(await get("/admin"), 401, "unauthenticated");
+  await assertError(await get("/admin", alice.cookie), 403, "forbidden");
+  assert.deepEqual(await (await get("/admin", adm.cookie)).json(), { id: "admin" });
+
+  // A deleted session or a disabled user is nobody.
+  await store.deleteSession(token);
+  await assertError(await get("/me", alice.cookie), 401);
+  const bob = await kit.resident("bob");
+  await store.setUserDisabled(bob.user.id, true);
+  await assertError(await get("/me", bob.cookie), 401);
+});
+
+Deno.test("body(): size limit, empty body, bad JSON, schema errors with the field named", async () => {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  const Schema = z.object({
+    minutes: z.number().int().min(1).optional(),
+    note: z.string().optional(),
+  })
+    .strict();
+  app.post("/b", async (c) => c.json({ got: await body(c, Schema) }));
+  const post = (text: string) => app.request("http://app.test/b", { method: "POST", body: text });
+
+  assert.deepEqual(await (await post("")).json(), { got: {} });
+  assert.deepEqual(await (await post("  \n")).json(), { got: {} });
+  assert.deepEqual(await (await post('{"minutes":5}')).json(), { got: { minutes: 5 } });
+  await assertError(await post("{nope"), 400, "bad_json");
+  const wrong = await post('{"minutes":"five"}');
+  assert.equal(wrong.status, 400);
+  const wj = await wrong.json();
+  assert.equal(wj.error.code, "invalid_body");
+  assert.match(wj.error.message, /^minutes: /);
+  const unknown = await (await post('{"minutes":1,"admin":true}')).json();
+  assert.equal(unknown.error.code, "invalid_body");
+  assert.equal(unknown.error.message, "Unknown field(s): admin.");
+  const notObject = await (await post("[1]")).json();
+  assert.equal(notObject.error.code, "invalid_body");
+  assert.match(notObject.error.message, /^body: /);
+
+  // MAX_BODY characters are fine, one more is 413.
+  const fill = (n: number) => JSON.stringify({ note: "x".repeat(n - '{"note":""}'.length) });
+  assert.equal(fill(MAX_BODY).length, MAX_BODY);
+  assert.equal((await post(fill(MAX_BODY))).status, 200);
+  await assertError(await post(fill(MAX_BODY + 1)), 413, "too_large");
+});
+
+Deno.test("toErrorResponse: HttpError (with headers), StoreError, and anything else as a logged 500", async () => {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  app.get("/http", () => {
+    throw new HttpError(429, "rate_limited", "Slow down.", { "Retry-After": "7" });
+  });
+  app.get("/store", () => {
+    throw new StoreError("not_owner", "Not yours.", 403);
+  });
+  app.get("/boom", () => {
+    throw new Error("secret detail");
+  });
+  const get = (p: string) => app.request(`http://app.test${p}`);
+  const h = await get("/http");
+  assert.equal(h.headers.get("retry-after"), "7");
+  assert.deepEqual(await h.json(), { error: { code: "rate_limited", message: "Slow down." } });
+  assert.equal(h.status, 429);
+  const s = await get("/store");
+  assert.equal(s.status, 403);
+  assert.deepEqual(await s.json(), { error: { code: "not_owner", message: "Not yours." } });
+  const logged: unknown[][] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    const b = await get("/boom");
+    assert.equal(b.status, 500);
+    const j = await b.json();
+    assert.equal(j.error.code, "internal");
+    assert.ok(!JSON.stringify(j).includes("secret detail"), "internals must not leak");
+  } finally {
+    console.error = orig;
+  }
+  assert.equal(logged.length, 1);
+  assert.ok(logged[0].some((x) => x instanceof Error && x.message === "secret detail"));
+});
+
+Deno.test("securityHeaders: on every response; HSTS only off localhost", async () => {
+  const app = new Hono<AppEnv>();
+  app.use("*", securityHeaders(["https://fcm.example"]));
+  app.get("/", (c) => c.text("hi"));
+  const remote = await app.request("http://laundry.example.org/");
+  const h = remote.headers;
+  assert.equal(h.get("x-content-type-options"), "nosniff");
+  assert.equal(h.get("x-frame-options"), "DENY");
+  assert.equal(h.get("referrer-policy"), "strict-origin-when-cross-origin");
+  assert.equal(h.get("cross-origin-opener-policy"), "same-origin");
+  assert.match(h.get("permissions-policy") ?? "", /camera=\(\)/);
+  assert.equal(h.get("strict-transport-security"), "max-age=31536000");
+  assert.match(
+    h.get("content-security-policy") ?? "",
+    /connect-src 'self' ws:\/\/laundry.example.org wss:\/\/laundry.example.org https:\/\/fcm.example;/,
+  );
+  const local = await app.request("http://localhost:8000/");
+  assert.equal(local.headers.get("strict-transport-security"), null);
+  assert.equal(local.headers.get("x-frame-options"), "DENY");
+});
+
+Deno.test("clientIp: the socket address; the first X-Forwarded-For hop only behind a trusted proxy", async () => {
+  const app = new Hono<AppEnv>();
+  app.get("/ip", (c) => c.json({ on: clientIp(c, true), off: clientIp(c, false) }));
+  const env = { remoteAddr: { transport: "tcp", hostname: "192.0.2.9", port: 1 } };
+  const ask = async (headers: Record<string, string>, e?: unknown) =>
+    await (await app.request("http://app.test/ip", { headers }, e)).json();
+  assert.deepEqual(await ask({ "x-forwarded-for": " 203.0.113.5 , 10.0.0.1" }, env), {
+    on: "203.0.113.5",
+    off: "192.0.2.9",
+  });
+  assert.deepEqual(await ask({}, env), { on: "192.0.2.9", off: "192.0.2.9" });
+  assert.deepEqual(await ask({}), { on: "unknown", off: "unknown" });
+});
+
+Deno.test("negotiateLanguage: q-values decide, then order; unsupported and q=0 are skipped", () => {
+  const cases: [string | undefined, "ko" | "en"][] = [
+    [undefined, "ko"],
+    ["", "ko"],
+    ["en", "en"],
+    ["ko", "ko"],
+    ["ko;q=0.1, en;q=0.9", "en"],
+    ["ko;q=0.9, en;q=0.1", "ko"],
+    ["ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", "ko"],
+    ["en-US,en;q=0.9,ko;q=0.8", "en"],
+    ["fr-FR, en;q=0.5, ko;q=0.4", "en"],
+    ["fr-FR, de;q=0.5", "ko"],
+    ["en, ko", "en"], // equal q: the first wins
+    ["ko, en", "ko"],
+    ["en;q=0, ko;q=0", "ko"],
+    ["en;q=0", "ko"],
+    ["EN-gb;Q=0.8, ko;q=0.5", "en"],
+    ["en;q=0.50, ko;q=0.500", "en"],
+    ["en;q=0.001", "en"],
+    ["en;q=2, ko;q=0.9", "ko"], // an invalid q-value does not count
+    ["en;q=1.5, ko;q=0.5", "ko"],
+    ["en;q=0.1234, ko;q=0.1", "ko"],
+    ["en;q=1.000, ko", "en"],
+    ["en;q=0., ko;q=0.5", "ko"],
+    ["en;q=1.0", "en"],
+    ["en;q=abc", "ko"],
+    ["kok, en;q=0.5", "en"], // Konkani is not Korean
+    ["english", "ko"],
+    ["*;q=0.8, en;q=0.5", "ko"], // * is any language: the default
+    ["en;q=0.9, *;q=0.8", "en"],
+  ];
+  for (const [header, want] of cases) {
+    assert.equal(negotiateLanguage(header), want, JSON.stringify(header));
+  }
+});
+
+Deno.test("language: the lang cookie wins over Accept-Language; pages render in that language", async () => {
+  const app = new Hono<AppEnv>();
+  app.use("*", language());
+  app.get("/", (c) => c.text(c.get("lang")));
+  const lang = async (headers: Record<string, string>) =>
+    await (await app.request("http://app.test/", { headers })).text();
+  assert.equal(await lang({}), "ko");
+  assert.equal(await lang({ "accept-language": "ko;q=0.1, en;q=0.9" }), "en");
+  assert.equal(await lang({ "accept-language": "en", cookie: "lang=ko" }), "ko");
+  assert.equal(await lang({ "accept-language": "ko", cookie: "lang=en" }), "en");
+  assert.equal(await lang({ "accept-language": "en", cookie: "lang=fr" }), "en");
+
+  // The whole app: the login page is English for "ko;q=0.1, en;q=0.9".
+  await using kit = await createTestApp();
+  const page = await kit.call("GET", "/login", {
+    headers: { "accept-language": "ko;q=0.1, en;q=0.9" },
+  });
+  assert.equal(page.status, 200);
+  assert.match(page.text, /<html lang="en"/);
+  const ko = await kit.call("GET", "/login", { headers: { "accept-language": "ko-KR,ko;q=0.9" } });
+  assert.match(ko.text, /<html lang="ko"/);
+  // A resident registering from that browser gets English notifications.
+  const reg = await kit.call("POST", "/api/auth/register", {
+    headers: { "accept-language": "ko;q=0.1, en;q=0.9" },
+    body: {
+      inviteCode: "TEST-INVITE",
+      loginId: "english",
+      password: "resident-pass-123",
+      name: "E",
+      room: "1",
+    },
+  });
+  assert.equal(reg.status, 201, reg.text);
+  const cookie = reg.headers.getSetCookie()[0].split(";")[0];
+  const prefs = await kit.call("GET", "/api/preferences", { cookie });
+  assert.equal(prefs.json.preferences.lang, "en");
+});

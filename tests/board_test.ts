@@ -473,6 +473,50 @@ Deno.test("admin: out of order reaches boards and blocks holds; repair; disablin
   assertError(await adm.patch(`/api/admin/residents/${alice.id}`, { disabled: "yes" }), 400);
 });
 
+Deno.test("admin: disabling a resident closes their open sockets at once; others stay", async () => {
+  await using srv = await startTestServer();
+  const [adm, a, b] = await Promise.all([
+    admin(srv.url),
+    resident(srv.url, "alice"),
+    resident(srv.url, "bob"),
+  ]);
+  // Alice has two tabs open, bob one.
+  await using tab1 = openSocket(srv.url, a.cookie);
+  await using tab2 = openSocket(srv.url, a.cookie);
+  await using bobWs = openSocket(srv.url, b.cookie);
+  await Promise.all([tab1.hello, tab2.hello, bobWs.hello]);
+
+  const dis = await adm.patch(`/api/admin/residents/${a.user.id}`, { disabled: true });
+  assert.equal(dis.status, 200, JSON.stringify(dis.json));
+  const within = async <T>(p: Promise<T>, what: string): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`${what}: not within 2 s`)), 2000);
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const [c1, c2] = await Promise.all([
+    within(tab1.closed, "alice's first socket closed"),
+    within(tab2.closed, "alice's second socket closed"),
+  ]);
+  // 4401 tells the page the session is gone (client/live.ts then goes to /login).
+  assert.equal(c1.code, 4401);
+  assert.equal(c2.code, 4401);
+  // The socket cannot come back with the old cookie.
+  const again = await rawUpgrade(srv.url, { origin: srv.url, cookie: a.cookie });
+  assert.equal(again.status, 401);
+
+  // Bob's socket is untouched and still live.
+  assert.ok(bobWs.isOpen);
+  const m = (await machines(b))[0];
+  assert.equal((await b.post(`/api/machines/${m.id}/hold`)).status, 200);
+  await bobWs.next(isEvent("machine.held", m.id));
+});
+
 Deno.test("heartbeat: a silent client is closed, one that answers pings stays", async () => {
   await using srv = await startTestServer({ WS_PING_MS: "100", WS_TIMEOUT_MS: "400" });
   const b = await resident(srv.url, "bob");

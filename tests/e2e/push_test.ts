@@ -28,6 +28,7 @@ import { startWebPushTesting, type TestSubscription } from "../support/push_serv
 import { resident, waitFor } from "../support/harness.ts";
 import { t } from "../../lib/i18n.ts";
 import type { PushPayload } from "../../lib/types.ts";
+import { SUBSCRIBE_TIMEOUT_MS } from "../../client/push.ts";
 
 interface ShownNotification {
   title: string;
@@ -57,7 +58,8 @@ function shown(page: Page): Promise<ShownNotification[]> {
  * Replace `pushManager.subscribe()`/`getSubscription()` in every page of the
  * context: with `sub`, subscribing resolves with it (there is no route to a
  * real push service here, so the real call never settles); with null,
- * subscribe never settles and the subscribe timeout is 1.5 s.
+ * subscribe never settles. Each call of subscribe sets
+ * `localStorage["stub.subscribeCalls"]`.
  */
 async function stubPushManager(ctx: BrowserContext, sub: TestSubscription | null) {
   await ctx.addInitScript((s) => {
@@ -76,11 +78,14 @@ async function stubPushManager(ctx: BrowserContext, sub: TestSubscription | null
     const proto = PushManager.prototype as unknown as Record<string, unknown>;
     proto.getSubscription = () => Promise.resolve(localStorage.getItem(key) ? fake : null);
     proto.subscribe = () => {
+      localStorage.setItem(
+        "stub.subscribeCalls",
+        String(Number(localStorage.getItem("stub.subscribeCalls")) + 1),
+      );
       if (!fake) return new Promise(() => {});
       localStorage.setItem(key, "1");
       return Promise.resolve(fake);
     };
-    if (!fake) localStorage.setItem("ll.pushTimeoutMs", "1500");
   }, sub);
 }
 
@@ -295,12 +300,21 @@ browserTest("e2e bell: a subscribe that never settles times out with a clear mes
     await stubPushManager(ctx, null);
     await signIn(ctx, alice);
     const page = await ctx.newPage();
+    // The page's timers run on Playwright's clock: real time until told to jump.
+    await page.clock.install();
     await page.goto(srv.url + "/");
     await hydrated(page);
     await openPanel(page);
     await page.click('[data-push-action="enable"]');
     await page.waitForSelector('button[data-push-state="busy"]');
-    await page.waitForSelector("[data-push-message]", { timeout: 10_000 });
+    // subscribe() was called (and its timeout armed in the same task): jump to just
+    // before the timeout, nothing yet; then past it.
+    await page.waitForFunction(() => localStorage.getItem("stub.subscribeCalls") === "1");
+    await page.clock.fastForward(SUBSCRIBE_TIMEOUT_MS - 1000);
+    assert.equal(await page.$("[data-push-message]"), null, "timed out early");
+    assert.equal(await page.getAttribute("button[data-push-state]", "data-push-state"), "busy");
+    await page.clock.fastForward(1500);
+    await page.waitForSelector("[data-push-message]", { timeout: 5_000 });
     assert.equal(await page.textContent("[data-push-message]"), t("ko", "bell.timeout"));
     assert.equal(await page.getAttribute("[data-push-message]", "role"), "alert");
     assert.equal(await page.getAttribute("button[data-push-state]", "data-push-state"), "off");

@@ -1,0 +1,806 @@
+/**
+ * The authorization table: every route the app registers × every method ×
+ * every role, with the status each cell must answer. Routes are read from the
+ * app itself (`app.routes`), so a new route without an entry here fails.
+ *
+ * Roles: `anon` (no cookie), `resident` (for machine actions: the resident
+ * whose machine it is), `other` (another resident), `admin`, and `disabled`
+ * (a resident disabled by an admin, still sending the session cookie they had
+ * before). Every cell gets fresh fixtures and fresh residents, so one cell's
+ * success cannot change another's answer.
+ *
+ * Requests run in-process (`app.request`), except `/ws`, which needs a real
+ * upgrade: that row is served from the same app on a loopback port.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createTestApp, type KitResponse, type Party, type TestApp } from "./support/app_kit.ts";
+import { rawUpgrade, TEST_INVITE, TEST_PASSWORD, waitFor } from "./support/harness.ts";
+import type { Machine, User } from "../lib/types.ts";
+import { actorOf } from "../routes/api/machines.ts";
+
+type Role = "anon" | "resident" | "other" | "admin" | "disabled";
+const ROLES: Role[] = ["anon", "resident", "other", "admin", "disabled"];
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** The parties of one cell: fresh residents and a fresh admin session. */
+interface Parties {
+  resident: Party & { user: User };
+  other: Party & { user: User };
+  admin: Party & { user: User };
+  disabled: Party & { user: User };
+}
+
+/** What one cell sends (path with parameters filled, JSON body). */
+interface Cell {
+  path: string;
+  body?: unknown;
+}
+
+/** One way to call a route, with the status expected per role. */
+interface Case {
+  /** What the fixture is (shown in failures). */
+  name: string;
+  expect: Record<Role, number>;
+  /** Error codes expected for some roles. */
+  codes?: Partial<Record<Role, string>>;
+  /** A static request, or one built from fresh fixtures per cell. */
+  cell: Cell | ((k: TestApp, p: Parties) => Promise<Cell>);
+  /** Wait this long after preparing the cells (a grace period to pass). */
+  waitMs?: number;
+}
+
+const signedIn = (ok: number): Record<Role, number> => ({
+  anon: 401,
+  resident: ok,
+  other: ok,
+  admin: ok,
+  disabled: 401,
+});
+const adminOnly = (ok: number): Record<Role, number> => ({
+  anon: 401,
+  resident: 403,
+  other: 403,
+  admin: ok,
+  disabled: 401,
+});
+const everyone = (ok: number): Record<Role, number> => ({
+  anon: ok,
+  resident: ok,
+  other: ok,
+  admin: ok,
+  disabled: ok,
+});
+/** Owner-only machine actions: other residents and admins are refused. */
+const ownerOnly: Record<Role, number> = {
+  anon: 401,
+  resident: 200,
+  other: 403,
+  admin: 403,
+  disabled: 401,
+};
+/** Owner or admin (finish, collect, release). */
+const ownerOrAdmin: Record<Role, number> = { ...ownerOnly, admin: 200 };
+/** Signed-in pages: guests are redirected to /login. */
+const page: Record<Role, number> = { ...signedIn(200), anon: 302, disabled: 302 };
+/** Login and sign-up pages: signed-in users are redirected to the board. */
+const guestPage: Record<Role, number> = {
+  anon: 200,
+  resident: 302,
+  other: 302,
+  admin: 302,
+  disabled: 200,
+};
+
+// ───────────────────────────── fixtures ─────────────────────────────
+
+const MINUTE_MS = 200; // hold 2 s, pickup grace 0.6 s, a 60-minute cycle 12 s
+let seq = 0;
+const unique = (prefix: string) => `${prefix}${++seq}`;
+
+type MachineState = "available" | "held" | "arrived" | "in_use" | "done" | "out_of_order";
+
+/** A new washer in `state`, held or used by `owner`. */
+async function machine(k: TestApp, state: MachineState, owner: User): Promise<Machine> {
+  const { board } = k.ctx;
+  const m = await board.addMachine({ name: unique("W"), kind: "washer", room: "B1" });
+  const run = async (cmd: Parameters<typeof board.command>[1], u: User) =>
+    (await board.command(m.id, cmd, actorOf(u))).machine;
+  if (state === "available") return m;
+  if (state === "out_of_order") {
+    const adm = (await k.ctx.store.getUserByLogin(k.config.adminLogin))!;
+    return await run({ type: "out_of_order", reason: "test" }, adm);
+  }
+  if (state === "in_use" || state === "done") {
+    await run({ type: "start", minutes: 60 }, owner);
+    return state === "done" ? await run({ type: "finish" }, owner) : m;
+  }
+  await run({ type: "hold" }, owner);
+  return state === "arrived" ? await run({ type: "arrive" }, owner) : m;
+}
+
+const action = (
+  act: string,
+  state: MachineState,
+  body: unknown = {},
+): (k: TestApp, p: Parties) => Promise<Cell> =>
+async (k, p) => ({
+  path: `/api/machines/${(await machine(k, state, p.resident.user)).id}/${act}`,
+  body,
+});
+
+/** A valid Web Push registration (a 65-byte P-256 point and a 16-byte secret). */
+function webpushDevice() {
+  const b64 = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const point = new Uint8Array(65).fill(7);
+  point[0] = 0x04;
+  return {
+    kind: "webpush",
+    subscription: {
+      endpoint: `https://fcm.googleapis.com/fcm/send/${unique("sub")}`,
+      keys: { p256dh: b64(point), auth: b64(new Uint8Array(16).fill(3)) },
+    },
+  };
+}
+
+async function notice(k: TestApp, p: Parties, inMs: number) {
+  return await k.ctx.notifications!.createNotice(p.admin.user, {
+    title: "Water off",
+    body: "Tomorrow 9-12",
+    target: { type: "all" },
+    sendAt: Date.now() + inMs,
+    sound: true,
+    critical: false,
+  });
+}
+
+// ───────────────────────────── the table ─────────────────────────────
+
+/** Every registered route: `METHOD path` → how to call it and what each role gets. */
+const TABLE: Record<string, Case[]> = {
+  "POST /api/auth/register": [{
+    name: "a new account with the invite code",
+    expect: everyone(201),
+    cell: () =>
+      Promise.resolve({
+        path: "/api/auth/register",
+        body: {
+          inviteCode: TEST_INVITE,
+          loginId: unique("newbie"),
+          password: TEST_PASSWORD,
+          name: "N",
+          room: "9",
+        },
+      }),
+  }],
+  "POST /api/auth/login": [{
+    name: "a resident's right password",
+    expect: everyone(200),
+    cell: async (k) => ({
+      path: "/api/auth/login",
+      body: { loginId: (await k.resident(unique("login"))).user.loginId, password: TEST_PASSWORD },
+    }),
+  }],
+  "POST /api/auth/logout": [{
+    name: "logout",
+    expect: everyone(200),
+    cell: { path: "/api/auth/logout", body: {} },
+  }],
+  "GET /api/me": [{ name: "me", expect: signedIn(200), cell: { path: "/api/me" } }],
+  "GET /api/machines": [{ name: "board", expect: signedIn(200), cell: { path: "/api/machines" } }],
+  "GET /api/sync": [{ name: "sync", expect: signedIn(200), cell: { path: "/api/sync" } }],
+  "POST /api/machines/:id/:action": [
+    { name: "hold a free machine", expect: signedIn(200), cell: action("hold", "available") },
+    {
+      name: "walk-up start of a free machine",
+      expect: signedIn(200),
+      cell: action("start", "available", { minutes: 30 }),
+    },
+    {
+      name: "arrive at the resident's held machine",
+      expect: ownerOnly,
+      codes: { other: "not_owner", admin: "not_owner" },
+      cell: action("arrive", "held"),
+    },
+    {
+      name: "start the resident's held machine",
+      expect: ownerOnly,
+      codes: { other: "not_owner", admin: "not_owner" },
+      cell: action("start", "held", { minutes: 30 }),
+    },
+    {
+      name: "start the resident's arrived machine",
+      expect: ownerOnly,
+      codes: { other: "not_owner", admin: "not_owner" },
+      cell: action("start", "arrived", { minutes: 30 }),
+    },
+    {
+      name: "extend the resident's running cycle",
+      expect: ownerOnly,
+      codes: { other: "not_owner", admin: "not_owner" },
+      cell: action("extend", "in_use", { minutes: 10 }),
+    },
+    {
+      name: "finish the resident's running cycle",
+      expect: ownerOrAdmin,
+      codes: { other: "not_owner" },
+      cell: action("finish", "in_use"),
+    },
+    {
+      name: "collect the resident's finished laundry",
+      expect: ownerOrAdmin,
+      codes: { other: "not_owner" },
+      cell: action("collect", "done"),
+    },
+    {
+      name: "release the resident's held machine",
+      expect: ownerOrAdmin,
+      codes: { other: "not_owner" },
+      cell: action("release", "held"),
+    },
+    {
+      name: "release the resident's arrived machine",
+      expect: ownerOrAdmin,
+      codes: { other: "not_owner" },
+      cell: action("release", "arrived"),
+    },
+    {
+      name: "nudge about the resident's finished laundry after the grace period",
+      expect: { ...signedIn(200), resident: 409 },
+      codes: { resident: "own_machine" },
+      cell: action("nudge", "done"),
+      waitMs: 4 * MINUTE_MS,
+    },
+    {
+      name: "hold an out-of-order machine",
+      expect: signedIn(409),
+      codes: { resident: "out_of_order", other: "out_of_order", admin: "out_of_order" },
+      cell: action("hold", "out_of_order"),
+    },
+    {
+      name: "an unknown action",
+      expect: signedIn(404),
+      codes: { resident: "unknown_action" },
+      cell: action("explode", "available"),
+    },
+  ],
+
+  "GET /api/admin/machines": [{
+    name: "list",
+    expect: adminOnly(200),
+    cell: { path: "/api/admin/machines" },
+  }],
+  "POST /api/admin/machines": [{
+    name: "add a dryer",
+    expect: adminOnly(201),
+    cell: () =>
+      Promise.resolve({
+        path: "/api/admin/machines",
+        body: { name: unique("D"), kind: "dryer", room: "B1" },
+      }),
+  }],
+  "PATCH /api/admin/machines/:id": [{
+    name: "rename",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/machines/${(await machine(k, "available", p.resident.user)).id}`,
+      body: { name: "Renamed" },
+    }),
+  }],
+  "DELETE /api/admin/machines/:id": [{
+    name: "remove a free machine",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/machines/${(await machine(k, "available", p.resident.user)).id}`,
+    }),
+  }],
+  "POST /api/admin/machines/:id/out_of_order": [{
+    name: "the resident's running machine breaks",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/machines/${(await machine(k, "in_use", p.resident.user)).id}/out_of_order`,
+      body: { reason: "leaking" },
+    }),
+  }],
+  "POST /api/admin/machines/:id/repair": [{
+    name: "repair",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/machines/${(await machine(k, "out_of_order", p.resident.user)).id}/repair`,
+      body: {},
+    }),
+  }],
+  "GET /api/admin/residents": [{
+    name: "list",
+    expect: adminOnly(200),
+    cell: { path: "/api/admin/residents" },
+  }],
+  "PATCH /api/admin/residents/:id": [{
+    name: "disable another resident",
+    expect: adminOnly(200),
+    cell: async (k) => ({
+      path: `/api/admin/residents/${(await k.resident(unique("victim"))).user.id}`,
+      body: { disabled: true },
+    }),
+  }],
+  "GET /api/admin/invites": [{
+    name: "list",
+    expect: adminOnly(200),
+    cell: { path: "/api/admin/invites" },
+  }],
+  "POST /api/admin/invites": [{
+    name: "create",
+    expect: adminOnly(201),
+    cell: { path: "/api/admin/invites", body: { maxUses: 5 } },
+  }],
+  "DELETE /api/admin/invites/:code": [{
+    name: "revoke",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/invites/${(await k.ctx.store.createInvite(p.admin.user.id)).code}`,
+    }),
+  }],
+  "POST /api/admin/announcements": [{
+    name: "schedule a notice",
+    expect: adminOnly(201),
+    cell: () =>
+      Promise.resolve({
+        path: "/api/admin/announcements",
+        body: {
+          title: "Water off",
+          body: "Tomorrow",
+          target: { type: "all" },
+          sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+        },
+      }),
+  }],
+  "GET /api/admin/announcements": [{
+    name: "list",
+    expect: adminOnly(200),
+    cell: { path: "/api/admin/announcements" },
+  }],
+  "GET /api/admin/announcements/:id": [{
+    name: "one notice",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/announcements/${(await notice(k, p, 86_400_000)).id}`,
+    }),
+  }],
+  "DELETE /api/admin/announcements/:id": [{
+    name: "cancel a scheduled notice",
+    expect: adminOnly(200),
+    cell: async (k, p) => ({
+      path: `/api/admin/announcements/${(await notice(k, p, 86_400_000)).id}`,
+    }),
+  }],
+  "GET /api/admin/stats": [{
+    name: "stats",
+    expect: adminOnly(200),
+    cell: { path: "/api/admin/stats" },
+  }],
+
+  "GET /api/push/config": [{
+    name: "config",
+    expect: signedIn(200),
+    cell: { path: "/api/push/config" },
+  }],
+  "GET /api/push/devices": [{
+    name: "list",
+    expect: signedIn(200),
+    cell: { path: "/api/push/devices" },
+  }],
+  "PUT /api/push/devices/:deviceId": [{
+    name: "register this browser",
+    expect: signedIn(201),
+    cell: () =>
+      Promise.resolve({ path: `/api/push/devices/${unique("device-")}`, body: webpushDevice() }),
+  }],
+  "DELETE /api/push/devices/:deviceId": [{
+    name: "the resident's device (nobody else's to delete)",
+    expect: { ...ownerOnly, other: 404, admin: 404 },
+    cell: async (k, p) => {
+      const id = unique("device-");
+      const d = webpushDevice();
+      await k.ctx.store.upsertDevice(p.resident.user.id, id, {
+        kind: "webpush",
+        endpoint: d.subscription.endpoint,
+        keys: d.subscription.keys,
+      });
+      return { path: `/api/push/devices/${id}` };
+    },
+  }],
+  "POST /api/push/test": [{
+    name: "test push",
+    expect: signedIn(200),
+    cell: { path: "/api/push/test", body: {} },
+  }],
+  "GET /api/notifications": [{
+    name: "inbox",
+    expect: signedIn(200),
+    cell: { path: "/api/notifications" },
+  }],
+  "POST /api/notifications/read": [{
+    name: "read all",
+    expect: signedIn(200),
+    cell: { path: "/api/notifications/read", body: {} },
+  }],
+  "GET /api/preferences": [{
+    name: "read",
+    expect: signedIn(200),
+    cell: { path: "/api/preferences" },
+  }],
+  "PUT /api/preferences": [{
+    name: "change",
+    expect: signedIn(200),
+    cell: { path: "/api/preferences", body: { endingSoonMinutes: 5 } },
+  }],
+  "GET /api/watches": [{ name: "list", expect: signedIn(200), cell: { path: "/api/watches" } }],
+  "POST /api/watches": [{
+    name: "watch dryers",
+    expect: signedIn(201),
+    cell: { path: "/api/watches", body: { kind: "dryer" } },
+  }],
+  "DELETE /api/watches/:kind": [{
+    name: "stop watching washers",
+    expect: signedIn(200),
+    cell: { path: "/api/watches/washer" },
+  }],
+
+  // `/ws` is checked over a real socket (see the test "authz: /ws"); here a
+  // plain GET without Upgrade.
+  "GET /ws": [{
+    name: "not an upgrade",
+    expect: everyone(426),
+    cell: { path: "/ws" },
+  }],
+
+  "GET /healthz": [{ name: "health check", expect: everyone(200), cell: { path: "/healthz" } }],
+  "GET /lang/:lang": [{ name: "switch", expect: everyone(302), cell: { path: "/lang/en" } }],
+  "GET /login": [{ name: "login page", expect: guestPage, cell: { path: "/login" } }],
+  "GET /register": [{ name: "sign-up page", expect: guestPage, cell: { path: "/register" } }],
+  "GET /": [{ name: "board page", expect: page, cell: { path: "/" } }],
+  "GET /inbox": [{ name: "inbox page", expect: page, cell: { path: "/inbox" } }],
+  "GET /settings": [{ name: "settings page", expect: page, cell: { path: "/settings" } }],
+  "GET /admin": [{
+    name: "admin page",
+    expect: { ...page, resident: 403, other: 403 },
+    cell: { path: "/admin" },
+  }],
+};
+
+/** The routes the app registers, as `METHOD path` (middleware left out). */
+function registeredRoutes(k: TestApp): Set<string> {
+  const out = new Set<string>();
+  for (const r of k.app.routes) {
+    if (r.method === "ALL" && r.path.endsWith("*")) continue; // middleware
+    const methods = r.method === "ALL" ? METHODS : [r.method];
+    for (const m of methods) out.add(`${m} ${r.path}`);
+  }
+  return out;
+}
+
+/** The app for one test. */
+async function world(): Promise<TestApp> {
+  return await createTestApp({ MINUTE_MS: String(MINUTE_MS) });
+}
+
+/**
+ * Fresh parties for one cell sent as `role` (residents only where the cell
+ * needs them). The disabled resident signed in, then an admin disabled them
+ * through the API; they keep sending the cookie they had.
+ */
+async function parties(k: TestApp, role?: Role): Promise<Parties> {
+  const admin = await k.admin();
+  const resident = await k.resident(unique("res"));
+  const fresh = (want: Role, prefix: string) =>
+    role === undefined || role === want ? k.resident(unique(prefix)) : Promise.resolve(resident);
+  const other = await fresh("other", "oth");
+  const disabled = await fresh("disabled", "dis");
+  if (disabled !== resident) {
+    const off = await k.call("PATCH", `/api/admin/residents/${disabled.user.id}`, {
+      cookie: admin.cookie,
+      body: { disabled: true },
+    });
+    assert.equal(off.status, 200, off.text);
+  }
+  return { resident, other, admin, disabled };
+}
+
+function isApi(path: string): boolean {
+  return path.startsWith("/api/") || path === "/ws" || path.startsWith("/ws?");
+}
+
+function cookieOf(role: Role, p: Parties): string {
+  return role === "anon" ? "" : p[role].cookie;
+}
+
+/** Never a 500; API errors (and `/ws` refusals) have the `{error:{code,message}}` shape. */
+function assertShape(where: string, path: string, r: KitResponse, json = isApi(path)): void {
+  assert.ok(r.status < 500, `${where}: ${r.status} ${r.text}`);
+  if (r.status >= 400 && json) {
+    assert.equal(typeof r.json?.error?.code, "string", `${where}: error shape: ${r.text}`);
+    assert.ok(r.json.error.message?.length > 0, `${where}: error message: ${r.text}`);
+  }
+}
+
+Deno.test("authz: the table covers exactly the routes the app registers", async () => {
+  const k = await world();
+  try {
+    const routes = registeredRoutes(k);
+    const missing = [...routes].filter((r) => !(r in TABLE));
+    const stale = Object.keys(TABLE).filter((r) => !routes.has(r));
+    assert.deepEqual(missing, [], "routes without an authz entry (add them to TABLE)");
+    assert.deepEqual(stale, [], "TABLE entries for routes that no longer exist");
+    assert.ok(routes.size >= 40, `only ${routes.size} routes found`);
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("authz: every route × role answers the expected status", async () => {
+  const k = await world();
+  try {
+    const failures: string[] = [];
+    for (const [route, cases] of Object.entries(TABLE)) {
+      const method = route.split(" ")[0];
+      for (const c of cases) {
+        // Fresh parties and fixtures for every cell, prepared first (then one wait).
+        const prepared = await Promise.all(ROLES.map(async (role) => {
+          const p = await parties(k, role);
+          const cell = typeof c.cell === "function" ? await c.cell(k, p) : c.cell;
+          return { role, p, cell };
+        }));
+        if (c.waitMs) await new Promise((r) => setTimeout(r, c.waitMs));
+        for (const { role, p, cell } of prepared) {
+          const where = `${route} [${c.name}] as ${role}`;
+          const r = await k.call(method, cell.path, {
+            cookie: cookieOf(role, p),
+            body: cell.body,
+          });
+          assertShape(where, cell.path, r);
+          const code = c.codes?.[role];
+          if (r.status !== c.expect[role]) {
+            failures.push(
+              `${where}: expected ${c.expect[role]}, got ${r.status} ${r.text.slice(0, 160)}`,
+            );
+          } else if (code && r.json?.error?.code !== code) {
+            failures.push(`${where}: expected code ${code}, got ${r.text.slice(0, 160)}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    await k.close();
+  }
+});
+
+/** Fill a route pattern's parameters with plausible values. */
+function fill(path: string): string {
+  return path.replace(
+    /:(\w+)/g,
+    (_, name: string) =>
+      ({ action: "hold", kind: "washer", lang: "en", code: "CODE1", deviceId: "device-0001" })[
+        name
+      ] ?? "zzzz0001",
+  );
+}
+
+Deno.test("authz: methods a route does not register are refused for every role", async () => {
+  const k = await world();
+  try {
+    const routes = registeredRoutes(k);
+    const paths = new Set([...routes].map((r) => r.split(" ")[1]));
+    const p = await parties(k);
+    const failures: string[] = [];
+    for (const path of paths) {
+      for (const method of METHODS) {
+        if (routes.has(`${method} ${path}`)) continue;
+        // The admin subtree checks the role before it looks for a handler.
+        const expect: Record<Role, number> = path.startsWith("/api/admin/")
+          ? adminOnly(404)
+          : everyone(404);
+        for (const role of ROLES) {
+          const r = await k.call(method, fill(path), {
+            cookie: cookieOf(role, p),
+            body: method === "GET" ? undefined : {},
+          });
+          const where = `${method} ${path} as ${role}`;
+          // Outside /api/ an unknown method is the plain-text "Not found" of pages.
+          assertShape(where, path, r, path.startsWith("/api/"));
+          if (r.status !== expect[role]) failures.push(`${where}: got ${r.status} ${r.text}`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("authz: every state-changing API route refuses cross-origin and non-JSON requests", async () => {
+  const k = await world();
+  try {
+    const before = JSON.stringify(await k.ctx.store.listMachines());
+    const routes = [...registeredRoutes(k)].filter((r) =>
+      r.includes(" /api/") && !r.startsWith("GET ")
+    );
+    assert.ok(routes.some((r) => r.startsWith("PUT ")), "a PUT route is checked");
+    assert.ok(routes.some((r) => r.startsWith("PATCH ")), "a PATCH route is checked");
+    assert.ok(routes.some((r) => r.startsWith("DELETE ")), "a DELETE route is checked");
+    const failures: string[] = [];
+    for (const route of routes) {
+      const [method, pattern] = route.split(" ");
+      for (const role of ["admin", "resident"] as const) {
+        const p = await parties(k);
+        const cell = TABLE[route][0].cell;
+        const { path, body } = typeof cell === "function" ? await cell(k, p) : cell;
+        for (
+          const [headers, status] of [
+            [{ origin: "http://evil.example" }, 403],
+            [{ origin: null, "sec-fetch-site": "cross-site" }, 403],
+            [{ origin: null }, 403],
+            [{ "content-type": "text/plain" }, 415],
+          ] as const
+        ) {
+          const r = await k.call(method, path, {
+            cookie: p[role].cookie,
+            body: body ?? {},
+            headers,
+          });
+          const where = `${method} ${pattern} as ${role} with ${JSON.stringify(headers)}`;
+          assertShape(where, path, r);
+          if (r.status !== status) failures.push(`${where}: got ${r.status} ${r.text}`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+    // Fixtures added machines; none of the refused requests changed the seeded ones.
+    const seeded = JSON.parse(before).map((m: Machine) => m.id);
+    const now = (await k.ctx.store.listMachines()).filter((m) => seeded.includes(m.id));
+    assert.equal(JSON.stringify(now), before);
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("authz: /ws upgrades signed-in users only (disabled residents' cookies are dead)", async () => {
+  const k = await world();
+  const ac = new AbortController();
+  let addr!: Deno.NetAddr;
+  const listening = Promise.withResolvers<void>();
+  const server = Deno.serve(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      signal: ac.signal,
+      onListen: (a) => {
+        addr = a as Deno.NetAddr;
+        listening.resolve();
+      },
+    },
+    (req, info) => k.app.fetch(req, { remoteAddr: info.remoteAddr }),
+  );
+  try {
+    await listening.promise;
+    const url = `http://127.0.0.1:${addr.port}`;
+    const p = await parties(k);
+    const expect: Record<Role, number> = { ...signedIn(101) };
+    for (const role of ROLES) {
+      const cookie = cookieOf(role, p);
+      const r = await rawUpgrade(url, { origin: url, cookie: cookie || undefined });
+      assert.equal(r.status, expect[role], `${role}: ${JSON.stringify(r.json)}`);
+      if (r.status === 401) assert.equal(r.json.error.code, "unauthenticated");
+    }
+    // The accepted sockets were dropped by the client: let the hub see them go.
+    await waitFor(() => k.ctx.hub.size === 0, 5000, "hub to drop the test sockets");
+  } finally {
+    ac.abort();
+    await server.finished;
+    await k.close();
+  }
+});
+
+Deno.test("authz: a resident's inbox, devices, preferences and watches are theirs alone", async () => {
+  const k = await world();
+  try {
+    const p = await parties(k, "other");
+    const owner = p.resident.cookie;
+    const other = p.other.cookie;
+    const otherStart = (await k.call("GET", "/api/sync", { cookie: other })).json.cursor;
+
+    // The owner gets an inbox item (a test push) and registers a device.
+    assert.equal((await k.call("POST", "/api/push/test", { cookie: owner, body: {} })).status, 200);
+    const [item] = (await k.call("GET", "/api/notifications", { cookie: owner })).json.items;
+    assert.ok(item && !item.readAt, "the owner has an unread item");
+    const dev = webpushDevice();
+    const put = await k.call("PUT", "/api/push/devices/shared-device-1", {
+      cookie: owner,
+      body: dev,
+    });
+    assert.equal(put.status, 201, put.text);
+
+    // The other resident sees none of it and cannot touch it.
+    const inbox = (await k.call("GET", "/api/notifications", { cookie: other })).json;
+    assert.deepEqual(inbox.items, []);
+    assert.equal(inbox.unread, 0);
+    const sync = (await k.call("GET", `/api/sync?since=${otherStart}`, { cookie: other })).json;
+    assert.ok(
+      !JSON.stringify(sync).includes(item.id),
+      `another resident's sync must not carry the owner's notification: ${JSON.stringify(sync)}`,
+    );
+    const read = await k.call("POST", "/api/notifications/read", {
+      cookie: other,
+      body: { ids: [item.id] },
+    });
+    assert.equal(read.status, 200);
+    assert.equal(read.json.updated, 0);
+    assert.equal(
+      (await k.call("GET", "/api/push/devices", { cookie: other })).json.devices.length,
+      0,
+    );
+    // The same device id registered by the other resident is a device of theirs, not a takeover.
+    const dev2 = webpushDevice();
+    const take = await k.call("PUT", "/api/push/devices/shared-device-1", {
+      cookie: other,
+      body: dev2,
+    });
+    assert.equal(take.status, 201, take.text);
+    const ownerDevices = (await k.call("GET", "/api/push/devices", { cookie: owner })).json.devices;
+    assert.equal(ownerDevices.length, 1);
+    assert.equal(
+      (await k.ctx.store.listDevices(p.resident.user.id))[0].endpoint,
+      dev.subscription.endpoint,
+    );
+    const before = (await k.call("GET", "/api/preferences", { cookie: owner })).json.preferences;
+    const pref = await k.call("PUT", "/api/preferences", {
+      cookie: other,
+      body: { endingSoonMinutes: before.endingSoonMinutes === 7 ? 8 : 7, lang: "en" },
+    });
+    assert.equal(pref.status, 200);
+    assert.equal(
+      await k.call("POST", "/api/watches", { cookie: other, body: { kind: "dryer" } }).then((r) =>
+        r.status
+      ),
+      201,
+    );
+
+    // The owner's side is unchanged.
+    const after = (await k.call("GET", "/api/notifications", { cookie: owner })).json;
+    assert.equal(after.unread, 1);
+    assert.equal(after.items[0].readAt, undefined);
+    assert.deepEqual(
+      (await k.call("GET", "/api/preferences", { cookie: owner })).json.preferences,
+      before,
+    );
+    assert.deepEqual((await k.call("GET", "/api/watches", { cookie: owner })).json.kinds, []);
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("authz: the session cookie is HttpOnly, SameSite=Lax, and Secure off localhost", async () => {
+  const k = await world();
+  try {
+    const r = await k.call("POST", "/api/auth/register", {
+      body: {
+        inviteCode: TEST_INVITE,
+        loginId: "cookie-check",
+        password: TEST_PASSWORD,
+        name: "C",
+        room: "1",
+      },
+    });
+    assert.equal(r.status, 201, r.text);
+    const line = r.headers.getSetCookie().find((l) => l.startsWith("ll_session="));
+    assert.ok(line, "a session cookie is set");
+    assert.match(line, /;\s*HttpOnly/i);
+    assert.match(line, /;\s*SameSite=Lax/i);
+    assert.match(line, /;\s*Path=\//i);
+    assert.match(line, /;\s*Secure/i, "http://app.test is not loopback: Secure");
+    assert.match(line, /;\s*Max-Age=\d+/i);
+  } finally {
+    await k.close();
+  }
+});
