@@ -162,9 +162,21 @@ function connect(): void {
     clearTimeout(silenceTimer);
     status.value = navigator.onLine === false ? "offline" : "reconnecting";
     stale.value = true;
-    // Signed out elsewhere (4401) or refused several times in a row: if the
-    // session is gone, go to the login page instead of retrying forever.
-    if (ev.code === 4401 || attempt >= 2) {
+    // Signed out (4401: a logout, here or elsewhere, or a disabled account):
+    // the server said so; go to the login page.
+    if (ev.code === 4401) {
+      status.value = "offline";
+      location.assign("/login");
+      return;
+    }
+    // Told to stop (4008: too many messages): wait a while before trying again.
+    if (ev.code === 4008) {
+      timer = setTimeout(connect, 60_000);
+      return;
+    }
+    // Refused several times in a row: if the session is gone, go to the
+    // login page instead of retrying forever.
+    if (attempt >= 2) {
       checkSession().then((ok) => {
         if (ok) timer = setTimeout(connect, backoffDelay(attempt++));
       });
