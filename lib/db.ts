@@ -1264,6 +1264,15 @@ export class Store {
     return out;
   }
 
+  /**
+   * The last "our push setup is wrong" alarm (a push service answered 401/403
+   * to our VAPID or FCM credentials) within a week, or null. Admins see it.
+   */
+  async pushAlarm(now = Date.now()): Promise<PushAlarmRecord | null> {
+    const a = (await this.kv.get<PushAlarmRecord>(K.alarm("push"))).value;
+    return a && now - a.at < 7 * 86_400_000 ? a : null;
+  }
+
   // ───────────────────────────── config ─────────────────────────────
 
   /** A server-side config value (e.g. generated VAPID keys). */
@@ -1285,6 +1294,14 @@ export interface SentMark {
   at: number;
   /** What the push service answered (ok, rejected, alarm). */
   outcome: string;
+}
+
+/** The record of a push alarm (see {@link Store.pushAlarm}). */
+export interface PushAlarmRecord {
+  at: number;
+  httpStatus: number | null;
+  detail: string;
+  kind: "webpush" | "fcm";
 }
 
 /** Fields of {@link DeliveryStats}. */

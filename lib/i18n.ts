@@ -128,6 +128,8 @@ const ko = {
   "n.out_of_order.title": "{machine} 고장으로 사용이 끝났어요",
   "n.out_of_order.body": "관리자가 고장 처리했어요. 세탁물을 확인해 주세요.",
   "admin.title": "관리",
+  "admin.push_alarm":
+    "푸시 설정에 문제가 있어요: {service}이(가) 서버의 인증(VAPID)을 거부했어요 ({status}, {when}). 휴대폰에 알림이 가지 않아요. VAPID 키와 VAPID_SUBJECT를 확인해 주세요.",
   "admin.machines": "기기",
   "admin.residents": "입주민",
   "admin.invites": "초대 코드",
@@ -429,6 +431,8 @@ const en: Record<MessageKey, string> = {
   "n.out_of_order.body":
     "An admin marked it broken, which ended your use. Please check your laundry.",
   "admin.title": "Admin",
+  "admin.push_alarm":
+    "Push setup problem: {service} refused the server's credentials (VAPID) ({status}, {when}). Phones are not getting notifications. Check the VAPID keys and VAPID_SUBJECT.",
   "admin.machines": "Machines",
   "admin.residents": "Residents",
   "admin.invites": "Invite codes",

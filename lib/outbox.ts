@@ -234,7 +234,8 @@ export class DueWorker {
         if (this.#opts.leased(entry.value.job)) await this.#runLeased(entry);
         else await this.#run(entry);
       }
-      if (batch.length < this.#opts.batch) return;
+      // Jobs owe jobs due now (a notice's notify records): read again until
+      // nothing is due.
     }
   }
 

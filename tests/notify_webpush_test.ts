@@ -258,6 +258,12 @@ Deno.test("web push: a 403 raises an alarm, keeps the device, records failures; 
   assert.deepEqual(d1.health, { healthy: false, reason: "setup" });
   assert.equal(alarms.length, 1);
   assert.match(alarms[0], /403/);
+  // Admins are shown it (our setup is wrong); residents cannot read it.
+  const shown = ok(await adm.get("/api/admin/stats")).pushAlarm;
+  assert.equal(shown.httpStatus, 403);
+  assert.equal(shown.kind, "webpush");
+  assert.match(shown.detail, /BadJwtToken|403/);
+  assert.equal((await a.get("/api/admin/stats")).status, 403);
 
   // 2nd and 3rd: test sends report the alarm per device.
   for (let i = 2; i <= 3; i++) {

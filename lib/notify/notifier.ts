@@ -17,7 +17,7 @@
  */
 import type { Config } from "../config.ts";
 import { retryCommit, tryCommit } from "../commit.ts";
-import type { LogEvent, SentMark, Store } from "../db.ts";
+import type { LogEvent, PushAlarmRecord, SentMark, Store } from "../db.ts";
 import { type Lang, type MessageKey, t } from "../i18n.ts";
 import { K } from "../keys.ts";
 import { consume, type DueEntry, reschedule } from "../outbox.ts";
@@ -49,14 +49,6 @@ export interface DeviceOutcome {
   kind: Device["kind"];
   label: string;
   result: SendResult | { status: "skipped" | "pending"; detail: string };
-}
-
-/** What admins are shown when a push service refused our credentials. */
-export interface PushAlarm {
-  at: number;
-  httpStatus: number | null;
-  detail: string;
-  kind: Device["kind"];
 }
 
 /** Most UTF-8 bytes of a push payload's JSON (SPEC: under 3 KB of plaintext). */
@@ -381,7 +373,11 @@ export class Notifier {
    * Raise the "our push setup is wrong" alarm (401/403 from a push service):
    * logged, and returned as the record admins are shown (`["alarm","push"]`).
    */
-  alarm(device: Device, result: SendResult & { status: "alarm" }, now = Date.now()): PushAlarm {
+  alarm(
+    device: Device,
+    result: SendResult & { status: "alarm" },
+    now = Date.now(),
+  ): PushAlarmRecord {
     this.onAlarm(`${device.kind} ${result.httpStatus ?? ""} ${result.detail}`);
     return {
       at: now,

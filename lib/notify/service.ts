@@ -33,8 +33,8 @@ import {
 } from "./plan.ts";
 import { dueReminders, type Reminder } from "./reminders.ts";
 
-/** Recipients expanded per commit when a notice is sent. */
-export const NOTICE_BATCH = 100;
+/** Recipients expanded per commit when a notice is sent (a batch of the longest notice is ~340 KB, well under 800 KiB). */
+export const NOTICE_BATCH = 50;
 /** Watchers offered a machine per commit (each watch key is checked: ≤ 10 checks). */
 export const WATCH_BATCH = 8;
 /** How long `POST /api/push/test` waits for devices before answering "pending". */

@@ -84,7 +84,12 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.json({ notice: cancelled });
   });
 
-  app.get("/stats", async (c) => c.json({ overall: await ctx.store.getStats("all") }));
+  app.get("/stats", async (c) =>
+    c.json({
+      overall: await ctx.store.getStats("all"),
+      // Our push setup is wrong (a push service refused our credentials).
+      pushAlarm: await ctx.store.pushAlarm(),
+    }));
 
   return app;
 }

@@ -19,13 +19,14 @@ export const adminPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
   const user = c.get("user")!;
   const { store } = ctx;
-  const [machines, cursor, users, invites, notices, overall] = await Promise.all([
+  const [machines, cursor, users, invites, notices, overall, alarm] = await Promise.all([
     store.listMachines(),
     store.currentCursor(user.id),
     store.listUsers(),
     store.listInvites(),
     store.listNotices(),
     store.getStats("all"),
+    store.pushAlarm(),
   ]);
   const noticeRows = await Promise.all(
     notices.map(async (n) => ({ ...n, stats: await store.getStats(n.id) })),
@@ -45,6 +46,15 @@ export const adminPage: PageFn = async (c, ctx) => {
     body: (
       <div class="admin">
         <h1>{t(lang, "admin.title")}</h1>
+        {alarm && (
+          <p class="banner error" role="alert" data-alarm="push">
+            {t(lang, "admin.push_alarm", {
+              service: alarm.kind === "fcm" ? "FCM" : "Web Push",
+              status: alarm.httpStatus ?? "—",
+              when: new Date(alarm.at).toISOString().slice(0, 16).replace("T", " ") + " UTC",
+            })}
+          </p>
+        )}
         <nav class="admin-jump" aria-label={t(lang, "admin.jump")}>
           {sections.map(([id, label]) => <a key={id} href={`#${id}`}>{label}</a>)}
         </nav>
