@@ -32,6 +32,7 @@ import {
 import {
   adminClient,
   registerResidents,
+  seedSessions,
   startApp,
   startBaseline,
   type Target,
@@ -119,13 +120,34 @@ const RESIDENTS = 6;
 /** Machines the changes rotate over (the 6 seeded + 6 added by the admin). */
 const MACHINES = 12;
 
-async function startTarget(name: TargetName, patchedRoot?: string): Promise<Target> {
-  if (name === "app") return await startApp();
-  if (name === "app-patched") {
-    if (!patchedRoot) throw new Error("no patched checkout");
-    return await startApp({ root: patchedRoot });
+/** Sessions per seeded resident (the hub allows 8 sockets per resident per instance). */
+const SESSIONS_PER_RESIDENT = 5;
+
+/**
+ * Start a target. The app gets `n` session cookies of `n / 5` residents
+ * seeded into its fresh KV file first (one per socket: 5 devices per resident).
+ */
+async function startTarget(
+  name: TargetName,
+  n: number,
+  patchedRoot?: string,
+): Promise<{ target: Target; cookies?: string[] }> {
+  if (name === "app" || name === "app-patched") {
+    if (name === "app-patched" && !patchedRoot) throw new Error("no patched checkout");
+    const dir = await Deno.makeTempDir({ prefix: "laundrylive-bench-" });
+    const seeded = await seedSessions(
+      `${dir}/kv.sqlite`,
+      Math.ceil(n / SESSIONS_PER_RESIDENT),
+      SESSIONS_PER_RESIDENT,
+    );
+    const target = await startApp({
+      kvDir: dir,
+      removeDir: true,
+      root: name === "app-patched" ? patchedRoot : undefined,
+    });
+    return { target, cookies: seeded.cookies.slice(0, n) };
   }
-  return await startBaseline(name === "bare-deno" ? "deno" : "node");
+  return { target: await startBaseline(name === "bare-deno" ? "deno" : "node") };
 }
 
 /** Run one target at one N. `frameBytes` pads the baselines' frames to the app's size. */
@@ -153,7 +175,7 @@ async function prepare(
   localAddress?: string,
 ): Promise<Prepared> {
   const log = opts.log;
-  const target = await startTarget(name, opts.patchedRoot);
+  const { target, cookies } = await startTarget(name, n, opts.patchedRoot);
   let load: Proc | null = null;
   const close = async () => {
     await load?.kill();
@@ -194,7 +216,8 @@ async function prepare(
       if (washers.length < RESIDENTS || dryers.length < RESIDENTS) {
         throw new Error(`expected ${MACHINES} machines, got ${machines.length}`);
       }
-      headers = residents.map((r) => ({ cookie: r.cookie, origin }));
+      // One seeded session per socket (distinct residents, ≤ 5 sockets each).
+      headers = cookies!.map((cookie) => ({ cookie, origin }));
       // One hold per resident per kind: resident k drives washer k and dryer k.
       const pairs = residents.flatMap((r, k) => [
         { id: washers[k].id, cookie: r.cookie, next: "hold" },

@@ -9,6 +9,8 @@ import type { PageResult } from "./page.ts";
 import type { PushResult } from "./push.ts";
 import type { ReminderResult } from "./reminders.ts";
 import type { ResumeResult } from "./resume.ts";
+import type { StormResult } from "./storm.ts";
+import type { PressResult } from "./press.ts";
 import { barChart, lineChart } from "./svg.ts";
 
 export interface Results {
@@ -22,6 +24,8 @@ export interface Results {
   push?: PushResult;
   reminders?: ReminderResult;
   resume?: ResumeResult;
+  storm?: StormResult;
+  press?: PressResult;
   patched?: { applied: string[]; failed: string[]; root?: string };
   hubProbe?: { app: HubProbe; patched: HubProbe };
   paired?: PairedCpu;

@@ -5,7 +5,7 @@
  *
  *   deno task bench                      full suite (< 10 min on 2 cores)
  *   deno task bench -- --quick           ~1 min subset (N = 1,000, fewer reminders)
- *   deno task bench -- --only=fanout,push   some sections (page, fanout, push, reminders, resume)
+ *   deno task bench -- --only=fanout,push   some sections (page, fanout, push, reminders, resume, storm, press)
  *   deno task bench -- --no-patched      skip "app + bench/patches/*.patch" (full mode, N = 10,000)
  *   deno task bench -- --out=<dir>       write the report there instead
  *   deno task bench -- --render=bench/out/results.json   only re-render a report from saved results
@@ -31,6 +31,8 @@ import { runPage } from "./page.ts";
 import { runPush } from "./push.ts";
 import { runReminders } from "./reminders.ts";
 import { runResume } from "./resume.ts";
+import { runStorm } from "./storm.ts";
+import { runPress } from "./press.ts";
 import { charts, markdown, type Results, summaryRows, textTable } from "./report.ts";
 
 const args = Deno.args.filter((a) => a !== "--");
@@ -257,6 +259,17 @@ async function main(): Promise<number> {
       "resume",
       () => runResume({ missed: [100, 1_000], reps: quick ? 5 : 20, log }),
     );
+    results.storm = await section(
+      "storm",
+      () =>
+        runStorm({
+          n: quick ? 1_000 : 10_000,
+          reps: quick ? 1 : 3,
+          concurrency: 500,
+          log,
+        }),
+    );
+    results.press = await section("press", () => runPress({ presses: quick ? 20 : 200, log }));
   } finally {
     await killAll();
     if (patchedDir) await Deno.remove(patchedDir, { recursive: true }).catch(() => {});

@@ -37,7 +37,14 @@ export function appEnv(kvPath: string, extra: Record<string, string> = {}): Reco
 
 /** Start `deno run -A main.ts` on a fresh (or given) KV file. */
 export async function startApp(
-  opts: { env?: Record<string, string>; kvDir?: string; timeoutMs?: number; root?: string } = {},
+  opts: {
+    env?: Record<string, string>;
+    kvDir?: string;
+    timeoutMs?: number;
+    root?: string;
+    /** Delete `kvDir` on stop too (a dir made for this run). */
+    removeDir?: boolean;
+  } = {},
 ): Promise<Target> {
   const dir = opts.kvDir ?? await Deno.makeTempDir({ prefix: "laundrylive-bench-" });
   const proc = await spawn("app", Deno.execPath(), ["run", "-A", "main.ts"], {
@@ -58,7 +65,9 @@ export async function startApp(
     dir,
     async stop() {
       await proc.kill();
-      if (!opts.kvDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (!opts.kvDir || opts.removeDir) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
     },
   };
 }
@@ -102,4 +111,77 @@ export async function adminClient(base: string): Promise<Api> {
   const api = new Api(base);
   await api.ok("POST", "/api/auth/login", { loginId: "admin", password: ADMIN_PASSWORD });
   return api;
+}
+
+/** Sessions written straight into a KV file (see {@link seedSessions}). */
+export interface SeededSessions {
+  /** One `Cookie` header value per session, users interleaved (round-robin). */
+  cookies: string[];
+  /** The store epoch the sessions were written under. */
+  epoch: string;
+  users: number;
+}
+
+/**
+ * Write `users` residents with `perUser` sessions each into a KV file before
+ * the app starts (the app's own Store initialises it, so the app keeps the
+ * epoch; its first-start seeding then adds the admin and demo building).
+ * Registering thousands of residents through the API would spend minutes in
+ * PBKDF2; the sockets under test only need valid session cookies of
+ * distinct residents (the hub allows 8 sockets per resident per instance).
+ * Users and sessions use the app's own key builders, in batches of 50 users
+ * per atomic operation.
+ */
+export async function seedSessions(
+  kvPath: string,
+  users: number,
+  perUser: number,
+): Promise<SeededSessions> {
+  const { Store } = await import("../lib/db.ts");
+  const { K } = await import("../lib/keys.ts");
+  const { newId, newToken, sha256Hex } = await import("../lib/ids.ts");
+  const { SESSION_TTL_MS } = await import("../lib/db.ts");
+  const kv = await Deno.openKv(kvPath);
+  try {
+    const store = new Store(kv);
+    await store.init();
+    const tokens: string[][] = [];
+    const now = Date.now();
+    for (let b = 0; b < users; b += 50) {
+      const op = kv.atomic();
+      for (let i = b; i < Math.min(users, b + 50); i++) {
+        const id = newId(12);
+        const loginId = `storm${String(i).padStart(5, "0")}`;
+        op.set(K.userByLogin(loginId), id).set(K.user(id), {
+          id,
+          loginId,
+          name: `Resident ${i}`,
+          room: `${100 + (i % 900)}`,
+          role: "resident",
+          disabled: false,
+          passwordHash: "x",
+          createdAt: now,
+        });
+        const mine: string[] = [];
+        for (let s = 0; s < perUser; s++) {
+          const token = newToken();
+          const hash = await sha256Hex(token);
+          op.set(K.session(hash), { userId: id, createdAt: now, expiresAt: now + SESSION_TTL_MS }, {
+            expireIn: SESSION_TTL_MS,
+          }).set(K.sessionOfUser(id, hash), true, { expireIn: SESSION_TTL_MS });
+          mine.push(token);
+        }
+        tokens.push(mine);
+      }
+      const res = await op.commit();
+      if (!res.ok) throw new Error("seeding sessions: commit refused");
+    }
+    const cookies: string[] = [];
+    for (let s = 0; s < perUser; s++) {
+      for (const mine of tokens) cookies.push(`ll_session=${mine[s]}`);
+    }
+    return { cookies, epoch: store.epoch, users };
+  } finally {
+    kv.close();
+  }
 }
