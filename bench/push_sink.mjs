@@ -4,7 +4,8 @@
 // files, also on https://127.0.0.1:<port>. Prints one line:
 //   SINK http=<url> https=<url|->
 // GET /_log returns [[path, epochMs], …] of the POSTs under /r/ (reminder
-// pushes) and forgets them; GET /_count returns {"count": n}.
+// pushes) and forgets them; GET /_count returns {"count": n}; POST /_reset
+// zeroes both (between two measured runs).
 // Run it under bench/common.ts spawn(): the guard kills it with the runner.
 import fs from "node:fs";
 import http from "node:http";
@@ -19,6 +20,12 @@ function handler(req, res) {
     const body = JSON.stringify(log);
     log = [];
     res.writeHead(200, { "content-type": "application/json" }).end(body);
+    return;
+  }
+  if (req.method === "POST" && req.url === "/_reset") {
+    count = 0;
+    log = [];
+    res.writeHead(204).end();
     return;
   }
   if (req.method === "GET" && req.url === "/_count") {

@@ -19,26 +19,32 @@
  * one-minute cycle to `minuteMs`.
  * @module
  */
-import { BENCH, LoadWatch, sleep, spawn, summary } from "./common.ts";
+import { BENCH, LoadWatch, type Proc, sleep, spawn, summary, waitQuiet } from "./common.ts";
 import { startApp } from "./servers.ts";
 import { Store } from "../lib/db.ts";
 import { hashPassword } from "../lib/password.ts";
 
-export interface ReminderResult {
-  count: number;
-  windowMs: number;
-  minuteMs: number;
+/** One run of the app (queue path, or `KV_QUEUES=off`). */
+export interface ReminderAppRun {
   started: number;
   startFailed: number;
   ws: ReturnType<typeof summary> & { missing: number };
   push: ReturnType<typeof summary> & { missing: number };
   boardDone: ReturnType<typeof summary>;
   startPostP99: number | null;
-  baseline: ReturnType<typeof summary> & { missing: number };
   otherCpuPct: number;
-  baselineOtherCpuPct: number;
   wsSamples: number[];
   pushSamples: number[];
+}
+
+export interface ReminderResult extends ReminderAppRun {
+  count: number;
+  windowMs: number;
+  minuteMs: number;
+  /** The same measurement with `KV_QUEUES=off` (timer + kv.watch + cron only). */
+  queueless?: ReminderAppRun;
+  baseline: ReturnType<typeof summary> & { missing: number };
+  baselineOtherCpuPct: number;
   baselineSamples: number[];
 }
 
@@ -94,17 +100,19 @@ async function seedStore(
   }
 }
 
-/** Run the app measurement and the KV-queue baseline. */
-export async function runReminders(
+/** One app run: seed a fresh KV, start the app with `env`, time `count` cycle ends. */
+async function measureApp(
   opts: { count: number; windowMs: number; minuteMs: number; log: (s: string) => void },
-): Promise<ReminderResult> {
+  sink: string,
+  sinkProc: Proc,
+  env: Record<string, string>,
+): Promise<ReminderAppRun> {
   const { count, windowMs, minuteMs, log } = opts;
-  const sinkProc = await spawn("push-sink", "node", [`${BENCH}/push_sink.mjs`]);
+  await fetch(`${sink}/_reset`, { method: "POST" }).then((r) => r.body?.cancel());
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-rem-" });
   const sockets: WebSocket[] = [];
   let app: Awaited<ReturnType<typeof startApp>> | null = null;
   try {
-    const sink = (await sinkProc.waitFor(/SINK http=(\S+)/))[1];
     const t0 = performance.now();
     const { users } = await seedStore(`${dir}/kv.sqlite`, count, minuteMs, sink);
     log(
@@ -114,7 +122,7 @@ export async function runReminders(
     );
     app = await startApp({
       kvDir: dir,
-      env: { MINUTE_MS: String(minuteMs), PUSH_ENDPOINT_ALLOW: new URL(sink).origin },
+      env: { MINUTE_MS: String(minuteMs), PUSH_ENDPOINT_ALLOW: new URL(sink).origin, ...env },
     });
     const base = app.base;
     const origin = new URL(base).origin;
@@ -162,6 +170,7 @@ export async function runReminders(
     log(`    ${count} owners connected (page hidden)`);
 
     // ── start the cycles on a schedule: ends spread evenly over the window
+    await waitQuiet(ours);
     const watch = new LoadWatch(ours);
     const endsAt = new Map<string, number>();
     const postMs: number[] = [];
@@ -224,9 +233,57 @@ export async function runReminders(
     for (const s of sockets) s.close();
     await app.stop();
     app = null;
+    return {
+      started: endsAt.size,
+      startFailed,
+      ws: { ...summary(wsLate), missing: endsAt.size - wsLate.length },
+      push: { ...summary(pushLate), missing: endsAt.size - pushLate.length },
+      boardDone: summary(late(doneArrival)),
+      startPostP99: summary(postMs).p99,
+      otherCpuPct,
+      wsSamples: wsLate,
+      pushSamples: pushLate,
+    };
+  } finally {
+    for (const s of sockets) {
+      try {
+        s.close();
+      } catch { /* closed */ }
+    }
+    await app?.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Run the app on the queue path and on the queue-less path (`KV_QUEUES=off`:
+ * the in-process timer armed through `kv.watch`, as on Deno Deploy and
+ * self-hosted denokv), then the bare KV-queue baseline.
+ */
+export async function runReminders(
+  opts: {
+    count: number;
+    windowMs: number;
+    minuteMs: number;
+    log: (s: string) => void;
+    queueless?: boolean;
+  },
+): Promise<ReminderResult> {
+  const { count, windowMs, minuteMs, log } = opts;
+  const sinkProc = await spawn("push-sink", "node", [`${BENCH}/push_sink.mjs`]);
+  try {
+    const sink = (await sinkProc.waitFor(/SINK http=(\S+)/))[1];
+    log("    app, KV queues on (a delayed queue message wakes the due-index worker)");
+    const queued = await measureApp(opts, sink, sinkProc, {});
+    let queueless: ReminderAppRun | undefined;
+    if (opts.queueless !== false) {
+      log("    app, KV_QUEUES=off (timer armed for the earliest due record, kv.watch)");
+      queueless = await measureApp(opts, sink, sinkProc, { KV_QUEUES: "off" });
+    }
 
     // ── baseline: a bare KV queue with the same due times
     log("    baseline: bare KV queue, same due times");
+    await waitQuiet(() => [sinkProc.pid]);
     const bw = new LoadWatch(() => []);
     const bq = await spawn("kv-queue", Deno.execPath(), [
       "run",
@@ -245,27 +302,13 @@ export async function runReminders(
       count,
       windowMs,
       minuteMs,
-      started: endsAt.size,
-      startFailed,
-      ws: { ...summary(wsLate), missing: endsAt.size - wsLate.length },
-      push: { ...summary(pushLate), missing: endsAt.size - pushLate.length },
-      boardDone: summary(late(doneArrival)),
-      startPostP99: summary(postMs).p99,
+      ...queued,
+      queueless,
       baseline: { ...summary(base0.lateness), missing: base0.count - base0.lateness.length },
-      otherCpuPct,
       baselineOtherCpuPct: bw.stop(),
-      wsSamples: wsLate,
-      pushSamples: pushLate,
       baselineSamples: base0.lateness,
     };
   } finally {
-    for (const s of sockets) {
-      try {
-        s.close();
-      } catch { /* closed */ }
-    }
-    await app?.stop();
     await sinkProc.kill();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
