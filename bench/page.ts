@@ -19,7 +19,7 @@
  */
 import * as esbuild from "esbuild";
 import { gzipSync } from "node:zlib";
-import { BENCH, median, ROOT, sleep, spawn } from "./common.ts";
+import { BENCH, median, ROOT, sleep, spawn, waitQuiet } from "./common.ts";
 import { appEnv, registerResidents, startApp } from "./servers.ts";
 
 export interface PageResult {
@@ -36,7 +36,15 @@ export interface PageResult {
   floor: { bytes: number; gzip: number };
   islands: string[];
   manifestAgrees: boolean;
-  start: { app: number[]; bare: number[]; appMedian: number | null; bareMedian: number | null };
+  start: {
+    app: number[];
+    bare: number[];
+    appMedian: number | null;
+    bareMedian: number | null;
+    /** The app restarted on a KV file it already initialised (no seeding). */
+    restart?: number[];
+    restartMedian?: number | null;
+  };
 }
 
 const gz = (b: Uint8Array | string) =>
@@ -97,10 +105,15 @@ function freePort(): number {
   return port;
 }
 
-/** ms from spawn to the first HTTP answer on /api/machines. */
-async function coldStart(kind: "app" | "bare"): Promise<number> {
+/**
+ * ms from spawn to the first HTTP answer on /api/machines. The app gets a
+ * fresh KV file, or `kvDir` (a store it already initialised: a restart).
+ */
+async function coldStart(kind: "app" | "bare", kvDir?: string): Promise<number> {
   const port = freePort();
-  const dir = kind === "app" ? await Deno.makeTempDir({ prefix: "laundrylive-start-" }) : "";
+  const dir = kind === "app"
+    ? kvDir ?? await Deno.makeTempDir({ prefix: "laundrylive-start-" })
+    : "";
   const t0 = performance.now();
   const procP = kind === "app"
     ? spawn("app-start", Deno.execPath(), ["run", "-A", "main.ts"], {
@@ -123,7 +136,7 @@ async function coldStart(kind: "app" | "bare"): Promise<number> {
     }
   } finally {
     await (await procP).kill();
-    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (dir && !kvDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   return ms;
 }
@@ -195,11 +208,21 @@ export async function runPage(
 
   const appStarts: number[] = [];
   const bareStarts: number[] = [];
-  await coldStart("app"); // first run may compile/cache modules: not counted
-  await coldStart("bare");
-  for (let i = 0; i < opts.startTrials; i++) {
-    appStarts.push(await coldStart("app"));
-    bareStarts.push(await coldStart("bare"));
+  const restarts: number[] = [];
+  const kept = await Deno.makeTempDir({ prefix: "laundrylive-start-" });
+  try {
+    await coldStart("app", kept); // first run may compile/cache modules, and seeds `kept`: not counted
+    await coldStart("bare");
+    for (let i = 0; i < opts.startTrials; i++) {
+      await waitQuiet(() => []);
+      appStarts.push(await coldStart("app"));
+      await waitQuiet(() => []);
+      restarts.push(await coldStart("app", kept));
+      await waitQuiet(() => []);
+      bareStarts.push(await coldStart("bare"));
+    }
+  } finally {
+    await Deno.remove(kept, { recursive: true }).catch(() => {});
   }
   return {
     buildMs: build.ms,
@@ -220,6 +243,8 @@ export async function runPage(
       bare: bareStarts,
       appMedian: median(appStarts),
       bareMedian: median(bareStarts),
+      restart: restarts,
+      restartMedian: median(restarts),
     },
   };
 }

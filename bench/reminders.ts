@@ -292,7 +292,7 @@ export async function runReminders(
       `${BENCH}/baseline_kv_queue.ts`,
       String(count),
       String(windowMs),
-      "1000",
+      "2000",
     ]);
     const m = await bq.waitFor(/RESULT (.+)/, windowMs + 60_000);
     await Promise.race([bq.status, sleep(3_000)]); // it removes its temp KV, then exits
