@@ -96,6 +96,12 @@ export interface CommandResult {
   /** The machine as it was before (after settling time-driven changes, before the command). */
   before: Machine;
   events: LogEvent[];
+  /**
+   * The actor's cursor at this commit: the board at its last event, the
+   * actor's own log as read by the command (never ahead of what they have).
+   * Set by {@link Store.command}.
+   */
+  cursor?: string;
 }
 
 /** What a resume request gets back. */
@@ -261,14 +267,15 @@ export class Store {
    */
   async command(machineId: string, cmd: Command, actor: Actor): Promise<CommandResult> {
     return await retryCommit(async () => {
-      const [entry, head, prefs, holdW, holdD] = await this.kv.getMany<
-        [Machine, number, Preferences, string, string]
+      const [entry, head, prefs, holdW, holdD, userHead] = await this.kv.getMany<
+        [Machine, number, Preferences, string, string, number]
       >([
         K.machine(machineId),
         K.logHead(BOARD),
         K.prefs(actor.id),
         K.hold(actor.id, "washer"),
         K.hold(actor.id, "dryer"),
+        K.logHead(userScope(actor.id)),
       ]);
       if (!entry.value) throw new StoreError("not_found", "No such machine.", 404);
       const now = Date.now();
@@ -324,7 +331,14 @@ export class Store {
         ? prefs.value?.endingSoonMinutes ?? DEFAULT_LEAD_MINUTES
         : await this.leadMinutes(m.ownerId);
       const events = await this.#commitMachine(entry, m, drafts, op, { head, lead, now });
-      return events ? { machine: m, before, events } : null;
+      if (!events) return null;
+      // The answer's cursor without another read (a press stays at 4 round trips).
+      const cursor = formatCursor({
+        epoch: this.#epoch,
+        board: events[events.length - 1]?.seq ?? head.value ?? 0,
+        user: userHead.value ?? 0,
+      });
+      return { machine: m, before, events, cursor };
     }, BUSY_BOARD);
   }
 

@@ -71,7 +71,7 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
     const b = await body(c, ACTIONS[action as keyof typeof ACTIONS]);
     const cmd = { type: action, ...b } as Command;
     const r = await ctx.board.command(id, cmd, actorOf(u));
-    return c.json({ machine: r.machine, cursor: await ctx.store.currentCursor(u.id) });
+    return c.json({ machine: r.machine, cursor: r.cursor ?? await ctx.store.currentCursor(u.id) });
   });
 
   app.get("/sync", async (c) => {
