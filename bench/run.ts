@@ -108,7 +108,7 @@ async function main(): Promise<number> {
   killChildrenOnSignals();
   removeStaleTempDirs();
   const info = await machineInfo();
-  const budgetS = quick ? 58 : 570;
+  const budgetS = quick ? 70 : 720;
   log(
     `LaundryLive benchmarks (${
       quick ? "quick" : "full"
@@ -154,8 +154,10 @@ async function main(): Promise<number> {
       }
       // Reserve time for the sections after fan-out.
       const later = (quick ? 12 : 60) + (want("push") ? (quick ? 6 : 30) : 0) +
-        (want("reminders") ? (quick ? 14 : 75) : 0) +
-        (want("resume") ? (quick ? 5 : 15) : 0);
+        (want("reminders") ? (quick ? 28 : 150) : 0) +
+        (want("resume") ? (quick ? 5 : 15) : 0) +
+        (want("storm") ? (quick ? 10 : 150) : 0) +
+        (want("press") ? 5 : 0);
       const deadline = T0 + (budgetS - later) * 1000;
       results.fanout = await section("fanout", async () => {
         const ns = quick ? [1_000] : [1_000, 5_000, 10_000];
