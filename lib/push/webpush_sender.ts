@@ -2,7 +2,8 @@
  * Web Push transport (RFC 8030 + RFC 8291 aes128gcm + RFC 8292 VAPID).
  *
  * Encryption comes from `npm:web-push` (`generateRequestDetails`, with no
- * VAPID details); the VAPID `Authorization` header is added here from a cache
+ * VAPID details; imported on the first send, off the start-up path); the
+ * VAPID `Authorization` header (ES256 JWT, `node:crypto`) is added here from a cache
  * keyed by push-service origin (one JWT per origin, reused until 10 minutes
  * before it expires), and the request is sent with the global `fetch`, not
  * `sendNotification` (which goes through `node:https`).
@@ -24,29 +25,68 @@
  * @module
  */
 
-import webpush from "web-push";
+import { createECDH, createPrivateKey, sign } from "node:crypto";
 import type { Device, PushOptions, SendResult } from "../types.ts";
 import { base64UrlToBytes } from "../base64url.ts";
 
-/** The parts of `npm:web-push@3.6.7` used here (the package ships no types). */
+/** The part of `npm:web-push@3.6.7` used here (the package ships no types). */
 interface WebPushLib {
   generateRequestDetails(
     subscription: { endpoint: string; keys: { p256dh: string; auth: string } },
     payload: string,
     options: Record<string, unknown>,
   ): { headers: Record<string, string | number>; body: Uint8Array | null };
-  getVapidHeaders(
-    audience: string,
-    subject: string,
-    publicKey: string,
-    privateKey: string,
-    contentEncoding: "aes128gcm",
-    expiration?: number,
-  ): { Authorization: string };
-  generateVAPIDKeys(): { publicKey: string; privateKey: string };
 }
 
-const lib = webpush as unknown as WebPushLib;
+let lib: WebPushLib | null = null;
+
+/**
+ * `npm:web-push`, imported on the first send: loading it and its node-compat
+ * dependencies cost ~100 ms of CPU, which kept it on every server's start-up
+ * path (bench "Page weight and start"). Keys and VAPID JWTs are made here
+ * with `node:crypto`; only the RFC 8291 encryption comes from web-push.
+ */
+async function webPush(): Promise<WebPushLib> {
+  return lib ??= (await import("web-push")).default as unknown as WebPushLib;
+}
+
+/**
+ * The RFC 8292 `Authorization` value for `audience`: `vapid t=<ES256 JWT
+ * {aud, exp, sub}>, k=<public key>` (what web-push's `getVapidHeaders` makes
+ * for aes128gcm), signed with `node:crypto`.
+ */
+function vapidHeader(
+  audience: string,
+  subject: string,
+  publicKey: string,
+  privateKey: string,
+  exp: number,
+): string {
+  // As web-push checks it: push services refuse a JWT valid for more than 24 h.
+  if (!Number.isSafeInteger(exp) || exp < 0 || exp > Math.floor(Date.now() / 1000) + 24 * 3600) {
+    throw new RangeError(`VAPID exp ${exp} is not within 24 h from now`);
+  }
+  const pub = base64UrlToBytes(publicKey)!;
+  const key = createPrivateKey({
+    key: {
+      kty: "EC",
+      crv: "P-256",
+      d: privateKey,
+      x: toBase64Url(pub.subarray(1, 33)),
+      y: toBase64Url(pub.subarray(33, 65)),
+    },
+    format: "jwk",
+  });
+  const part = (o: unknown) => toBase64Url(new TextEncoder().encode(JSON.stringify(o)));
+  const unsigned = `${part({ typ: "JWT", alg: "ES256" })}.${
+    part({ aud: audience, exp, sub: subject })
+  }`;
+  const sig = sign("sha256", new TextEncoder().encode(unsigned), {
+    key,
+    dsaEncoding: "ieee-p1363",
+  });
+  return `vapid t=${unsigned}.${toBase64Url(sig)}, k=${publicKey}`;
+}
 
 /** Lifetime of a VAPID JWT we mint (RFC 8292 allows at most 24 h). */
 export const VAPID_JWT_LIFETIME_SECONDS = 12 * 60 * 60;
@@ -76,8 +116,12 @@ export interface VapidKeys {
  * @returns The key pair, URL-safe base64 encoded.
  */
 export function generateVapidKeys(): VapidKeys {
-  const { publicKey, privateKey } = lib.generateVAPIDKeys();
-  return { publicKey, privateKey };
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const d = ecdh.getPrivateKey();
+  const priv = new Uint8Array(32);
+  priv.set(d, 32 - d.length); // a short scalar is left-padded to 32 bytes
+  return { publicKey: toBase64Url(ecdh.getPublicKey()), privateKey: toBase64Url(priv) };
 }
 
 /**
@@ -244,12 +288,11 @@ export class WebPushSender {
     const cached = this.#vapidCache.get(origin);
     if (cached && nowSec < cached.exp - VAPID_JWT_REFRESH_MARGIN_SECONDS) return cached.header;
     const exp = nowSec + VAPID_JWT_LIFETIME_SECONDS;
-    const { Authorization } = lib.getVapidHeaders(
+    const Authorization = vapidHeader(
       origin,
       this.#subject,
       this.#publicKey,
       this.#privateKey,
-      "aes128gcm",
       exp,
     );
     if (this.#vapidCache.size >= 1000) this.#vapidCache.clear();
@@ -300,7 +343,7 @@ export class WebPushSender {
     let body: Uint8Array;
     const headers = new Headers();
     try {
-      const details = lib.generateRequestDetails(
+      const details = (await webPush()).generateRequestDetails(
         // The real endpoint is not needed for encryption; a neutral one keeps
         // web-push from applying its legacy GCM special cases.
         { endpoint: "https://push.invalid/", keys: { p256dh: keys.p256dh, auth: keys.auth } },
