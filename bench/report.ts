@@ -507,7 +507,6 @@ function targetsSection(r: Results): string[] {
   const bare = run(r, "bare-deno", N);
   const pt = run(r, "app-patched", N);
   const perCpuS = (x: FanoutRun) => 1e6 / x.cpuPerFrameUs;
-  const ok = (b: boolean) => (b ? "met" : "**not met**");
   const pc = r.paired?.n === N ? r.paired : undefined;
   if (app && bare) {
     const q1 = pc?.ratioToBare.app ? 1 / pc.ratioToBare.app : perCpuS(app) / perCpuS(bare);
