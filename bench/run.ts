@@ -280,9 +280,10 @@ async function main(): Promise<number> {
   const d = sysCpuSample().map((x, i) => x - cpu0[i]);
   const total = d.reduce((a, b) => a + b, 0);
   results.stealPct = total ? ((d[7] ?? 0) / total) * 100 : undefined;
-  await writeReport(results, outArg ?? (quick || only ? `${BENCH}/out` : `${ROOT}/docs`));
+  // Raw results first: a report that fails to render can be re-rendered with --render.
   await Deno.mkdir(`${BENCH}/out`, { recursive: true });
   await Deno.writeTextFile(`${BENCH}/out/results.json`, JSON.stringify(results, null, 1));
+  await writeReport(results, outArg ?? (quick || only ? `${BENCH}/out` : `${ROOT}/docs`));
   if (results.errors.length) {
     log(
       `${results.errors.length} section(s) failed: ${
