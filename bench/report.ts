@@ -487,8 +487,14 @@ export function charts(r: Results): Record<string, string> {
       title: `Reminder lateness: ${rem.count} cycle ends within ${rem.windowMs / 1000} s`,
       subtitle: "cumulative share of reminders delivered within x ms of endsAt",
       series: [
-        { name: "app: WebSocket use.done", points: cdf(rem.wsSamples ?? []) },
-        { name: "app: push at sink", points: cdf(rem.pushSamples ?? []) },
+        ...(rem.queueless
+          ? [
+            { name: "app, KV_QUEUES=off: WebSocket", points: cdf(rem.queueless.wsSamples ?? []) },
+            { name: "app, KV_QUEUES=off: push", points: cdf(rem.queueless.pushSamples ?? []) },
+          ]
+          : []),
+        { name: "app, queues: WebSocket", points: cdf(rem.wsSamples ?? []) },
+        { name: "app, queues: push", points: cdf(rem.pushSamples ?? []) },
         { name: "bare KV queue", points: cdf(rem.baselineSamples ?? []) },
       ],
       xLabel: "lateness after endsAt, ms",
@@ -904,16 +910,17 @@ export function markdown(r: Results, chartFiles: string[]): string {
           fmt(bare.cpuPerFrameUs, 2)
         } µs at ${
           N.toLocaleString("en-US")
-        }): lib/realtime.ts sends every event through a per-socket promise chain (\`#chain.then(() => #deliver)\`, an async function per socket per event) and re-serialises the whole message per socket (\`JSON.stringify({type, event, cursor})\` for each of the N sockets). ` +
+        }): per change the app also runs the HTTP request, its commit (machine, events, due records) and the due-index worker's wake-up; the hub learns of the commit through \`kv.watch\` on the board log's head (and is poked at once on the instance that committed), reads the new range once, serialises each event once and sends it synchronously to every up-to-date socket. Per socket and event it still builds its own message (\`{"type":"event","event":…,"cursor":…}\` with that socket's cursor: \`formatCursor\` + \`JSON.stringify\` + a ~330 B string each, 10,000 strings per event for the garbage collector). ` +
           (hp
             ? `The in-memory probe (bench/hub_probe.ts: the real \`Hub\` on a temp KV with ${
               hp.app.n.toLocaleString("en-US")
             } in-memory sockets, no kernel) measured ${
               fmt(hp.app.usPerSocketPerEvent, 2)
-            } µs of JavaScript per socket per event in this run; with bench/patches/realtime-fanout.patch (serialise each event once per publish, send synchronously when the socket is up to date, keep the promise chain only for gap-filling) ${
+            } µs of JavaScript per socket per event in this run; with bench/patches/realtime-shared-frames.patch ${
               fmt(hp.patched.usPerSocketPerEvent, 2)
             } µs.`
-            : "bench/patches/realtime-fanout.patch serialises each event once per publish and sends synchronously when the socket is up to date."),
+            : "") +
+          " bench/patches/realtime-shared-frames.patch lets sockets at the same user-log position share one finished message per board event (the cursor differs between sockets only by that position). In this bench every socket's resident has an empty own log, so all 10,000 share one string: the patch's gain here is an upper bound; in a building, sockets share one string per distinct user-log position (at most one per resident, ≥ 5 sockets each here).",
       );
     }
     if (pt && app && bare) {
@@ -1249,7 +1256,7 @@ export function markdown(r: Results, chartFiles: string[]): string {
   L.push("");
   L.push("```sh");
   L.push(
-    "deno task bench              # everything (< 10 min on 2 cores), writes this file and docs/bench/*.svg",
+    "deno task bench              # everything (~15 min on 2 cores), writes this file and docs/bench/*.svg",
   );
   L.push(
     "deno task bench -- --quick   # ~1 min subset (N = 1,000, fewer reminders); writes bench/out/",
