@@ -2,7 +2,8 @@
  * What one press of 사용 등록 costs in KV round trips (issue: "cheap
  * presses"): the session lookup and the command itself, with everything the
  * command owes (events, reminder ticks, users-of-machine) in its one commit.
- * Budget: 4. Notification work is never on this path.
+ * Budget: 4, the answer's cursor included (the command returns it). Notification
+ * work is never on this path.
  * @module
  */
 import assert from "node:assert/strict";
@@ -42,12 +43,14 @@ Deno.test("press cost: 사용 등록 is at most 4 KV round trips, and its commit
       counter.reset();
       const s = await store.getSession(token); // the session middleware
       assert.equal(s?.user.id, user.id);
-      await store.command(m.id, cmd, actor);
+      const r = await store.command(m.id, cmd, actor);
       costs[name] = counter.total();
       assert.ok(
         costs[name] <= BUDGET,
         `${name}: ${costs[name]} round trips ${JSON.stringify(counter.counts)}`,
       );
+      // The answer's cursor comes from the command itself (no 5th round trip).
+      assert.equal(r.cursor, await store.currentCursor(user.id));
     }
     console.log(`  KV round trips per press: ${JSON.stringify(costs)}`);
     // The start's one commit owed the reminder ticks and the users-of-machine mark.
