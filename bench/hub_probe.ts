@@ -27,7 +27,8 @@ const kv = await Deno.openKv(`${dir}/kv.sqlite`);
 try {
   const store = new Store(kv);
   await store.init();
-  const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000, channel: null });
+  const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000 });
+  await hub.start();
   const { machine } = await store.addMachine({
     name: "세탁기 1",
     kind: "washer",
@@ -44,12 +45,14 @@ try {
     close() {}
   }
   const sockets = Array.from({ length: n }, () => new MemorySocket());
-  // Each connection gets its own user record, as each real handshake loads one.
+  // Each connection gets its own user record, as each real handshake loads one;
+  // 5 sockets per resident (the hub allows 8 per resident).
+  const USERS = Math.ceil(n / 5);
   const userOf = (i: number) =>
     JSON.parse(JSON.stringify({
-      id: `u${(i % 6).toString().padStart(11, "0")}`,
-      loginId: `resident${i % 6}`,
-      name: `Resident ${i % 6}`,
+      id: `u${(i % USERS).toString().padStart(11, "0")}`,
+      loginId: `resident${i % USERS}`,
+      name: `Resident ${i % USERS}`,
       room: "101",
       role: "resident",
       disabled: false,
@@ -66,10 +69,10 @@ try {
   const actor = { id: "probe", name: "Probe", role: "resident" as const };
   const times: number[] = [];
   for (let round = 0; round < 40; round++) {
-    const r = await store.command(machine.id, { type: round % 2 ? "release" : "hold" }, actor);
+    await store.command(machine.id, { type: round % 2 ? "release" : "hold" }, actor);
     const target = sent + n;
     const t0 = performance.now();
-    hub.publish(r.events);
+    hub.poll(); // as Board.command does; the watch would call it too
     await new Promise<void>((res) => {
       if (sent >= target) res();
       else {
@@ -95,7 +98,7 @@ try {
         heapPerConnBytes: heapPerConn,
       }),
   );
-  hub.close();
+  await hub.close();
 } finally {
   kv.close();
   await Deno.remove(dir, { recursive: true }).catch(() => {});
