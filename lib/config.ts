@@ -51,6 +51,8 @@ export interface Config {
   pushLeaseMs: number;
   /** Pushes in flight at once per instance. */
   pushConcurrency: number;
+  /** Base of the push retry backoff (attempt n waits base × 2^n, at least Retry-After). */
+  pushRetryBaseMs: number;
   /** Workers serving one port (`deno task start`; default 1). */
   workers: number;
   /** This worker's name (`/healthz`): "main", or "w1"… in a pool. */
@@ -96,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     pushTimeoutMs: num(env.PUSH_TIMEOUT_MS, 10_000),
     pushLeaseMs: num(env.PUSH_LEASE_MS, 30_000),
     pushConcurrency: Math.max(1, num(env.PUSH_CONCURRENCY, 16)),
+    pushRetryBaseMs: num(env.PUSH_RETRY_BASE_MS, 1000),
     workers: Math.max(1, Math.floor(num(env.WORKERS, 1))),
     workerName: env.WORKER_NAME || "main",
   };
