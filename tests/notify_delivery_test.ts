@@ -184,3 +184,22 @@ Deno.test("notice: a dispatcher that died half way resumes after its last recipi
     assert.equal(items.length, 1, `once for ${r.user.loginId}`);
   }
 });
+
+Deno.test("push: a 413 (payload refused) is not retried and shows the device as rejected", async () => {
+  await using capture = await startCapturePush({ defaultResponse: 413 });
+  await using srv = await startNotifyServer({
+    MINUTE_MS: "1000",
+    PUSH_ENDPOINT_ALLOW: capture.origin,
+  });
+  const a = await resident(srv.url, "alice");
+  const keys = makeSubscriptionKeys();
+  ok(await putWebPush(a, newDeviceId(), { endpoint: capture.url("/push/a"), keys: keys.keys }));
+  await setPrefs(a, { endingSoonMinutes: 0 });
+  await act(a, (await machineOf(a, "washer")).id, "start", { minutes: 1 });
+  await waitForStat(srv, "failed", 1);
+  await sleep(500);
+  assert.equal(capture.requests.length, 1, "not retried");
+  const [d] = await devices(a);
+  assert.deepEqual(d.health, { healthy: false, reason: "rejected" });
+  assert.match(d.lastError, /413/);
+});
