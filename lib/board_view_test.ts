@@ -231,3 +231,21 @@ Deno.test("applyBoardEvent: order first, then name; unknown and incomplete event
     ["c", "b", "a"],
   );
 });
+
+Deno.test("nudge: the grace period counts from doneAt, not from now", () => {
+  const m: Machine = { ...m0, state: "done", ownerId: "o", useId: "u", doneAt: 600_000 };
+  assert.deepEqual(machineView(m, "me", 600_000 + 3 * 60_000 - 1, "en", s).actions, []);
+  assert.deepEqual(machineView(m, "me", 600_000 + 3 * 60_000, "en", s).actions, ["nudge"]);
+});
+
+Deno.test("applyBoardEvent: a machine id alone removes only on machine.removed", () => {
+  const list = [m0, { ...m0, id: "w2", order: 2 }];
+  assert.deepEqual(
+    applyBoardEvent(list, { type: "machine.held", machineId: "w1" }).map((m) => m.id),
+    ["w1", "w2"],
+  );
+  assert.deepEqual(
+    applyBoardEvent(list, { type: "machine.removed", machineId: "w1" }).map((m) => m.id),
+    ["w2"],
+  );
+});
