@@ -202,3 +202,9 @@ Deno.test("parseAllowList names the bad entry when it does not parse at all", ()
       e.message === 'PUSH_ENDPOINT_ALLOW: "nope" is not an origin like http://127.0.0.1:9012',
   );
 });
+
+Deno.test("isAllowedEndpoint rejects a backslash in the query, which the URL parser keeps as is", () => {
+  const endpoint = "https://fcm.googleapis.com/fcm/send/abc?x=a\\b";
+  assert.equal(new URL(endpoint).href, endpoint, "canonical, so only the character check stops it");
+  assert.equal(isAllowedEndpoint(endpoint, []), false);
+});
