@@ -12,6 +12,7 @@ import {
   apply,
   type Command,
   COMMANDS,
+  DEFAULT_SETTINGS,
   isHeldBy,
   type LifecycleSettings,
   type MachineEventType,
@@ -769,4 +770,54 @@ Deno.test("newMachine: available, gen 0, no owner fields", () => {
     gen: 0,
     updatedAt: 123,
   });
+});
+
+// ───────────────────────────── defaults and edge inputs ─────────────────────────────
+
+Deno.test("DEFAULT_SETTINGS are the SPEC's durations", () => {
+  assert.deepEqual(DEFAULT_SETTINGS, {
+    minuteMs: 60_000,
+    holdMinutes: 10,
+    minCycleMinutes: 1,
+    maxCycleMinutes: 240,
+    maxExtendMinutes: 120,
+    pickupGraceMinutes: 3,
+    nudgeCooldownMinutes: 10,
+  });
+});
+
+Deno.test("nudgeRefusal: every refusal says why in words", () => {
+  const { doneAt: _, ...noDoneAt } = FIXTURES.done;
+  const refusals = [
+    nudgeRefusal(FIXTURES.in_use, "u-other", NOW, S, undefined),
+    nudgeRefusal(noDoneAt, "u-other", NOW, S, undefined),
+    nudgeRefusal(FIXTURES.done, "u-owner", NOW, S, undefined),
+    nudgeRefusal(FIXTURES.done, "u-other", FIXTURES.done.doneAt!, S, undefined),
+    nudgeRefusal(FIXTURES.done, "u-other", NOW, S, NOW),
+  ];
+  assert.deepEqual(refusals.map((r) => r?.code), [
+    "invalid_state",
+    "invalid_state",
+    "own_machine",
+    "too_early",
+    "cooldown",
+  ]);
+  for (const r of refusals) assert.ok(r && r.message.length > 0, r?.code);
+});
+
+Deno.test("extend: a running machine without an end time is extended from now", () => {
+  const { endsAt: _, ...noEnd } = FIXTURES.in_use;
+  const m = expectOk(run(noEnd, { type: "extend", minutes: 5 }, OWNER, NOW + 7));
+  assert.equal(m.endsAt, NOW + 7 + 50);
+});
+
+Deno.test("settle and nudgeRefusal follow the state, not fields left over from another state", () => {
+  // A running machine with a (stale) past hold expiry: the hold rule does not apply.
+  const running: Machine = { ...FIXTURES.in_use, holdExpiresAt: NOW - 1 };
+  assert.equal(settle(running, NOW).machine, running);
+  const done: Machine = { ...FIXTURES.done, holdExpiresAt: NOW - 1 };
+  assert.equal(settle(done, NOW).event, undefined);
+  // A running machine with a (stale) doneAt cannot be nudged.
+  const withDoneAt: Machine = { ...FIXTURES.in_use, doneAt: NOW - 1_000 };
+  assert.equal(nudgeRefusal(withDoneAt, "u-other", NOW, S, undefined)?.code, "invalid_state");
 });
