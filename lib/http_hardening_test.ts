@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { type AppEnv, clientIp, csrf, isJsonContentType, isLocalhost, toErrorResponse } from "./http.ts";
+import {
+  type AppEnv,
+  clientIp,
+  csrf,
+  isJsonContentType,
+  isLocalhost,
+  toErrorResponse,
+} from "./http.ts";
 
 Deno.test("isLocalhost: only real loopback names, compared exactly", () => {
   for (const h of ["localhost:8000", "127.0.0.1", "127.1.2.3:80", "[::1]:80", "app.localhost"]) {

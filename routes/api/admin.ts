@@ -8,17 +8,18 @@ import { z } from "zod";
 import { publicUser } from "../../lib/db.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
+import { displayText } from "../../lib/text.ts";
 import { actorOf, machineIdParam } from "./machines.ts";
 
 const MachineBody = z.object({
-  name: z.string().trim().min(1).max(40),
+  name: displayText(40),
   kind: z.enum(["washer", "dryer"]),
-  room: z.string().trim().min(1).max(40),
+  room: displayText(40),
 }).strict();
 
 const MachinePatch = z.object({
-  name: z.string().trim().min(1).max(40).optional(),
-  room: z.string().trim().min(1).max(40).optional(),
+  name: displayText(40).optional(),
+  room: displayText(40).optional(),
   order: z.number().int().min(0).max(10_000).optional(),
 }).strict();
 
