@@ -78,14 +78,18 @@ export function securityHeaders(extraConnect: string[] = []): MiddlewareHandler<
   return async (c, next) => {
     await next();
     const h = c.res.headers;
-    const host = new URL(c.req.url).host;
+    // The URL is pinned by lib/middleware/public_origin.ts (PUBLIC_URL, X-Forwarded-Proto).
+    const url = new URL(c.req.url);
+    const host = url.host;
     h.set("Content-Security-Policy", contentSecurityPolicy(host, extraConnect));
     h.set("X-Content-Type-Options", "nosniff");
     h.set("Referrer-Policy", "strict-origin-when-cross-origin");
     h.set("X-Frame-Options", "DENY");
     h.set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
     h.set("Cross-Origin-Opener-Policy", "same-origin");
-    if (!isLocalhost(host)) h.set("Strict-Transport-Security", "max-age=31536000");
+    if (url.protocol === "https:" || !isLocalhost(host)) {
+      h.set("Strict-Transport-Security", "max-age=31536000");
+    }
   };
 }
 

@@ -9,6 +9,7 @@ import type { AppContext } from "../lib/context.ts";
 import { isCursor, parseCursor } from "../lib/cursor.ts";
 import { sha256Hex } from "../lib/ids.ts";
 import { type AppEnv, HttpError, isSameOrigin, requireUser } from "../lib/http.ts";
+import { originalRequest } from "../lib/middleware/public_origin.ts";
 
 /** The WebSocket route. */
 export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
@@ -41,7 +42,7 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
     const sessionHash = token ? await sha256Hex(token) : null;
     let upgraded: { socket: WebSocket; response: Response };
     try {
-      upgraded = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 0 });
+      upgraded = Deno.upgradeWebSocket(originalRequest(c.req.raw), { idleTimeout: 0 });
     } catch {
       // Not a request from Deno.serve (in-process tests), or a handshake Deno refuses.
       throw new HttpError(400, "bad_upgrade", "Not a valid WebSocket handshake.");

@@ -11,8 +11,9 @@
  *   (its right-most value, the one our proxy set) replaces the scheme, so a
  *   TLS-terminating proxy yields `https:` (Secure cookies, HSTS, `wss:`).
  *
- * The replaced request keeps method, headers and body, and still upgrades to
- * a WebSocket.
+ * The replaced request keeps method, headers and body. Deno cannot upgrade a
+ * copied request (the handshake answers 101 but the socket never opens), so
+ * the WebSocket route upgrades {@link originalRequest} instead.
  * @module
  */
 import type { MiddlewareHandler } from "hono";
@@ -42,7 +43,18 @@ export function effectiveUrl(req: Request, opts: PublicOriginOptions): URL {
 export function publicOrigin(opts: PublicOriginOptions): MiddlewareHandler {
   return async (c, next) => {
     const url = effectiveUrl(c.req.raw, opts).href;
-    if (url !== c.req.url) c.req.raw = new Request(url, c.req.raw);
+    if (url !== c.req.url) {
+      const original = c.req.raw;
+      c.req.raw = new Request(url, original);
+      originals.set(c.req.raw, original);
+    }
     await next();
   };
+}
+
+const originals = new WeakMap<Request, Request>();
+
+/** The request as Deno.serve delivered it (to pass to `Deno.upgradeWebSocket`). */
+export function originalRequest(req: Request): Request {
+  return originals.get(req) ?? req;
 }
