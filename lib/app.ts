@@ -39,7 +39,7 @@ export function createApp(
   const app = new Hono<AppEnv>();
   app.onError((err, c) => toErrorResponse(c, err));
   app.notFound((c) =>
-    c.req.path.startsWith("/api/")
+    c.req.path.startsWith("/api/") || c.req.path === "/ws"
       ? c.json(errorBody("not_found", "No such endpoint."), 404)
       : c.text("Not found", 404)
   );
