@@ -23,7 +23,7 @@ async function fullApp(env: Record<string, string> = {}) {
   let app: Hono<AppEnv> | null = null;
   const srv = await startTestServer({ LOGIN_IP_LIMIT: "20", ...env }, {
     setup: async (ctx) => [
-      ...await features({ notify: { listen: false } })(ctx),
+      ...await features()(ctx),
       (a) => void (app = a),
     ],
   });
