@@ -127,10 +127,10 @@ export function csrf(allowed: string[] = []): MiddlewareHandler<AppEnv> {
       throw new HttpError(403, "cross_origin", "Cross-origin requests are not allowed.");
     }
     const len = c.req.header("content-length");
-    // No length (HTTP/2, chunked, in-process): a body stream means a body.
-    const hasBody = len !== undefined
-      ? len !== "0"
-      : !!c.req.header("transfer-encoding") || c.req.raw.body !== null;
+    // No length (chunked, HTTP/2, in-process): look at the body itself. Deno gives even an
+    // empty DELETE a body stream; bodyLimit has already capped what can be buffered here.
+    const hasBody = len !== undefined ? len !== "0" : !!c.req.header("transfer-encoding") ||
+      (c.req.raw.body !== null && (await c.req.arrayBuffer()).byteLength > 0);
     const ct = c.req.header("content-type") ?? "";
     if (hasBody && !isJsonContentType(ct)) {
       throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");

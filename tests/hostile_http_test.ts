@@ -221,6 +221,17 @@ Deno.test("strict JSON, same-origin /lang redirects, exact loopback for Secure/H
     415,
     "unsupported_media_type",
   );
+  // A body-less DELETE without Content-Length (as Chromium sends it) is not a body.
+  const adm = await admin(srv.url);
+  const del = await rawHttp(srv.url, [
+    "DELETE /api/admin/invites/NOPE-1234 HTTP/1.1",
+    `Host: ${hostOf(srv.url)}`,
+    `Origin: ${srv.url}`,
+    `Cookie: ${adm.cookie}`,
+  ]);
+  // The route ran (its own 404), rather than the CSRF check's 415.
+  assert.equal(del.status, 404, del.body);
+  assert.equal(JSON.parse(del.body).error.message, "No such invite code.");
   for (
     const [referer, want] of [
       [`${srv.url}//evil.example/`, "/"],
