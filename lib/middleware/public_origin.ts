@@ -45,7 +45,14 @@ export function publicOrigin(opts: PublicOriginOptions): MiddlewareHandler {
     const url = effectiveUrl(c.req.raw, opts).href;
     if (url !== c.req.url) {
       const original = c.req.raw;
-      c.req.raw = new Request(url, original);
+      // Not `new Request(url, original)`: that reads `original.signal`, which makes Deno
+      // print its legacy-abort warning; nothing here listens to the signal.
+      c.req.raw = new Request(url, {
+        method: original.method,
+        headers: original.headers,
+        body: original.body,
+        duplex: "half",
+      } as RequestInit);
       originals.set(c.req.raw, original);
     }
     await next();
