@@ -269,6 +269,7 @@ const PAGE_PATHS = [
   "/api/",
   "/api/nope",
   "//api/machines",
+  "/healthz",
 ];
 
 /** Every route of the app as `[method, path template]`. */
