@@ -2,7 +2,8 @@
  * The Hono application: middleware chain and route table.
  *
  * ```
- * request → securityHeaders → language → session → csrf (/api) → route → lib/
+ * request → requestGuard → publicOrigin → securityHeaders → bodyLimit → language
+ *         → session → csrf (/api) → route → lib/
  * ```
  * @module
  */
@@ -22,6 +23,9 @@ import { machineRoutes } from "../routes/api/machines.ts";
 import { adminRoutes } from "../routes/api/admin.ts";
 import { wsRoutes } from "../routes/ws.ts";
 import { healthHandler } from "./healthz.ts";
+import { bodyLimit } from "./middleware/body_limit.ts";
+import { publicOrigin } from "./middleware/public_origin.ts";
+import { requestGuard } from "./middleware/request_guard.ts";
 
 /** A route module: mounts itself on the app. */
 export type Mount = (app: Hono<AppEnv>, ctx: AppContext) => void;
@@ -35,13 +39,16 @@ export function createApp(
   const app = new Hono<AppEnv>();
   app.onError((err, c) => toErrorResponse(c, err));
   app.notFound((c) =>
-    c.req.path.startsWith("/api/")
+    c.req.path.startsWith("/api/") || c.req.path === "/ws"
       ? c.json(errorBody("not_found", "No such endpoint."), 404)
       : c.text("Not found", 404)
   );
   // Before sessions and the rest: no auth, no cookies, answered even in a storm.
   app.get("/healthz", healthHandler(ctx.store.kv, ctx.config.workerName));
+  app.use("*", requestGuard());
+  app.use("*", publicOrigin(ctx.config));
   app.use("*", securityHeaders(extraConnect));
+  app.use("*", bodyLimit(ctx.config.bodyLimitBytes));
   app.use("*", language());
   app.use("*", session(ctx.store));
   app.use("/api/*", csrf(ctx.config.allowedOrigins));

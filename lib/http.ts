@@ -78,22 +78,30 @@ export function securityHeaders(extraConnect: string[] = []): MiddlewareHandler<
   return async (c, next) => {
     await next();
     const h = c.res.headers;
-    const host = new URL(c.req.url).host;
+    // The URL is pinned by lib/middleware/public_origin.ts (PUBLIC_URL, X-Forwarded-Proto).
+    const url = new URL(c.req.url);
+    const host = url.host;
     h.set("Content-Security-Policy", contentSecurityPolicy(host, extraConnect));
     h.set("X-Content-Type-Options", "nosniff");
     h.set("Referrer-Policy", "strict-origin-when-cross-origin");
     h.set("X-Frame-Options", "DENY");
     h.set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
     h.set("Cross-Origin-Opener-Policy", "same-origin");
-    if (!isLocalhost(host)) h.set("Strict-Transport-Security", "max-age=31536000");
+    if (url.protocol === "https:" || !isLocalhost(host)) {
+      h.set("Strict-Transport-Security", "max-age=31536000");
+    }
   };
 }
 
-/** True for localhost / loopback hosts (cookies may then be non-Secure). */
+/**
+ * True for loopback hosts only (cookies may then be non-Secure, no HSTS):
+ * `localhost`, `*.localhost`, `[::1]` and IPv4 literals in 127.0.0.0/8,
+ * compared exactly (`127.0.0.1.nip.io` or `127.evil.example` are not).
+ */
 export function isLocalhost(host: string): boolean {
-  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  return name === "localhost" || name === "::1" || name.startsWith("127.") ||
-    name.endsWith(".localhost");
+  const name = host.toLowerCase().replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" ||
+    /^127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(name);
 }
 
 /**
@@ -119,13 +127,21 @@ export function csrf(allowed: string[] = []): MiddlewareHandler<AppEnv> {
       throw new HttpError(403, "cross_origin", "Cross-origin requests are not allowed.");
     }
     const len = c.req.header("content-length");
-    const hasBody = (len !== undefined && len !== "0") || c.req.header("transfer-encoding");
+    // No length (chunked, HTTP/2, in-process): look at the body itself. Deno gives even an
+    // empty DELETE a body stream; bodyLimit has already capped what can be buffered here.
+    const hasBody = len !== undefined ? len !== "0" : !!c.req.header("transfer-encoding") ||
+      (c.req.raw.body !== null && (await c.req.arrayBuffer()).byteLength > 0);
     const ct = c.req.header("content-type") ?? "";
-    if (hasBody && !/^application\/json\b/i.test(ct)) {
+    if (hasBody && !isJsonContentType(ct)) {
       throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
     }
     await next();
   };
+}
+
+/** Exactly `application/json`, optionally with parameters (`; charset=utf-8`). */
+export function isJsonContentType(ct: string): boolean {
+  return ct.split(";")[0].trim().toLowerCase() === "application/json";
 }
 
 /** Public static paths: served without looking up the session. */
@@ -231,11 +247,21 @@ export async function body<T extends z.ZodTypeAny>(c: Context, schema: T): Promi
   return r.data;
 }
 
-/** Client IP for rate limiting (Deno's remote address; first X-Forwarded-For hop only when trusted). */
-export function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
+/**
+ * Client IP for rate limiting: Deno's remote address, or behind `hops` trusted
+ * proxies (`TRUST_PROXY`) the right-most `X-Forwarded-For` entry they did not
+ * add (each proxy appends the address it saw, so entries further left are
+ * client-controlled). `true` means one proxy.
+ */
+export function clientIp(c: Context, hops: number | boolean): string {
+  const n = hops === true ? 1 : hops === false ? 0 : hops;
+  if (n > 0) {
     const xff = c.req.header("x-forwarded-for");
-    if (xff) return xff.split(",")[0].trim();
+    const hopsSeen = (xff ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    if (hopsSeen.length) {
+      const ip = hopsSeen[Math.max(0, hopsSeen.length - n)];
+      if (/^[0-9A-Fa-f:.]{2,45}$/.test(ip)) return ip;
+    }
   }
   // deno-lint-ignore no-explicit-any
   const info = (c.env as any)?.remoteAddr as Deno.NetAddr | undefined;

@@ -3,6 +3,7 @@
  * they load what the page shows from `lib/` and hand it to islands as props.
  * @module
  */
+import { sameOriginPath } from "../lib/safe_redirect.ts";
 import type { Context, Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import type { VNode } from "preact";
@@ -84,9 +85,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     app.get("/lang/:lang", (c) => {
       const lang = c.req.param("lang") === "en" ? "en" : "ko";
       setCookie(c, "lang", lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
-      const back = c.req.header("referer");
-      const self = new URL(c.req.url).origin;
-      return c.redirect(back && back.startsWith(self + "/") ? back.slice(self.length) : "/", 302);
+      // Back to the page the toggle was on, on our own origin only (never `//evil`).
+      return c.redirect(sameOriginPath(c.req.header("referer"), new URL(c.req.url).origin), 302);
     });
 
     app.get("/login", (c) => {

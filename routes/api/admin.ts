@@ -8,17 +8,18 @@ import { z } from "zod";
 import { publicUser } from "../../lib/db.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
+import { displayText } from "../../lib/text.ts";
 import { actorOf, machineIdParam } from "./machines.ts";
 
 const MachineBody = z.object({
-  name: z.string().trim().min(1).max(40),
+  name: displayText(40),
   kind: z.enum(["washer", "dryer"]),
-  room: z.string().trim().min(1).max(40),
+  room: displayText(40),
 }).strict();
 
 const MachinePatch = z.object({
-  name: z.string().trim().min(1).max(40).optional(),
-  room: z.string().trim().min(1).max(40).optional(),
+  name: displayText(40).optional(),
+  room: displayText(40).optional(),
   order: z.number().int().min(0).max(10_000).optional(),
 }).strict();
 
@@ -30,6 +31,20 @@ const InviteBody = z.object({
   maxUses: z.number().int().min(1).max(100_000).optional(),
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 }).strict();
+
+/** A user id in a path (ids are short base32; anything else names no one). */
+export function userIdParam(id: string): string {
+  if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such user.");
+  return id;
+}
+
+/** An invite code in a path (the shape `POST /invites` accepts). */
+export function inviteCodeParam(code: string): string {
+  if (!/^[A-Za-z0-9-]{4,40}$/.test(code)) {
+    throw new HttpError(404, "not_found", "No such invite code.");
+  }
+  return code;
+}
 
 /** Admin routes; every handler starts with requireAdmin. */
 export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
@@ -83,7 +98,7 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.patch("/residents/:id", async (c) => {
     const b = await body(c, UserPatch);
-    const id = c.req.param("id");
+    const id = userIdParam(c.req.param("id"));
     if (id === requireAdmin(c).id) {
       throw new HttpError(400, "self", "You cannot disable your own account.");
     }
@@ -105,7 +120,7 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   });
 
   app.delete("/invites/:code", async (c) => {
-    return c.json({ invite: await ctx.store.revokeInvite(c.req.param("code")) });
+    return c.json({ invite: await ctx.store.revokeInvite(inviteCodeParam(c.req.param("code"))) });
   });
 
   return app;
