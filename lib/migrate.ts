@@ -11,10 +11,9 @@
  * @module
  */
 import type { Store } from "./db.ts";
-import { K } from "./keys.ts";
 import { due, type DueJob, tickTimes } from "./notify/plan.ts";
 
-/** The marker key of one migration. */
+/** The marker key of one migration (`["meta", "migrated", name]`). */
 function marker(name: string): Deno.KvKey {
   return ["meta", "migrated", name];
 }
@@ -49,6 +48,3 @@ export async function migrate(store: Store, now = Date.now()): Promise<string[]>
   }
   return ran;
 }
-
-/** Keys this module owns (documented with the layout in `lib/keys.ts`). */
-export const MIGRATION_KEYS = { marker, epoch: K.epoch };

@@ -61,7 +61,6 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const kv = lockRetrying(await Deno.openKv(config.kvPath));
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
-  store.ackTimeoutMs = config.ackTimeoutMs;
   const report = config.seed ? await seed(store, config) : null;
   await migrate(store);
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });

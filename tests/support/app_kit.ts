@@ -103,7 +103,6 @@ export async function createTestApp(
   const kv = await Deno.openKv(config.kvPath);
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
-  store.ackTimeoutMs = config.ackTimeoutMs;
   await seed(store, config);
   await migrate(store);
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
