@@ -11,7 +11,7 @@
  * @module
  */
 import type { Store } from "./db.ts";
-import { due, type DueJob, tickTimes } from "./notify/plan.ts";
+import { due, type DueJob, tickAt, tickTimes } from "./notify/plan.ts";
 
 /** The marker key of one migration (`["meta", "migrated", name]`). */
 function marker(name: string): Deno.KvKey {
@@ -25,12 +25,7 @@ export async function migrate(store: Store, now = Date.now()): Promise<string[]>
     const jobs: DueJob[] = [];
     for (const m of await store.listMachines()) {
       const lead = await store.leadMinutes(m.ownerId);
-      for (const at of tickTimes(m, lead, store.settings, now)) {
-        jobs.push({
-          ...due({ t: "tick", machineId: m.id, useId: m.useId }, at),
-          id: `tick:${m.id}:${m.useId ?? "-"}:${at}`,
-        });
-      }
+      for (const at of tickTimes(m, lead, store.settings, now)) jobs.push(tickAt(m, at));
     }
     for (const n of await store.listNotices(10_000)) {
       if (n.status === "scheduled" || n.status === "sending") {
