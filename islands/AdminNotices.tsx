@@ -30,6 +30,8 @@ export interface AdminNoticesProps {
 
 /** How often the list refreshes while the page is visible. */
 export const REFRESH_MS = 10_000;
+/** How soon it looks again while a notice is still going out. */
+export const SENDING_REFRESH_MS = 700;
 
 const STAT_KEYS = ["recipients", "inApp", "pushed", "failed", "pruned", "held"] as const;
 
@@ -88,6 +90,18 @@ function AdminNotices(props: AdminNoticesProps) {
       document.removeEventListener("visibilitychange", onVisible);
     };
   }, []);
+
+  // A notice going out now is "sending" for a moment (the server answers
+  // once it is recorded), and its counters follow each delivery: look again
+  // soon until it is sent and a few seconds after.
+  const sending = notices.value.some((n) =>
+    n.status === "sending" || (n.status === "sent" && Date.now() - (n.sentAt ?? 0) < 5_000)
+  );
+  useEffect(() => {
+    if (!sending) return;
+    const timer = setTimeout(refresh, SENDING_REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [sending, notices.value]);
 
   async function cancel(n: NoticeRow) {
     busy.value = n.id;

@@ -267,8 +267,15 @@ browserTest(
           const row = a.locator("li[data-notice]", { hasText: "E2E 공지: 세탁실 청소" });
           await waitAttr(row, "data-status", "sent");
           assert.match(await row.locator("[data-status-label]").innerText(), /보냄/);
-          const recipients = Number(await row.locator('[data-stat="recipients"]').innerText());
-          assert.ok(recipients >= 1, `recipients ${recipients}`);
+          // Sent means owed to everyone; the counters follow as each is delivered.
+          await a.waitForFunction(
+            (title) =>
+              [...document.querySelectorAll("li[data-notice]")].some((li) =>
+                li.textContent?.includes(title) &&
+                Number(li.querySelector('[data-stat="recipients"]')?.textContent ?? 0) >= 1
+              ),
+            "E2E 공지: 세탁실 청소",
+          );
           assert.match(await row.innerText(), /무음/);
 
           const inbox = await hana.get("/api/notifications");
