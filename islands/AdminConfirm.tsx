@@ -8,7 +8,7 @@
  * is an island only so that it may live in `islands/`: the admin islands
  * render it inside themselves (where it may take function props).
  *
- * Named exports: {@link errorText} (the API's `{error:{message}}` for a
+ * Named exports: {@link errorText} (the API's `{error:{code}}` translated, for a
  * banner), {@link formatWhen} (dates in the user's language and time zone),
  * {@link Flash} (the result banner of an action).
  * @module
@@ -17,7 +17,7 @@ import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
-import { ApiError } from "../client/api.ts";
+import { errorText as translatedError } from "../client/errors.ts";
 
 /** How long an armed confirm button waits for the second press. */
 export const CONFIRM_WINDOW_MS = 5000;
@@ -28,12 +28,9 @@ export interface FlashMessage {
   error: boolean;
 }
 
-/** The text to show for a failed API call: the API's message, else a generic one. */
+/** The text to show for a failed API call: its code translated (`err.<code>`), with any wait. */
 export function errorText(e: unknown, lang: Lang): string {
-  if (e instanceof ApiError) {
-    return e.code === "network" ? t(lang, "error.network") : e.message || t(lang, "error.generic");
-  }
-  return t(lang, "error.generic");
+  return translatedError(lang, e);
 }
 
 /** "11월 22일 (토) 오후 3:00" / "Sat, Nov 22, 3:00 PM" (with the year when not this year). */

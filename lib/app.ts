@@ -2,7 +2,7 @@
  * The Hono application: middleware chain and route table.
  *
  * ```
- * request → securityHeaders → language → session → csrf (/api) → route → lib/
+ * request → securityHeaders → language → session → userLanguage → csrf (/api) → route → lib/
  * ```
  * @module
  */
@@ -17,6 +17,7 @@ import {
   session,
   toErrorResponse,
 } from "./http.ts";
+import { userLanguage } from "./user_language.ts";
 import { authRoutes, meRoute } from "../routes/api/auth.ts";
 import { machineRoutes } from "../routes/api/machines.ts";
 import { adminRoutes } from "../routes/api/admin.ts";
@@ -41,6 +42,7 @@ export function createApp(
   app.use("*", securityHeaders(extraConnect));
   app.use("*", language());
   app.use("*", session(ctx.store));
+  app.use("*", userLanguage(ctx.store));
   app.use("/api/*", csrf(ctx.config.allowedOrigins));
   app.use("/api/*", async (c, next) => {
     await next();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyBoardEvent, machineView } from "./board_view.ts";
+import { applyBoardEvent, clockTime, freeCounts, machineView } from "./board_view.ts";
 import type { Machine } from "./types.ts";
 
 const s = { minuteMs: 60_000, pickupGraceMinutes: 3 };
@@ -85,4 +85,38 @@ Deno.test("applyBoardEvent replaces, adds in order and removes", () => {
   assert.equal(list[0].state, "held");
   list = applyBoardEvent(list, { type: "machine.removed", machineId: "w1" });
   assert.deepEqual(list.map((m) => m.id), ["w2"]);
+});
+
+Deno.test("arrived: the deadline is for starting; in use: the end time for the clock", () => {
+  const arrived: Machine = { ...m0, state: "arrived", ownerId: "me", holdExpiresAt: 5 * 60_000 };
+  assert.equal(machineView(arrived, "me", 0, "ko", s).timeText, "5:00 안에 시작");
+  assert.equal(machineView(arrived, "me", 0, "en", s).timeText, "start within 5:00");
+  const held: Machine = { ...arrived, state: "held" };
+  assert.equal(machineView(held, "me", 0, "ko", s).timeText, "5:00 안에 도착");
+  const inUse: Machine = { ...m0, state: "in_use", ownerId: "x", startedAt: 0, endsAt: 90_000 };
+  assert.equal(machineView(inUse, "me", 0, "ko", s).endsAt, 90_000);
+  assert.equal(machineView(m0, "me", 0, "ko", s).endsAt, undefined);
+  assert.equal(clockTime(Date.UTC(2026, 0, 1, 14, 35), "ko", "UTC"), "14:35");
+  assert.equal(clockTime(Date.UTC(2026, 0, 1, 9, 5), "en", "UTC"), "09:05");
+});
+
+Deno.test("a neighbour's done machine counts down to when 수거 요청 opens", () => {
+  const done: Machine = { ...m0, state: "done", ownerId: "x", doneAt: 0 };
+  const early = machineView(done, "me", 60_000, "ko", s);
+  assert.equal(early.nudgeOpensIn, 2 * 60_000);
+  assert.deepEqual(early.actions, []);
+  const open = machineView(done, "me", 3 * 60_000, "ko", s);
+  assert.equal(open.nudgeOpensIn, undefined);
+  assert.deepEqual(open.actions, ["nudge"]);
+  // The owner never sees the countdown.
+  assert.equal(machineView(done, "x", 60_000, "ko", s).nudgeOpensIn, undefined);
+});
+
+Deno.test("freeCounts groups washers and dryers", () => {
+  const c = freeCounts([
+    { kind: "washer", state: "available" },
+    { kind: "washer", state: "in_use" },
+    { kind: "dryer", state: "done" },
+  ]);
+  assert.deepEqual(c, { washer: { free: 1, total: 2 }, dryer: { free: 0, total: 1 } });
 });

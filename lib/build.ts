@@ -303,18 +303,40 @@ async function messageFiles(
   if (typeof mod.catalogue !== "function") return [];
   const out: { lang: string; file: esbuild.OutputFile }[] = [];
   for (const lang of MESSAGE_LANGS) {
-    const messages = mod.catalogue(lang);
+    const messages = mod.catalogue(lang) as Record<string, string> | undefined;
     if (!messages) continue;
-    const text = `(globalThis.__LL_MSGS__=globalThis.__LL_MSGS__||{})[${JSON.stringify(lang)}]=` +
-      `${JSON.stringify(messages)};\n`;
-    const contents = new TextEncoder().encode(text);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", contents));
-    const hash = Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, "0")).join("")
-      .toUpperCase();
-    const file = join(outDir, dev ? `msgs-${lang}.js` : `msgs-${lang}-${hash}.js`);
-    out.push({ lang, file: { path: file, contents, hash, text } as esbuild.OutputFile });
+    for (const part of ["", "-admin"]) {
+      const picked = Object.fromEntries(
+        Object.entries(messages).filter(([key]) => messagePart(key) === part),
+      );
+      const text = "(globalThis.__LL_MSGS__=globalThis.__LL_MSGS__||{})," +
+        `Object.assign(globalThis.__LL_MSGS__[${JSON.stringify(lang)}]||=` +
+        `{},${JSON.stringify(picked)});\n`;
+      const contents = new TextEncoder().encode(text);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", contents));
+      const hash = Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, "0"))
+        .join("").toUpperCase();
+      const name = `msgs-${lang}${part}`;
+      const file = join(outDir, dev ? `${name}.js` : `${name}-${hash}.js`);
+      out.push({
+        lang: lang + part,
+        file: { path: file, contents, hash, text } as esbuild.OutputFile,
+      });
+    }
   }
   return out;
+}
+
+/**
+ * Which browser message file a key ships in: "-admin" for the admin area's
+ * (`admin.*`, `notice.*`, loaded on /admin only), null for keys only the
+ * server and the service worker use (`n.*` notification texts, `push.*`:
+ * the worker bundles the whole catalogue), "" for the rest (every page).
+ */
+export function messagePart(key: string): "" | "-admin" | null {
+  if (key.startsWith("admin.") || key.startsWith("notice.")) return "-admin";
+  if (key.startsWith("n.") || key.startsWith("push.")) return null;
+  return "";
 }
 
 /** Leaves root-relative `url(/icons/x.png)` in CSS to the server. */

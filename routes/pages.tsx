@@ -10,12 +10,13 @@ import { renderToString } from "preact-render-to-string";
 import type { Mount } from "../lib/app.ts";
 import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
 import type { AppContext } from "../lib/context.ts";
-import type { AppEnv } from "../lib/http.ts";
+import { type AppEnv, isSameOrigin } from "../lib/http.ts";
+import { LANG_COOKIE, saveLanguage } from "../lib/user_language.ts";
 import { type MessageKey, t } from "../lib/i18n.ts";
 import { publicUser } from "../lib/db.ts";
 import { Layout, type LayoutProps } from "../components/Layout.tsx";
 import Board from "../islands/Board.tsx";
-import AuthForm from "../islands/AuthForm.tsx";
+import AuthForm, { safeNext } from "../islands/AuthForm.tsx";
 import { inboxPage } from "./pages/inbox.tsx";
 import { settingsPage } from "./pages/settings.tsx";
 import { adminPage } from "./pages/admin.tsx";
@@ -45,7 +46,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       <Layout
         lang={lang}
         title={t(lang, page.title)}
-        assets={assetTags(manifest, lang)}
+        assets={assetTags(manifest, lang, { admin: page.active === "admin" })}
         user={user ? publicUser(user) : null}
         active={page.active}
         unread={unread}
@@ -63,7 +64,12 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
   function signedIn(fn: PageFn, admin = false) {
     return async (c: Context<AppEnv>) => {
       const user = c.get("user");
-      if (!user) return c.redirect("/login", 302);
+      if (!user) {
+        // Come back here after signing in (a deep link such as /admin or /?m=…).
+        const url = new URL(c.req.url);
+        const here = url.pathname + url.search;
+        return c.redirect(here === "/" ? "/login" : `/login?next=${encodeURIComponent(here)}`, 302);
+      }
       if (admin && user.role !== "admin") {
         return render(c, {
           title: "nav.admin",
@@ -81,23 +87,29 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       await next();
     });
 
-    app.get("/lang/:lang", (c) => {
+    app.get("/lang/:lang", async (c) => {
       const lang = c.req.param("lang") === "en" ? "en" : "ko";
-      setCookie(c, "lang", lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+      setCookie(c, LANG_COOKIE, lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+      // The top-bar toggle is the saved preference too (pages, toasts, inbox, pushes), but only
+      // when the click came from this site: a link elsewhere must not change someone's settings.
+      const user = c.get("user");
+      if (user && isSameOrigin(c.req.raw, ctx.config.allowedOrigins)) {
+        await saveLanguage(ctx.store, user.id, lang);
+      }
       const back = c.req.header("referer");
       const self = new URL(c.req.url).origin;
       return c.redirect(back && back.startsWith(self + "/") ? back.slice(self.length) : "/", 302);
     });
 
     app.get("/login", (c) => {
-      if (c.get("user")) return c.redirect("/", 302);
+      if (c.get("user")) return c.redirect(safeNext(c.req.query("next")), 302);
       const lang = c.get("lang");
       return render(c, {
         title: "login.title",
         body: (
           <section class="narrow">
             <h1>{t(lang, "login.title")}</h1>
-            <AuthForm mode="login" lang={lang} />
+            <AuthForm mode="login" lang={lang} next={safeNext(c.req.query("next"))} />
           </section>
         ),
       });
@@ -141,6 +153,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
               settings={{
                 minuteMs: ctx.store.settings.minuteMs,
                 pickupGraceMinutes: ctx.store.settings.pickupGraceMinutes,
+                nudgeCooldownMinutes: ctx.store.settings.nudgeCooldownMinutes,
               }}
               watches={watches}
               focus={focus && /^[0-9a-z]{4,32}$/.test(focus) ? focus : undefined}

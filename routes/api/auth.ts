@@ -18,6 +18,7 @@ import {
 } from "../../lib/http.ts";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.ts";
 import { defaultPreferences } from "../../lib/notify/policy.ts";
+import { LANG_COOKIE } from "../../lib/user_language.ts";
 
 const loginId = z.string().trim().min(3).max(32).regex(
   /^[A-Za-z0-9._-]+$/,
@@ -110,6 +111,9 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
     if (user.disabled) throw new HttpError(403, "disabled", "This account is disabled.");
     await store.clearRate(accountKey);
     startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
+    // Signed-out pages (and the next sign-in) keep the language this resident chose.
+    const lang = (await store.getPreferences(user.id))?.lang;
+    if (lang) setCookie(c, LANG_COOKIE, lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
     return c.json({ user: publicUser(user) });
   });
 

@@ -1,0 +1,101 @@
+/**
+ * Issue 12, server side, against a real server on loopback with a real KV
+ * file: error bodies carry what the client needs to place and word a refusal
+ * (`field`, `retryAfterSec`), language is one saved preference, and sign-in
+ * returns to the page that was asked for.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { admin, Client, resident } from "./support/harness.ts";
+import { startAppServer as startTestServer } from "./support/browser.ts";
+
+Deno.test("invalid_body names the field; a lock-out says when to retry", async () => {
+  await using srv = await startTestServer();
+  const c = new Client(srv.url);
+  const bad = await c.register("a b", "Kim", "101");
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.code, "invalid_body");
+  assert.equal(bad.json.error.field, "loginId");
+  const shortPw = await c.register("kim01", "Kim", "101", { password: "short" });
+  assert.equal(shortPw.json.error.field, "password");
+  // Five wrong passwords for one account, then the sixth attempt is refused with a wait.
+  await resident(srv.url, "lee01");
+  for (let i = 0; i < 5; i++) assert.equal((await c.login("lee01", "wrong-pass")).status, 401);
+  const locked = await c.login("lee01", "wrong-pass");
+  assert.equal(locked.status, 429);
+  assert.equal(locked.json.error.code, "rate_limited");
+  assert.ok(locked.json.error.retryAfterSec > 0 && locked.json.error.retryAfterSec <= 900);
+  assert.equal(locked.headers.get("retry-after"), String(locked.json.error.retryAfterSec));
+});
+
+Deno.test("a too-early pickup request says when it opens", async () => {
+  await using srv = await startTestServer({ MINUTE_MS: "200" });
+  const a = await resident(srv.url, "owner1");
+  const b = await resident(srv.url, "neigh1", "102");
+  const id = (await a.get("/api/machines")).json.machines[0].id;
+  assert.equal((await a.post(`/api/machines/${id}/start`, { minutes: 1 })).status, 200);
+  // Done after one "minute" (200 ms); the grace period is 3 minutes (600 ms) more.
+  await new Promise((r) => setTimeout(r, 350));
+  const early = await b.post(`/api/machines/${id}/nudge`, {});
+  assert.equal(early.json.error?.code, "too_early", JSON.stringify(early.json));
+  assert.ok(early.json.error.retryAfterSec >= 1);
+});
+
+async function raw(c: Client, path: string, headers: Record<string, string> = {}) {
+  const res = await fetch(new URL(path, c.baseUrl), {
+    headers: { cookie: c.cookie, ...headers },
+    redirect: "manual",
+  });
+  const text = await res.text();
+  return { res, text };
+}
+
+Deno.test("the language toggle saves the preference; pages follow it, not the cookie", async () => {
+  await using srv = await startTestServer();
+  const c = await resident(srv.url, "lang01");
+  assert.equal((await c.get("/api/preferences")).json.preferences.lang, "ko");
+  // A cross-site link to /lang/en changes the cookie only, never the saved preference.
+  await raw(c, "/lang/en", { "sec-fetch-site": "cross-site" });
+  assert.equal((await c.get("/api/preferences")).json.preferences.lang, "ko");
+  // The toggle on our own page saves it.
+  const toggled = await raw(c, "/lang/en", { "sec-fetch-site": "same-origin" });
+  assert.equal(toggled.res.status, 302);
+  assert.match(toggled.res.headers.get("set-cookie") ?? "", /lang=en/);
+  assert.equal((await c.get("/api/preferences")).json.preferences.lang, "en");
+  // Even with a stale Korean cookie, pages are English for this user.
+  const page = await raw(c, "/settings", { cookie: `${c.cookie}; lang=ko` });
+  assert.match(page.text, /<html lang="en"/);
+  // Saving other settings keeps the language.
+  const saved = await c.put("/api/preferences", { endingSoonMinutes: 7 });
+  assert.equal(saved.json.preferences.lang, "en");
+  // Settings saves Korean: the cookie follows.
+  const ko = await c.put("/api/preferences", { lang: "ko" });
+  assert.match(ko.headers.get("set-cookie") ?? "", /lang=ko/);
+  assert.match((await raw(c, "/")).text, /<html lang="ko"/);
+});
+
+Deno.test("signing in sets the language cookie from the saved preference", async () => {
+  await using srv = await startTestServer();
+  const c = await resident(srv.url, "lang02");
+  await c.put("/api/preferences", { lang: "en" });
+  const fresh = new Client(srv.url);
+  const r = await fresh.login("lang02");
+  assert.equal(r.status, 200);
+  assert.equal(fresh.cookies.get("lang"), "en");
+});
+
+Deno.test("a deep link survives sign-in: /admin → /login?next=/admin", async () => {
+  await using srv = await startTestServer();
+  const anon = new Client(srv.url);
+  const r = await raw(anon, "/admin");
+  assert.equal(r.res.status, 302);
+  assert.equal(r.res.headers.get("location"), "/login?next=%2Fadmin");
+  const login = await raw(anon, "/login?next=%2Fadmin");
+  assert.match(login.text, /&quot;next&quot;:&quot;\/admin&quot;|"next":"\/admin"/);
+  // Another origin is never a place to return to.
+  const evil = await raw(anon, "/login?next=%2F%2Fevil.example");
+  assert.ok(!evil.text.includes("evil.example"), "an off-site next is dropped");
+  const a = await admin(srv.url);
+  const back = await raw(a, "/login?next=%2Fadmin");
+  assert.equal(back.res.headers.get("location"), "/admin");
+});
