@@ -357,6 +357,7 @@ const ko = {
   "err.too_far": "90일 안의 시간만 예약할 수 있어요.",
   "err.unknown_machine": "그 기기를 찾을 수 없어요. 목록을 새로 고쳐 주세요.",
   "err.not_cancellable": "이미 보냈거나 취소된 공지예요.",
+  "err.machine_in_use": "누군가 사용 중이거나 가는 중인 기기라 삭제할 수 없어요. 먼저 고장 처리해 주세요.",
   "err.duplicate_name": "이 세탁실에 같은 이름의 기기가 있어요. 다른 이름을 입력해 주세요.",
   "err.invalid_reset": "재설정 코드가 맞지 않거나 만료됐어요. 관리자에게 새 코드를 받아 주세요.",
   "err.network": "서버에 연결할 수 없어요. 인터넷 연결을 확인해 주세요.",
@@ -728,6 +729,8 @@ const en: Record<MessageKey, string> = {
   "err.too_far": "You can schedule at most 90 days ahead.",
   "err.unknown_machine": "That machine wasn't found. Refresh the list.",
   "err.not_cancellable": "This notice was already sent or cancelled.",
+  "err.machine_in_use":
+    "Someone is using or on the way to this machine, so it can't be removed. Mark it out of order first.",
   "err.duplicate_name": "A machine in this laundry room has that name. Choose another name.",
   "err.invalid_reset": "That reset code is wrong or has expired. Ask the admin for a new one.",
   "err.network": "Can't reach the server. Check your internet connection.",

@@ -99,3 +99,37 @@ Deno.test("a deep link survives sign-in: /admin → /login?next=/admin", async (
   const back = await raw(a, "/login?next=%2Fadmin");
   assert.equal(back.res.headers.get("location"), "/admin");
 });
+
+Deno.test("admin: duplicate machine names within a room are refused; removal in use says why", async () => {
+  await using srv = await startTestServer();
+  const a = await admin(srv.url);
+  const list = (await a.get("/api/admin/machines")).json.machines;
+  const [w1, w2] = list;
+  const dup = await a.post("/api/admin/machines", {
+    name: ` ${w1.name.toUpperCase()} `,
+    kind: "washer",
+    room: w1.room,
+  });
+  assert.equal(dup.status, 409);
+  assert.equal(dup.json.error.code, "duplicate_name");
+  assert.equal(dup.json.error.field, "name");
+  // Another room may use the name.
+  assert.equal(
+    (await a.post("/api/admin/machines", { name: w1.name, kind: "washer", room: "2층" })).status,
+    201,
+  );
+  // Renaming onto a neighbour's name is refused; keeping one's own name is fine.
+  assert.equal(
+    (await a.patch(`/api/admin/machines/${w2.id}`, { name: w1.name })).json.error.code,
+    "duplicate_name",
+  );
+  assert.equal(
+    (await a.patch(`/api/admin/machines/${w1.id}`, { name: w1.name, order: 5 })).status,
+    200,
+  );
+  const r = await resident(srv.url, "dup01");
+  assert.equal((await r.post(`/api/machines/${w2.id}/hold`, {})).status, 200);
+  const del = await a.del(`/api/admin/machines/${w2.id}`);
+  assert.equal(del.status, 409);
+  assert.equal(del.json.error.code, "machine_in_use");
+});

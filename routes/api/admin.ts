@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { publicUser } from "../../lib/db.ts";
+import { publicUser, StoreError } from "../../lib/db.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
 import { actorOf, machineIdParam } from "./machines.ts";
@@ -41,18 +41,49 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.get("/machines", async (c) => c.json({ machines: await ctx.store.listMachines() }));
 
+  /** 409 `duplicate_name` when another machine in `room` already has `name` (case-insensitive). */
+  async function refuseDuplicateName(name: string, room: string, self?: string) {
+    const key = (s: string) => s.trim().normalize("NFC").toLocaleLowerCase();
+    const clash = (await ctx.store.listMachines()).some((m) =>
+      m.id !== self && key(m.room) === key(room) && key(m.name) === key(name)
+    );
+    if (clash) {
+      throw new HttpError(
+        409,
+        "duplicate_name",
+        "A machine in this laundry room has that name.",
+        {},
+        { field: "name" },
+      );
+    }
+  }
+
   app.post("/machines", async (c) => {
     const b = await body(c, MachineBody);
+    await refuseDuplicateName(b.name, b.room);
     return c.json({ machine: await ctx.board.addMachine(b) }, 201);
   });
 
   app.patch("/machines/:id", async (c) => {
     const b = await body(c, MachinePatch);
-    return c.json({ machine: await ctx.board.updateMachine(machineIdParam(c.req.param("id")), b) });
+    const id = machineIdParam(c.req.param("id"));
+    if (b.name !== undefined || b.room !== undefined) {
+      const current = await ctx.store.getMachine(id);
+      if (current) await refuseDuplicateName(b.name ?? current.name, b.room ?? current.room, id);
+    }
+    return c.json({ machine: await ctx.board.updateMachine(id, b) });
   });
 
   app.delete("/machines/:id", async (c) => {
-    await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    try {
+      await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    } catch (err) {
+      // The store says invalid_state; the admin needs to know why a removal is refused.
+      if (err instanceof StoreError && err.code === "invalid_state") {
+        throw new HttpError(409, "machine_in_use", err.message);
+      }
+      throw err;
+    }
     return c.json({ ok: true });
   });
 

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Locator } from "playwright-core";
 import { features } from "../../lib/features.ts";
+import { catalogue } from "../../lib/i18n.ts";
 import {
   admin as adminClient,
   Client,
@@ -187,7 +188,7 @@ browserTest(
       const hana = new Client(srv.url);
       assert.equal((await hana.login("hana")).status, 200);
 
-      await t.step("removing a machine in use is refused with the API's message", async () => {
+      await t.step("removing a machine in use is refused, translated", async () => {
         assert.equal((await hana.post(`/api/machines/${machineId}/hold`)).status, 200);
         await waitAttr(adminRow(), "data-state", "held");
         const remove = adminRow().locator('button[data-action="remove"]');
@@ -196,7 +197,7 @@ browserTest(
         await remove.click();
         const error = machinesPanel.locator(".banner.error");
         await error.waitFor();
-        assert.match(await error.innerText(), /in use/i);
+        assert.equal(await error.innerText(), catalogue("ko")["err.machine_in_use"]);
         assert.equal(await adminRow().count(), 1);
 
         assert.equal((await hana.post(`/api/machines/${machineId}/release`)).status, 200);

@@ -1,0 +1,233 @@
+/**
+ * Issue 12 in Chromium at 360 px, in Korean and in English: refusals are
+ * translated and shown next to their cause (under the form field, on the
+ * machine's card, in view), the machine card (groups with free counts, long
+ * names wrap at 320 px, end clock, finish confirm, watch state), the language
+ * toggle as the saved preference, and sign-in returning to a deep link.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import {
+  browserTest,
+  collectErrors,
+  hydrated,
+  launchBrowser,
+  signIn,
+  startAppServer,
+} from "../support/browser.ts";
+import { admin, Client, resident, TEST_ADMIN_PASSWORD } from "../support/harness.ts";
+import { type Lang, t } from "../../lib/i18n.ts";
+
+const LONG_NAME = "3층 동쪽 세탁실 대형 드럼 세탁기 (LG 트롬 21kg) 2번"; // 40 characters
+const VIEWPORT = { width: 360, height: 740 };
+
+async function inView(page: Page, selector: string): Promise<void> {
+  const box = await page.locator(selector).first().boundingBox();
+  assert.ok(box, `${selector} is rendered`);
+  assert.ok(box.y >= 0 && box.y + box.height <= VIEWPORT.height, `${selector} in view: ${box.y}`);
+}
+
+for (const lang of ["ko", "en"] as const) {
+  browserTest(`e2e ux (${lang}): forms show translated errors under the field`, async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const ctx = await browser.newContext({
+        locale: lang === "ko" ? "ko-KR" : "en-US",
+        viewport: VIEWPORT,
+      });
+      const page = await ctx.newPage();
+      const errors = collectErrors(page);
+      await page.goto(`${srv.url}/register`);
+      await hydrated(page);
+      await page.fill('[name="inviteCode"]', "WRONG-CODE");
+      await page.fill('[name="loginId"]', `u${lang}01`);
+      await page.fill('[name="password"]', "long-enough-1");
+      await page.fill('[name="name"]', "Kim");
+      await page.fill('[name="room"]', "101");
+      await page.click('button[type="submit"]');
+      const err = page.locator("#err-inviteCode");
+      await err.waitFor({ timeout: 10_000 });
+      assert.equal(await err.textContent(), t(lang, "err.invalid_invite"));
+      // What was typed is still there.
+      assert.equal(await page.inputValue('[name="inviteCode"]'), "WRONG-CODE");
+
+      await page.goto(`${srv.url}/login`);
+      await hydrated(page);
+      await page.fill('[name="loginId"]', "nobody");
+      await page.fill('[name="password"]', "wrong-password");
+      await page.click('button[type="submit"]');
+      const banner = page.locator("[data-error]");
+      await banner.waitFor({ timeout: 10_000 });
+      assert.equal(await banner.textContent(), t(lang, "err.bad_credentials"));
+      if (lang === "ko") assert.ok(!(await page.content()).includes("Wrong login id"));
+      assert.deepEqual(errors.filter((e) => !/401|Failed to load resource/.test(e)), []);
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  });
+
+  browserTest(`e2e ux (${lang}): the machine card at 320–360 px`, async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const me = await resident(srv.url, `card${lang}`, "101");
+      const other = await resident(srv.url, `other${lang}`, "102");
+      await me.put("/api/preferences", { lang });
+      const boss = await admin(srv.url);
+      const list = (await me.get("/api/machines")).json.machines;
+      const washers = list.filter((m: { kind: string }) => m.kind === "washer");
+      const dryers = list.filter((m: { kind: string }) => m.kind === "dryer");
+      const w1 = washers[0].id as string;
+      assert.equal(
+        (await boss.patch(`/api/admin/machines/${w1}`, { name: LONG_NAME })).status,
+        200,
+      );
+      // Both dryers busy, so watching dryers makes sense.
+      for (const d of dryers) {
+        assert.equal(
+          (await other.post(`/api/machines/${d.id}/start`, { minutes: 30 })).status,
+          200,
+        );
+      }
+
+      const ctx = await browser.newContext({ viewport: { width: 320, height: 740 } });
+      await signIn(ctx, me);
+      const page = await ctx.newPage();
+      const errors = collectErrors(page);
+      await page.goto(`${srv.url}/`);
+      await hydrated(page);
+      await page.waitForSelector('.conn[data-status="connected"]', { timeout: 10_000 });
+      // Long names wrap: nothing scrolls sideways at 320 px.
+      const [overflow, wide] = await page.evaluate(() => {
+        const d = document.documentElement;
+        const wide = [...document.querySelectorAll("body *")].filter((el) =>
+          el.getBoundingClientRect().right > d.clientWidth + 0.5
+        ).map((el) =>
+          `${el.tagName}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`
+        )
+          .slice(0, 8).join(" | ");
+        return [d.scrollWidth - d.clientWidth, wide] as const;
+      });
+      assert.equal(overflow, 0, `no horizontal scroll at 320 px: ${wide}`);
+      // Groups with free counts.
+      const free = (kind: string) => page.textContent(`[data-group="${kind}"] [data-free-count]`);
+      assert.equal(
+        await free("washer"),
+        t(lang, "board.free_count", { free: washers.length, total: washers.length }),
+      );
+      assert.equal(await free("dryer"), t(lang, "board.free_count", { free: 0, total: 2 }));
+      assert.equal(await page.locator('[data-watch="washer"]').count(), 0, "washers are free");
+
+      await page.setViewportSize(VIEWPORT);
+      // Start the long-named washer through the UI: the countdown with its end clock.
+      const card = `[data-machine="${w1}"]`;
+      await page.click(`${card} [data-action="start"]`);
+      await page.fill(`${card} .start-form input`, "30");
+      await page.click(`${card} .start-form button[type="submit"]`);
+      await page.waitForSelector(`${card}[data-state="in_use"] [data-end-clock]`, {
+        timeout: 10_000,
+      });
+      const clock = await page.textContent(`${card} [data-end-clock]`);
+      assert.match(clock!, lang === "ko" ? /^\d\d:\d\d 종료$/ : /^ends \d\d:\d\d$/);
+
+      // 지금 종료 needs a second press; the first one only arms it.
+      await page.click(`${card} [data-action="finish"]`);
+      await page.waitForSelector(`${card} [data-action="finish"][data-armed="true"]`);
+      assert.equal(await page.getAttribute(card, "data-state"), "in_use");
+      assert.equal(
+        await page.textContent(`${card} [data-note]`),
+        t(lang, "board.finish_confirm"),
+      );
+      await page.click(`${card} [data-action="finish"]`);
+      await page.waitForSelector(`${card}[data-state="done"]`, { timeout: 10_000 });
+
+      // A lost race is explained on the card, in view, in the page's language.
+      const w2 = washers[1].id as string;
+      const card2 = `[data-machine="${w2}"]`;
+      await page.locator(card2).scrollIntoViewIfNeeded();
+      // The neighbour's hold lands just before ours reaches the server (a real race).
+      await page.route(`**/api/machines/${w2}/hold`, async (route) => {
+        assert.equal((await other.post(`/api/machines/${w2}/hold`, {})).status, 200);
+        await route.continue();
+      });
+      await page.click(`${card2} [data-action="hold"]`);
+      await page.waitForSelector(`${card2} [data-note]`, { timeout: 10_000 });
+      assert.equal(await page.textContent(`${card2} [data-note]`), t(lang, "err.invalid_state"));
+      await inView(page, `${card2} [data-note]`);
+
+      // Watch dryers (none free): the button says so; when one frees up, the toast
+      // arrives and the one-shot watch is shown as off again.
+      await page.locator('[data-watch="dryer"]').scrollIntoViewIfNeeded();
+      await page.click('[data-watch="dryer"]');
+      await page.waitForSelector('[data-watch="dryer"][aria-pressed="true"]');
+      await inView(page, '[data-group="dryer"] [data-note]');
+      assert.equal(
+        await page.textContent('[data-group="dryer"] [data-note]'),
+        t(lang, "board.watching", { kind: t(lang, "kind.dryer") }),
+      );
+      assert.equal((await other.post(`/api/machines/${dryers[0].id}/finish`, {})).status, 200);
+      assert.equal((await other.post(`/api/machines/${dryers[0].id}/collect`, {})).status, 200);
+      await page.waitForSelector(
+        '[data-watch="dryer"][aria-pressed="false"], [data-group="dryer"]:not(:has([data-watch]))',
+        {
+          timeout: 10_000,
+        },
+      );
+      // The toast arrived and the board shows the watch as used up.
+      await page.waitForFunction(
+        (text) => document.querySelector('[data-group="dryer"] [data-note]')?.textContent === text,
+        t(lang, "board.watch_fired", { kind: t(lang, "kind.dryer") }),
+        { timeout: 10_000 },
+      );
+      assert.deepEqual((await me.get("/api/watches")).json.kinds, []);
+      assert.deepEqual(errors.filter((e) => !/409|Failed to load resource/.test(e)), []);
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  });
+}
+
+browserTest(
+  "e2e ux: the language toggle is the saved preference; deep links survive sign-in",
+  async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const me = await resident(srv.url, "toggle1", "101");
+      const ctx = await browser.newContext({ locale: "ko-KR", viewport: VIEWPORT });
+      await signIn(ctx, me);
+      const page = await ctx.newPage();
+      await page.goto(`${srv.url}/settings`);
+      await hydrated(page);
+      assert.equal(await page.getAttribute("html", "lang"), "ko");
+      await page.click("a.lang");
+      await page.waitForFunction(() => document.documentElement.lang === "en");
+      await hydrated(page);
+      assert.equal((await me.get("/api/preferences")).json.preferences.lang, "en");
+      assert.equal(await page.inputValue('select[name="lang"]'), "en");
+      // Saving another setting keeps English.
+      await page.click('form button[type="submit"]');
+      await page.waitForTimeout(500);
+      assert.equal(await page.getAttribute("html", "lang"), "en");
+      assert.equal((await me.get("/api/preferences")).json.preferences.lang, "en");
+
+      // A deep link: signed out, /admin asks for sign-in and then opens /admin.
+      const anon = await browser.newContext({ locale: "en-US", viewport: VIEWPORT });
+      const p2 = await anon.newPage();
+      await p2.goto(`${srv.url}/admin`);
+      assert.match(p2.url(), /\/login\?next=%2Fadmin$/);
+      await hydrated(p2);
+      await p2.fill('[name="loginId"]', "admin");
+      await p2.fill('[name="password"]', TEST_ADMIN_PASSWORD);
+      await p2.click('button[type="submit"]');
+      await p2.waitForURL(`${srv.url}/admin`, { timeout: 10_000 });
+      void Client;
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  },
+);
