@@ -13,7 +13,7 @@
  * {@link Flash} (the result banner of an action).
  * @module
  */
-import { useSignal } from "@preact/signals";
+import { signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
@@ -53,10 +53,16 @@ export function formatDate(ms: number, lang: Lang): string {
     .format(new Date(ms));
 }
 
-/** The result banner of an action (an alert when it is an error). */
+/** The newest flash shown on the page: the admin page shows one at a time, not one per panel. */
+const latestFlash = signal<FlashMessage | null>(null);
+
+/** The result banner of an action (an alert when it is an error); an older one elsewhere hides. */
 export function Flash(props: { flash: FlashMessage | null }) {
   const f = props.flash;
-  if (!f) return null;
+  useEffect(() => {
+    if (f) latestFlash.value = f;
+  }, [f]);
+  if (!f || (latestFlash.value !== null && latestFlash.value !== f)) return null;
   return (
     <p class={`banner ${f.error ? "error" : "ok"}`} role={f.error ? "alert" : "status"}>
       {f.text}

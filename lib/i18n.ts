@@ -168,7 +168,7 @@ const ko = {
   "notice.status.cancelled": "취소됨",
   "notice.stats":
     "받는 사람 {recipients} · 앱 {inApp} · 푸시 {pushed} · 실패 {failed} · 정리 {pruned}",
-  "notice.overall": "전체 전송 통계",
+  "notice.overall": "모든 알림의 전송 통계 (공지와 세탁 알림)",
   // Admin area (routes/pages/admin.tsx, islands/Admin*.tsx, islands/NoticeComposer.tsx)
   "admin.jump": "관리 메뉴",
   "admin.machine_count": "{n}대",
@@ -184,6 +184,9 @@ const ko = {
   "admin.machine_added": "{name}을(를) 추가했어요.",
   "admin.machine_removed": "{name}을(를) 삭제했어요.",
   "admin.machine_saved": "{name}을(를) 저장했어요.",
+  "admin.moved": "{name}의 순서를 바꿨어요.",
+  "admin.move_up": "{name} 위로",
+  "admin.move_down": "{name} 아래로",
   "admin.marked_ooo": "{name}을(를) 고장으로 표시했어요.",
   "admin.marked_repaired": "{name}을(를) 수리 완료로 표시했어요.",
   "admin.search": "검색 (이름·호실·아이디)",
@@ -357,7 +360,8 @@ const ko = {
   "err.too_far": "90일 안의 시간만 예약할 수 있어요.",
   "err.unknown_machine": "그 기기를 찾을 수 없어요. 목록을 새로 고쳐 주세요.",
   "err.not_cancellable": "이미 보냈거나 취소된 공지예요.",
-  "err.machine_in_use": "누군가 사용 중이거나 가는 중인 기기라 삭제할 수 없어요. 먼저 고장 처리해 주세요.",
+  "err.machine_in_use":
+    "누군가 사용 중이거나 가는 중인 기기라 삭제할 수 없어요. 먼저 고장 처리해 주세요.",
   "err.duplicate_name": "이 세탁실에 같은 이름의 기기가 있어요. 다른 이름을 입력해 주세요.",
   "err.invalid_reset": "재설정 코드가 맞지 않거나 만료됐어요. 관리자에게 새 코드를 받아 주세요.",
   "err.network": "서버에 연결할 수 없어요. 인터넷 연결을 확인해 주세요.",
@@ -537,7 +541,7 @@ const en: Record<MessageKey, string> = {
   "notice.status.cancelled": "Cancelled",
   "notice.stats":
     "{recipients} recipients · {inApp} in-app · {pushed} pushed · {failed} failed · {pruned} pruned",
-  "notice.overall": "Delivery statistics",
+  "notice.overall": "Delivery of all notifications (notices and laundry reminders)",
   // Admin area (routes/pages/admin.tsx, islands/Admin*.tsx, islands/NoticeComposer.tsx)
   "admin.jump": "Admin sections",
   "admin.machine_count": "{n} machines",
@@ -553,6 +557,9 @@ const en: Record<MessageKey, string> = {
   "admin.machine_added": "Added {name}.",
   "admin.machine_removed": "Removed {name}.",
   "admin.machine_saved": "Saved {name}.",
+  "admin.moved": "Moved {name}.",
+  "admin.move_up": "Move {name} up",
+  "admin.move_down": "Move {name} down",
   "admin.marked_ooo": "Marked {name} out of order.",
   "admin.marked_repaired": "Marked {name} repaired.",
   "admin.search": "Search (name, room, login id)",

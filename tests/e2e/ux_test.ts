@@ -231,3 +231,61 @@ browserTest(
     }
   },
 );
+
+for (const lang of ["ko", "en"] as const) {
+  browserTest(
+    `e2e ux (${lang}): admin reorders machines, one flash at a time, duplicates refused`,
+    async () => {
+      const srv = await startAppServer();
+      const browser = await launchBrowser();
+      try {
+        const boss = await admin(srv.url);
+        await boss.put("/api/preferences", { lang });
+        const before = (await boss.get("/api/admin/machines")).json.machines;
+        const ctx = await browser.newContext({ viewport: VIEWPORT });
+        await signIn(ctx, boss);
+        const page = await ctx.newPage();
+        await page.goto(`${srv.url}/admin`);
+        await hydrated(page);
+        const panel = page.locator("#machines");
+        // Move the second machine up: the board order follows.
+        await panel.locator(`li[data-machine="${before[1].id}"] [data-action="up"]`).click();
+        await panel.locator(".banner.ok").waitFor({ timeout: 10_000 });
+        assert.equal(
+          await panel.locator(".banner.ok").textContent(),
+          t(lang, "admin.moved", { name: before[1].name }),
+        );
+        const after = (await boss.get("/api/machines")).json.machines.map((m: { id: string }) =>
+          m.id
+        );
+        assert.deepEqual(after.slice(0, 2), [before[1].id, before[0].id]);
+        // A duplicate name is explained under the add form's name field, translated.
+        await panel.locator('.add-form [name="name"]').fill(before[2].name);
+        await panel.locator('.add-form [name="room"]').fill(before[2].room);
+        await panel.locator('.add-form button[type="submit"]').click();
+        const err = panel.locator("#add-name-error");
+        await err.waitFor({ timeout: 10_000 });
+        assert.equal(await err.textContent(), t(lang, "err.duplicate_name"));
+        // A success elsewhere on the page replaces the earlier banner: one at a time.
+        await panel.locator(`li[data-machine="${before[3].id}"] [data-action="up"]`).click();
+        await page.waitForFunction(
+          (text) => document.querySelector("#machines .banner.ok")?.textContent === text,
+          t(lang, "admin.moved", { name: before[3].name }),
+        );
+        await page.locator("#invites").scrollIntoViewIfNeeded();
+        await page.locator('#invites form button[type="submit"]').first().click();
+        await page.waitForFunction(
+          () =>
+            document.querySelectorAll(".admin-section .banner.ok, .admin-section .banner.error")
+                .length === 1 && !document.querySelector("#machines .banner.ok"),
+          undefined,
+          { timeout: 10_000 },
+        );
+        assert.equal(await page.locator("main .banner.ok").count(), 1);
+      } finally {
+        await browser.close();
+        await srv.close();
+      }
+    },
+  );
+}
