@@ -15,8 +15,8 @@ import {
   signIn,
   startAppServer,
 } from "../support/browser.ts";
-import { admin, Client, resident, TEST_ADMIN_PASSWORD } from "../support/harness.ts";
-import { type Lang, t } from "../../lib/i18n.ts";
+import { admin, resident, TEST_ADMIN_PASSWORD } from "../support/harness.ts";
+import { t } from "../../lib/i18n.ts";
 
 const LONG_NAME = "3층 동쪽 세탁실 대형 드럼 세탁기 (LG 트롬 21kg) 2번"; // 40 characters
 const VIEWPORT = { width: 360, height: 740 };
@@ -224,7 +224,6 @@ browserTest(
       await p2.fill('[name="password"]', TEST_ADMIN_PASSWORD);
       await p2.click('button[type="submit"]');
       await p2.waitForURL(`${srv.url}/admin`, { timeout: 10_000 });
-      void Client;
     } finally {
       await browser.close();
       await srv.close();
