@@ -303,6 +303,13 @@ const ko = {
   "offline.body":
     "인터넷에 연결되면 다시 시도해 주세요. 한 번 열어 본 화면은 오프라인에서도 볼 수 있어요.",
   "offline.retry": "다시 시도",
+  "offline.unreachable_title": "서버에 연결할 수 없어요",
+  "offline.unreachable_body":
+    "인터넷은 연결되어 있지만 세탁실 서버가 응답하지 않아요. 잠시 뒤에 다시 시도해 주세요.",
+  "offline.auto_retry": "{n}초마다 자동으로 다시 시도해요.",
+  "offline.to_board": "세탁실 현황으로 가기",
+  "notfound.title": "페이지를 찾을 수 없어요",
+  "notfound.body": "주소가 바뀌었거나 없는 페이지예요.",
   "time.just_now": "방금",
   "error.network": "네트워크에 연결할 수 없어요.",
   // Board card (issue 12)
@@ -676,6 +683,13 @@ const en: Record<MessageKey, string> = {
   "offline.title": "You're offline",
   "offline.body": "Try again when you're back online. Pages you opened before still work offline.",
   "offline.retry": "Try again",
+  "offline.unreachable_title": "Can't reach the server",
+  "offline.unreachable_body":
+    "You're online, but the LaundryLive server isn't answering. Please try again shortly.",
+  "offline.auto_retry": "Retrying by itself every {n} seconds.",
+  "offline.to_board": "Go to the machines",
+  "notfound.title": "Page not found",
+  "notfound.body": "The address changed or the page doesn't exist.",
   "time.just_now": "just now",
   "error.network": "Can't reach the server.",
   // Board card (issue 12)

@@ -10,7 +10,7 @@ import { renderToString } from "preact-render-to-string";
 import type { Mount } from "../lib/app.ts";
 import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
 import type { AppContext } from "../lib/context.ts";
-import { type AppEnv, isSameOrigin } from "../lib/http.ts";
+import { type AppEnv, isSameOrigin, isStaticPath } from "../lib/http.ts";
 import { LANG_COOKIE, saveLanguage } from "../lib/user_language.ts";
 import { type MessageKey, t } from "../lib/i18n.ts";
 import { publicUser } from "../lib/db.ts";
@@ -166,5 +166,27 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     app.get("/inbox", signedIn(inboxPage));
     app.get("/settings", signedIn(settingsPage));
     app.get("/admin", signedIn(adminPage, true));
+
+    // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).
+    app.get("*", async (c, next) => {
+      const path = c.req.path;
+      if (path.startsWith("/api/") || path === "/ws" || isStaticPath(path)) return await next();
+      const lang = c.get("lang");
+      const signed = !!c.get("user");
+      return await render(c, {
+        title: "notfound.title",
+        body: (
+          <section class="narrow offline-page" data-not-found>
+            <h1>{t(lang, "notfound.title")}</h1>
+            <p>{t(lang, "notfound.body")}</p>
+            <p>
+              <a class="button primary" href={signed ? "/" : "/login"}>
+                {t(lang, signed ? "offline.to_board" : "login.title")}
+              </a>
+            </p>
+          </section>
+        ),
+      }, 404);
+    });
   };
 }

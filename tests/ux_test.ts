@@ -133,3 +133,19 @@ Deno.test("admin: duplicate machine names within a room are refused; removal in 
   assert.equal(del.status, 409);
   assert.equal(del.json.error.code, "machine_in_use");
 });
+
+Deno.test("an unknown page is a styled, translated 404 leading somewhere; the API keeps JSON", async () => {
+  await using srv = await startTestServer();
+  const anon = new Client(srv.url);
+  const ko = await raw(anon, "/no-such-page");
+  assert.equal(ko.res.status, 404);
+  assert.match(ko.text, /<html lang="ko"/);
+  assert.ok(ko.text.includes("페이지를 찾을 수 없어요"));
+  assert.match(ko.text, /href="\/login"/);
+  assert.match(ko.text, /rel="stylesheet"/);
+  const en = await raw(anon, "/no-such-page", { "accept-language": "en-US" });
+  assert.ok(en.text.includes("Page not found"));
+  const api = await anon.get("/api/no-such-endpoint");
+  assert.equal(api.status, 404);
+  assert.equal(api.json.error.code, "not_found");
+});

@@ -182,7 +182,22 @@ for (const lang of ["ko", "en"] as const) {
         { timeout: 10_000 },
       );
       assert.deepEqual((await me.get("/api/watches")).json.kinds, []);
-      assert.deepEqual(errors.filter((e) => !/409|Failed to load resource/.test(e)), []);
+      // Offline: the buttons are off, and the board says why.
+      await ctx.setOffline(true);
+      await page.waitForSelector("[data-offline-actions]", { timeout: 15_000 });
+      assert.equal(
+        await page.textContent("[data-offline-actions]"),
+        t(lang, "board.offline_actions"),
+      );
+      const enabled = await page.locator(".card .actions button:not([disabled])").count();
+      assert.equal(enabled, 0, "no enabled card button offline");
+      await ctx.setOffline(false);
+      assert.deepEqual(
+        errors.filter((e) =>
+          !/409|Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)
+        ),
+        [],
+      );
     } finally {
       await browser.close();
       await srv.close();
