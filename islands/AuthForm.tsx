@@ -13,10 +13,12 @@ import { errorField, errorText } from "../client/errors.ts";
 
 /** Props of the form. */
 export interface AuthFormProps {
-  mode: "login" | "register";
+  mode: "login" | "register" | "reset";
   lang: Lang;
   /** Prefill for the invite code (from `?invite=`). */
   invite?: string;
+  /** Prefill for the reset code (from `?code=`). */
+  resetCode?: string;
   /** Where to go after signing in (a path on this site), default `/`. */
   next?: string;
 }
@@ -24,11 +26,11 @@ export interface AuthFormProps {
 /** A same-site path to return to after sign-in, or "/" (never another origin). */
 export function safeNext(next: string | null | undefined): string {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  if (/^\/(login|register|lang\/)/.test(next)) return "/";
+  if (/^\/(login|register|reset|lang\/)/.test(next)) return "/";
   return next.slice(0, 512);
 }
 
-function AuthForm({ mode, lang, invite, next }: AuthFormProps) {
+function AuthForm({ mode, lang, invite, resetCode, next }: AuthFormProps) {
   const error = useSignal<{ text: string; field?: string } | null>(null);
   const busy = useSignal(false);
 
@@ -75,7 +77,7 @@ function AuthForm({ mode, lang, invite, next }: AuthFormProps) {
   };
   const formError = error.value && !error.value.field ? error.value.text : null;
   const placed = error.value?.field &&
-    ["inviteCode", "loginId", "password", "name", "room"].includes(error.value.field);
+    ["inviteCode", "resetCode", "loginId", "password", "name", "room"].includes(error.value.field);
 
   return (
     <form class="auth" onSubmit={submit} method="post" novalidate={false}>
@@ -86,29 +88,48 @@ function AuthForm({ mode, lang, invite, next }: AuthFormProps) {
           autocomplete: "off",
           autocapitalize: "characters",
         })}
-      {field("loginId", t(lang, "login.id"), "text", {
+      {mode === "reset" &&
+        field("resetCode", t(lang, "reset.code"), "text", {
+          defaultValue: resetCode ?? "",
+          autocomplete: "off",
+          autocapitalize: "characters",
+        })}
+      {mode !== "reset" && field("loginId", t(lang, "login.id"), "text", {
         autocomplete: "username",
         autocapitalize: "none",
         minLength: mode === "register" ? 3 : 1,
         maxLength: 32,
       })}
-      {field("password", t(lang, "login.password"), "password", {
-        autocomplete: mode === "register" ? "new-password" : "current-password",
-        minLength: mode === "register" ? 8 : 1,
-      })}
+      {field(
+        "password",
+        t(lang, mode === "reset" ? "reset.password" : "login.password"),
+        "password",
+        {
+          autocomplete: mode === "login" ? "current-password" : "new-password",
+          minLength: mode === "login" ? 1 : 8,
+        },
+      )}
       {mode === "register" && field("name", t(lang, "register.name"), "text", { maxLength: 40 })}
       {mode === "register" && field("room", t(lang, "register.room"), "text", { maxLength: 20 })}
       {(formError || (error.value && !placed)) && (
         <p class="banner error" role="alert" data-error>{error.value!.text}</p>
       )}
       <button type="submit" class="primary" disabled={busy.value}>
-        {t(lang, mode === "login" ? "login.submit" : "register.submit")}
+        {t(
+          lang,
+          mode === "login" ? "login.submit" : mode === "reset" ? "reset.submit" : "register.submit",
+        )}
       </button>
       <p class="switch">
         <a href={mode === "login" ? "/register" : "/login"}>
           {t(lang, mode === "login" ? "login.to_register" : "register.to_login")}
         </a>
       </p>
+      {mode === "login" && (
+        <p class="switch">
+          <a href="/reset">{t(lang, "login.forgot")}</a>
+        </p>
+      )}
     </form>
   );
 }

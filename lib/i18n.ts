@@ -65,6 +65,13 @@ const ko = {
   "register.room": "호실",
   "register.submit": "가입",
   "register.to_login": "이미 계정이 있어요",
+  "login.forgot": "비밀번호를 잊었어요",
+  "reset.title": "비밀번호 재설정",
+  "reset.help":
+    "관리자에게 받은 재설정 코드와 새 비밀번호를 입력해 주세요. 다른 기기의 로그인은 모두 끊겨요.",
+  "reset.code": "재설정 코드",
+  "reset.password": "새 비밀번호 (8자 이상)",
+  "reset.submit": "비밀번호 바꾸기",
   "bell.on": "알림 켜짐",
   "bell.off": "알림 꺼짐",
   "bell.blocked": "알림 차단됨",
@@ -203,6 +210,9 @@ const ko = {
   "admin.refresh": "새로 고침",
   "admin.resident_disabled": "{name} 님을 비활성화했어요. 로그인이 모두 끊겨요.",
   "admin.resident_enabled": "{name} 님을 다시 활성화했어요.",
+  "admin.reset": "비밀번호 재설정 코드",
+  "admin.reset_issued":
+    "{name} 님의 재설정 코드예요. 지금만 보여요. {date}까지 한 번만 쓸 수 있어요.",
   "admin.invite_code": "코드 (비우면 자동)",
   "admin.invite_code_rule": "영문·숫자·- 4~40자",
   "admin.max_uses": "최대 사용 횟수",
@@ -380,6 +390,7 @@ const ko = {
   "err.field.room": "호실을 입력해 주세요.",
   "err.field.minutes": "1~240분 사이로 입력해 주세요.",
   "err.field.code": "영문·숫자·- 4~40자로 입력해 주세요.",
+  "err.field.resetCode": "관리자에게 받은 재설정 코드를 입력해 주세요.",
   "time.sec": "{n}초",
 } as const;
 
@@ -443,6 +454,13 @@ const en: Record<MessageKey, string> = {
   "register.room": "Room",
   "register.submit": "Register",
   "register.to_login": "I already have an account",
+  "login.forgot": "I forgot my password",
+  "reset.title": "Reset password",
+  "reset.help":
+    "Enter the reset code the admin gave you and a new password. You'll be signed out on every other device.",
+  "reset.code": "Reset code",
+  "reset.password": "New password (8+ characters)",
+  "reset.submit": "Change password",
   "bell.on": "Notifications on",
   "bell.off": "Notifications off",
   "bell.blocked": "Notifications blocked",
@@ -583,6 +601,8 @@ const en: Record<MessageKey, string> = {
   "admin.refresh": "Refresh",
   "admin.resident_disabled": "Disabled {name}; all their sessions ended.",
   "admin.resident_enabled": "Enabled {name} again.",
+  "admin.reset": "Password reset code",
+  "admin.reset_issued": "Reset code for {name}. It is shown only now and works once, until {date}.",
   "admin.invite_code": "Code (blank: random)",
   "admin.invite_code_rule": "4–40 letters, digits or -",
   "admin.max_uses": "Max uses",
@@ -763,6 +783,7 @@ const en: Record<MessageKey, string> = {
   "err.field.room": "Enter your room.",
   "err.field.minutes": "Enter 1 to 240 minutes.",
   "err.field.code": "Use 4–40 letters, digits or -.",
+  "err.field.resetCode": "Enter the reset code the admin gave you.",
   "time.sec": "{n} s",
 };
 

@@ -129,6 +129,20 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       });
     });
 
+    app.get("/reset", (c) => {
+      const lang = c.get("lang");
+      return render(c, {
+        title: "reset.title",
+        body: (
+          <section class="narrow">
+            <h1>{t(lang, "reset.title")}</h1>
+            <p class="muted">{t(lang, "reset.help")}</p>
+            <AuthForm mode="reset" lang={lang} resetCode={c.req.query("code")?.slice(0, 40)} />
+          </section>
+        ),
+      });
+    });
+
     app.get(
       "/",
       signedIn(async (c) => {

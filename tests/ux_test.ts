@@ -149,3 +149,38 @@ Deno.test("an unknown page is a styled, translated 404 leading somewhere; the AP
   assert.equal(api.status, 404);
   assert.equal(api.json.error.code, "not_found");
 });
+
+Deno.test("account recovery: admin issues a one-time code; the resident resets; old sessions end", async () => {
+  await using srv = await startTestServer();
+  const a = await admin(srv.url);
+  const phone = await resident(srv.url, "forgot1");
+  const id = phone.user.id;
+  const issued = await a.post(`/api/admin/residents/${id}/reset`, {});
+  assert.equal(issued.status, 201);
+  assert.match(issued.json.code, /^RSET-/);
+  assert.equal(issued.json.url, `/reset?code=${encodeURIComponent(issued.json.code)}`);
+  // Residents cannot issue codes.
+  assert.equal((await phone.post(`/api/admin/residents/${id}/reset`, {})).status, 403);
+  const laptop = new Client(srv.url);
+  const bad = await laptop.post("/api/auth/reset", {
+    resetCode: "RSET-0000-0000-0000",
+    password: "new-password-1",
+  });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.code, "invalid_reset");
+  const ok = await laptop.post("/api/auth/reset", {
+    resetCode: issued.json.code,
+    password: "new-password-1",
+  });
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  // This browser is signed in; the phone's session ended; the code is spent.
+  assert.equal((await laptop.get("/api/me")).status, 200);
+  assert.equal((await phone.get("/api/me")).status, 401);
+  const again = await new Client(srv.url).post("/api/auth/reset", {
+    resetCode: issued.json.code,
+    password: "other-pass-22",
+  });
+  assert.equal(again.json.error.code, "invalid_reset");
+  assert.equal((await new Client(srv.url).login("forgot1", "new-password-1")).status, 200);
+  assert.equal((await new Client(srv.url).login("forgot1")).status, 401);
+});

@@ -9,6 +9,7 @@ import { publicUser, StoreError } from "../../lib/db.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
 import { actorOf, machineIdParam } from "./machines.ts";
+import { issueReset } from "../../lib/recovery.ts";
 
 const MachineBody = z.object({
   name: z.string().trim().min(1).max(40),
@@ -110,6 +111,21 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/residents", async (c) => {
     const users = await ctx.store.listUsers();
     return c.json({ residents: users.map(publicUser) });
+  });
+
+  // A one-time password-reset code for a resident (lib/recovery.ts); the answer is the only
+  // place the code appears.
+  app.post("/residents/:id/reset", async (c) => {
+    await body(c, Empty);
+    const me = requireAdmin(c);
+    const id = c.req.param("id");
+    if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such user.");
+    const r = await issueReset(ctx.store, id, me.id);
+    return c.json({
+      code: r.code,
+      expiresAt: r.expiresAt,
+      url: `/reset?code=${encodeURIComponent(r.code)}`,
+    }, 201);
   });
 
   app.patch("/residents/:id", async (c) => {

@@ -19,6 +19,7 @@ import {
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.ts";
 import { defaultPreferences } from "../../lib/notify/policy.ts";
 import { LANG_COOKIE } from "../../lib/user_language.ts";
+import { redeemReset } from "../../lib/recovery.ts";
 
 const loginId = z.string().trim().min(3).max(32).regex(
   /^[A-Za-z0-9._-]+$/,
@@ -43,6 +44,15 @@ export const LoginBody = z.object({
 
 /** Body of POST /api/auth/logout (optional). */
 export const LogoutBody = z.object({ deviceId: z.string().max(64).optional() }).strict();
+
+/** Body of POST /api/auth/reset. */
+export const ResetBody = z.object({
+  resetCode: z.string().trim().min(8).max(40),
+  password,
+}).strict();
+
+/** Reset attempts allowed per IP in an hour (codes carry 60 random bits). */
+export const RESET_LIMIT = { perIp: 20, windowMs: 3600_000 };
 
 /** Failed logins allowed per account and per IP in a 15-minute window. */
 export const LOGIN_LIMITS = { perAccount: 5, perIp: 30, windowMs: 15 * 60_000 };
@@ -114,6 +124,22 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
     // Signed-out pages (and the next sign-in) keep the language this resident chose.
     const lang = (await store.getPreferences(user.id))?.lang;
     if (lang) setCookie(c, LANG_COOKIE, lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+    return c.json({ user: publicUser(user) });
+  });
+
+  // Set a new password with a one-time code from the admin (lib/recovery.ts). Every other
+  // session of the account ends; this browser is signed in with the new password.
+  app.post("/reset", async (c) => {
+    const b = await body(c, ResetBody);
+    const ip = clientIp(c, ctx.config.trustProxy);
+    const rl = await store.hitRate(`reset:${ip}`, RESET_LIMIT.perIp, RESET_LIMIT.windowMs);
+    if (!rl.allowed) {
+      throw new HttpError(429, "rate_limited", "Too many reset attempts; try later.", {
+        "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
+      });
+    }
+    const user = await redeemReset(store, b.resetCode, await hashPassword(b.password));
+    startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
     return c.json({ user: publicUser(user) });
   });
 

@@ -303,3 +303,56 @@ for (const lang of ["ko", "en"] as const) {
     },
   );
 }
+
+for (const lang of ["ko", "en"] as const) {
+  browserTest(`e2e ux (${lang}): account recovery from the admin's code to the board`, async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const boss = await admin(srv.url);
+      await boss.put("/api/preferences", { lang });
+      await resident(srv.url, `lost${lang}`, "204");
+      const actx = await browser.newContext({ viewport: VIEWPORT });
+      await signIn(actx, boss);
+      const ap = await actx.newPage();
+      await ap.goto(`${srv.url}/admin`);
+      await hydrated(ap);
+      await ap.click(`[data-resident="lost${lang}"] [data-action="reset"]`);
+      const box = ap.locator("[data-reset-code]");
+      await box.waitFor({ timeout: 10_000 });
+      const code = (await box.locator("code").textContent())!;
+      const link = (await box.locator("a").getAttribute("href"))!;
+      assert.match(code, /^RSET-/);
+
+      const rctx = await browser.newContext({
+        viewport: VIEWPORT,
+        locale: lang === "ko" ? "ko-KR" : "en-US",
+      });
+      const rp = await rctx.newPage();
+      await rp.goto(`${srv.url}/login`);
+      await hydrated(rp);
+      await rp.click('a[href="/reset"]');
+      await rp.waitForURL(`${srv.url}/reset`);
+      assert.equal(await rp.textContent("h1"), t(lang, "reset.title"));
+      await rp.goto(srv.url + link);
+      await hydrated(rp);
+      assert.equal(await rp.inputValue('[name="resetCode"]'), code);
+      await rp.fill('[name="password"]', "brand-new-pass-1");
+      await rp.click('button[type="submit"]');
+      await rp.waitForURL(`${srv.url}/`, { timeout: 10_000 });
+      await rp.waitForSelector(".board");
+      // The code is spent: using the link again explains it under the field.
+      const again = await rctx.newPage();
+      await rctx.clearCookies();
+      await again.goto(srv.url + link);
+      await hydrated(again);
+      await again.fill('[name="password"]', "brand-new-pass-2");
+      await again.click('button[type="submit"]');
+      await again.locator("#err-resetCode").waitFor({ timeout: 10_000 });
+      assert.equal(await again.textContent("#err-resetCode"), t(lang, "err.invalid_reset"));
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  });
+}
