@@ -42,7 +42,8 @@ function AuthForm({ mode, lang, invite, resetCode, next }: AuthFormProps) {
     error.value = null;
     try {
       await api("POST", `/api/auth/${mode}`, data);
-      location.assign(safeNext(next));
+      // A new resident lands on the board, which asks once about notifications.
+      location.assign(mode === "register" ? "/?welcome" : safeNext(next));
     } catch (err) {
       const field = errorField(err);
       error.value = { text: errorText(lang, err), field };

@@ -115,6 +115,8 @@ function Board(props: BoardProps) {
         nudged.value = { ...nudged.value, [m.id]: Date.now() + cooldown };
       }
       startFor.value = null;
+      // The bell asks once whether to tell this resident when it ends.
+      if (action === "start") dispatchEvent(new Event("ll:cycle-started"));
     } catch (e) {
       note(m.id, errorText(lang, e), true);
       if (action === "nudge" && e instanceof ApiError && e.retryAfterSec) {

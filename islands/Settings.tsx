@@ -128,6 +128,8 @@ function Settings(props: SettingsProps) {
       };
     } else {
       const err = (r as { error?: string }).error;
+      // Blocked: the section's hint already explains it; one message, not two.
+      if (err === "blocked") return await reloadDevices();
       deviceMessage.value = {
         text: err === "timeout"
           ? t(lang, "bell.timeout")

@@ -68,7 +68,7 @@ export interface Manifest {
   preload: string[];
   /**
    * Per-language message scripts by language (`{ko: "/_app/msgs-ko-HASH.js"}`, and
-   * `ko-admin` for the admin area's messages),
+   * `ko-admin`, `ko-settings`, `ko-auth` for one kind of page's messages),
    * loaded before the entry: the browser bundle carries no catalogue of its
    * own (lib/build.ts `catalogueSplit`). Absent without `lib/i18n.ts`.
    */
@@ -108,14 +108,12 @@ export interface AssetTags {
 export function assetTags(
   manifest: Manifest,
   lang?: string,
-  opts: { admin?: boolean } = {},
+  opts: { parts?: string[] } = {},
 ): AssetTags {
-  const messages = lang ? manifest.messages?.[lang] ?? manifest.messages?.ko : undefined;
-  // The admin area's messages (lib/build.ts `messagePart`) load on admin pages only.
-  const admin = lang && opts.admin
-    ? manifest.messages?.[`${lang}-admin`] ?? manifest.messages?.["ko-admin"]
-    : undefined;
-  const msgScripts = [messages, admin].filter((u): u is string => !!u);
+  const pick = (name: string) =>
+    lang ? manifest.messages?.[`${lang}${name}`] ?? manifest.messages?.[`ko${name}`] : undefined;
+  // The common messages, then the page's own part (lib/build.ts `messagePart`): "-admin", …
+  const msgScripts = ["", ...(opts.parts ?? [])].map(pick).filter((u): u is string => !!u);
   return {
     scripts: [...msgScripts, manifest.entry],
     styles: manifest.style ? [manifest.style] : [],

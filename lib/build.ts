@@ -305,7 +305,7 @@ async function messageFiles(
   for (const lang of MESSAGE_LANGS) {
     const messages = mod.catalogue(lang) as Record<string, string> | undefined;
     if (!messages) continue;
-    for (const part of ["", "-admin"]) {
+    for (const part of ["", ...MESSAGE_PARTS]) {
       const picked = Object.fromEntries(
         Object.entries(messages).filter(([key]) => messagePart(key) === part),
       );
@@ -327,15 +327,26 @@ async function messageFiles(
   return out;
 }
 
+/** The per-page message files besides the common one (see {@linkcode messagePart}). */
+export const MESSAGE_PARTS = ["-admin", "-settings", "-auth"] as const;
+
 /**
- * Which browser message file a key ships in: "-admin" for the admin area's
- * (`admin.*`, `notice.*`, loaded on /admin only), null for keys only the
- * server and the service worker use (`n.*` notification texts, `push.*`:
- * the worker bundles the whole catalogue), "" for the rest (every page).
+ * Which browser message file a key ships in: "" for the common file every
+ * page loads, a part of {@linkcode MESSAGE_PARTS} for keys only one kind of
+ * page uses (`admin.*`/`notice.*` on /admin; `settings.*`/`kindname.*` on
+ * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages), or null
+ * for keys only the server and the service worker use (`n.*`, `push.*`,
+ * `offline.*`, `notfound.*`: the worker bundles the whole catalogue).
  */
-export function messagePart(key: string): "" | "-admin" | null {
-  if (key.startsWith("admin.") || key.startsWith("notice.")) return "-admin";
-  if (key.startsWith("n.") || key.startsWith("push.")) return null;
+export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | null {
+  const prefix = key.slice(0, key.indexOf("."));
+  if (prefix === "admin" || prefix === "notice") return "-admin";
+  // The bell's panel links to Settings on every page.
+  if ((prefix === "settings" && key !== "settings.title") || prefix === "kindname") {
+    return "-settings";
+  }
+  if (prefix === "login" || prefix === "register" || prefix === "reset") return "-auth";
+  if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
   return "";
 }
 

@@ -195,11 +195,16 @@ Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", asy
   }
 });
 
-Deno.test("messagePart: admin texts load on /admin only; notification texts stay on the server", () => {
+Deno.test("messagePart: each kind of page loads its own texts; notification texts stay on the server", () => {
   assert.equal(messagePart("board.title"), "");
   assert.equal(messagePart("err.cooldown"), "");
+  assert.equal(messagePart("settings.title"), "", "the bell links to Settings on every page");
   assert.equal(messagePart("admin.add"), "-admin");
   assert.equal(messagePart("notice.send"), "-admin");
+  assert.equal(messagePart("settings.save"), "-settings");
+  assert.equal(messagePart("kindname.notice"), "-settings");
+  assert.equal(messagePart("reset.code"), "-auth");
   assert.equal(messagePart("n.done.title"), null);
   assert.equal(messagePart("push.generic_body"), null);
+  assert.equal(messagePart("offline.title"), null);
 });

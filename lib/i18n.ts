@@ -78,7 +78,7 @@ const ko = {
   "bell.enable": "이 기기에서 알림 받기",
   "bell.disable": "이 기기 알림 끄기",
   "bell.blocked_help":
-    "브라우저 설정에서 이 사이트의 알림을 허용한 뒤 다시 눌러 주세요. (주소창 왼쪽 자물쇠 → 알림 → 허용)",
+    "알림이 차단되어 있어요. 주소창 왼쪽 자물쇠 → 알림 → 허용으로 바꾼 뒤, 아래 ‘이 기기에서 알림 받기’를 눌러 주세요.",
   "bell.timeout": "알림 서비스에 연결하지 못했어요. 네트워크를 확인하고 다시 시도해 주세요.",
   "bell.unsupported":
     "이 브라우저는 푸시 알림을 지원하지 않아요. 앱이 열려 있을 때는 실시간으로 알려드려요.",
@@ -106,7 +106,7 @@ const ko = {
   "settings.device_unhealthy": "이 기기로 알림이 오지 않고 있어요 — 눌러서 다시 연결",
   "settings.device_test": "테스트 알림 보내기",
   "settings.device_remove": "삭제",
-  "settings.no_devices": "알림을 받을 기기가 없어요. 위의 종 버튼으로 켜 주세요.",
+  "settings.no_devices": "알림을 받을 기기가 없어요. 위의 ‘이 기기에서 알림 받기’로 켜 주세요.",
   "kindname.use.ending_soon": "종료 임박",
   "kindname.use.done": "세탁 완료",
   "kindname.use.overdue": "수거 지연",
@@ -296,7 +296,8 @@ const ko = {
   "settings.this_device": "이 기기",
   "settings.device_last_ok": "마지막 전송 {time}",
   "settings.device_never": "아직 전송 기록 없음",
-  "settings.device_fix_elsewhere": "그 기기에서 앱을 열고 종 버튼으로 알림을 다시 켜 주세요.",
+  "settings.device_fix_elsewhere":
+    "그 기기에서 앱을 열고 설정의 ‘이 기기에서 알림 받기’로 알림을 다시 켜 주세요.",
   "settings.device_fixed": "이 기기의 알림을 다시 연결했어요.",
   "settings.test_sent": "테스트 알림 결과",
   "settings.test_status.ok": "전송됨",
@@ -321,6 +322,11 @@ const ko = {
   "notfound.title": "페이지를 찾을 수 없어요",
   "notfound.body": "주소가 바뀌었거나 없는 페이지예요.",
   "time.just_now": "방금",
+  "ask.question": "끝나면 알려 드릴까요?",
+  "ask.why":
+    "세탁이 끝나기 전과 끝났을 때, 이웃이 기다릴 때 이 기기로 알려 드려요. 앱을 닫아 두어도 돼요.",
+  "ask.yes": "알림 켜기",
+  "ask.later": "나중에",
   "error.network": "네트워크에 연결할 수 없어요.",
   // Board card (issue 12)
   "time.start_within": "{time} 안에 시작",
@@ -467,7 +473,7 @@ const en: Record<MessageKey, string> = {
   "bell.enable": "Get notifications on this device",
   "bell.disable": "Turn off on this device",
   "bell.blocked_help":
-    "Allow notifications for this site in your browser settings (lock icon next to the address → Notifications → Allow), then tap again.",
+    "Notifications are blocked. Allow them (lock icon next to the address → Notifications → Allow), then tap ‘Get notifications on this device’ below.",
   "bell.timeout": "Couldn't reach the push service. Check your connection and try again.",
   "bell.unsupported":
     "This browser can't receive push notifications. While the app is open you still get live updates.",
@@ -496,7 +502,8 @@ const en: Record<MessageKey, string> = {
   "settings.device_unhealthy": "Notifications on this device stopped working — tap to fix",
   "settings.device_test": "Send test notification",
   "settings.device_remove": "Remove",
-  "settings.no_devices": "No device gets notifications yet. Turn them on with the bell above.",
+  "settings.no_devices":
+    "No device gets notifications yet. Turn them on with ‘Get notifications on this device’ above.",
   "kindname.use.ending_soon": "Ending soon",
   "kindname.use.done": "Cycle done",
   "kindname.use.overdue": "Pickup overdue",
@@ -687,7 +694,7 @@ const en: Record<MessageKey, string> = {
   "settings.device_last_ok": "Last delivered {time}",
   "settings.device_never": "No delivery yet",
   "settings.device_fix_elsewhere":
-    "Open the app on that device and turn notifications on again with the bell.",
+    "Open the app on that device and turn notifications on again in Settings (‘Get notifications on this device’).",
   "settings.device_fixed": "Notifications on this device are reconnected.",
   "settings.test_sent": "Test notification results",
   "settings.test_status.ok": "Sent",
@@ -711,6 +718,11 @@ const en: Record<MessageKey, string> = {
   "notfound.title": "Page not found",
   "notfound.body": "The address changed or the page doesn't exist.",
   "time.just_now": "just now",
+  "ask.question": "Shall we tell you when it's done?",
+  "ask.why":
+    "We'll notify this device before and when your cycle ends, and when a neighbour is waiting, even with the app closed.",
+  "ask.yes": "Turn on notifications",
+  "ask.later": "Not now",
   "error.network": "Can't reach the server.",
   // Board card (issue 12)
   "time.start_within": "start within {time}",

@@ -26,6 +26,8 @@ export interface PageContent {
   title: MessageKey;
   active?: LayoutProps["active"];
   body: VNode;
+  /** Message files of its own besides the common one (lib/build.ts `messagePart`). */
+  parts?: string[];
   /** The unread count, when the page has it already (else the layout counts). */
   unread?: number;
 }
@@ -46,7 +48,14 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       <Layout
         lang={lang}
         title={t(lang, page.title)}
-        assets={assetTags(manifest, lang, { admin: page.active === "admin" })}
+        assets={assetTags(manifest, lang, {
+          parts: page.parts ??
+            (page.active === "admin"
+              ? ["-admin"]
+              : page.active === "settings"
+              ? ["-settings"]
+              : []),
+        })}
         user={user ? publicUser(user) : null}
         active={page.active}
         unread={unread}
@@ -106,6 +115,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       const lang = c.get("lang");
       return render(c, {
         title: "login.title",
+        parts: ["-auth"],
         body: (
           <section class="narrow">
             <h1>{t(lang, "login.title")}</h1>
@@ -120,6 +130,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       const lang = c.get("lang");
       return render(c, {
         title: "register.title",
+        parts: ["-auth"],
         body: (
           <section class="narrow">
             <h1>{t(lang, "register.title")}</h1>
@@ -133,6 +144,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       const lang = c.get("lang");
       return render(c, {
         title: "reset.title",
+        parts: ["-auth"],
         body: (
           <section class="narrow">
             <h1>{t(lang, "reset.title")}</h1>

@@ -356,3 +356,74 @@ for (const lang of ["ko", "en"] as const) {
     }
   });
 }
+
+for (const lang of ["ko", "en"] as const) {
+  browserTest(
+    `e2e ux (${lang}): one question about notifications after sign-up and at a first start`,
+    async () => {
+      const srv = await startAppServer();
+      const browser = await launchBrowser();
+      try {
+        const ctx = await browser.newContext({
+          viewport: VIEWPORT,
+          locale: lang === "ko" ? "ko-KR" : "en-US",
+        });
+        const page = await ctx.newPage();
+        await page.goto(`${srv.url}/register`);
+        await hydrated(page);
+        await page.fill('[name="inviteCode"]', "TEST-INVITE");
+        await page.fill('[name="loginId"]', `ask${lang}`);
+        await page.fill('[name="password"]', "long-enough-1");
+        await page.fill('[name="name"]', "Park");
+        await page.fill('[name="room"]', "301");
+        await page.click('button[type="submit"]');
+        await page.waitForURL(/\/\?welcome$/, { timeout: 10_000 });
+        await hydrated(page);
+        const ask = page.locator("[data-push-ask]");
+        await ask.waitFor({ timeout: 10_000 });
+        assert.equal(await ask.locator(".push-ask-q").textContent(), t(lang, "ask.question"));
+        await inView(page, "[data-push-ask]");
+        // One clearly labelled control each: the inbox is an envelope, the switch a bell.
+        assert.equal(await page.textContent(".bell [aria-hidden]"), "✉");
+        // "Turn on" leads to the browser's permission question (headless answers no) and the
+        // panel, which explains the block once.
+        await ask.locator('[data-ask="yes"]').click();
+        await page.locator("#push-panel").waitFor({ timeout: 10_000 });
+        await page.waitForFunction(() =>
+          document.querySelector(".push-toggle")?.getAttribute("data-push-state") !== "busy"
+        );
+        const help = await page.locator('#push-panel [data-help="blocked"]').count();
+        const errors = await page.locator("#push-panel [data-push-message].error").count();
+        assert.ok(help + errors <= 1, "one explanation, not two");
+        // Asked once: starting a cycle later does not ask again in this browser.
+        await page.goto(`${srv.url}/`);
+        await hydrated(page);
+        const card = page.locator('[data-machine][data-state="available"]').first();
+        await card.locator('[data-action="start"]').click();
+        await card.locator('.start-form button[type="submit"]').click();
+        await page.waitForSelector('[data-state="in_use"]', { timeout: 10_000 });
+        await page.waitForTimeout(300);
+        assert.equal(await page.locator("[data-push-ask]").count(), 0);
+
+        // Another browser of a resident who never answered: the first start asks.
+        const other = await resident(srv.url, `ask2${lang}`, "302");
+        await other.put("/api/preferences", { lang });
+        const ctx2 = await browser.newContext({ viewport: VIEWPORT });
+        await signIn(ctx2, other);
+        const p2 = await ctx2.newPage();
+        await p2.goto(`${srv.url}/`);
+        await hydrated(p2);
+        assert.equal(await p2.locator("[data-push-ask]").count(), 0, "not on every visit");
+        const c2 = p2.locator('[data-machine][data-state="available"]').first();
+        await c2.locator('[data-action="start"]').click();
+        await c2.locator('.start-form button[type="submit"]').click();
+        await p2.locator("[data-push-ask]").waitFor({ timeout: 10_000 });
+        await p2.click('[data-ask="later"]');
+        assert.equal(await p2.locator("[data-push-ask]").count(), 0);
+      } finally {
+        await browser.close();
+        await srv.close();
+      }
+    },
+  );
+}
