@@ -190,7 +190,12 @@ function NotificationBell(props: NotificationBellProps) {
   return (
     <div class="bellbox">
       {askCard}
-      <a class="bell" href="/inbox" aria-label={t(lang, "bell.unread", { n })}>
+      <a
+        class="bell"
+        href="/inbox"
+        aria-label={`${t(lang, "inbox.title")} · ${n > 99 ? "99+" : n}`}
+        title={t(lang, "bell.unread", { n })}
+      >
         <span aria-hidden="true">✉</span>
         {n > 0 && <span class="badge" data-unread={n}>{n > 99 ? "99+" : n}</span>}
       </a>

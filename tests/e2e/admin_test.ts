@@ -146,7 +146,8 @@ browserTest(
         await r.getByLabel("이름(표시 이름)").fill("박하나");
         await r.getByLabel("호실").fill("305");
         await r.getByRole("button", { name: "가입" }).click();
-        await r.waitForURL(`${srv.url}/`);
+        // A new resident lands on the board, which asks once about notifications.
+        await r.waitForURL(`${srv.url}/?welcome`);
         await hydrated(r);
         await waitAttr(boardCard(), "data-state", "available");
         await r.locator('.conn[data-status="connected"]').waitFor();
