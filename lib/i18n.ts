@@ -66,6 +66,8 @@ const ko = {
   "register.submit": "가입",
   "register.to_login": "이미 계정이 있어요",
   "login.forgot": "비밀번호를 잊었어요",
+  "login.session_ended":
+    "로그인이 끝났어요. 다시 로그인해 주세요. 계정이 비활성화됐다면 로그인할 때 알려 드려요.",
   "reset.title": "비밀번호 재설정",
   "reset.help":
     "관리자에게 받은 재설정 코드와 새 비밀번호를 입력해 주세요. 다른 기기의 로그인은 모두 끊겨요.",
@@ -461,6 +463,8 @@ const en: Record<MessageKey, string> = {
   "register.submit": "Register",
   "register.to_login": "I already have an account",
   "login.forgot": "I forgot my password",
+  "login.session_ended":
+    "Your session ended. Please sign in again; if your account was disabled, signing in will say so.",
   "reset.title": "Reset password",
   "reset.help":
     "Enter the reset code the admin gave you and a new password. You'll be signed out on every other device.",

@@ -4,13 +4,13 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { setCookie } from "hono/cookie";
+import { getCookie, setCookie } from "hono/cookie";
 import type { VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { Mount } from "../lib/app.ts";
 import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
 import type { AppContext } from "../lib/context.ts";
-import { type AppEnv, isSameOrigin, isStaticPath } from "../lib/http.ts";
+import { type AppEnv, isSameOrigin, isStaticPath, SESSION_COOKIE } from "../lib/http.ts";
 import { LANG_COOKIE, saveLanguage } from "../lib/user_language.ts";
 import { type MessageKey, t } from "../lib/i18n.ts";
 import { publicUser } from "../lib/db.ts";
@@ -77,7 +77,13 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         // Come back here after signing in (a deep link such as /admin or /?m=…).
         const url = new URL(c.req.url);
         const here = url.pathname + url.search;
-        return c.redirect(here === "/" ? "/login" : `/login?next=${encodeURIComponent(here)}`, 302);
+        const q = new URLSearchParams();
+        if (here !== "/") q.set("next", here);
+        // A session cookie that no longer works: the session ended (expired, signed out
+        // elsewhere, password reset, account disabled). Say so on the login page.
+        if (getCookie(c, SESSION_COOKIE)) q.set("ended", "1");
+        const qs = q.toString();
+        return c.redirect(qs ? `/login?${qs}` : "/login", 302);
       }
       if (admin && user.role !== "admin") {
         return render(c, {
@@ -119,6 +125,11 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         body: (
           <section class="narrow">
             <h1>{t(lang, "login.title")}</h1>
+            {c.req.query("ended") && (
+              <p class="banner warn" role="status" data-session-ended>
+                {t(lang, "login.session_ended")}
+              </p>
+            )}
             <AuthForm mode="login" lang={lang} next={safeNext(c.req.query("next"))} />
           </section>
         ),

@@ -184,3 +184,22 @@ Deno.test("account recovery: admin issues a one-time code; the resident resets; 
   assert.equal((await new Client(srv.url).login("forgot1", "new-password-1")).status, 200);
   assert.equal((await new Client(srv.url).login("forgot1")).status, 401);
 });
+
+Deno.test("a disabled resident's next page says the session ended; signing in says why", async () => {
+  await using srv = await startTestServer();
+  const a = await admin(srv.url);
+  const r = await resident(srv.url, "gone01");
+  assert.equal(
+    (await a.patch(`/api/admin/residents/${r.user.id}`, { disabled: true })).status,
+    200,
+  );
+  const page = await raw(r, "/inbox");
+  assert.equal(page.res.status, 302);
+  assert.equal(page.res.headers.get("location"), "/login?next=%2Finbox&ended=1");
+  const login = await raw(r, "/login?next=%2Finbox&ended=1");
+  assert.ok(login.text.includes("data-session-ended"));
+  assert.ok(login.text.includes("로그인이 끝났어요"));
+  const again = await new Client(srv.url).login("gone01");
+  assert.equal(again.status, 403);
+  assert.equal(again.json.error.code, "disabled");
+});
