@@ -143,7 +143,7 @@ export async function seedDemo(): Promise<Demo> {
     {
       kind: "use.done",
       title: `${w1.name} 완료!`,
-      body: "세탁이 끝났어요. 이웃을 위해 빨리 꺼내 주세요.",
+      body: "다 끝났어요. 이웃을 위해 빨리 꺼내 주세요.",
       url: `/?m=${w1.id}`,
       tag: `m-${w1.id}`,
       machineId: w1.id,
