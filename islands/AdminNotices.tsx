@@ -125,10 +125,6 @@ function AdminNotices(props: AdminNoticesProps) {
   return (
     <div class="notice-list panel" aria-labelledby="notice-list-title">
       <h3 id="notice-list-title" class="form-title">{t(lang, "notice.list")}</h3>
-      <div class="overall">
-        <h4>{t(lang, "notice.overall")}</h4>
-        <Stats lang={lang} stats={overall.value} label={t(lang, "notice.overall")} big />
-      </div>
       <Flash flash={flash.value} />
       {notices.value.length === 0 && <p class="empty">{t(lang, "notice.empty")}</p>}
       <ul class="rows admin-rows notices">
@@ -180,6 +176,11 @@ function AdminNotices(props: AdminNoticesProps) {
           </li>
         ))}
       </ul>
+      {/* Every notification sent (notices and laundry reminders), so it sits below the list. */}
+      <div class="overall" data-overall>
+        <h4>{t(lang, "notice.overall")}</h4>
+        <Stats lang={lang} stats={overall.value} label={t(lang, "notice.overall")} big />
+      </div>
     </div>
   );
 }

@@ -3,7 +3,7 @@
  *
  * ```
  * request → requestGuard → publicOrigin → securityHeaders → bodyLimit → language
- *         → session → csrf (/api) → route → lib/
+ *         → session → userLanguage → csrf (/api) → route → lib/
  * ```
  * @module
  */
@@ -18,6 +18,7 @@ import {
   session,
   toErrorResponse,
 } from "./http.ts";
+import { userLanguage } from "./user_language.ts";
 import { authRoutes, meRoute } from "../routes/api/auth.ts";
 import { machineRoutes } from "../routes/api/machines.ts";
 import { adminRoutes } from "../routes/api/admin.ts";
@@ -51,6 +52,7 @@ export function createApp(
   app.use("*", bodyLimit(ctx.config.bodyLimitBytes));
   app.use("*", language());
   app.use("*", session(ctx.store));
+  app.use("*", userLanguage(ctx.store));
   app.use("/api/*", csrf(ctx.config.allowedOrigins));
   app.use("/api/*", async (c, next) => {
     await next();

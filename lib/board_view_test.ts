@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyBoardEvent, machineView } from "./board_view.ts";
+import { applyBoardEvent, clockTime, freeCounts, machineView } from "./board_view.ts";
 import type { Machine } from "./types.ts";
 
 const s = { minuteMs: 60_000, pickupGraceMinutes: 3 };
@@ -101,6 +101,8 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     actions: ["hold", "start"],
     icon: "○",
     reason: undefined,
+    endsAt: undefined,
+    nudgeOpensIn: undefined,
   });
   const dryer: Machine = { ...m0, id: "d1", name: "Dryer 1", kind: "dryer" };
   const held: Machine = {
@@ -123,11 +125,13 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     actions: ["arrive", "start", "release"],
     icon: "→",
     reason: undefined,
+    endsAt: undefined,
+    nudgeOpensIn: undefined,
   });
   const arrived = machineView({ ...held, state: "arrived" }, "x", 60_000, "en", s);
   assert.deepEqual(
     [arrived.stateLabel, arrived.ownerLabel, arrived.mine, arrived.timeText, arrived.actions],
-    ["Arrived", "A neighbour is on the way", false, "arrive within 9:00", []],
+    ["Arrived", "A neighbour is on the way", false, "start within 9:00", []],
   );
   assert.equal(arrived.icon, "●");
   const running: Machine = {
@@ -151,6 +155,8 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     actions: [],
     icon: "◔",
     reason: undefined,
+    endsAt: 3_600_000 + 40 * 60_000,
+    nudgeOpensIn: undefined,
   });
   assert.equal(machineView(running, "me", 0, "ko", s).ownerLabel, "내 건조기");
   const done: Machine = { ...running, state: "done", doneAt: 0 };
@@ -167,6 +173,8 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     actions: [],
     icon: "✓",
     reason: undefined,
+    endsAt: undefined,
+    nudgeOpensIn: 90_000,
   });
   assert.equal(machineView(done, "me", 90_000, "en", s).ownerLabel, "My dryer");
   const broken = machineView({ ...m0, state: "out_of_order" }, "me", 0, "en", s);
@@ -248,4 +256,38 @@ Deno.test("applyBoardEvent: a machine id alone removes only on machine.removed",
     applyBoardEvent(list, { type: "machine.removed", machineId: "w1" }).map((m) => m.id),
     ["w2"],
   );
+});
+
+Deno.test("arrived: the deadline is for starting; in use: the end time for the clock", () => {
+  const arrived: Machine = { ...m0, state: "arrived", ownerId: "me", holdExpiresAt: 5 * 60_000 };
+  assert.equal(machineView(arrived, "me", 0, "ko", s).timeText, "5:00 안에 시작");
+  assert.equal(machineView(arrived, "me", 0, "en", s).timeText, "start within 5:00");
+  const held: Machine = { ...arrived, state: "held" };
+  assert.equal(machineView(held, "me", 0, "ko", s).timeText, "5:00 안에 도착");
+  const inUse: Machine = { ...m0, state: "in_use", ownerId: "x", startedAt: 0, endsAt: 90_000 };
+  assert.equal(machineView(inUse, "me", 0, "ko", s).endsAt, 90_000);
+  assert.equal(machineView(m0, "me", 0, "ko", s).endsAt, undefined);
+  assert.equal(clockTime(Date.UTC(2026, 0, 1, 14, 35), "ko", "UTC"), "14:35");
+  assert.equal(clockTime(Date.UTC(2026, 0, 1, 9, 5), "en", "UTC"), "09:05");
+});
+
+Deno.test("a neighbour's done machine counts down to when 수거 요청 opens", () => {
+  const done: Machine = { ...m0, state: "done", ownerId: "x", doneAt: 0 };
+  const early = machineView(done, "me", 60_000, "ko", s);
+  assert.equal(early.nudgeOpensIn, 2 * 60_000);
+  assert.deepEqual(early.actions, []);
+  const open = machineView(done, "me", 3 * 60_000, "ko", s);
+  assert.equal(open.nudgeOpensIn, undefined);
+  assert.deepEqual(open.actions, ["nudge"]);
+  // The owner never sees the countdown.
+  assert.equal(machineView(done, "x", 60_000, "ko", s).nudgeOpensIn, undefined);
+});
+
+Deno.test("freeCounts groups washers and dryers", () => {
+  const c = freeCounts([
+    { kind: "washer", state: "available" },
+    { kind: "washer", state: "in_use" },
+    { kind: "dryer", state: "done" },
+  ]);
+  assert.deepEqual(c, { washer: { free: 1, total: 2 }, dryer: { free: 0, total: 1 } });
 });

@@ -22,7 +22,20 @@ export interface AppEnv {
 /** Name of the session cookie. */
 export const SESSION_COOKIE = "ll_session";
 
-/** An error that becomes `{error: {code, message}}` with its status. */
+/**
+ * Optional details of an API error, for the client to place and word it:
+ * `field` names the body field at fault (the form shows the message under
+ * it), `retryAfterSec` says when trying again can succeed.
+ */
+export interface ErrorDetails {
+  field?: string;
+  retryAfterSec?: number;
+}
+
+/**
+ * An error that becomes `{error: {code, message, field?, retryAfterSec?}}`
+ * with its status. A `Retry-After` header also fills `retryAfterSec`.
+ */
 export class HttpError extends Error {
   /** Create an HTTP error. */
   constructor(
@@ -30,26 +43,44 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details: ErrorDetails = {},
   ) {
     super(message);
   }
 }
 
-/** The JSON error body of the API. */
+/** The JSON error body of the API (`message` is English, for developers; clients translate `code`). */
 export function errorBody(
   code: string,
   message: string,
-): { error: { code: string; message: string } } {
-  return { error: { code, message } };
+  details: ErrorDetails = {},
+): { error: { code: string; message: string } & ErrorDetails } {
+  return { error: { code, message, ...details } };
 }
 
 /** Turn any thrown error into the API's error shape; unexpected ones are 500 and logged. */
 export function toErrorResponse(c: Context, err: unknown): Response {
   if (err instanceof HttpError) {
-    return c.json(errorBody(err.code, err.message), err.status as 400, err.headers);
+    const details = { ...err.details };
+    const retry = Number(err.headers["Retry-After"]);
+    if (details.retryAfterSec === undefined && Number.isFinite(retry) && retry > 0) {
+      details.retryAfterSec = retry;
+    }
+    const headers = { ...err.headers };
+    if (details.retryAfterSec !== undefined && !headers["Retry-After"]) {
+      headers["Retry-After"] = String(details.retryAfterSec);
+    }
+    return c.json(errorBody(err.code, err.message, details), err.status as 400, headers);
   }
   if (err instanceof StoreError) {
-    return c.json(errorBody(err.code, err.message), err.status as 400);
+    // A store refusal may carry its own retry time (e.g. "busy").
+    const retry = (err as StoreError & ErrorDetails).retryAfterSec;
+    const details = typeof retry === "number" && retry > 0 ? { retryAfterSec: retry } : {};
+    return c.json(
+      errorBody(err.code, err.message, details),
+      err.status as 400,
+      details.retryAfterSec ? { "Retry-After": String(details.retryAfterSec) } : {},
+    );
   }
   console.error("unhandled error", c.req.method, c.req.path, err);
   return c.json(errorBody("internal", "Something went wrong on our side."), 500);
@@ -242,7 +273,13 @@ export async function body<T extends z.ZodTypeAny>(c: Context, schema: T): Promi
     const msg = issue.code === "unrecognized_keys"
       ? `Unknown field(s): ${issue.keys.join(", ")}.`
       : `${where}: ${issue.message}`;
-    throw new HttpError(400, "invalid_body", msg);
+    throw new HttpError(
+      400,
+      "invalid_body",
+      msg,
+      {},
+      issue.path.length ? { field: String(issue.path[0]) } : {},
+    );
   }
   return r.data;
 }

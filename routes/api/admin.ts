@@ -5,11 +5,12 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { publicUser } from "../../lib/db.ts";
+import { publicUser, StoreError } from "../../lib/db.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
 import { displayText } from "../../lib/text.ts";
 import { actorOf, machineIdParam } from "./machines.ts";
+import { issueReset } from "../../lib/recovery.ts";
 
 const MachineBody = z.object({
   name: displayText(40),
@@ -56,18 +57,49 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.get("/machines", async (c) => c.json({ machines: await ctx.store.listMachines() }));
 
+  /** 409 `duplicate_name` when another machine in `room` already has `name` (case-insensitive). */
+  async function refuseDuplicateName(name: string, room: string, self?: string) {
+    const key = (s: string) => s.trim().normalize("NFC").toLocaleLowerCase();
+    const clash = (await ctx.store.listMachines()).some((m) =>
+      m.id !== self && key(m.room) === key(room) && key(m.name) === key(name)
+    );
+    if (clash) {
+      throw new HttpError(
+        409,
+        "duplicate_name",
+        "A machine in this laundry room has that name.",
+        {},
+        { field: "name" },
+      );
+    }
+  }
+
   app.post("/machines", async (c) => {
     const b = await body(c, MachineBody);
+    await refuseDuplicateName(b.name, b.room);
     return c.json({ machine: await ctx.board.addMachine(b) }, 201);
   });
 
   app.patch("/machines/:id", async (c) => {
     const b = await body(c, MachinePatch);
-    return c.json({ machine: await ctx.board.updateMachine(machineIdParam(c.req.param("id")), b) });
+    const id = machineIdParam(c.req.param("id"));
+    if (b.name !== undefined || b.room !== undefined) {
+      const current = await ctx.store.getMachine(id);
+      if (current) await refuseDuplicateName(b.name ?? current.name, b.room ?? current.room, id);
+    }
+    return c.json({ machine: await ctx.board.updateMachine(id, b) });
   });
 
   app.delete("/machines/:id", async (c) => {
-    await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    try {
+      await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    } catch (err) {
+      // The store says invalid_state; the admin needs to know why a removal is refused.
+      if (err instanceof StoreError && err.code === "invalid_state") {
+        throw new HttpError(409, "machine_in_use", err.message);
+      }
+      throw err;
+    }
     return c.json({ ok: true });
   });
 
@@ -94,6 +126,21 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/residents", async (c) => {
     const users = await ctx.store.listUsers();
     return c.json({ residents: users.map(publicUser) });
+  });
+
+  // A one-time password-reset code for a resident (lib/recovery.ts); the answer is the only
+  // place the code appears.
+  app.post("/residents/:id/reset", async (c) => {
+    await body(c, Empty);
+    const me = requireAdmin(c);
+    const id = c.req.param("id");
+    if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such user.");
+    const r = await issueReset(ctx.store, id, me.id);
+    return c.json({
+      code: r.code,
+      expiresAt: r.expiresAt,
+      url: `/reset?code=${encodeURIComponent(r.code)}`,
+    }, 201);
   });
 
   app.patch("/residents/:id", async (c) => {

@@ -22,18 +22,25 @@ import {
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.ts";
 import { sha256Hex } from "../../lib/ids.ts";
 import { defaultPreferences } from "../../lib/notify/policy.ts";
+import { LANG_COOKIE } from "../../lib/user_language.ts";
+import { redeemReset } from "../../lib/recovery.ts";
 
 const loginId = z.string().trim().min(3).max(32).regex(
   /^[A-Za-z0-9._-]+$/,
   "use letters, digits, dot, dash or underscore",
 );
 
+/** A new password's shape (the policy itself is `passwordProblem`). */
+const newPassword = z.string().min(
+  MIN_PASSWORD_LENGTH,
+  `at least ${MIN_PASSWORD_LENGTH} characters`,
+).max(200);
+
 /** Body of POST /api/auth/register (the password policy is checked after the invite). */
 export const RegisterBody = z.object({
   inviteCode: z.string().trim().min(4).max(40),
   loginId,
-  password: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`)
-    .max(200),
+  password: newPassword,
   name: displayText(40),
   room: displayText(20),
 }).strict();
@@ -69,6 +76,15 @@ function tooManyAttempts(c: Context<AppEnv>, retryAfterMs: number): Response {
     { "Retry-After": String(retryAfterSec) },
   );
 }
+
+/** Body of POST /api/auth/reset. */
+export const ResetBody = z.object({
+  resetCode: z.string().trim().min(8).max(40),
+  password: newPassword,
+}).strict();
+
+/** Reset attempts allowed per IP in an hour (codes carry 60 random bits). */
+export const RESET_LIMIT = { perIp: 20, windowMs: 3600_000 };
 
 /** Auth routes. */
 export function authRoutes(ctx: AppContext): Hono<AppEnv> {
@@ -130,6 +146,29 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
     if (!ok || !user) throw new HttpError(401, "bad_credentials", "Wrong login id or password.");
     if (user.disabled) throw new HttpError(403, "disabled", "This account is disabled.");
     await limiter.succeeded(gate.ticket);
+    startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
+    // Signed-out pages (and the next sign-in) keep the language this resident chose.
+    const lang = (await store.getPreferences(user.id))?.lang;
+    if (lang) setCookie(c, LANG_COOKIE, lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+    return c.json({ user: publicUser(user) });
+  });
+
+  // Set a new password with a one-time code from the admin (lib/recovery.ts). Every other
+  // session of the account ends; this browser is signed in with the new password.
+  app.post("/reset", async (c) => {
+    const b = await body(c, ResetBody);
+    const ip = clientIp(c, ctx.config.proxyHops);
+    const rl = await store.hitRate(`reset:${ip}`, RESET_LIMIT.perIp, RESET_LIMIT.windowMs);
+    if (!rl.allowed) {
+      throw new HttpError(429, "rate_limited", "Too many reset attempts; try later.", {
+        "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
+      });
+    }
+    const weak = passwordProblem(b.password, "");
+    if (weak) throw new HttpError(400, "weak_password", weak);
+    const user = await redeemReset(store, b.resetCode, await hashPassword(b.password));
+    // Every session ended: close their sockets too, on every instance.
+    await ctx.hub.disconnectUser(user.id, undefined, "password reset");
     startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
     return c.json({ user: publicUser(user) });
   });
