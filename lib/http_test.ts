@@ -273,7 +273,10 @@ Deno.test("toErrorResponse: HttpError (with headers), StoreError, and anything e
   const get = (p: string) => app.request(`http://app.test${p}`);
   const h = await get("/http");
   assert.equal(h.headers.get("retry-after"), "7");
-  assert.deepEqual(await h.json(), { error: { code: "rate_limited", message: "Slow down." } });
+  // The wait travels in the body too (the client shows it, translated).
+  assert.deepEqual(await h.json(), {
+    error: { code: "rate_limited", message: "Slow down.", retryAfterSec: 7 },
+  });
   assert.equal(h.status, 429);
   const s = await get("/store");
   assert.equal(s.status, 403);

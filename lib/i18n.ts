@@ -368,6 +368,12 @@ const ko = {
   "err.bad_credentials": "아이디 또는 비밀번호가 맞지 않아요.",
   "err.disabled": "비활성화된 계정이에요. 관리자에게 문의해 주세요.",
   "err.login_taken": "이미 사용 중인 아이디예요. 다른 아이디를 골라 주세요.",
+  "err.weak_password":
+    "더 안전한 비밀번호를 골라 주세요: 8자 이상, 아이디와 다르고, 흔히 쓰는 비밀번호가 아니어야 해요.",
+  "err.bad_host": "요청 주소가 올바르지 않아요. 주소를 확인하고 다시 열어 주세요.",
+  "err.uri_too_long": "주소가 너무 길어요.",
+  "err.bad_upgrade": "실시간 연결을 열지 못했어요. 페이지를 새로 고쳐 주세요.",
+  "err.notice_exists": "같은 공지가 이미 있어요. 목록을 새로 고쳐 주세요.",
   "err.invalid_invite": "초대 코드가 맞지 않거나 만료됐어요. 관리자에게 받은 코드를 확인해 주세요.",
   "err.invite_exists": "같은 초대 코드가 이미 있어요. 다른 코드를 입력하거나 비워 두세요.",
   "err.self": "자기 계정은 비활성화할 수 없어요.",
@@ -769,6 +775,12 @@ const en: Record<MessageKey, string> = {
   "err.bad_credentials": "Wrong login id or password.",
   "err.disabled": "This account is disabled. Please contact the admin.",
   "err.login_taken": "That login id is taken. Please choose another.",
+  "err.weak_password":
+    "Please choose a stronger password: at least 8 characters, not your login id, not a common password.",
+  "err.bad_host": "The address of this request is not valid. Check it and open the page again.",
+  "err.uri_too_long": "That address is too long.",
+  "err.bad_upgrade": "Could not open the live connection. Please reload the page.",
+  "err.notice_exists": "That notice exists already. Please refresh the list.",
   "err.invalid_invite":
     "That invite code is wrong or has expired. Check the code the admin gave you.",
   "err.invite_exists": "That invite code exists already. Type another or leave it blank.",
