@@ -327,6 +327,37 @@ async function messageFiles(
   return out;
 }
 
+/** Error codes only the sign-in, sign-up and reset pages show. */
+const AUTH_ERRORS = new Set([
+  "bad_credentials",
+  "login_taken",
+  "invalid_invite",
+  "invalid_reset",
+  "weak_password",
+  "disabled",
+]);
+/** Error codes only the admin page shows. */
+const ADMIN_ERRORS = new Set([
+  "duplicate_name",
+  "machine_in_use",
+  "invite_exists",
+  "notice_exists",
+  "not_cancellable",
+  "in_the_past",
+  "too_far",
+  "unknown_machine",
+  "self",
+]);
+/** Refusals of requests no page of ours makes (bad hosts, handshakes, frames). */
+const SERVER_ONLY_ERRORS = new Set([
+  "bad_host",
+  "uri_too_long",
+  "bad_upgrade",
+  "upgrade_required",
+  "bad_frame",
+  "bad_message",
+]);
+
 /** The per-page message files besides the common one (see {@linkcode messagePart}). */
 export const MESSAGE_PARTS = ["-admin", "-settings", "-auth"] as const;
 
@@ -340,6 +371,15 @@ export const MESSAGE_PARTS = ["-admin", "-settings", "-auth"] as const;
  */
 export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | null {
   const prefix = key.slice(0, key.indexOf("."));
+  // Errors only one kind of page can meet ship with that page's texts; those
+  // no page shows (protocol and transport refusals) stay on the server.
+  if (prefix === "err") {
+    const code = key.slice(4);
+    if (AUTH_ERRORS.has(code)) return "-auth";
+    if (ADMIN_ERRORS.has(code)) return "-admin";
+    if (SERVER_ONLY_ERRORS.has(code)) return null;
+    return "";
+  }
   if (prefix === "admin" || prefix === "notice") return "-admin";
   // The bell's panel links to Settings on every page.
   if ((prefix === "settings" && key !== "settings.title") || prefix === "kindname") {

@@ -198,6 +198,12 @@ Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", asy
 Deno.test("messagePart: each kind of page loads its own texts; notification texts stay on the server", () => {
   assert.equal(messagePart("board.title"), "");
   assert.equal(messagePart("err.cooldown"), "");
+  assert.equal(messagePart("err.weak_password"), "-auth");
+  assert.equal(messagePart("err.bad_credentials"), "-auth");
+  assert.equal(messagePart("err.duplicate_name"), "-admin");
+  assert.equal(messagePart("err.not_cancellable"), "-admin");
+  assert.equal(messagePart("err.bad_host"), null);
+  assert.equal(messagePart("err.not_owner"), "", "the board meets it");
   assert.equal(messagePart("settings.title"), "", "the bell links to Settings on every page");
   assert.equal(messagePart("admin.add"), "-admin");
   assert.equal(messagePart("notice.send"), "-admin");
