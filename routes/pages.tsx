@@ -8,7 +8,7 @@ import type { Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-import type { Mount } from "../lib/app.ts";
+import type { Mount } from "../lib/context.ts";
 import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
 import type { AppContext } from "../lib/context.ts";
 import { type AppEnv, isSameOrigin, isStaticPath, SESSION_COOKIE } from "../lib/http.ts";

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import type { Hono } from "hono";
 import type { AppEnv } from "../lib/http.ts";
-import { features } from "../lib/features.ts";
+import { features } from "../app.ts";
 import type { AppContext } from "../lib/context.ts";
 import { hashPassword } from "../lib/password.ts";
 import { type GenContext, hostileRequest, type Role } from "./support/hostile_gen.ts";

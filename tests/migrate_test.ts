@@ -11,7 +11,7 @@ import { Store } from "../lib/db.ts";
 import { newMachine } from "../lib/lifecycle.ts";
 import { migrate } from "../lib/migrate.ts";
 import { admin, Client, resident, startTestServer } from "./support/harness.ts";
-import { features } from "../lib/features.ts";
+import { features } from "../app.ts";
 import { type Json, ok, sleep } from "./support/notify_kit.ts";
 
 Deno.test("migrate: a cycle and a scheduled notice of the previous release are owed and delivered once", async () => {

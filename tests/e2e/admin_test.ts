@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Locator } from "playwright-core";
-import { features } from "../../lib/features.ts";
+import { features } from "../../app.ts";
 import { catalogue } from "../../lib/i18n.ts";
 import {
   admin as adminClient,
