@@ -208,6 +208,7 @@ Deno.test("missing times read as now, and a reason shows only when out of order"
   const v = machineView(done, "me", 10 * 60_000, "en", s);
   assert.equal(v.timeText, "0:00 overdue");
   assert.deepEqual(v.actions, [], "no doneAt: the grace period has not started");
+  assert.equal(v.nudgeOpensIn, undefined, "and there is nothing to count down to");
   const stale: Machine = { ...m0, outOfOrderReason: "fixed last week" };
   assert.equal(machineView(stale, "me", 0, "en", s).reason, undefined);
   assert.equal(

@@ -130,3 +130,21 @@ Deno.test("publicDevice: FCM devices and unparsable endpoints show the service a
   assert.equal(publicDevice({ ...d, endpoint: "not a url" }, 1).service, "fcm");
   assert.equal(publicDevice({ ...d, endpoint: undefined }, 1).service, "fcm");
 });
+
+Deno.test("deviceHealth: a refused credential or payload outranks every other reason", () => {
+  // Even a device that delivered a moment ago and never failed.
+  const fine = { ...d, lastSuccessAt: 9, failures: 0 };
+  assert.deepEqual(deviceHealth({ ...fine, lastOutcome: "alarm" }, 10), {
+    healthy: false,
+    reason: "setup",
+  });
+  assert.deepEqual(deviceHealth({ ...fine, lastOutcome: "rejected" }, 10), {
+    healthy: false,
+    reason: "rejected",
+  });
+  // And over "failing": what to fix is the setup, not the phone.
+  const failing = { ...d, failures: 5, lastFailureAt: 9 };
+  assert.equal(deviceHealth({ ...failing, lastOutcome: "alarm" }, 10).reason, "setup");
+  assert.equal(deviceHealth({ ...failing, lastOutcome: "rejected" }, 10).reason, "rejected");
+  assert.equal(deviceHealth(failing, 10).reason, "failing");
+});
