@@ -5,7 +5,7 @@
  * - `client/`, `static/`, `sw.ts`: rebuild the assets (the server keeps
  *   running: a dev build's entry URLs do not change and are served `no-cache`);
  * - `islands/`, `components/`, `lib/`: rebuild and restart the server;
- * - `routes/`, `main.ts`: restart the server.
+ * - `routes/`, `main.ts`, `app.ts`, `pool_worker.ts`: restart the server.
  *
  * Reload the page by hand after a change. Ctrl-C stops everything.
  * @module
@@ -13,7 +13,15 @@
 import { createAssetBuilder } from "./lib/build.ts";
 
 const BUILD = ["client/", "static/", "sw.ts", "islands/", "components/", "lib/"];
-const RESTART = ["islands/", "components/", "lib/", "routes/", "main.ts"];
+const RESTART = [
+  "islands/",
+  "components/",
+  "lib/",
+  "routes/",
+  "main.ts",
+  "app.ts",
+  "pool_worker.ts",
+];
 const IGNORE = /(^|\/)(_registry\.gen\.ts|[^/]*\.tmp|[^/]*~|\.[^/]*)$|_test\.tsx?$/;
 
 if (import.meta.main) await main();
@@ -63,7 +71,7 @@ async function main(): Promise<void> {
     .filter((d) => isDir(d));
   const watchers = [
     Deno.watchFs(dirs, { recursive: true }),
-    Deno.watchFs(".", { recursive: false }), // sw.ts, main.ts
+    Deno.watchFs(".", { recursive: false }), // sw.ts, main.ts, app.ts
   ];
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, async () => {

@@ -8,7 +8,7 @@
  */
 import { loadConfig } from "./lib/config.ts";
 import { startServer } from "./lib/server.ts";
-import { wireFeatures } from "./lib/features.ts";
+import { composed } from "./app.ts";
 import { startPool } from "./lib/pool.ts";
 import { runCron } from "./lib/cron.ts";
 import { prepareStore } from "./lib/server.ts";
@@ -28,13 +28,17 @@ let seed: SeedReport | null;
 let close: () => Promise<void>;
 if (config.workers > 1) {
   seed = await prepareStore(config);
-  const pool = await startPool(config, Deno.env.toObject());
+  const pool = await startPool(
+    config,
+    Deno.env.toObject(),
+    new URL("./pool_worker.ts", import.meta.url),
+  );
   onCron = () => Promise.resolve(pool.cron());
   url = pool.url;
   close = () => pool.close();
   console.log(`LaundryLive listening on ${url} (${config.workers} workers)`);
 } else {
-  const server = await startServer(config, { setup: wireFeatures });
+  const server = await startServer(config, composed());
   onCron = () => runCron(server.ctx);
   url = server.url;
   seed = server.seed;

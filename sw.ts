@@ -147,10 +147,17 @@ async function page(req: Request): Promise<Response> {
   } catch {
     if (cached) return cached;
     const style = __LL_ASSETS__.find((a) => /\/style-[^/]*\.css$/.test(a)) ?? null;
-    return new Response(offlinePage(lang(), style), {
-      status: 503,
-      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-    });
+    const u = new URL(req.url);
+    return new Response(
+      offlinePage(lang(), style, {
+        path: u.pathname + u.search,
+        reason: navigator.onLine === false ? "offline" : "unreachable",
+      }),
+      {
+        status: 503,
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+      },
+    );
   }
 }
 

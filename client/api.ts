@@ -4,10 +4,21 @@
  * @module
  */
 
-/** An API error with its code and HTTP status. */
+/**
+ * An API error with its code and HTTP status, the body field at fault (if
+ * any) and when a retry can succeed (`retryAfterSec`, from the body or the
+ * `Retry-After` header). Its `message` is the API's English developer text:
+ * show {@link ../client/errors.ts errorText} to people instead.
+ */
 export class ApiError extends Error {
   /** Create an API error. */
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly retryAfterSec?: number,
+  ) {
     super(message);
   }
 }
@@ -27,8 +38,22 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   }
   const json = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const e = (json as { error?: { code?: string; message?: string } }).error;
-    throw new ApiError(res.status, e?.code ?? "http_" + res.status, e?.message ?? res.statusText);
+    const e = (json as {
+      error?: { code?: string; message?: string; field?: string; retryAfterSec?: number };
+    }).error;
+    const header = Number(res.headers.get("retry-after"));
+    const retry = typeof e?.retryAfterSec === "number"
+      ? e.retryAfterSec
+      : Number.isFinite(header) && header > 0
+      ? header
+      : undefined;
+    throw new ApiError(
+      res.status,
+      e?.code ?? "http_" + res.status,
+      e?.message ?? res.statusText,
+      typeof e?.field === "string" ? e.field : undefined,
+      retry,
+    );
   }
   return json as T;
 }

@@ -8,16 +8,16 @@
  * is an island only so that it may live in `islands/`: the admin islands
  * render it inside themselves (where it may take function props).
  *
- * Named exports: {@link errorText} (the API's `{error:{message}}` for a
+ * Named exports: {@link errorText} (the API's `{error:{code}}` translated, for a
  * banner), {@link formatWhen} (dates in the user's language and time zone),
  * {@link Flash} (the result banner of an action).
  * @module
  */
-import { useSignal } from "@preact/signals";
+import { signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
-import { ApiError } from "../client/api.ts";
+import { errorText as translatedError } from "../client/errors.ts";
 
 /** How long an armed confirm button waits for the second press. */
 export const CONFIRM_WINDOW_MS = 5000;
@@ -28,12 +28,9 @@ export interface FlashMessage {
   error: boolean;
 }
 
-/** The text to show for a failed API call: the API's message, else a generic one. */
+/** The text to show for a failed API call: its code translated (`err.<code>`), with any wait. */
 export function errorText(e: unknown, lang: Lang): string {
-  if (e instanceof ApiError) {
-    return e.code === "network" ? t(lang, "error.network") : e.message || t(lang, "error.generic");
-  }
-  return t(lang, "error.generic");
+  return translatedError(lang, e);
 }
 
 /** "11월 22일 (토) 오후 3:00" / "Sat, Nov 22, 3:00 PM" (with the year when not this year). */
@@ -56,10 +53,16 @@ export function formatDate(ms: number, lang: Lang): string {
     .format(new Date(ms));
 }
 
-/** The result banner of an action (an alert when it is an error). */
+/** The newest flash shown on the page: the admin page shows one at a time, not one per panel. */
+const latestFlash = signal<FlashMessage | null>(null);
+
+/** The result banner of an action (an alert when it is an error); an older one elsewhere hides. */
 export function Flash(props: { flash: FlashMessage | null }) {
   const f = props.flash;
-  if (!f) return null;
+  useEffect(() => {
+    if (f) latestFlash.value = f;
+  }, [f]);
+  if (!f || (latestFlash.value !== null && latestFlash.value !== f)) return null;
   return (
     <p class={`banner ${f.error ? "error" : "ok"}`} role={f.error ? "alert" : "status"}>
       {f.text}

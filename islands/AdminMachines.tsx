@@ -12,6 +12,7 @@ import { type Lang, t } from "../lib/i18n.ts";
 import { applyBoardEvent, machineView } from "../lib/board_view.ts";
 import type { Machine, MachineKind } from "../lib/types.ts";
 import { api } from "../client/api.ts";
+import { errorField } from "../client/errors.ts";
 import { machines, now, startLive } from "../client/live.ts";
 import ConfirmButton, { errorText, Flash, type FlashMessage } from "./AdminConfirm.tsx";
 
@@ -61,6 +62,7 @@ function AdminMachines(props: AdminMachinesProps) {
   const editRoom = useSignal("");
   const reason = useSignal("");
   const newName = useSignal("");
+  const addError = useSignal<{ text: string; field: string } | null>(null);
   const newKind = useSignal<MachineKind>("washer");
   const newRoom = useSignal(props.machines[0]?.room ?? "");
 
@@ -104,9 +106,12 @@ function AdminMachines(props: AdminMachinesProps) {
     open.value = { id: m.id, form };
   }
 
-  const add = (e: Event) => {
+  const add = async (e: Event) => {
     e.preventDefault();
-    run("add", async () => {
+    busy.value = "add";
+    flash.value = null;
+    addError.value = null;
+    try {
       const r = await api<{ machine: Machine }>("POST", "/api/admin/machines", {
         name: newName.value.trim(),
         kind: newKind.value,
@@ -114,9 +119,36 @@ function AdminMachines(props: AdminMachinesProps) {
       });
       adopt(r.machine);
       newName.value = "";
-      return t(lang, "admin.machine_added", { name: r.machine.name });
-    });
+      flash.value = {
+        text: t(lang, "admin.machine_added", { name: r.machine.name }),
+        error: false,
+      };
+    } catch (err) {
+      // Shown under the add form's field it concerns (the panel's banner may be off-screen).
+      addError.value = { text: errorText(err, lang), field: errorField(err) ?? "" };
+    } finally {
+      busy.value = null;
+    }
   };
+
+  /** Move a machine one place up or down the board (renumbers `order` where it changed). */
+  function move(m: Machine, by: -1 | 1) {
+    const order = [...list];
+    const i = order.findIndex((x) => x.id === m.id);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= order.length) return;
+    [order[i], order[j]] = [order[j], order[i]];
+    run(m.id, async () => {
+      for (const [index, x] of order.entries()) {
+        if (x.order === index) continue;
+        const r = await api<{ machine: Machine }>("PATCH", `/api/admin/machines/${x.id}`, {
+          order: index,
+        });
+        adopt(r.machine);
+      }
+      return t(lang, "admin.moved", { name: m.name });
+    });
+  }
 
   const rename = (m: Machine) => (e: Event) => {
     e.preventDefault();
@@ -176,7 +208,7 @@ function AdminMachines(props: AdminMachinesProps) {
       <Flash flash={flash.value} />
       {list.length === 0 && <p class="empty">{t(lang, "board.empty")}</p>}
       <ul class="rows admin-rows">
-        {list.map((m) => {
+        {list.map((m, i) => {
           const v = machineView(m, props.me, at, lang, props.settings);
           const rowBusy = busy.value === m.id;
           const form = open.value?.id === m.id ? open.value.form : null;
@@ -204,6 +236,24 @@ function AdminMachines(props: AdminMachinesProps) {
                 )}
               </div>
               <div class="row-actions">
+                <button
+                  type="button"
+                  data-action="up"
+                  aria-label={t(lang, "admin.move_up", { name: m.name })}
+                  disabled={rowBusy || i === 0}
+                  onClick={() => move(m, -1)}
+                >
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  data-action="down"
+                  aria-label={t(lang, "admin.move_down", { name: m.name })}
+                  disabled={rowBusy || i === list.length - 1}
+                  onClick={() => move(m, 1)}
+                >
+                  ↓
+                </button>
                 <button
                   type="button"
                   data-action="rename"
@@ -322,8 +372,13 @@ function AdminMachines(props: AdminMachinesProps) {
             required
             maxLength={40}
             value={newName.value}
+            aria-invalid={addError.value?.field === "name" ? "true" : undefined}
+            aria-describedby={addError.value?.field === "name" ? "add-name-error" : undefined}
             onInput={(e) => (newName.value = (e.target as HTMLInputElement).value)}
           />
+          {addError.value?.field === "name" && (
+            <span class="field-error" id="add-name-error" role="alert">{addError.value.text}</span>
+          )}
         </label>
         <label class="field field-narrow">
           <span>{t(lang, "admin.kind")}</span>
@@ -347,6 +402,9 @@ function AdminMachines(props: AdminMachinesProps) {
             onInput={(e) => (newRoom.value = (e.target as HTMLInputElement).value)}
           />
         </label>
+        {addError.value && addError.value.field !== "name" && (
+          <p class="banner error" role="alert">{addError.value.text}</p>
+        )}
         <button type="submit" class="primary" disabled={busy.value === "add"}>
           {t(lang, "admin.add")}
         </button>

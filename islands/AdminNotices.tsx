@@ -30,6 +30,8 @@ export interface AdminNoticesProps {
 
 /** How often the list refreshes while the page is visible. */
 export const REFRESH_MS = 10_000;
+/** How soon it looks again while a notice is still going out. */
+export const SENDING_REFRESH_MS = 700;
 
 const STAT_KEYS = ["recipients", "inApp", "pushed", "failed", "pruned", "held"] as const;
 
@@ -89,6 +91,18 @@ function AdminNotices(props: AdminNoticesProps) {
     };
   }, []);
 
+  // A notice going out now is "sending" for a moment (the server answers
+  // once it is recorded), and its counters follow each delivery: look again
+  // soon until it is sent and a few seconds after.
+  const sending = notices.value.some((n) =>
+    n.status === "sending" || (n.status === "sent" && Date.now() - (n.sentAt ?? 0) < 5_000)
+  );
+  useEffect(() => {
+    if (!sending) return;
+    const timer = setTimeout(refresh, SENDING_REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [sending, notices.value]);
+
   async function cancel(n: NoticeRow) {
     busy.value = n.id;
     flash.value = null;
@@ -111,10 +125,6 @@ function AdminNotices(props: AdminNoticesProps) {
   return (
     <div class="notice-list panel" aria-labelledby="notice-list-title">
       <h3 id="notice-list-title" class="form-title">{t(lang, "notice.list")}</h3>
-      <div class="overall">
-        <h4>{t(lang, "notice.overall")}</h4>
-        <Stats lang={lang} stats={overall.value} label={t(lang, "notice.overall")} big />
-      </div>
       <Flash flash={flash.value} />
       {notices.value.length === 0 && <p class="empty">{t(lang, "notice.empty")}</p>}
       <ul class="rows admin-rows notices">
@@ -166,6 +176,11 @@ function AdminNotices(props: AdminNoticesProps) {
           </li>
         ))}
       </ul>
+      {/* Every notification sent (notices and laundry reminders), so it sits below the list. */}
+      <div class="overall" data-overall>
+        <h4>{t(lang, "notice.overall")}</h4>
+        <Stats lang={lang} stats={overall.value} label={t(lang, "notice.overall")} big />
+      </div>
     </div>
   );
 }

@@ -10,7 +10,13 @@ import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
 import type { PublicUser } from "../lib/types.ts";
 import { api } from "../client/api.ts";
-import ConfirmButton, { errorText, Flash, type FlashMessage, formatDate } from "./AdminConfirm.tsx";
+import ConfirmButton, {
+  errorText,
+  Flash,
+  type FlashMessage,
+  formatDate,
+  formatWhen,
+} from "./AdminConfirm.tsx";
 import { RESIDENTS_CHANGED } from "./NoticeComposer.tsx";
 
 /** Props rendered by the server. */
@@ -96,6 +102,29 @@ function AdminResidents(props: AdminResidentsProps) {
     }
   }
 
+  /** The reset code just issued (shown once, in its resident's row). */
+  const issued = useSignal<{ id: string; code: string; url: string; expiresAt: number } | null>(
+    null,
+  );
+
+  async function issueReset(u: PublicUser) {
+    busy.value = u.id;
+    flash.value = null;
+    issued.value = null;
+    try {
+      const r = await api<{ code: string; url: string; expiresAt: number }>(
+        "POST",
+        `/api/admin/residents/${u.id}/reset`,
+        {},
+      );
+      issued.value = { id: u.id, ...r };
+    } catch (e) {
+      flash.value = { text: errorText(e, lang), error: true };
+    } finally {
+      busy.value = null;
+    }
+  }
+
   return (
     <section id="residents" class="panel admin-section" aria-labelledby="residents-title">
       <div class="admin-head">
@@ -165,6 +194,16 @@ function AdminResidents(props: AdminResidentsProps) {
             </div>
             {u.id !== props.me && (
               <div class="row-actions">
+                {!u.disabled && (
+                  <button
+                    type="button"
+                    data-action="reset"
+                    disabled={busy.value === u.id}
+                    onClick={() => issueReset(u)}
+                  >
+                    {t(lang, "admin.reset")}
+                  </button>
+                )}
                 {u.disabled
                   ? (
                     <button
@@ -185,6 +224,22 @@ function AdminResidents(props: AdminResidentsProps) {
                       onConfirm={() => setDisabled(u, true)}
                     />
                   )}
+              </div>
+            )}
+            {issued.value?.id === u.id && (
+              <div class="reset-code banner ok" role="status" data-reset-code>
+                <p>
+                  {t(lang, "admin.reset_issued", {
+                    name: u.name,
+                    date: formatWhen(issued.value.expiresAt, lang),
+                  })}
+                </p>
+                <p>
+                  <code>{issued.value.code}</code>
+                </p>
+                <p>
+                  <a href={issued.value.url}>{location.origin + issued.value.url}</a>
+                </p>
               </div>
             )}
           </li>

@@ -1,17 +1,23 @@
 /**
- * The live board: every washer and dryer with its state, owner-relative
- * wording, countdown / overdue time and the buttons that make sense for this
- * resident now. Updates arrive over the shared live connection.
+ * The live board: washers and dryers in two groups with their free counts,
+ * every machine with its state, owner-relative wording, countdown (and the
+ * end time on the clock) or overdue time, and the buttons that make sense for
+ * this resident now. Updates arrive over the shared live connection.
+ *
+ * Feedback is drawn where it belongs: a command's result on the machine's
+ * card, a watch's on its group, always translated (`err.<code>`), never the
+ * API's English message. While offline the buttons are off, with the reason.
  * @module
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { island } from "../lib/islands.ts";
-import { machineView, type ViewAction } from "../lib/board_view.ts";
-import { type Lang, t } from "../lib/i18n.ts";
+import { clockTime, freeCounts, machineView, type ViewAction } from "../lib/board_view.ts";
+import { formatDuration, type Lang, type MessageKey, t } from "../lib/i18n.ts";
 import type { Machine, MachineKind } from "../lib/types.ts";
 import { api, ApiError } from "../client/api.ts";
-import { machines, now, stale, startLive, status } from "../client/live.ts";
+import { errorText } from "../client/errors.ts";
+import { machines, now, stale, startLive, status, toast } from "../client/live.ts";
 
 /** Props rendered by the server. */
 export interface BoardProps {
@@ -20,25 +26,38 @@ export interface BoardProps {
   serverTime: number;
   me: { id: string; name: string };
   lang: Lang;
-  settings: { minuteMs: number; pickupGraceMinutes: number };
+  settings: { minuteMs: number; pickupGraceMinutes: number; nudgeCooldownMinutes?: number };
   watches: MachineKind[];
   focus?: string;
 }
 
 const DEFAULT_MINUTES: Record<MachineKind, number> = { washer: 40, dryer: 60 };
+/** How long 지금 종료 stays armed for its confirming second press. */
+export const FINISH_CONFIRM_MS = 5000;
+const KINDS = ["washer", "dryer"] as const;
+
+interface Note {
+  text: string;
+  error: boolean;
+}
 
 function Board(props: BoardProps) {
   const { lang } = props;
   const started = useSignal(false);
-  const message = useSignal<{ text: string; error: boolean } | null>(null);
+  /** Feedback per machine id (on its card) and per kind (on its group). */
+  const notes = useSignal<Record<string, Note>>({});
   const busy = useSignal<string | null>(null);
   const startFor = useSignal<string | null>(null);
   const minutes = useSignal(40);
   const watches = useSignal<MachineKind[]>(props.watches);
+  const armed = useSignal<string | null>(null);
+  /** Machines this resident asked to collect, until when asking again can work. */
+  const nudged = useSignal<Record<string, number>>({});
 
   // Server render and first client render use the props; afterwards the live signals.
   const list = started.value ? machines.value : props.machines;
   const at = started.value ? now.value : props.serverTime;
+  const offline = started.value && status.value === "offline";
 
   useEffect(() => {
     startLive({
@@ -49,23 +68,60 @@ function Board(props: BoardProps) {
     started.value = true;
   }, []);
 
+  // A watch is one-shot: when its "a dryer is free" toast arrives the server has dropped it.
+  const item = toast.value;
+  useEffect(() => {
+    if (item?.kind !== "machine.free") return;
+    const kind = machines.value.find((m) => m.id === item.machineId)?.kind ??
+      (watches.value.length === 1 ? watches.value[0] : undefined);
+    if (kind && watches.value.includes(kind)) {
+      watches.value = watches.value.filter((k) => k !== kind);
+      note(kind, t(lang, "board.watch_fired", { kind: t(lang, `kind.${kind}`) }), false);
+    }
+  }, [item?.id]);
+
+  useEffect(() => {
+    if (!armed.value) return;
+    const timer = setTimeout(() => (armed.value = null), FINISH_CONFIRM_MS);
+    return () => clearTimeout(timer);
+  }, [armed.value]);
+
+  function note(key: string, text: string | null, error = false) {
+    const next = { ...notes.value };
+    if (text === null) delete next[key];
+    else next[key] = { text, error };
+    notes.value = next;
+  }
+
   async function act(m: Machine, action: ViewAction, body: Record<string, unknown> = {}) {
     if (action === "start" && !("minutes" in body)) {
       minutes.value = DEFAULT_MINUTES[m.kind];
       startFor.value = m.id;
       return;
     }
+    if (action === "finish" && armed.value !== m.id) {
+      armed.value = m.id;
+      note(m.id, t(lang, "board.finish_confirm"));
+      return;
+    }
+    armed.value = null;
     busy.value = m.id;
-    message.value = null;
+    note(m.id, null);
     try {
       await api("POST", `/api/machines/${m.id}/${action}`, body);
-      if (action === "nudge") message.value = { text: t(lang, "board.nudged"), error: false };
+      if (action === "nudge") {
+        note(m.id, t(lang, "board.nudged"));
+        const cooldown = (props.settings.nudgeCooldownMinutes ?? 10) * props.settings.minuteMs;
+        nudged.value = { ...nudged.value, [m.id]: Date.now() + cooldown };
+      }
       startFor.value = null;
+      // The bell asks once whether to tell this resident when it ends.
+      if (action === "start") dispatchEvent(new Event("ll:cycle-started"));
     } catch (e) {
-      const text = e instanceof ApiError && e.code !== "network"
-        ? e.message
-        : t(lang, "error.network");
-      message.value = { text, error: true };
+      note(m.id, errorText(lang, e), true);
+      if (action === "nudge" && e instanceof ApiError && e.retryAfterSec) {
+        nudged.value = { ...nudged.value, [m.id]: Date.now() + e.retryAfterSec * 1000 };
+      }
     } finally {
       busy.value = null;
     }
@@ -73,18 +129,26 @@ function Board(props: BoardProps) {
 
   async function toggleWatch(kind: MachineKind) {
     const on = watches.value.includes(kind);
+    const kindWord = t(lang, `kind.${kind}`);
     try {
-      if (on) await api("DELETE", `/api/watches/${kind}`);
-      else await api("POST", "/api/watches", { kind });
-      watches.value = on ? watches.value.filter((k) => k !== kind) : [...watches.value, kind];
-      if (!on) {
-        message.value = {
-          text: t(lang, "board.watching", { kind: t(lang, `kind.${kind}`) }),
-          error: false,
-        };
+      if (on) {
+        await api("DELETE", `/api/watches/${kind}`);
+        watches.value = watches.value.filter((k) => k !== kind);
+        note(kind, null);
+        return;
+      }
+      const r = await api<{ freeNow: string | null }>("POST", "/api/watches", { kind });
+      const free = r.freeNow ? list.find((m) => m.id === r.freeNow) : undefined;
+      if (r.freeNow) {
+        // One is free already: say which, and do not leave a watch that would fire later.
+        await api("DELETE", `/api/watches/${kind}`).catch(() => {});
+        note(kind, t(lang, "board.free_now", { kind: kindWord, machine: free?.name ?? "" }));
+      } else {
+        watches.value = [...watches.value, kind];
+        note(kind, t(lang, "board.watching", { kind: kindWord }));
       }
     } catch (e) {
-      message.value = { text: e instanceof ApiError ? e.message : String(e), error: true };
+      note(kind, errorText(lang, e), true);
     }
   }
 
@@ -96,6 +160,136 @@ function Board(props: BoardProps) {
     ? t(lang, "conn.connecting")
     : t(lang, "conn.reconnecting");
   const views = list.map((m) => ({ m, v: machineView(m, props.me.id, at, lang, props.settings) }));
+  const counts = freeCounts(views.map(({ v }) => v));
+
+  const noteEl = (n?: Note) =>
+    n
+      ? (
+        <p class={`note ${n.error ? "error" : "ok"}`} role={n.error ? "alert" : "status"} data-note>
+          {n.text}
+        </p>
+      )
+      : null;
+
+  const card = ({ m, v }: (typeof views)[number]) => {
+    const nudgedUntil = nudged.value[m.id] ?? 0;
+    const endClock = started.value && v.endsAt ? clockTime(v.endsAt, lang) : null;
+    return (
+      <li
+        key={m.id}
+        id={`m-${m.id}`}
+        class={`card state-${v.state}${v.mine ? " mine" : ""}${
+          props.focus === m.id ? " focus" : ""
+        }`}
+        data-machine={m.id}
+        data-state={v.state}
+      >
+        <div class="card-top">
+          <span class="kind-icon" aria-hidden="true">{m.kind === "washer" ? "🫧" : "♨"}</span>
+          <h3 class="name">{v.name}</h3>
+          <span class="state">
+            <span aria-hidden="true" class="state-icon">{v.icon}</span> {v.stateLabel}
+          </span>
+        </div>
+        {v.ownerLabel && <p class="owner">{v.ownerLabel}</p>}
+        {v.timeText && (
+          <p class="time" data-time>
+            {v.timeText}
+            {endClock && (
+              <span class="end-clock" data-end-clock>
+                {t(lang, "time.ends_at", { time: endClock })}
+              </span>
+            )}
+          </p>
+        )}
+        {v.nudgeOpensIn !== undefined && (
+          <p class="hint" data-nudge-opens>
+            {t(lang, "board.nudge_opens", { time: formatDuration(v.nudgeOpensIn) })}
+          </p>
+        )}
+        {v.progress !== null && (
+          <div
+            class="progress"
+            role="progressbar"
+            aria-label={v.timeText}
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={Math.round(v.progress * 100)}
+          >
+            {/* CSP (style-src 'self') refuses style attributes; CSSOM writes are allowed. */}
+            <span
+              ref={(el) => {
+                if (el) el.style.width = `${Math.round(v.progress! * 100)}%`;
+              }}
+            />
+          </div>
+        )}
+        {v.reason && (
+          <p class="reason">{t(lang, "board.out_of_order_reason", { reason: v.reason })}</p>
+        )}
+        {startFor.value === m.id
+          ? (
+            <form
+              class="start-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                act(m, "start", { minutes: minutes.value });
+              }}
+            >
+              <label>
+                {t(lang, m.kind === "dryer" ? "start.minutes_dryer" : "start.minutes")}
+                <input
+                  type="number"
+                  inputMode="numeric"
+                  name="minutes"
+                  min={1}
+                  max={240}
+                  required
+                  value={minutes.value}
+                  onInput={(e) => (minutes.value = Number((e.target as HTMLInputElement).value))}
+                />
+              </label>
+              <button type="submit" class="primary" disabled={busy.value === m.id || offline}>
+                {t(lang, "start.submit")}
+              </button>
+              <button type="button" onClick={() => (startFor.value = null)}>
+                {t(lang, "start.close")}
+              </button>
+            </form>
+          )
+          : v.actions.length > 0 && (
+            <div class="actions">
+              {v.actions.map((a) => {
+                const waiting = a === "nudge" && at < nudgedUntil;
+                const sure = a === "finish" && armed.value === m.id;
+                return (
+                  <button
+                    type="button"
+                    key={a}
+                    class={a === "start" || a === "hold" || a === "collect" || sure
+                      ? "primary"
+                      : ""}
+                    data-action={a}
+                    data-armed={sure ? "true" : undefined}
+                    disabled={busy.value === m.id || offline || waiting}
+                    onClick={() => act(m, a, a === "extend" ? { minutes: 10 } : {})}
+                  >
+                    {a === "extend"
+                      ? t(lang, "action.extend", { n: 10 })
+                      : sure
+                      ? t(lang, "action.finish_sure")
+                      : waiting
+                      ? t(lang, "board.nudge_sent")
+                      : t(lang, `action.${a}` as MessageKey)}
+                  </button>
+                );
+              })}
+            </div>
+          )}
+        {noteEl(notes.value[m.id])}
+      </li>
+    );
+  };
 
   return (
     <section class="board" aria-labelledby="board-title">
@@ -111,126 +305,46 @@ function Board(props: BoardProps) {
         </span>
       </div>
       {stale.value && <p class="banner warn" role="status">{t(lang, "board.stale")}</p>}
-      {message.value && (
-        <p
-          class={`banner ${message.value.error ? "error" : "ok"}`}
-          role={message.value.error ? "alert" : "status"}
-        >
-          {message.value.text}
+      {offline && (
+        <p class="banner warn" role="status" data-offline-actions>
+          {t(lang, "board.offline_actions")}
         </p>
       )}
       {views.length === 0 && <p class="empty">{t(lang, "board.empty")}</p>}
-      <ul class="machines">
-        {views.map(({ m, v }) => (
-          <li
-            key={m.id}
-            id={`m-${m.id}`}
-            class={`card state-${v.state}${v.mine ? " mine" : ""}${
-              props.focus === m.id ? " focus" : ""
-            }`}
-            data-machine={m.id}
-            data-state={v.state}
-          >
-            <div class="card-top">
-              <span class="kind-icon" aria-hidden="true">{m.kind === "washer" ? "🫧" : "♨"}</span>
-              <h2 class="name">{v.name}</h2>
-              <span class="state">
-                <span aria-hidden="true" class="state-icon">{v.icon}</span> {v.stateLabel}
-              </span>
-            </div>
-            {v.ownerLabel && <p class="owner">{v.ownerLabel}</p>}
-            {v.timeText && (
-              <p class="time" data-time>
-                {v.timeText}
-              </p>
-            )}
-            {v.progress !== null && (
-              <div
-                class="progress"
-                role="progressbar"
-                aria-valuemin={0}
-                aria-valuemax={100}
-                aria-valuenow={Math.round(v.progress * 100)}
-              >
-                {/* CSP (style-src 'self') refuses style attributes; CSSOM writes are allowed. */}
-                <span
-                  ref={(el) => {
-                    if (el) el.style.width = `${Math.round(v.progress! * 100)}%`;
-                  }}
-                />
-              </div>
-            )}
-            {v.reason && (
-              <p class="reason">{t(lang, "board.out_of_order_reason", { reason: v.reason })}</p>
-            )}
-            {startFor.value === m.id
-              ? (
-                <form
-                  class="start-form"
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    act(m, "start", { minutes: minutes.value });
-                  }}
+      {KINDS.map((kind) => {
+        const group = views.filter(({ m }) => m.kind === kind);
+        if (group.length === 0) return null;
+        const c = counts[kind];
+        const on = watches.value.includes(kind);
+        return (
+          <section class="group" key={kind} data-group={kind} aria-labelledby={`g-${kind}`}>
+            <div class="group-head">
+              <h2 id={`g-${kind}`}>
+                {t(lang, `group.${kind}`)}{" "}
+                <span class="free-count" data-free-count>
+                  {t(lang, "board.free_count", { free: c.free, total: c.total })}
+                </span>
+              </h2>
+              {(c.free === 0 || on) && (
+                <button
+                  type="button"
+                  class="watch-btn"
+                  aria-pressed={on}
+                  data-watch={kind}
+                  disabled={offline}
+                  onClick={() => toggleWatch(kind)}
                 >
-                  <label>
-                    {t(lang, "start.minutes")}
-                    <input
-                      type="number"
-                      inputMode="numeric"
-                      min={1}
-                      max={240}
-                      required
-                      value={minutes.value}
-                      onInput={(
-                        e,
-                      ) => (minutes.value = Number((e.target as HTMLInputElement).value))}
-                    />
-                  </label>
-                  <button type="submit" class="primary" disabled={busy.value === m.id}>
-                    {t(lang, "start.submit")}
-                  </button>
-                  <button type="button" onClick={() => (startFor.value = null)}>
-                    {t(lang, "action.release")}
-                  </button>
-                </form>
-              )
-              : v.actions.length > 0 && (
-                <div class="actions">
-                  {v.actions.map((a) => (
-                    <button
-                      type="button"
-                      key={a}
-                      class={a === "start" || a === "hold" || a === "collect" ? "primary" : ""}
-                      data-action={a}
-                      disabled={busy.value === m.id}
-                      onClick={() => act(m, a, a === "extend" ? { minutes: 10 } : {})}
-                    >
-                      {a === "extend"
-                        ? t(lang, "action.extend", { n: 10 })
-                        : t(lang, `action.${a}`)}
-                    </button>
-                  ))}
-                </div>
+                  {t(lang, on ? "action.unwatch" : "action.watch", {
+                    kind: t(lang, `kind.${kind}`),
+                  })}
+                </button>
               )}
-          </li>
-        ))}
-      </ul>
-      <div class="watch">
-        {(["washer", "dryer"] as const).map((kind) => {
-          const on = watches.value.includes(kind);
-          return (
-            <button
-              type="button"
-              key={kind}
-              aria-pressed={on}
-              data-watch={kind}
-              onClick={() => toggleWatch(kind)}
-            >
-              {t(lang, on ? "action.unwatch" : "action.watch", { kind: t(lang, `kind.${kind}`) })}
-            </button>
-          );
-        })}
-      </div>
+            </div>
+            {noteEl(notes.value[kind])}
+            <ul class="machines">{group.map(card)}</ul>
+          </section>
+        );
+      })}
     </section>
   );
 }

@@ -10,9 +10,10 @@ import { useSignal } from "@preact/signals";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
 import type { InboxItem } from "../lib/types.ts";
-import { api, ApiError } from "../client/api.ts";
+import { api } from "../client/api.ts";
 import { fetchInbox, now, onEvent, startLiveLight, status, unread } from "../client/live.ts";
 import { relativeTime } from "../client/time.ts";
+import { errorText } from "../client/errors.ts";
 
 /** Props rendered by the server. */
 export interface InboxProps {
@@ -78,9 +79,7 @@ function Inbox(props: InboxProps) {
       );
       unread.value = items.value.filter((i) => !i.readAt).length;
     } catch (e) {
-      error.value = e instanceof ApiError && e.code !== "network"
-        ? e.message
-        : t(lang, "error.network");
+      error.value = errorText(lang, e);
     }
   }
 

@@ -4,7 +4,12 @@
  * on / off / blocked (with how to re-enable), iOS home-screen guidance or
  * "too old", the subscribe timeout message, and logout.
  *
- * Permission is requested only from the switch's click. On every app open a
+ * The inbox link is an envelope, the push switch a bell: two controls that
+ * look different. After sign-up and at the first cycle start one question
+ * ("끝나면 알려 드릴까요?") leads to the permission prompt (or, on an iPhone
+ * outside the home-screen app, to the install steps); it is asked once.
+ *
+ * Permission is requested only from a click (the switch or that question). On every app open a
  * granted subscription is re-sent to the server (client/push.ts).
  * @module
  */
@@ -18,6 +23,11 @@ import { availability, pushWasEnabled } from "../client/env.ts";
 
 /** The push code, loaded only when push is on here or the panel opens. */
 const pushModule = () => import("../client/push.ts");
+
+/** localStorage: set once the "끝나면 알려 드릴까요?" question was asked in this browser. */
+export const ASKED_KEY = "ll.askedPush";
+/** Window event the board sends when this resident starts a cycle. */
+export const CYCLE_STARTED = "ll:cycle-started";
 
 /** Props of the bell. */
 export interface NotificationBellProps {
@@ -116,9 +126,28 @@ function NotificationBell(props: NotificationBellProps) {
       };
     } else {
       state.value = r.error === "blocked" ? "blocked" : "off";
-      message.value = { text: errorText(lang, r), error: true };
+      // Blocked: the panel's help already says what to do; do not say it twice.
+      message.value = r.error === "blocked" ? null : { text: errorText(lang, r), error: true };
     }
   }
+
+  // One question, at the right moments: after signing up (/?welcome) and when a cycle starts
+  // (the board's "ll:cycle-started"), while this browser could still say yes. Asked once.
+  const ask = useSignal(false);
+  useEffect(() => {
+    const maybeAsk = () => {
+      const s = state.value;
+      if (s !== "off" && s !== "unknown" && s !== "ios_install") return;
+      try {
+        if (localStorage.getItem(ASKED_KEY)) return;
+        localStorage.setItem(ASKED_KEY, "1");
+      } catch { /* private mode: ask anyway */ }
+      ask.value = true;
+    };
+    if (new URLSearchParams(location.search).has("welcome")) setTimeout(maybeAsk, 0);
+    addEventListener(CYCLE_STARTED, maybeAsk);
+    return () => removeEventListener(CYCLE_STARTED, maybeAsk);
+  }, []);
 
   async function turnOff() {
     state.value = "busy";
@@ -131,10 +160,43 @@ function NotificationBell(props: NotificationBellProps) {
   const n = started.value ? unread.value : props.unread;
   const look = LOOK[state.value];
   const s = state.value;
+  const askCard = ask.value && (
+    <div class="push-ask" role="dialog" aria-labelledby="push-ask-title" data-push-ask>
+      <p id="push-ask-title" class="push-ask-q">{t(lang, "ask.question")}</p>
+      {s === "ios_install"
+        ? <p>{t(lang, "ios.install_steps")}</p>
+        : <p class="muted">{t(lang, "ask.why")}</p>}
+      <div class="actions">
+        {s !== "ios_install" && (
+          <button
+            type="button"
+            class="primary"
+            data-ask="yes"
+            onClick={() => {
+              ask.value = false;
+              open.value = true;
+              turnOn();
+            }}
+          >
+            {t(lang, "ask.yes")}
+          </button>
+        )}
+        <button type="button" data-ask="later" onClick={() => (ask.value = false)}>
+          {t(lang, s === "ios_install" ? "toast.close" : "ask.later")}
+        </button>
+      </div>
+    </div>
+  );
   return (
     <div class="bellbox">
-      <a class="bell" href="/inbox" aria-label={t(lang, "bell.unread", { n })}>
-        <span aria-hidden="true">🔔</span>
+      {askCard}
+      <a
+        class="bell"
+        href="/inbox"
+        aria-label={`${t(lang, "inbox.title")} · ${n > 99 ? "99+" : n}`}
+        title={t(lang, "bell.unread", { n })}
+      >
+        <span aria-hidden="true">✉</span>
         {n > 0 && <span class="badge" data-unread={n}>{n > 99 ? "99+" : n}</span>}
       </a>
       <button

@@ -10,7 +10,7 @@ import { useSignal } from "@preact/signals";
 import { island } from "../lib/islands.ts";
 import { type Lang, type MessageKey, t } from "../lib/i18n.ts";
 import type { NotificationKind, Preferences } from "../lib/types.ts";
-import { api, ApiError } from "../client/api.ts";
+import { api } from "../client/api.ts";
 import {
   DEVICE_KEY,
   disablePush,
@@ -21,6 +21,7 @@ import {
   resyncPush,
 } from "../client/push.ts";
 import { relativeTime } from "../client/time.ts";
+import { errorText } from "../client/errors.ts";
 
 /** A device as `GET /api/push/devices` lists it. */
 export interface DeviceInfo {
@@ -65,8 +66,7 @@ function Settings(props: SettingsProps) {
   const testing = useSignal(false);
   const timeZone = useSignal(props.prefs.timeZone);
 
-  const errText = (e: unknown) =>
-    e instanceof ApiError && e.code !== "network" ? e.message : t(lang, "error.network");
+  const errText = (e: unknown) => errorText(lang, e);
 
   async function reloadDevices() {
     try {
@@ -128,6 +128,8 @@ function Settings(props: SettingsProps) {
       };
     } else {
       const err = (r as { error?: string }).error;
+      // Blocked: the section's hint already explains it; one message, not two.
+      if (err === "blocked") return await reloadDevices();
       deviceMessage.value = {
         text: err === "timeout"
           ? t(lang, "bell.timeout")

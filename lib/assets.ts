@@ -67,7 +67,8 @@ export interface Manifest {
   /** Chunks the entry imports statically (for `<link rel="modulepreload">`); empty in dev. */
   preload: string[];
   /**
-   * Per-language message scripts by language (`{ko: "/_app/msgs-ko-HASH.js"}`),
+   * Per-language message scripts by language (`{ko: "/_app/msgs-ko-HASH.js"}`, and
+   * `ko-admin`, `ko-settings`, `ko-auth` for one kind of page's messages),
    * loaded before the entry: the browser bundle carries no catalogue of its
    * own (lib/build.ts `catalogueSplit`). Absent without `lib/i18n.ts`.
    */
@@ -104,10 +105,17 @@ export interface AssetTags {
  * Returns the URLs a page's `<head>` must reference; with `lang`, the page
  * language's message script comes first (module scripts run in order).
  */
-export function assetTags(manifest: Manifest, lang?: string): AssetTags {
-  const messages = lang ? manifest.messages?.[lang] ?? manifest.messages?.ko : undefined;
+export function assetTags(
+  manifest: Manifest,
+  lang?: string,
+  opts: { parts?: string[] } = {},
+): AssetTags {
+  const pick = (name: string) =>
+    lang ? manifest.messages?.[`${lang}${name}`] ?? manifest.messages?.[`ko${name}`] : undefined;
+  // The common messages, then the page's own part (lib/build.ts `messagePart`): "-admin", …
+  const msgScripts = ["", ...(opts.parts ?? [])].map(pick).filter((u): u is string => !!u);
   return {
-    scripts: messages ? [messages, manifest.entry] : [manifest.entry],
+    scripts: [...msgScripts, manifest.entry],
     styles: manifest.style ? [manifest.style] : [],
     preload: manifest.preload,
   };

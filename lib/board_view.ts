@@ -6,7 +6,7 @@
  * @module
  */
 import { formatDuration, type Lang, t } from "./i18n.ts";
-import { type LifecycleSettings, settle } from "./lifecycle.ts";
+import { type LifecycleSettings, nudgeOpensAt, settle } from "./lifecycle.ts";
 import type { Machine, MachineState } from "./types.ts";
 
 /** A button on a machine card. */
@@ -38,6 +38,10 @@ export interface MachineView {
   /** A short symbol so state is not conveyed by colour alone. */
   icon: string;
   reason?: string;
+  /** When the cycle ends (in use), for the "14:35 종료" clock beside the countdown. */
+  endsAt?: number;
+  /** A neighbour's done machine: ms until 수거 요청 opens (the grace period), else undefined. */
+  nudgeOpensIn?: number;
 }
 
 const ICONS: Record<MachineState, string> = {
@@ -66,6 +70,7 @@ export function machineView(
   let ownerLabel = "";
   let timeText = "";
   let progress: number | null = null;
+  let nudgeOpensIn: number | undefined;
   const actions: ViewAction[] = [];
   switch (cur.state) {
     case "available":
@@ -76,7 +81,8 @@ export function machineView(
       ownerLabel = mine
         ? t(lang, "owner.mine", { kind: kindWord })
         : t(lang, "owner.neighbour_held");
-      timeText = t(lang, "time.hold_left", {
+      // After 도착해요 the deadline is for starting the machine, not for arriving.
+      timeText = t(lang, cur.state === "arrived" ? "time.start_within" : "time.hold_left", {
         time: formatDuration((cur.holdExpiresAt ?? now) - now),
       });
       if (mine) {
@@ -95,10 +101,11 @@ export function machineView(
     case "done": {
       ownerLabel = mine ? t(lang, "owner.mine", { kind: kindWord }) : t(lang, "owner.neighbour");
       timeText = t(lang, "time.overdue", { time: formatDuration(now - (cur.doneAt ?? now)) });
+      // No doneAt: the grace period has not started (the server refuses too).
+      const opens = nudgeOpensAt(cur, s);
       if (mine) actions.push("collect");
-      else if (now >= (cur.doneAt ?? now) + s.pickupGraceMinutes * s.minuteMs) {
-        actions.push("nudge");
-      }
+      else if (opens !== null && now >= opens) actions.push("nudge");
+      else if (opens !== null) nudgeOpensIn = opens - now;
       break;
     }
     case "out_of_order":
@@ -117,7 +124,31 @@ export function machineView(
     actions,
     icon: ICONS[cur.state],
     reason: cur.state === "out_of_order" && cur.outOfOrderReason ? cur.outOfOrderReason : undefined,
+    endsAt: cur.state === "in_use" ? cur.endsAt : undefined,
+    nudgeOpensIn,
   };
+}
+
+/** "14:35" (24-hour clock in the viewer's time zone), for "14:35 종료" / "ends 14:35". */
+export function clockTime(ms: number, lang: Lang, timeZone?: string): string {
+  return new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-GB", {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone,
+  }).format(new Date(ms));
+}
+
+/** Free and total machines of each kind ("세탁기 2/4 비어 있음"). */
+export function freeCounts(
+  views: Pick<MachineView, "kind" | "state">[],
+): Record<Machine["kind"], { free: number; total: number }> {
+  const out = { washer: { free: 0, total: 0 }, dryer: { free: 0, total: 0 } };
+  for (const v of views) {
+    out[v.kind].total++;
+    if (v.state === "available") out[v.kind].free++;
+  }
+  return out;
 }
 
 /** Apply one board event to a machine list (replace, add or remove), keeping order. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyBoardEvent, machineView } from "./board_view.ts";
+import { applyBoardEvent, clockTime, freeCounts, machineView } from "./board_view.ts";
 import type { Machine } from "./types.ts";
 
 const s = { minuteMs: 60_000, pickupGraceMinutes: 3 };
@@ -85,4 +85,210 @@ Deno.test("applyBoardEvent replaces, adds in order and removes", () => {
   assert.equal(list[0].state, "held");
   list = applyBoardEvent(list, { type: "machine.removed", machineId: "w1" });
   assert.deepEqual(list.map((m) => m.id), ["w2"]);
+});
+
+Deno.test("the whole view of each state, for the owner and for a neighbour", () => {
+  assert.deepEqual(machineView(m0, "me", 0, "ko", s), {
+    id: "w1",
+    name: "세탁기 1",
+    kind: "washer",
+    state: "available",
+    stateLabel: "사용 가능",
+    ownerLabel: "",
+    mine: false,
+    timeText: "",
+    progress: null,
+    actions: ["hold", "start"],
+    icon: "○",
+    reason: undefined,
+    endsAt: undefined,
+    nudgeOpensIn: undefined,
+  });
+  const dryer: Machine = { ...m0, id: "d1", name: "Dryer 1", kind: "dryer" };
+  const held: Machine = {
+    ...dryer,
+    state: "held",
+    ownerId: "me",
+    useId: "u",
+    holdExpiresAt: 600_000,
+  };
+  assert.deepEqual(machineView(held, "me", 0, "en", s), {
+    id: "d1",
+    name: "Dryer 1",
+    kind: "dryer",
+    state: "held",
+    stateLabel: "On the way",
+    ownerLabel: "My dryer",
+    mine: true,
+    timeText: "arrive within 10:00",
+    progress: null,
+    actions: ["arrive", "start", "release"],
+    icon: "→",
+    reason: undefined,
+    endsAt: undefined,
+    nudgeOpensIn: undefined,
+  });
+  const arrived = machineView({ ...held, state: "arrived" }, "x", 60_000, "en", s);
+  assert.deepEqual(
+    [arrived.stateLabel, arrived.ownerLabel, arrived.mine, arrived.timeText, arrived.actions],
+    ["Arrived", "A neighbour is on the way", false, "start within 9:00", []],
+  );
+  assert.equal(arrived.icon, "●");
+  const running: Machine = {
+    ...dryer,
+    state: "in_use",
+    ownerId: "me",
+    useId: "u",
+    startedAt: 0,
+    endsAt: 3_600_000 + 40 * 60_000,
+  };
+  assert.deepEqual(machineView(running, "x", 0, "ko", s), {
+    id: "d1",
+    name: "Dryer 1",
+    kind: "dryer",
+    state: "in_use",
+    stateLabel: "사용 중",
+    ownerLabel: "이웃 사용 중",
+    mine: false,
+    timeText: "1:40:00 남음",
+    progress: 0,
+    actions: [],
+    icon: "◔",
+    reason: undefined,
+    endsAt: 3_600_000 + 40 * 60_000,
+    nudgeOpensIn: undefined,
+  });
+  assert.equal(machineView(running, "me", 0, "ko", s).ownerLabel, "내 건조기");
+  const done: Machine = { ...running, state: "done", doneAt: 0 };
+  assert.deepEqual(machineView(done, "x", 90_000, "ko", s), {
+    id: "d1",
+    name: "Dryer 1",
+    kind: "dryer",
+    state: "done",
+    stateLabel: "완료 · 수거 대기",
+    ownerLabel: "이웃 사용 중",
+    mine: false,
+    timeText: "1:30 지남",
+    progress: null,
+    actions: [],
+    icon: "✓",
+    reason: undefined,
+    endsAt: undefined,
+    nudgeOpensIn: 90_000,
+  });
+  assert.equal(machineView(done, "me", 90_000, "en", s).ownerLabel, "My dryer");
+  const broken = machineView({ ...m0, state: "out_of_order" }, "me", 0, "en", s);
+  assert.deepEqual(
+    [broken.stateLabel, broken.ownerLabel, broken.timeText, broken.progress, broken.reason],
+    ["Out of order", "", "", null, undefined],
+  );
+});
+
+Deno.test("progress: clamped to 0 before the start, 1 for a cycle without length", () => {
+  const m: Machine = {
+    ...m0,
+    state: "in_use",
+    ownerId: "me",
+    useId: "u",
+    startedAt: 60_000,
+    endsAt: 120_000,
+  };
+  assert.equal(machineView(m, "me", 0, "ko", s).progress, 0, "clock behind the start");
+  assert.equal(machineView(m, "me", 90_000, "ko", s).progress, 0.5);
+  const noTimes: Machine = { ...m, startedAt: undefined, endsAt: undefined };
+  const v = machineView(noTimes, "me", 5_000, "en", s);
+  assert.equal(v.progress, 1);
+  assert.equal(v.timeText, "0:00 left");
+});
+
+Deno.test("missing times read as now, and a reason shows only when out of order", () => {
+  const held: Machine = { ...m0, state: "held", ownerId: "me", useId: "u" };
+  assert.equal(machineView(held, "me", 5_000, "en", s).timeText, "arrive within 0:00");
+  const done: Machine = { ...m0, state: "done", ownerId: "o", useId: "u" };
+  const v = machineView(done, "me", 10 * 60_000, "en", s);
+  assert.equal(v.timeText, "0:00 overdue");
+  assert.deepEqual(v.actions, [], "no doneAt: the grace period has not started");
+  assert.equal(v.nudgeOpensIn, undefined, "and there is nothing to count down to");
+  const stale: Machine = { ...m0, outOfOrderReason: "fixed last week" };
+  assert.equal(machineView(stale, "me", 0, "en", s).reason, undefined);
+  assert.equal(
+    machineView({ ...stale, state: "out_of_order", outOfOrderReason: "" }, "me", 0, "en", s).reason,
+    undefined,
+  );
+});
+
+Deno.test("applyBoardEvent: order first, then name; unknown and incomplete events change nothing", () => {
+  const a: Machine = { ...m0, id: "a", order: 2, name: "B" };
+  const b: Machine = { ...m0, id: "b", order: 2, name: "A" };
+  const c: Machine = { ...m0, id: "c", order: 1, name: "Z" };
+  let list = applyBoardEvent([], { type: "machine.added", machine: a });
+  list = applyBoardEvent(list, { type: "machine.added", machine: b });
+  list = applyBoardEvent(list, { type: "machine.added", machine: c });
+  assert.deepEqual(list.map((m) => m.id), ["c", "b", "a"]);
+  const held = { ...a, state: "held" as const };
+  list = applyBoardEvent(list, { type: "machine.held", machine: held });
+  assert.deepEqual(list.map((m) => [m.id, m.state]), [
+    ["c", "available"],
+    ["b", "available"],
+    ["a", "held"],
+  ]);
+  const before = list;
+  assert.deepEqual(applyBoardEvent(list, { type: "machine.removed" }), before);
+  assert.deepEqual(applyBoardEvent(list, { type: "board.reset" }), before);
+  assert.deepEqual(
+    applyBoardEvent(list, { type: "machine.removed", machineId: "zz" }).map((m) => m.id),
+    ["c", "b", "a"],
+  );
+});
+
+Deno.test("nudge: the grace period counts from doneAt, not from now", () => {
+  const m: Machine = { ...m0, state: "done", ownerId: "o", useId: "u", doneAt: 600_000 };
+  assert.deepEqual(machineView(m, "me", 600_000 + 3 * 60_000 - 1, "en", s).actions, []);
+  assert.deepEqual(machineView(m, "me", 600_000 + 3 * 60_000, "en", s).actions, ["nudge"]);
+});
+
+Deno.test("applyBoardEvent: a machine id alone removes only on machine.removed", () => {
+  const list = [m0, { ...m0, id: "w2", order: 2 }];
+  assert.deepEqual(
+    applyBoardEvent(list, { type: "machine.held", machineId: "w1" }).map((m) => m.id),
+    ["w1", "w2"],
+  );
+  assert.deepEqual(
+    applyBoardEvent(list, { type: "machine.removed", machineId: "w1" }).map((m) => m.id),
+    ["w2"],
+  );
+});
+
+Deno.test("arrived: the deadline is for starting; in use: the end time for the clock", () => {
+  const arrived: Machine = { ...m0, state: "arrived", ownerId: "me", holdExpiresAt: 5 * 60_000 };
+  assert.equal(machineView(arrived, "me", 0, "ko", s).timeText, "5:00 안에 시작");
+  assert.equal(machineView(arrived, "me", 0, "en", s).timeText, "start within 5:00");
+  const held: Machine = { ...arrived, state: "held" };
+  assert.equal(machineView(held, "me", 0, "ko", s).timeText, "5:00 안에 도착");
+  const inUse: Machine = { ...m0, state: "in_use", ownerId: "x", startedAt: 0, endsAt: 90_000 };
+  assert.equal(machineView(inUse, "me", 0, "ko", s).endsAt, 90_000);
+  assert.equal(machineView(m0, "me", 0, "ko", s).endsAt, undefined);
+  assert.equal(clockTime(Date.UTC(2026, 0, 1, 14, 35), "ko", "UTC"), "14:35");
+  assert.equal(clockTime(Date.UTC(2026, 0, 1, 9, 5), "en", "UTC"), "09:05");
+});
+
+Deno.test("a neighbour's done machine counts down to when 수거 요청 opens", () => {
+  const done: Machine = { ...m0, state: "done", ownerId: "x", doneAt: 0 };
+  const early = machineView(done, "me", 60_000, "ko", s);
+  assert.equal(early.nudgeOpensIn, 2 * 60_000);
+  assert.deepEqual(early.actions, []);
+  const open = machineView(done, "me", 3 * 60_000, "ko", s);
+  assert.equal(open.nudgeOpensIn, undefined);
+  assert.deepEqual(open.actions, ["nudge"]);
+  // The owner never sees the countdown.
+  assert.equal(machineView(done, "x", 60_000, "ko", s).nudgeOpensIn, undefined);
+});
+
+Deno.test("freeCounts groups washers and dryers", () => {
+  const c = freeCounts([
+    { kind: "washer", state: "available" },
+    { kind: "washer", state: "in_use" },
+    { kind: "dryer", state: "done" },
+  ]);
+  assert.deepEqual(c, { washer: { free: 1, total: 2 }, dryer: { free: 0, total: 1 } });
 });

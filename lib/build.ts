@@ -303,18 +303,91 @@ async function messageFiles(
   if (typeof mod.catalogue !== "function") return [];
   const out: { lang: string; file: esbuild.OutputFile }[] = [];
   for (const lang of MESSAGE_LANGS) {
-    const messages = mod.catalogue(lang);
+    const messages = mod.catalogue(lang) as Record<string, string> | undefined;
     if (!messages) continue;
-    const text = `(globalThis.__LL_MSGS__=globalThis.__LL_MSGS__||{})[${JSON.stringify(lang)}]=` +
-      `${JSON.stringify(messages)};\n`;
-    const contents = new TextEncoder().encode(text);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", contents));
-    const hash = Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, "0")).join("")
-      .toUpperCase();
-    const file = join(outDir, dev ? `msgs-${lang}.js` : `msgs-${lang}-${hash}.js`);
-    out.push({ lang, file: { path: file, contents, hash, text } as esbuild.OutputFile });
+    for (const part of ["", ...MESSAGE_PARTS]) {
+      const picked = Object.fromEntries(
+        Object.entries(messages).filter(([key]) => messagePart(key) === part),
+      );
+      const text = "(globalThis.__LL_MSGS__=globalThis.__LL_MSGS__||{})," +
+        `Object.assign(globalThis.__LL_MSGS__[${JSON.stringify(lang)}]||=` +
+        `{},${JSON.stringify(picked)});\n`;
+      const contents = new TextEncoder().encode(text);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", contents));
+      const hash = Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, "0"))
+        .join("").toUpperCase();
+      const name = `msgs-${lang}${part}`;
+      const file = join(outDir, dev ? `${name}.js` : `${name}-${hash}.js`);
+      out.push({
+        lang: lang + part,
+        file: { path: file, contents, hash, text } as esbuild.OutputFile,
+      });
+    }
   }
   return out;
+}
+
+/** Error codes only the sign-in, sign-up and reset pages show. */
+const AUTH_ERRORS = new Set([
+  "bad_credentials",
+  "login_taken",
+  "invalid_invite",
+  "invalid_reset",
+  "weak_password",
+  "disabled",
+]);
+/** Error codes only the admin page shows. */
+const ADMIN_ERRORS = new Set([
+  "duplicate_name",
+  "machine_in_use",
+  "invite_exists",
+  "notice_exists",
+  "not_cancellable",
+  "in_the_past",
+  "too_far",
+  "unknown_machine",
+  "self",
+]);
+/** Refusals of requests no page of ours makes (bad hosts, handshakes, frames). */
+const SERVER_ONLY_ERRORS = new Set([
+  "bad_host",
+  "uri_too_long",
+  "bad_upgrade",
+  "upgrade_required",
+  "bad_frame",
+  "bad_message",
+]);
+
+/** The per-page message files besides the common one (see {@linkcode messagePart}). */
+export const MESSAGE_PARTS = ["-admin", "-settings", "-auth"] as const;
+
+/**
+ * Which browser message file a key ships in: "" for the common file every
+ * page loads, a part of {@linkcode MESSAGE_PARTS} for keys only one kind of
+ * page uses (`admin.*`/`notice.*` on /admin; `settings.*`/`kindname.*` on
+ * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages), or null
+ * for keys only the server and the service worker use (`n.*`, `push.*`,
+ * `offline.*`, `notfound.*`: the worker bundles the whole catalogue).
+ */
+export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | null {
+  const prefix = key.slice(0, key.indexOf("."));
+  // Errors only one kind of page can meet ship with that page's texts; those
+  // no page shows (protocol and transport refusals) stay on the server.
+  if (prefix === "err") {
+    const code = key.slice(4);
+    if (AUTH_ERRORS.has(code)) return "-auth";
+    if (ADMIN_ERRORS.has(code)) return "-admin";
+    if (SERVER_ONLY_ERRORS.has(code)) return null;
+    return "";
+  }
+  if (prefix === "admin" || prefix === "notice") return "-admin";
+  // The bell's panel links to Settings on every page.
+  if ((prefix === "settings" && key !== "settings.title") || prefix === "kindname") {
+    return "-settings";
+  }
+  if (prefix === "login" || prefix === "register" || prefix === "reset") return "-auth";
+  if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
+  return "";
 }
 
 /** Leaves root-relative `url(/icons/x.png)` in CSS to the server. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildAssets, generateRegistry, MARKER_CSS, REGISTRY_FILE } from "./build.ts";
+import { buildAssets, generateRegistry, MARKER_CSS, messagePart, REGISTRY_FILE } from "./build.ts";
 import type { IslandComponent } from "./islands.ts";
 
 const ISLANDS_TS = new URL("./islands.ts", import.meta.url).pathname;
@@ -193,4 +193,24 @@ Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", asy
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("messagePart: each kind of page loads its own texts; notification texts stay on the server", () => {
+  assert.equal(messagePart("board.title"), "");
+  assert.equal(messagePart("err.cooldown"), "");
+  assert.equal(messagePart("err.weak_password"), "-auth");
+  assert.equal(messagePart("err.bad_credentials"), "-auth");
+  assert.equal(messagePart("err.duplicate_name"), "-admin");
+  assert.equal(messagePart("err.not_cancellable"), "-admin");
+  assert.equal(messagePart("err.bad_host"), null);
+  assert.equal(messagePart("err.not_owner"), "", "the board meets it");
+  assert.equal(messagePart("settings.title"), "", "the bell links to Settings on every page");
+  assert.equal(messagePart("admin.add"), "-admin");
+  assert.equal(messagePart("notice.send"), "-admin");
+  assert.equal(messagePart("settings.save"), "-settings");
+  assert.equal(messagePart("kindname.notice"), "-settings");
+  assert.equal(messagePart("reset.code"), "-auth");
+  assert.equal(messagePart("n.done.title"), null);
+  assert.equal(messagePart("push.generic_body"), null);
+  assert.equal(messagePart("offline.title"), null);
 });

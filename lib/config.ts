@@ -25,8 +25,37 @@ export interface Config {
   pushEndpointAllow: string[];
   /** Extra origins allowed for CSRF/WebSocket Origin checks. */
   allowedOrigins: string[];
-  /** Trust X-Forwarded-For for rate limiting (behind a known proxy). */
+  /** Trust X-Forwarded-For / X-Forwarded-Proto (behind a known proxy). */
   trustProxy: boolean;
+  /**
+   * How many reverse proxies in front of the app append to X-Forwarded-For
+   * (`TRUST_PROXY=1`/`true` → 1, `TRUST_PROXY=2` → 2; 0 when off). The client
+   * is the right-most address that none of them added.
+   */
+  proxyHops: number;
+  /**
+   * The public origin (`PUBLIC_URL`, e.g. `https://laundry.example.org`). When
+   * set it replaces the request's Host and scheme for cookies, HSTS, the CSP
+   * and the Origin checks.
+   */
+  publicUrl?: string;
+  /** Largest request body in bytes (`BODY_LIMIT_BYTES`). */
+  bodyLimitBytes: number;
+  /** Login attempt limits (see lib/login_limits.ts and docs/SECURITY.md). */
+  login: {
+    /** Attempts per (account, IP) before delays start (`LOGIN_FREE_ATTEMPTS`). */
+    freeAttempts: number;
+    /** First delay after the free attempts, doubling each time (`LOGIN_DELAY_BASE_MS`). */
+    delayBaseMs: number;
+    /** Longest delay (`LOGIN_DELAY_MAX_MS`). */
+    delayMaxMs: number;
+    /** Attempts on one account from unfamiliar addresses per window (`LOGIN_ACCOUNT_LIMIT`). */
+    accountLimit: number;
+    /** Attempts from one address on accounts not familiar to it per window (`LOGIN_IP_LIMIT`). */
+    ipLimit: number;
+    /** Window of the two ceilings and of the (account, IP) counter (`LOGIN_WINDOW_MS`). */
+    windowMs: number;
+  };
   /** Length of one "minute" in ms (60 000; tests and demos shrink it). */
   minuteMs: number;
   /** Event log retention. */
@@ -51,6 +80,8 @@ export interface Config {
   pushLeaseMs: number;
   /** Pushes in flight at once per instance. */
   pushConcurrency: number;
+  /** Base of the push retry backoff (attempt n waits base × 2^n, at least Retry-After). */
+  pushRetryBaseMs: number;
   /** Workers serving one port (`deno task start`; default 1). */
   workers: number;
   /** This worker's name (`/healthz`): "main", or "w1"… in a pool. */
@@ -66,6 +97,28 @@ function num(v: string | undefined, def: number): number {
 
 function list(v: string | undefined): string[] {
   return (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function proxyHops(v: string | undefined): number {
+  if (v === undefined || v === "" || v === "0" || v === "false") return 0;
+  if (v === "true") return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new Error(`Invalid TRUST_PROXY: ${v}`);
+  return n;
+}
+
+function publicUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`Invalid PUBLIC_URL: ${v}`);
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") {
+    throw new Error(`PUBLIC_URL must be http(s): ${v}`);
+  }
+  return u.origin;
 }
 
 /** Read the configuration from an environment map (default: `Deno.env`). */
@@ -84,7 +137,18 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     firebaseWebConfig: env.FIREBASE_WEB_CONFIG || undefined,
     pushEndpointAllow: parseAllowList(env.PUSH_ENDPOINT_ALLOW),
     allowedOrigins: list(env.ALLOWED_ORIGINS),
-    trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true",
+    trustProxy: proxyHops(env.TRUST_PROXY) > 0,
+    proxyHops: proxyHops(env.TRUST_PROXY),
+    publicUrl: publicUrl(env.PUBLIC_URL),
+    bodyLimitBytes: num(env.BODY_LIMIT_BYTES, 16 * 1024),
+    login: {
+      freeAttempts: num(env.LOGIN_FREE_ATTEMPTS, 5),
+      delayBaseMs: num(env.LOGIN_DELAY_BASE_MS, 1000),
+      delayMaxMs: num(env.LOGIN_DELAY_MAX_MS, 15 * 60_000),
+      accountLimit: num(env.LOGIN_ACCOUNT_LIMIT, 50),
+      ipLimit: num(env.LOGIN_IP_LIMIT, 100),
+      windowMs: num(env.LOGIN_WINDOW_MS, 15 * 60_000),
+    },
     minuteMs: num(env.MINUTE_MS, 60_000),
     retentionMs: num(env.EVENT_RETENTION_MS, 24 * 3600_000),
     pingMs: num(env.WS_PING_MS, 25_000),
@@ -96,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     pushTimeoutMs: num(env.PUSH_TIMEOUT_MS, 10_000),
     pushLeaseMs: num(env.PUSH_LEASE_MS, 30_000),
     pushConcurrency: Math.max(1, num(env.PUSH_CONCURRENCY, 16)),
+    pushRetryBaseMs: num(env.PUSH_RETRY_BASE_MS, 1000),
     workers: Math.max(1, Math.floor(num(env.WORKERS, 1))),
     workerName: env.WORKER_NAME || "main",
   };

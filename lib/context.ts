@@ -2,6 +2,8 @@
  * The dependencies every route receives. Built once by `lib/server.ts`.
  * @module
  */
+import type { Hono } from "hono";
+import type { AppEnv } from "./http.ts";
 import type { Board } from "./board.ts";
 import type { Config } from "./config.ts";
 import type { Store } from "./db.ts";
@@ -9,6 +11,9 @@ import type { Hub } from "./realtime.ts";
 import type { Notifier } from "./notify/notifier.ts";
 import type { NotificationService } from "./notify/service.ts";
 import type { DueWorker } from "./outbox.ts";
+
+/** A route module: mounts itself on the app (the composition root, `app.ts`, lists them). */
+export type Mount = (app: Hono<AppEnv>, ctx: AppContext) => void;
 
 /** Route dependencies. Optional parts are wired in by features that need them. */
 export interface AppContext {

@@ -196,8 +196,6 @@ export class Store {
    * queues and `KV_QUEUES` is not "off"). Set by the server at start.
    */
   queues = false;
-  /** "Minutes" before an in-app-only delivery unconfirmed by a page is pushed (ms). */
-  ackTimeoutMs = 10_000;
 
   /** Add due-index records to a commit, waking workers (see `lib/outbox.ts`). */
   addDue(op: Deno.AtomicOperation, jobs: DueJob[], now = Date.now()): void {
@@ -396,35 +394,6 @@ export class Store {
   /** Whether a due entry was consumed or moved by someone else. */
   async #gone(entry: DueEntry): Promise<boolean> {
     return (await this.kv.get(entry.key)).versionstamp !== entry.versionstamp;
-  }
-
-  /**
-   * Persist what time alone changed on one machine now (a hold expired, a
-   * cycle ended), with what it owes. Returns null when nothing was due.
-   */
-  async settleMachine(
-    machineId: string,
-    now = Date.now(),
-  ): Promise<
-    { machine: Machine; before: Machine; event: MachineEventType; events: LogEvent[] } | null
-  > {
-    return await retryCommit(async () => {
-      const entry = await this.kv.get<Machine>(K.machine(machineId));
-      if (!entry.value) return { none: true } as const;
-      const settled = settle(entry.value, now);
-      if (!settled.event) return { none: true } as const;
-      const op = this.kv.atomic();
-      if (settled.event === "machine.hold_expired" && entry.value.ownerId) {
-        const idx = await this.kv.get<string>(K.hold(entry.value.ownerId, entry.value.kind));
-        if (idx.value === machineId) op.check(idx).delete(idx.key);
-      }
-      const events = await this.#commitMachine(entry, settled.machine, [
-        settledDraft(entry.value, settled.machine, settled.event),
-      ], op);
-      return events
-        ? { machine: settled.machine, before: entry.value, event: settled.event, events }
-        : null;
-    }, BUSY_BOARD).then((r) => ("none" in r ? null : r));
   }
 
   /**
@@ -893,18 +862,6 @@ export class Store {
     }, { attempts: 20 }).catch(() => ({ allowed: false, retryAfterMs: 1000 }));
   }
 
-  /** Whether `key` is currently over `limit` (without counting a hit). */
-  async isRateLimited(key: string, limit: number): Promise<number> {
-    const w = (await this.kv.get<RateWindow>(["rate", key])).value;
-    const now = Date.now();
-    return w && w.resetAt > now && w.count >= limit ? w.resetAt - now : 0;
-  }
-
-  /** Reset a rate-limit window (e.g. after a successful login). */
-  async clearRate(key: string): Promise<void> {
-    await this.kv.delete(["rate", key]);
-  }
-
   // ───────────────────────────── preferences ─────────────────────────────
 
   /** A user's stored preferences, or null. */
@@ -1103,11 +1060,6 @@ export class Store {
     }, { attempts: 10 }).catch(() => {});
   }
 
-  /** Whether a notification was pushed to a user's device already. */
-  async wasSent(notificationId: string, userId: string, deviceId: string): Promise<boolean> {
-    return (await this.kv.get<SentMark>(K.sent(notificationId, userId, deviceId))).value !== null;
-  }
-
   /**
    * Record that an open page showed these notifications (in-app delivery
    * confirmed): one atomic write for the whole list. The caller passes only
@@ -1120,11 +1072,6 @@ export class Store {
       op.set(K.acked(userId, id), { at: Date.now() }, { expireIn: 86_400_000 });
     }
     await op.commit();
-  }
-
-  /** Whether an open page confirmed showing a notification. */
-  async isAcked(userId: string, id: string): Promise<boolean> {
-    return (await this.kv.get(["acked", userId, id])).value !== null;
   }
 
   // ───────────────────────────── watches & nudges ─────────────────────────────
@@ -1149,21 +1096,6 @@ export class Store {
       if ((await this.kv.get(["watches", kind, userId])).value) kinds.push(kind);
     }
     return kinds;
-  }
-
-  /**
-   * Take every watcher of `kind` (one-shot: the watches are removed in the
-   * same atomic operation, so two instances cannot both offer).
-   */
-  async takeWatchers(kind: MachineKind): Promise<string[]> {
-    const entries: Deno.KvEntry<unknown>[] = [];
-    for await (const e of this.kv.list({ prefix: ["watches", kind] })) entries.push(e);
-    const taken: string[] = [];
-    for (const e of entries) {
-      const res = await this.kv.atomic().check(e).delete(e.key).commit();
-      if (res.ok) taken.push(e.key[2] as string);
-    }
-    return taken;
   }
 
   /**
@@ -1194,13 +1126,6 @@ export class Store {
       this.addDue(op, [dueNow({ t: "notify", userId: m.ownerId!, n: spec(m) }, now)], now);
       return await tryCommit(op) ? { refusal: null } : null;
     }).then((r) => r.refusal);
-  }
-
-  /** Remember that `userId` used a machine (for "users of one machine" notices). */
-  async markMachineUser(machineId: string, userId: string): Promise<void> {
-    await this.kv.set(["machine_users", machineId, userId], { at: Date.now() }, {
-      expireIn: 24 * 3600_000,
-    });
   }
 
   /** Users of a machine within the last 24 h. */

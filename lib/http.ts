@@ -22,7 +22,20 @@ export interface AppEnv {
 /** Name of the session cookie. */
 export const SESSION_COOKIE = "ll_session";
 
-/** An error that becomes `{error: {code, message}}` with its status. */
+/**
+ * Optional details of an API error, for the client to place and word it:
+ * `field` names the body field at fault (the form shows the message under
+ * it), `retryAfterSec` says when trying again can succeed.
+ */
+export interface ErrorDetails {
+  field?: string;
+  retryAfterSec?: number;
+}
+
+/**
+ * An error that becomes `{error: {code, message, field?, retryAfterSec?}}`
+ * with its status. A `Retry-After` header also fills `retryAfterSec`.
+ */
 export class HttpError extends Error {
   /** Create an HTTP error. */
   constructor(
@@ -30,26 +43,44 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details: ErrorDetails = {},
   ) {
     super(message);
   }
 }
 
-/** The JSON error body of the API. */
+/** The JSON error body of the API (`message` is English, for developers; clients translate `code`). */
 export function errorBody(
   code: string,
   message: string,
-): { error: { code: string; message: string } } {
-  return { error: { code, message } };
+  details: ErrorDetails = {},
+): { error: { code: string; message: string } & ErrorDetails } {
+  return { error: { code, message, ...details } };
 }
 
 /** Turn any thrown error into the API's error shape; unexpected ones are 500 and logged. */
 export function toErrorResponse(c: Context, err: unknown): Response {
   if (err instanceof HttpError) {
-    return c.json(errorBody(err.code, err.message), err.status as 400, err.headers);
+    const details = { ...err.details };
+    const retry = Number(err.headers["Retry-After"]);
+    if (details.retryAfterSec === undefined && Number.isFinite(retry) && retry > 0) {
+      details.retryAfterSec = retry;
+    }
+    const headers = { ...err.headers };
+    if (details.retryAfterSec !== undefined && !headers["Retry-After"]) {
+      headers["Retry-After"] = String(details.retryAfterSec);
+    }
+    return c.json(errorBody(err.code, err.message, details), err.status as 400, headers);
   }
   if (err instanceof StoreError) {
-    return c.json(errorBody(err.code, err.message), err.status as 400);
+    // A store refusal may carry its own retry time (e.g. "busy").
+    const retry = (err as StoreError & ErrorDetails).retryAfterSec;
+    const details = typeof retry === "number" && retry > 0 ? { retryAfterSec: retry } : {};
+    return c.json(
+      errorBody(err.code, err.message, details),
+      err.status as 400,
+      details.retryAfterSec ? { "Retry-After": String(details.retryAfterSec) } : {},
+    );
   }
   console.error("unhandled error", c.req.method, c.req.path, err);
   return c.json(errorBody("internal", "Something went wrong on our side."), 500);
@@ -78,22 +109,30 @@ export function securityHeaders(extraConnect: string[] = []): MiddlewareHandler<
   return async (c, next) => {
     await next();
     const h = c.res.headers;
-    const host = new URL(c.req.url).host;
+    // The URL is pinned by lib/middleware/public_origin.ts (PUBLIC_URL, X-Forwarded-Proto).
+    const url = new URL(c.req.url);
+    const host = url.host;
     h.set("Content-Security-Policy", contentSecurityPolicy(host, extraConnect));
     h.set("X-Content-Type-Options", "nosniff");
     h.set("Referrer-Policy", "strict-origin-when-cross-origin");
     h.set("X-Frame-Options", "DENY");
     h.set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
     h.set("Cross-Origin-Opener-Policy", "same-origin");
-    if (!isLocalhost(host)) h.set("Strict-Transport-Security", "max-age=31536000");
+    if (url.protocol === "https:" || !isLocalhost(host)) {
+      h.set("Strict-Transport-Security", "max-age=31536000");
+    }
   };
 }
 
-/** True for localhost / loopback hosts (cookies may then be non-Secure). */
+/**
+ * True for loopback hosts only (cookies may then be non-Secure, no HSTS):
+ * `localhost`, `*.localhost`, `[::1]` and IPv4 literals in 127.0.0.0/8,
+ * compared exactly (`127.0.0.1.nip.io` or `127.evil.example` are not).
+ */
 export function isLocalhost(host: string): boolean {
-  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  return name === "localhost" || name === "::1" || name.startsWith("127.") ||
-    name.endsWith(".localhost");
+  const name = host.toLowerCase().replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" ||
+    /^127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(name);
 }
 
 /**
@@ -119,13 +158,21 @@ export function csrf(allowed: string[] = []): MiddlewareHandler<AppEnv> {
       throw new HttpError(403, "cross_origin", "Cross-origin requests are not allowed.");
     }
     const len = c.req.header("content-length");
-    const hasBody = (len !== undefined && len !== "0") || c.req.header("transfer-encoding");
+    // No length (chunked, HTTP/2, in-process): look at the body itself. Deno gives even an
+    // empty DELETE a body stream; bodyLimit has already capped what can be buffered here.
+    const hasBody = len !== undefined ? len !== "0" : !!c.req.header("transfer-encoding") ||
+      (c.req.raw.body !== null && (await c.req.arrayBuffer()).byteLength > 0);
     const ct = c.req.header("content-type") ?? "";
-    if (hasBody && !/^application\/json\b/i.test(ct)) {
+    if (hasBody && !isJsonContentType(ct)) {
       throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
     }
     await next();
   };
+}
+
+/** Exactly `application/json`, optionally with parameters (`; charset=utf-8`). */
+export function isJsonContentType(ct: string): boolean {
+  return ct.split(";")[0].trim().toLowerCase() === "application/json";
 }
 
 /** Public static paths: served without looking up the session. */
@@ -226,16 +273,32 @@ export async function body<T extends z.ZodTypeAny>(c: Context, schema: T): Promi
     const msg = issue.code === "unrecognized_keys"
       ? `Unknown field(s): ${issue.keys.join(", ")}.`
       : `${where}: ${issue.message}`;
-    throw new HttpError(400, "invalid_body", msg);
+    throw new HttpError(
+      400,
+      "invalid_body",
+      msg,
+      {},
+      issue.path.length ? { field: String(issue.path[0]) } : {},
+    );
   }
   return r.data;
 }
 
-/** Client IP for rate limiting (Deno's remote address; first X-Forwarded-For hop only when trusted). */
-export function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
+/**
+ * Client IP for rate limiting: Deno's remote address, or behind `hops` trusted
+ * proxies (`TRUST_PROXY`) the right-most `X-Forwarded-For` entry they did not
+ * add (each proxy appends the address it saw, so entries further left are
+ * client-controlled). `true` means one proxy.
+ */
+export function clientIp(c: Context, hops: number | boolean): string {
+  const n = hops === true ? 1 : hops === false ? 0 : hops;
+  if (n > 0) {
     const xff = c.req.header("x-forwarded-for");
-    if (xff) return xff.split(",")[0].trim();
+    const hopsSeen = (xff ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    if (hopsSeen.length) {
+      const ip = hopsSeen[Math.max(0, hopsSeen.length - n)];
+      if (/^[0-9A-Fa-f:.]{2,45}$/.test(ip)) return ip;
+    }
   }
   // deno-lint-ignore no-explicit-any
   const info = (c.env as any)?.remoteAddr as Deno.NetAddr | undefined;

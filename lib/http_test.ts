@@ -273,7 +273,10 @@ Deno.test("toErrorResponse: HttpError (with headers), StoreError, and anything e
   const get = (p: string) => app.request(`http://app.test${p}`);
   const h = await get("/http");
   assert.equal(h.headers.get("retry-after"), "7");
-  assert.deepEqual(await h.json(), { error: { code: "rate_limited", message: "Slow down." } });
+  // The wait travels in the body too (the client shows it, translated).
+  assert.deepEqual(await h.json(), {
+    error: { code: "rate_limited", message: "Slow down.", retryAfterSec: 7 },
+  });
   assert.equal(h.status, 429);
   const s = await get("/store");
   assert.equal(s.status, 403);
@@ -315,14 +318,15 @@ Deno.test("securityHeaders: on every response; HSTS only off localhost", async (
   assert.equal(local.headers.get("x-frame-options"), "DENY");
 });
 
-Deno.test("clientIp: the socket address; the first X-Forwarded-For hop only behind a trusted proxy", async () => {
+Deno.test("clientIp: the socket address; behind a trusted proxy the right-most X-Forwarded-For hop", async () => {
   const app = new Hono<AppEnv>();
   app.get("/ip", (c) => c.json({ on: clientIp(c, true), off: clientIp(c, false) }));
   const env = { remoteAddr: { transport: "tcp", hostname: "192.0.2.9", port: 1 } };
   const ask = async (headers: Record<string, string>, e?: unknown) =>
     await (await app.request("http://app.test/ip", { headers }, e)).json();
+  // Our proxy appended 10.0.0.1 (the address it saw); "203.0.113.5" came from the client.
   assert.deepEqual(await ask({ "x-forwarded-for": " 203.0.113.5 , 10.0.0.1" }, env), {
-    on: "203.0.113.5",
+    on: "10.0.0.1",
     off: "192.0.2.9",
   });
   assert.deepEqual(await ask({}, env), { on: "192.0.2.9", off: "192.0.2.9" });

@@ -316,18 +316,43 @@ export function nudgeRefusal(
   now: number,
   s: LifecycleSettings,
   lastNudgeAt: number | undefined,
-): { code: "invalid_state" | "too_early" | "own_machine" | "cooldown"; message: string } | null {
+): NudgeRefusal | null {
   if (m.state !== "done" || m.doneAt === undefined) {
     return { code: "invalid_state", message: "Only a finished machine can be nudged." };
   }
   if (m.ownerId === senderId) return { code: "own_machine", message: "This is your own laundry." };
-  if (now < m.doneAt + s.pickupGraceMinutes * s.minuteMs) {
-    return { code: "too_early", message: "Give the owner a few minutes before asking." };
+  const opensAt = nudgeOpensAt(m, s)!;
+  if (now < opensAt) {
+    return {
+      code: "too_early",
+      message: "Give the owner a few minutes before asking.",
+      retryAfterSec: Math.ceil((opensAt - now) / 1000),
+    };
   }
   if (lastNudgeAt !== undefined && now < lastNudgeAt + s.nudgeCooldownMinutes * s.minuteMs) {
-    return { code: "cooldown", message: "You already asked recently." };
+    return {
+      code: "cooldown",
+      message: "You already asked recently.",
+      retryAfterSec: Math.ceil((lastNudgeAt + s.nudgeCooldownMinutes * s.minuteMs - now) / 1000),
+    };
   }
   return null;
+}
+
+/** Why {@link nudgeRefusal} refused, with when a retry can succeed (seconds) where that is known. */
+export interface NudgeRefusal {
+  code: "invalid_state" | "too_early" | "own_machine" | "cooldown";
+  message: string;
+  retryAfterSec?: number;
+}
+
+/** When neighbours may first ask the owner of a done machine to collect (수거 요청), or null. */
+export function nudgeOpensAt(
+  m: Machine,
+  s: Pick<LifecycleSettings, "minuteMs" | "pickupGraceMinutes">,
+): number | null {
+  if (m.state !== "done" || m.doneAt === undefined) return null;
+  return m.doneAt + s.pickupGraceMinutes * s.minuteMs;
 }
 
 /** True when the machine is held (held or arrived) by `userId`. */

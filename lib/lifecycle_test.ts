@@ -12,10 +12,12 @@ import {
   apply,
   type Command,
   COMMANDS,
+  DEFAULT_SETTINGS,
   isHeldBy,
   type LifecycleSettings,
   type MachineEventType,
   newMachine,
+  nudgeOpensAt,
   nudgeRefusal,
   settle,
 } from "./lifecycle.ts";
@@ -768,5 +770,106 @@ Deno.test("newMachine: available, gen 0, no owner fields", () => {
     state: "available",
     gen: 0,
     updatedAt: 123,
+  });
+});
+
+// ───────────────────────────── defaults and edge inputs ─────────────────────────────
+
+Deno.test("DEFAULT_SETTINGS are the SPEC's durations", () => {
+  assert.deepEqual(DEFAULT_SETTINGS, {
+    minuteMs: 60_000,
+    holdMinutes: 10,
+    minCycleMinutes: 1,
+    maxCycleMinutes: 240,
+    maxExtendMinutes: 120,
+    pickupGraceMinutes: 3,
+    nudgeCooldownMinutes: 10,
+  });
+});
+
+Deno.test("nudgeRefusal: every refusal says why in words", () => {
+  const { doneAt: _, ...noDoneAt } = FIXTURES.done;
+  const refusals = [
+    nudgeRefusal(FIXTURES.in_use, "u-other", NOW, S, undefined),
+    nudgeRefusal(noDoneAt, "u-other", NOW, S, undefined),
+    nudgeRefusal(FIXTURES.done, "u-owner", NOW, S, undefined),
+    nudgeRefusal(FIXTURES.done, "u-other", FIXTURES.done.doneAt!, S, undefined),
+    nudgeRefusal(FIXTURES.done, "u-other", NOW, S, NOW),
+  ];
+  assert.deepEqual(refusals.map((r) => r?.code), [
+    "invalid_state",
+    "invalid_state",
+    "own_machine",
+    "too_early",
+    "cooldown",
+  ]);
+  for (const r of refusals) assert.ok(r && r.message.length > 0, r?.code);
+});
+
+Deno.test("extend: a running machine without an end time is extended from now", () => {
+  const { endsAt: _, ...noEnd } = FIXTURES.in_use;
+  const m = expectOk(run(noEnd, { type: "extend", minutes: 5 }, OWNER, NOW + 7));
+  assert.equal(m.endsAt, NOW + 7 + 50);
+});
+
+Deno.test("settle and nudgeRefusal follow the state, not fields left over from another state", () => {
+  // A running machine with a (stale) past hold expiry: the hold rule does not apply.
+  const running: Machine = { ...FIXTURES.in_use, holdExpiresAt: NOW - 1 };
+  assert.equal(settle(running, NOW).machine, running);
+  const done: Machine = { ...FIXTURES.done, holdExpiresAt: NOW - 1 };
+  assert.equal(settle(done, NOW).event, undefined);
+  // A running machine with a (stale) doneAt cannot be nudged.
+  const withDoneAt: Machine = { ...FIXTURES.in_use, doneAt: NOW - 1_000 };
+  assert.equal(nudgeRefusal(withDoneAt, "u-other", NOW, S, undefined)?.code, "invalid_state");
+});
+
+// ───────────────────────────── when a nudge opens, retry hints ─────────────────────────────
+
+/** Real minutes, so retry hints in whole seconds are readable. */
+const REAL: LifecycleSettings = { ...S, minuteMs: 60_000 }; // grace 3 min, cooldown 10 min
+const DONE_AT_0: Machine = { ...FIXTURES.done, doneAt: 0, endsAt: 0 };
+
+Deno.test("nudgeOpensAt: doneAt + grace for a done machine, null otherwise", () => {
+  assert.equal(nudgeOpensAt(DONE_AT_0, REAL), 180_000);
+  assert.equal(nudgeOpensAt(FIXTURES.done, S), NOW - 200 + 30);
+  const { doneAt: _, ...noDoneAt } = FIXTURES.done;
+  assert.equal(nudgeOpensAt(noDoneAt, REAL), null);
+  for (const state of ["available", "held", "arrived", "in_use", "out_of_order"] as const) {
+    assert.equal(nudgeOpensAt({ ...FIXTURES[state], doneAt: 0 }, REAL), null, state);
+  }
+});
+
+Deno.test("nudgeRefusal: too early says in whole seconds (rounded up) when asking can succeed", () => {
+  assert.deepEqual(nudgeRefusal(DONE_AT_0, "u-other", 0, REAL, undefined), {
+    code: "too_early",
+    message: "Give the owner a few minutes before asking.",
+    retryAfterSec: 180,
+  });
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 178_999, REAL, undefined)?.retryAfterSec, 2);
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 179_000, REAL, undefined)?.retryAfterSec, 1);
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 179_999, REAL, undefined)?.retryAfterSec, 1);
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 180_000, REAL, undefined), null);
+});
+
+Deno.test("nudgeRefusal: a cooldown says in whole seconds (rounded up) when it ends", () => {
+  const last = 200_000; // cooldown ends at 800 000
+  assert.deepEqual(nudgeRefusal(DONE_AT_0, "u-other", 300_000, REAL, last), {
+    code: "cooldown",
+    message: "You already asked recently.",
+    retryAfterSec: 500,
+  });
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 798_999, REAL, last)?.retryAfterSec, 2);
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 799_500, REAL, last)?.retryAfterSec, 1);
+  assert.equal(nudgeRefusal(DONE_AT_0, "u-other", 800_000, REAL, last), null);
+});
+
+Deno.test("nudgeRefusal: no retry hint where waiting cannot help", () => {
+  assert.deepEqual(nudgeRefusal(FIXTURES.in_use, "u-other", NOW, REAL, undefined), {
+    code: "invalid_state",
+    message: "Only a finished machine can be nudged.",
+  });
+  assert.deepEqual(nudgeRefusal(DONE_AT_0, "u-owner", 0, REAL, undefined), {
+    code: "own_machine",
+    message: "This is your own laundry.",
   });
 });

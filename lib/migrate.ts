@@ -11,10 +11,9 @@
  * @module
  */
 import type { Store } from "./db.ts";
-import { K } from "./keys.ts";
-import { due, type DueJob, tickTimes } from "./notify/plan.ts";
+import { due, type DueJob, tickAt, tickTimes } from "./notify/plan.ts";
 
-/** The marker key of one migration. */
+/** The marker key of one migration (`["meta", "migrated", name]`). */
 function marker(name: string): Deno.KvKey {
   return ["meta", "migrated", name];
 }
@@ -26,12 +25,7 @@ export async function migrate(store: Store, now = Date.now()): Promise<string[]>
     const jobs: DueJob[] = [];
     for (const m of await store.listMachines()) {
       const lead = await store.leadMinutes(m.ownerId);
-      for (const at of tickTimes(m, lead, store.settings, now)) {
-        jobs.push({
-          ...due({ t: "tick", machineId: m.id, useId: m.useId }, at),
-          id: `tick:${m.id}:${m.useId ?? "-"}:${at}`,
-        });
-      }
+      for (const at of tickTimes(m, lead, store.settings, now)) jobs.push(tickAt(m, at));
     }
     for (const n of await store.listNotices(10_000)) {
       if (n.status === "scheduled" || n.status === "sending") {
@@ -49,6 +43,3 @@ export async function migrate(store: Store, now = Date.now()): Promise<string[]>
   }
   return ran;
 }
-
-/** Keys this module owns (documented with the layout in `lib/keys.ts`). */
-export const MIGRATION_KEYS = { marker, epoch: K.epoch };

@@ -47,10 +47,14 @@ function next(w: Worker): Promise<FromPoolWorker> {
   });
 }
 
-/** Start `config.workers` workers serving `config.port` (a free one when 0). */
+/**
+ * Start `config.workers` workers serving `config.port` (a free one when 0),
+ * each running `workerModule` (the root's `pool_worker.ts`).
+ */
 export async function startPool(
   config: Config,
   env: Record<string, string | undefined>,
+  workerModule: URL,
 ): Promise<Pool> {
   const port = config.port || freePort(config.hostname);
   const base: Record<string, string> = {};
@@ -59,7 +63,7 @@ export async function startPool(
   const workers: Worker[] = [];
   let url = "";
   for (let i = 1; i <= config.workers; i++) {
-    const w = new Worker(new URL("./pool_worker.ts", import.meta.url), { type: "module" });
+    const w = new Worker(workerModule, { type: "module" });
     workers.push(w);
     const started = next(w);
     w.postMessage({ type: "start", env: base, name: `w${i}` } satisfies ToPoolWorker);

@@ -4,10 +4,11 @@
  * temporary KV file and port 0.
  * @module
  */
-import { createApp, type Mount } from "./app.ts";
+import type { Hono } from "hono";
+import type { AppEnv } from "./http.ts";
 import { Board } from "./board.ts";
 import type { Config } from "./config.ts";
-import type { AppContext } from "./context.ts";
+import type { AppContext, Mount } from "./context.ts";
 import { Store } from "./db.ts";
 import { Hub } from "./realtime.ts";
 import { seed, type SeedReport } from "./seed.ts";
@@ -26,6 +27,8 @@ export interface Server {
 
 /** Extra wiring a server start may take. */
 export interface ServerOptions {
+  /** Builds the Hono app (the composition root's `createApp`, `app.ts`). */
+  createApp: (ctx: AppContext, mounts: Mount[], extraConnect: string[]) => Hono<AppEnv>;
   /** Route modules beyond the core API (pages, push, notifications). */
   mounts?: Mount[];
   /** Called with the context before serving (register listeners, queue handlers…). */
@@ -57,11 +60,10 @@ export async function prepareStore(config: Config): Promise<SeedReport | null> {
 }
 
 /** Open the store, build the app and serve it. */
-export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
+export async function startServer(config: Config, opts: ServerOptions): Promise<Server> {
   const kv = lockRetrying(await Deno.openKv(config.kvPath));
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
-  store.ackTimeoutMs = config.ackTimeoutMs;
   const report = config.seed ? await seed(store, config) : null;
   await migrate(store);
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
@@ -75,7 +77,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const firebaseConnect = config.firebaseWebConfig
     ? ["https://firebaseinstallations.googleapis.com", "https://fcmregistrations.googleapis.com"]
     : [];
-  const app = createApp(ctx, mounts, [...(opts.extraConnect ?? []), ...firebaseConnect]);
+  const app = opts.createApp(ctx, mounts, [...(opts.extraConnect ?? []), ...firebaseConnect]);
   const ac = new AbortController();
   let resolveListen: (addr: Deno.NetAddr) => void;
   const listening = new Promise<Deno.NetAddr>((r) => (resolveListen = r));

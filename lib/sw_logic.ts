@@ -270,19 +270,48 @@ export function precacheList(assets: string[]): string[] {
   return [...assets.filter((a) => !/\/fcm-[^/]*\.js$/.test(a)), ...extra];
 }
 
-/** The page shown for a navigation when offline and nothing is cached. */
-export function offlinePage(lang: Lang, style: string | null): string {
+/**
+ * The page shown for a navigation when the network fails and nothing is
+ * cached: styled, translated, with the app's header, saying whether the
+ * phone is offline or only the server is unreachable; "다시 시도" reloads the
+ * page that was asked for (`path`), and the page retries by itself every few
+ * seconds (a meta refresh: CSP allows no inline script), so it goes away soon
+ * after the connection is back.
+ */
+export function offlinePage(
+  lang: Lang,
+  style: string | null,
+  opts: { path?: string; reason?: "offline" | "unreachable" } = {},
+): string {
   const esc = (s: string) =>
     s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+  const path = opts.path && opts.path.startsWith("/") && !opts.path.startsWith("//")
+    ? opts.path
+    : "/";
+  const unreachable = opts.reason === "unreachable";
+  const title = t(lang, unreachable ? "offline.unreachable_title" : "offline.title");
+  const body = t(lang, unreachable ? "offline.unreachable_body" : "offline.body");
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${esc(t(lang, "offline.title"))} · ${esc(t(lang, "app.name"))}</title>` +
+    `<meta http-equiv="refresh" content="${OFFLINE_RETRY_SEC}">` +
+    `<title>${esc(title)} · ${esc(t(lang, "app.name"))}</title>` +
     (style ? `<link rel="stylesheet" href="${esc(style)}">` : "") +
-    `</head><body><main id="main" class="offline-page"><h1>${esc(t(lang, "offline.title"))}</h1>` +
-    `<p>${esc(t(lang, "offline.body"))}</p>` +
-    `<p><a class="button primary" href="/">${esc(t(lang, "offline.retry"))}</a></p>` +
+    `</head><body><header class="topbar"><a class="brand" href="/">` +
+    `<img src="/icons/icon.svg" alt="" width="28" height="28"><span>${
+      esc(t(lang, "app.name"))
+    }</span></a></header>` +
+    `<main id="main" class="offline-page" data-reason="${
+      unreachable ? "unreachable" : "offline"
+    }">` +
+    `<h1>${esc(title)}</h1><p>${esc(body)}</p>` +
+    `<p class="muted">${esc(t(lang, "offline.auto_retry", { n: OFFLINE_RETRY_SEC }))}</p>` +
+    `<p><a class="button primary" href="${esc(path)}">${esc(t(lang, "offline.retry"))}</a></p>` +
+    (path !== "/" ? `<p><a href="/">${esc(t(lang, "offline.to_board"))}</a></p>` : "") +
     `</main></body></html>`;
 }
+
+/** Seconds between the offline page's own retries. */
+export const OFFLINE_RETRY_SEC = 5;
 
 /** The language for worker-made text, from `navigator.language`. */
 export function workerLang(language: string | undefined): Lang {

@@ -193,6 +193,13 @@ Deno.test("offlinePage and workerLang", () => {
   assert.ok(html.includes(t("ko", "offline.title")));
   assert.ok(html.includes('href="/_app/style-X.css"'));
   assert.ok(!/<script|style=/.test(html), "CSP: no inline script or style");
+  // It retries the page that was asked for and says whether only the server is down.
+  const deep = offlinePage("en", null, { path: "/settings?x=1", reason: "unreachable" });
+  assert.ok(deep.includes('href="/settings?x=1"'));
+  assert.ok(deep.includes(t("en", "offline.unreachable_title")));
+  assert.ok(deep.includes('href="/"'), "and leads to the board");
+  assert.match(deep, /http-equiv="refresh"/);
+  assert.ok(!offlinePage("ko", null, { path: "//evil.example" }).includes("evil.example"));
   assert.equal(workerLang("en-US"), "en");
   assert.equal(workerLang("ko-KR"), "ko");
   assert.equal(workerLang(undefined), "ko");

@@ -3,19 +3,21 @@
  * they load what the page shows from `lib/` and hand it to islands as props.
  * @module
  */
+import { sameOriginPath } from "../lib/safe_redirect.ts";
 import type { Context, Hono } from "hono";
-import { setCookie } from "hono/cookie";
+import { getCookie, setCookie } from "hono/cookie";
 import type { VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-import type { Mount } from "../lib/app.ts";
+import type { Mount } from "../lib/context.ts";
 import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
 import type { AppContext } from "../lib/context.ts";
-import type { AppEnv } from "../lib/http.ts";
+import { type AppEnv, isSameOrigin, isStaticPath, SESSION_COOKIE } from "../lib/http.ts";
+import { LANG_COOKIE, saveLanguage } from "../lib/user_language.ts";
 import { type MessageKey, t } from "../lib/i18n.ts";
 import { publicUser } from "../lib/db.ts";
 import { Layout, type LayoutProps } from "../components/Layout.tsx";
 import Board from "../islands/Board.tsx";
-import AuthForm from "../islands/AuthForm.tsx";
+import AuthForm, { safeNext } from "../islands/AuthForm.tsx";
 import { inboxPage } from "./pages/inbox.tsx";
 import { settingsPage } from "./pages/settings.tsx";
 import { adminPage } from "./pages/admin.tsx";
@@ -25,6 +27,8 @@ export interface PageContent {
   title: MessageKey;
   active?: LayoutProps["active"];
   body: VNode;
+  /** Message files of its own besides the common one (lib/build.ts `messagePart`). */
+  parts?: string[];
   /** The unread count, when the page has it already (else the layout counts). */
   unread?: number;
 }
@@ -45,7 +49,14 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       <Layout
         lang={lang}
         title={t(lang, page.title)}
-        assets={assetTags(manifest, lang)}
+        assets={assetTags(manifest, lang, {
+          parts: page.parts ??
+            (page.active === "admin"
+              ? ["-admin"]
+              : page.active === "settings"
+              ? ["-settings"]
+              : []),
+        })}
         user={user ? publicUser(user) : null}
         active={page.active}
         unread={unread}
@@ -63,7 +74,18 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
   function signedIn(fn: PageFn, admin = false) {
     return async (c: Context<AppEnv>) => {
       const user = c.get("user");
-      if (!user) return c.redirect("/login", 302);
+      if (!user) {
+        // Come back here after signing in (a deep link such as /admin or /?m=…).
+        const url = new URL(c.req.url);
+        const here = url.pathname + url.search;
+        const q = new URLSearchParams();
+        if (here !== "/") q.set("next", here);
+        // A session cookie that no longer works: the session ended (expired, signed out
+        // elsewhere, password reset, account disabled). Say so on the login page.
+        if (getCookie(c, SESSION_COOKIE)) q.set("ended", "1");
+        const qs = q.toString();
+        return c.redirect(qs ? `/login?${qs}` : "/login", 302);
+      }
       if (admin && user.role !== "admin") {
         return render(c, {
           title: "nav.admin",
@@ -81,23 +103,34 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       await next();
     });
 
-    app.get("/lang/:lang", (c) => {
+    app.get("/lang/:lang", async (c) => {
       const lang = c.req.param("lang") === "en" ? "en" : "ko";
-      setCookie(c, "lang", lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
-      const back = c.req.header("referer");
-      const self = new URL(c.req.url).origin;
-      return c.redirect(back && back.startsWith(self + "/") ? back.slice(self.length) : "/", 302);
+      setCookie(c, LANG_COOKIE, lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+      // The top-bar toggle is the saved preference too (pages, toasts, inbox, pushes), but only
+      // when the click came from this site: a link elsewhere must not change someone's settings.
+      const user = c.get("user");
+      if (user && isSameOrigin(c.req.raw, ctx.config.allowedOrigins)) {
+        await saveLanguage(ctx.store, user.id, lang);
+      }
+      // Back to the page the toggle was on, on our own origin only (never `//evil`).
+      return c.redirect(sameOriginPath(c.req.header("referer"), new URL(c.req.url).origin), 302);
     });
 
     app.get("/login", (c) => {
-      if (c.get("user")) return c.redirect("/", 302);
+      if (c.get("user")) return c.redirect(safeNext(c.req.query("next")), 302);
       const lang = c.get("lang");
       return render(c, {
         title: "login.title",
+        parts: ["-auth"],
         body: (
           <section class="narrow">
             <h1>{t(lang, "login.title")}</h1>
-            <AuthForm mode="login" lang={lang} />
+            {c.req.query("ended") && (
+              <p class="banner warn" role="status" data-session-ended>
+                {t(lang, "login.session_ended")}
+              </p>
+            )}
+            <AuthForm mode="login" lang={lang} next={safeNext(c.req.query("next"))} />
           </section>
         ),
       });
@@ -108,10 +141,26 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       const lang = c.get("lang");
       return render(c, {
         title: "register.title",
+        parts: ["-auth"],
         body: (
           <section class="narrow">
             <h1>{t(lang, "register.title")}</h1>
             <AuthForm mode="register" lang={lang} invite={c.req.query("invite")?.slice(0, 40)} />
+          </section>
+        ),
+      });
+    });
+
+    app.get("/reset", (c) => {
+      const lang = c.get("lang");
+      return render(c, {
+        title: "reset.title",
+        parts: ["-auth"],
+        body: (
+          <section class="narrow">
+            <h1>{t(lang, "reset.title")}</h1>
+            <p class="muted">{t(lang, "reset.help")}</p>
+            <AuthForm mode="reset" lang={lang} resetCode={c.req.query("code")?.slice(0, 40)} />
           </section>
         ),
       });
@@ -141,6 +190,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
               settings={{
                 minuteMs: ctx.store.settings.minuteMs,
                 pickupGraceMinutes: ctx.store.settings.pickupGraceMinutes,
+                nudgeCooldownMinutes: ctx.store.settings.nudgeCooldownMinutes,
               }}
               watches={watches}
               focus={focus && /^[0-9a-z]{4,32}$/.test(focus) ? focus : undefined}
@@ -153,5 +203,27 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     app.get("/inbox", signedIn(inboxPage));
     app.get("/settings", signedIn(settingsPage));
     app.get("/admin", signedIn(adminPage, true));
+
+    // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).
+    app.get("*", async (c, next) => {
+      const path = c.req.path;
+      if (path.startsWith("/api/") || path === "/ws" || isStaticPath(path)) return await next();
+      const lang = c.get("lang");
+      const signed = !!c.get("user");
+      return await render(c, {
+        title: "notfound.title",
+        body: (
+          <section class="narrow offline-page" data-not-found>
+            <h1>{t(lang, "notfound.title")}</h1>
+            <p>{t(lang, "notfound.body")}</p>
+            <p>
+              <a class="button primary" href={signed ? "/" : "/login"}>
+                {t(lang, signed ? "offline.to_board" : "login.title")}
+              </a>
+            </p>
+          </section>
+        ),
+      }, 404);
+    });
   };
 }

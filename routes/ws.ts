@@ -9,6 +9,7 @@ import type { AppContext } from "../lib/context.ts";
 import { isCursor, parseCursor } from "../lib/cursor.ts";
 import { sha256Hex } from "../lib/ids.ts";
 import { type AppEnv, HttpError, isSameOrigin, requireUser } from "../lib/http.ts";
+import { originalRequest } from "../lib/middleware/public_origin.ts";
 
 /** The WebSocket route. */
 export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
@@ -16,6 +17,14 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/", async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new HttpError(426, "upgrade_required", "This endpoint speaks WebSocket only.");
+    }
+    // A handshake Deno.upgradeWebSocket would reject (and the app answer 500): 400.
+    if (
+      !/^[A-Za-z0-9+/]{22}==$/.test(c.req.header("sec-websocket-key") ?? "") ||
+      !/(^|,)\s*upgrade\s*(,|$)/i.test(c.req.header("connection") ?? "") ||
+      c.req.header("sec-websocket-version") !== "13"
+    ) {
+      throw new HttpError(400, "bad_upgrade", "Not a valid WebSocket handshake.");
     }
     // Browsers always send Origin on WebSocket handshakes; refuse foreign or missing ones.
     const origin = c.req.header("origin");
@@ -29,9 +38,17 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
     const user = requireUser(c);
     const since = c.req.query("since");
     if (since && !isCursor(since)) throw new HttpError(400, "bad_cursor", "since: not a cursor.");
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 0 });
     const token = c.get("sessionToken");
-    ctx.hub.attach(socket, user, parseCursor(since), token ? await sha256Hex(token) : null);
+    const sessionHash = token ? await sha256Hex(token) : null;
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(originalRequest(c.req.raw), { idleTimeout: 0 });
+    } catch {
+      // Not a request from Deno.serve (in-process tests), or a handshake Deno refuses.
+      throw new HttpError(400, "bad_upgrade", "Not a valid WebSocket handshake.");
+    }
+    const { socket, response } = upgraded;
+    ctx.hub.attach(socket, user, parseCursor(since), sessionHash);
     return response;
   });
   return app;

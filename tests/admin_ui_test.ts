@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { catalogue } from "../lib/i18n.ts";
 import { AnnouncementBody } from "../routes/api/admin_notices.ts";
 import {
   audienceOf,
@@ -97,14 +98,14 @@ Deno.test("residentMatches: name, room or login id, case-insensitive, and the ro
   assert.ok(!residentMatches(u, "kim", ""));
 });
 
-Deno.test("errorText shows the API's message, a network hint, or a generic one", () => {
+Deno.test("errorText shows the code translated (never the API's message), or a generic one", () => {
   assert.equal(
-    errorText(new ApiError(409, "invalid_state", "Machine is in use."), "ko"),
-    "Machine is in use.",
+    errorText(new ApiError(409, "machine_in_use", "Machine is in use."), "ko"),
+    catalogue("ko")["err.machine_in_use"],
   );
   assert.equal(
     errorText(new ApiError(0, "network", "network"), "ko"),
-    "네트워크에 연결할 수 없어요.",
+    catalogue("ko")["err.network"],
   );
   assert.equal(errorText(new Error("x"), "en"), "Something went wrong. Please try again.");
 });

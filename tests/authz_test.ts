@@ -18,6 +18,7 @@ import { createTestApp, type KitResponse, type Party, type TestApp } from "./sup
 import { rawUpgrade, TEST_INVITE, TEST_PASSWORD, waitFor } from "./support/harness.ts";
 import type { Machine, User } from "../lib/types.ts";
 import { actorOf } from "../routes/api/machines.ts";
+import { issueReset } from "../lib/recovery.ts";
 
 type Role = "anon" | "resident" | "other" | "admin" | "disabled";
 const ROLES: Role[] = ["anon", "resident", "other", "admin", "disabled"];
@@ -187,6 +188,16 @@ const TABLE: Record<string, Case[]> = {
     expect: everyone(200),
     cell: { path: "/api/auth/logout", body: {} },
   }],
+  "POST /api/auth/reset": [{
+    name: "a new password with a one-time code the admin issued",
+    expect: everyone(200),
+    cell: async (k) => {
+      const victim = await k.resident(unique("forgot"));
+      const admin = await k.admin();
+      const { code } = await issueReset(k.ctx.store, victim.user.id, admin.user!.id);
+      return { path: "/api/auth/reset", body: { resetCode: code, password: "a-new-pass-417" } };
+    },
+  }],
   "GET /api/me": [{ name: "me", expect: signedIn(200), cell: { path: "/api/me" } }],
   "GET /api/machines": [{ name: "board", expect: signedIn(200), cell: { path: "/api/machines" } }],
   "GET /api/sync": [{ name: "sync", expect: signedIn(200), cell: { path: "/api/sync" } }],
@@ -324,6 +335,14 @@ const TABLE: Record<string, Case[]> = {
       body: { disabled: true },
     }),
   }],
+  "POST /api/admin/residents/:id/reset": [{
+    name: "issue a reset code for another resident",
+    expect: adminOnly(201),
+    cell: async (k) => ({
+      path: `/api/admin/residents/${(await k.resident(unique("forgets"))).user.id}/reset`,
+      body: {},
+    }),
+  }],
   "GET /api/admin/invites": [{
     name: "list",
     expect: adminOnly(200),
@@ -459,6 +478,8 @@ const TABLE: Record<string, Case[]> = {
   "GET /lang/:lang": [{ name: "switch", expect: everyone(302), cell: { path: "/lang/en" } }],
   "GET /login": [{ name: "login page", expect: guestPage, cell: { path: "/login" } }],
   "GET /register": [{ name: "sign-up page", expect: guestPage, cell: { path: "/register" } }],
+  "GET /reset": [{ name: "password reset page", expect: everyone(200), cell: { path: "/reset" } }],
+  "GET /*": [{ name: "an unknown page", expect: everyone(404), cell: { path: "/no-such-page" } }],
   "GET /": [{ name: "board page", expect: page, cell: { path: "/" } }],
   "GET /inbox": [{ name: "inbox page", expect: page, cell: { path: "/inbox" } }],
   "GET /settings": [{ name: "settings page", expect: page, cell: { path: "/settings" } }],

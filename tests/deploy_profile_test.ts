@@ -63,7 +63,7 @@ async function startInstance(name: string, env: Record<string, string>): Promise
   const worker = new Worker(new URL("./support/instance_worker.ts", import.meta.url), {
     type: "module",
   });
-  const answer = reply(worker, 20_000);
+  const answer = reply(worker, 60_000);
   worker.postMessage({ type: "start", env, full: true } satisfies ToWorker);
   const msg = await answer;
   if (msg.type !== "started") {

@@ -6,6 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { type DueRecord, reschedule } from "../lib/outbox.ts";
+import { quietUntil } from "../lib/notify/policy.ts";
 import { admin, openSocket, resident, type TestSocket, waitFor } from "./support/harness.ts";
 import { startWebPushTesting } from "./support/push_service.ts";
 import {
@@ -230,4 +232,28 @@ Deno.test("quiet hours, hold mode: machine.free is held (inbox has it); critical
   const kinds = (await payloads(push, sub.clientHash)).map((p) => p.kind);
   assert.deepEqual(kinds, ["notice", "use.done"]);
   await waitForStat(srv, "pushed", before.pushed + 2);
+
+  // The held pushes wait in the due-index for the end of the quiet hours…
+  const kv = srv.ctx.store.kv;
+  const held: Deno.KvEntry<DueRecord>[] = [];
+  for await (const e of kv.list<DueRecord>({ prefix: ["due"] })) {
+    if (e.value.job.t === "held" && e.value.job.userId === a.user.id) held.push(e);
+  }
+  assert.equal(held.length, 2, "machine.free and the routine notice are held");
+  const prefs = ok(await a.get("/api/preferences")).preferences;
+  const end = quietUntil(prefs, Date.now())!;
+  for (const e of held) assert.equal(e.key[1], end, "due exactly when the quiet hours end");
+  // …and go out when that time comes (the clock is moved by moving the records).
+  for (const e of held) {
+    assert.ok((await reschedule(kv.atomic(), e, Date.now()).commit()).ok);
+  }
+  const { all: afterQuiet } = await waitForPayload(
+    push,
+    sub.clientHash,
+    (p) => p.kind === "machine.free",
+    5000,
+  );
+  await waitForPayload(push, sub.clientHash, (p) => p.title === "Routine", 5000);
+  await assertPushCountStays(push, sub.clientHash, 4, 800);
+  assert.equal(afterQuiet.find((p: Json) => p.kind === "machine.free").silent, false);
 });

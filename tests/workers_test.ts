@@ -16,7 +16,7 @@ import {
   TEST_INVITE,
   waitFor,
 } from "./support/harness.ts";
-import { features } from "../lib/features.ts";
+import { features } from "../app.ts";
 import { health } from "../lib/healthz.ts";
 
 /** GET /healthz over a new connection each time (so the kernel picks a worker anew). */

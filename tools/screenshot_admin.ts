@@ -15,7 +15,7 @@
 import { dirname } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { buildAssets } from "../lib/build.ts";
-import { features } from "../lib/features.ts";
+import { features } from "../app.ts";
 import { admin, Client, startTestServer } from "../tests/support/harness.ts";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../tests/support/browser.ts";
 

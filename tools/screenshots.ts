@@ -46,12 +46,15 @@ export interface Shot {
   fullPage?: boolean;
   /** Viewport width in CSS px (default 390; check 360 too). */
   width?: number;
+  /** `prefers-color-scheme` (default light). */
+  colorScheme?: "light" | "dark";
 }
 
 /** The shots this tool takes by default. */
 export const SHOTS: Shot[] = [
   { name: "board-ko", as: "alice", lang: "ko", path: "/" },
   { name: "board-en", as: "alice", lang: "en", path: "/" },
+  { name: "board-dark", as: "alice", lang: "ko", path: "/", colorScheme: "dark" },
   { name: "inbox", as: "alice", lang: "ko", path: "/inbox" },
 ];
 
@@ -140,7 +143,7 @@ export async function seedDemo(): Promise<Demo> {
     {
       kind: "use.done",
       title: `${w1.name} 완료!`,
-      body: "세탁이 끝났어요. 이웃을 위해 빨리 꺼내 주세요.",
+      body: "다 끝났어요. 이웃을 위해 빨리 꺼내 주세요.",
       url: `/?m=${w1.id}`,
       tag: `m-${w1.id}`,
       machineId: w1.id,
@@ -186,8 +189,11 @@ export async function takeScreenshots(opts: ScreenshotOptions = {}): Promise<str
         hasTouch: true,
         locale: shot.lang === "ko" ? "ko-KR" : "en-GB",
         timezoneId: "Asia/Seoul",
+        colorScheme: shot.colorScheme ?? "light",
       });
       const client = demo.users[shot.as];
+      // Pages follow the user's saved language (the cookie only for signed-out pages).
+      await ok(client.put("/api/preferences", { lang: shot.lang }), "language");
       await ctx.addCookies([
         ...[...client.cookies].map(([name, value]) => ({ name, value, url: demo.srv.url })),
         { name: "lang", value: shot.lang, url: demo.srv.url },

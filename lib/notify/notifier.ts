@@ -85,11 +85,11 @@ export const MAX_RETRY_DELAY_MS = 10 * 60_000;
 
 /**
  * When to try a push again after attempt `attempt` failed: exponential
- * backoff from 1 s, but never before the push service's Retry-After, and
+ * backoff (2 × `baseMs`, 4 ×, …), but never before the push service's Retry-After, and
  * never later than {@link MAX_RETRY_DELAY_MS}.
  */
-export function retryDelayMs(attempt: number, retryAfterMs: number): number {
-  const backoff = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** attempt);
+export function retryDelayMs(attempt: number, retryAfterMs: number, baseMs = 1000): number {
+  const backoff = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** attempt);
   return Math.min(MAX_RETRY_DELAY_MS, Math.max(retryAfterMs, backoff));
 }
 
@@ -334,7 +334,8 @@ export class Notifier {
       case "retry":
         if (job.attempt < MAX_PUSH_ATTEMPTS) {
           const next: Job = { ...job, attempt: job.attempt + 1 };
-          reschedule(op, entry, now + retryDelayMs(job.attempt, result.retryAfterMs), {
+          const delay = retryDelayMs(job.attempt, result.retryAfterMs, this.config.pushRetryBaseMs);
+          reschedule(op, entry, now + delay, {
             job: next,
             lease: undefined,
           });

@@ -220,9 +220,7 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
   if (!m) return out;
   const types = c.events.map((e) => e.type);
   if (types.some((t) => TIMING.has(t))) {
-    for (const at of tickTimes(m, c.leadMinutes, c.settings, c.now)) {
-      out.push({ ...due({ t: "tick", machineId: m.id, useId: m.useId }, at), id: tickId(m, at) });
-    }
+    for (const at of tickTimes(m, c.leadMinutes, c.settings, c.now)) out.push(tickAt(m, at));
   }
   if (types.some((t) => FREEING.has(t)) && m.state === "available") {
     out.push(due({ t: "free", machineId: m.id, gen: m.gen }, c.now));
@@ -230,9 +228,10 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
   return out;
 }
 
-/** The id of a tick at `at` (one record per machine, use and moment). */
-function tickId(m: Machine, at: number): string {
-  return `tick:${m.id}:${m.useId ?? "-"}:${at}`;
+/** A tick of machine `m`'s current use at `at` (one record per machine, use and moment). */
+export function tickAt(m: Machine, at: number): DueJob {
+  const job: Job = { t: "tick", machineId: m.id, useId: m.useId };
+  return { at, id: `${jobId(job)}:${at}`, job };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   ownerNotice,
   planMachineChange,
   type PlannedEvent,
+  tickAt,
   tickTimes,
   TIMING,
 } from "./plan.ts";
@@ -330,4 +331,66 @@ Deno.test("TIMING and FREEING: the events that re-time a use and that free a mac
     "machine.released",
     "machine.repaired",
   ]);
+});
+
+Deno.test("planMachineChange: what does not re-time or free a use owes nothing", () => {
+  // A rename of a machine in use: no ticks again (they were owed at the start).
+  assert.deepEqual(
+    planMachineChange({
+      before: inUse,
+      after: { ...inUse, name: "W1 (big)" },
+      events: [ev("machine.updated", { ...inUse, name: "W1 (big)" })],
+      leadMinutes: 5,
+      now: 0,
+      settings: S,
+    }),
+    [],
+  );
+  // One freeing event among others is enough for an offer.
+  const free: Machine = { ...base, gen: 9 };
+  const jobs = planMachineChange({
+    before: held,
+    after: free,
+    events: [ev("machine.hold_expired", free, {}), ev("machine.updated", free)],
+    leadMinutes: 5,
+    now: 1,
+    settings: S,
+  });
+  assert.deepEqual(jobs.map((j) => j.id), ["free:w1:9"]);
+  // A machine removed in the same change owes no offer and no tick.
+  assert.deepEqual(
+    planMachineChange({
+      before: base,
+      after: null,
+      events: [ev("machine.released", base), ev("machine.removed")],
+      leadMinutes: 5,
+      now: 1,
+      settings: S,
+    }),
+    [],
+  );
+});
+
+Deno.test("planMachineChange: the machine before each event is the previous event's", () => {
+  // Released (nobody on it), then broken: the breakdown ends nobody's use.
+  const free: Machine = { ...base, gen: 3 };
+  const broken: Machine = { ...base, state: "out_of_order", gen: 4 };
+  const jobs = planMachineChange({
+    before: inUse,
+    after: broken,
+    events: [ev("machine.released", free), ev("machine.out_of_order", broken)],
+    leadMinutes: 5,
+    now: 1,
+    settings: S,
+  });
+  assert.deepEqual(jobs, []);
+});
+
+Deno.test("tickAt: one record per machine, use and moment", () => {
+  assert.deepEqual(tickAt(inUse, 42), {
+    at: 42,
+    id: "tick:w1:use1:42",
+    job: { t: "tick", machineId: "w1", useId: "use1" },
+  });
+  assert.equal(tickAt(base, 7).id, "tick:w1:-:7");
 });

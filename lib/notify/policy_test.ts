@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   collapseTag,
+  CONFIGURABLE_KINDS,
   defaultPreferences,
   KIND_DEFAULTS,
   localMinutes,
+  OWN_CYCLE_KINDS,
   pushOptions,
   quietUntil,
   route,
@@ -111,4 +113,152 @@ Deno.test("collapseTag: one tag per machine, so 'ending soon' is replaced by 'do
   assert.notEqual(collapseTag("use.done", "abc"), collapseTag("use.done", "xyz"));
   assert.equal(collapseTag("notice", undefined, "n1"), "n-n1");
   assert.match(collapseTag("machine.free", "abc"), /^[A-Za-z0-9_-]{1,32}$/);
+});
+
+Deno.test("KIND_DEFAULTS is exactly the SPEC transport table", () => {
+  assert.deepEqual(KIND_DEFAULTS, {
+    "use.ending_soon": { urgency: "high", ttlSeconds: 300 },
+    "use.done": { urgency: "high", ttlSeconds: 3600 },
+    "use.overdue": { urgency: "high", ttlSeconds: 3600 },
+    "pickup.nudge": { urgency: "high", ttlSeconds: 1800 },
+    "hold.expiring": { urgency: "normal", ttlSeconds: 600 },
+    "hold.expired": { urgency: "normal", ttlSeconds: 600 },
+    "machine.free": { urgency: "normal", ttlSeconds: 900 },
+    "notice": { urgency: "normal", ttlSeconds: 86400 },
+    "test": { urgency: "high", ttlSeconds: 300 },
+  });
+});
+
+Deno.test("CONFIGURABLE_KINDS lists every kind but test, in settings order", () => {
+  assert.deepEqual(CONFIGURABLE_KINDS, [
+    "use.ending_soon",
+    "use.done",
+    "use.overdue",
+    "pickup.nudge",
+    "hold.expiring",
+    "hold.expired",
+    "machine.free",
+    "notice",
+  ]);
+  assert.deepEqual([...OWN_CYCLE_KINDS].sort(), ["use.done", "use.ending_soon", "use.overdue"]);
+});
+
+Deno.test("defaultPreferences: Korean, Seoul, no opt-outs, 5 minute lead, quiet hours off", () => {
+  const expected = {
+    lang: "ko",
+    timeZone: "Asia/Seoul",
+    push: {},
+    endingSoonMinutes: 5,
+    quiet: { enabled: false, start: "23:00", end: "07:00", mode: "silent" },
+  };
+  assert.deepEqual(defaultPreferences(), expected);
+  assert.deepEqual(defaultPreferences("en"), { ...expected, lang: "en" });
+});
+
+Deno.test("localMinutes counts the minutes of the hour too", () => {
+  // 2026-11-22 14:37:59 UTC = 23:37 in Seoul.
+  const t = SEOUL_23H + 37 * 60_000 + 59_000;
+  assert.equal(localMinutes(t, "Asia/Seoul"), 23 * 60 + 37);
+  assert.equal(localMinutes(t, "UTC"), 14 * 60 + 37);
+  assert.equal(localMinutes(Date.UTC(2026, 10, 22, 15, 5), "Asia/Seoul"), 5, "00:05 next day");
+});
+
+/** Epoch ms of a Seoul wall-clock time on 2026-11-22 (hours may exceed 24). */
+function seoul(h: number, m: number, s = 0): number {
+  return Date.UTC(2026, 10, 22, h - 9, m, s);
+}
+
+Deno.test("quietUntil: boundaries of a window that wraps midnight (start inside, end outside)", () => {
+  const q = prefs({ quiet: { enabled: true, start: "22:30", end: "06:45", mode: "silent" } });
+  assert.equal(quietUntil(q, seoul(22, 29)), null, "a minute before the start");
+  assert.equal(quietUntil(q, seoul(22, 30)), seoul(30, 45), "at the start");
+  assert.equal(quietUntil(q, seoul(24, 0)), seoul(30, 45), "midnight");
+  assert.equal(quietUntil(q, seoul(30, 44)), seoul(30, 45), "last minute");
+  assert.equal(quietUntil(q, seoul(30, 45)), null, "at the end");
+  // Mid-minute: the end is still on the minute, not shifted by the seconds.
+  assert.equal(quietUntil(q, seoul(23, 10, 42)), seoul(30, 45));
+});
+
+Deno.test("quietUntil: boundaries of a daytime window (start inside, end outside)", () => {
+  const q = prefs({ quiet: { enabled: true, start: "09:15", end: "17:00", mode: "silent" } });
+  assert.equal(quietUntil(q, seoul(8, 0)), null, "before the start");
+  assert.equal(quietUntil(q, seoul(9, 14)), null, "a minute before the start");
+  assert.equal(quietUntil(q, seoul(9, 15)), seoul(17, 0), "at the start");
+  assert.equal(quietUntil(q, seoul(16, 59, 30)), seoul(17, 0), "last minute");
+  assert.equal(quietUntil(q, seoul(17, 0)), null, "at the end");
+});
+
+Deno.test("quietUntil: an empty window (start = end) is never quiet", () => {
+  const q = prefs({ quiet: { enabled: true, start: "07:00", end: "07:00", mode: "hold" } });
+  for (const t of [seoul(6, 59), seoul(7, 0), seoul(12, 0), seoul(23, 0)]) {
+    assert.equal(quietUntil(q, t), null);
+  }
+});
+
+Deno.test("route: the full decision for each path, reasons included", () => {
+  const off = { connected: false, visible: false };
+  const hidden = { connected: true, visible: false };
+  assert.deepEqual(
+    route({ kind: "notice", sound: false }, quietHold, { connected: true, visible: true }, 0),
+    { inApp: true, push: false, silent: false, reason: "visible" },
+  );
+  const optedOut = prefs({ push: { "machine.free": false } });
+  assert.deepEqual(route({ kind: "machine.free", sound: false }, optedOut, hidden, SEOUL_12H), {
+    inApp: true,
+    push: false,
+    silent: false,
+    reason: "opted_out",
+  });
+  assert.deepEqual(route({ kind: "machine.free" }, quietHold, hidden, SEOUL_23H), {
+    inApp: true,
+    push: true,
+    silent: false,
+    holdUntil: SEOUL_23H + 8 * 3600_000,
+    reason: "quiet_hold",
+  });
+  assert.deepEqual(route({ kind: "hold.expired" }, quietSilent, off, SEOUL_23H), {
+    inApp: false,
+    push: true,
+    silent: true,
+    reason: "quiet_silent",
+  });
+  assert.deepEqual(route({ kind: "use.done" }, prefs(), hidden, SEOUL_12H), {
+    inApp: true,
+    push: true,
+    silent: false,
+    reason: "hidden",
+  });
+  assert.deepEqual(route({ kind: "use.done" }, prefs(), off, SEOUL_12H), {
+    inApp: false,
+    push: true,
+    silent: false,
+    reason: "offline",
+  });
+});
+
+Deno.test("route: a test notification ignores opt-outs and quiet hours", () => {
+  const off = { connected: false, visible: false };
+  const optedOut = prefs({
+    push: { test: false },
+    quiet: { enabled: true, start: "22:00", end: "07:00", mode: "hold" },
+  });
+  assert.deepEqual(route({ kind: "test" }, optedOut, off, SEOUL_23H), {
+    inApp: false,
+    push: true,
+    silent: false,
+    reason: "offline",
+  });
+});
+
+Deno.test("collapseTag: exact tags for machine, free-machine, notice and plain kinds", () => {
+  assert.equal(collapseTag("use.done", "abc"), "m-abc");
+  assert.equal(collapseTag("pickup.nudge", "abc", "n1"), "m-abc", "machine wins over notice");
+  assert.equal(collapseTag("machine.free", "abc"), "free", "one tag for every free machine");
+  assert.equal(collapseTag("machine.free"), "free");
+  assert.equal(collapseTag("machine.free", undefined, "n1"), "free");
+  assert.equal(collapseTag("notice", undefined, "n1"), "n-n1");
+  assert.equal(collapseTag("notice"), "notice");
+  assert.equal(collapseTag("hold.expired"), "hold-expired");
+  assert.equal(collapseTag("use.ending_soon", ""), "use-ending_soon", "empty id is no id");
+  assert.equal(collapseTag("test"), "test");
 });

@@ -77,3 +77,91 @@ Deno.test("a machine without an owner or use has no reminders", () => {
   assert.deepEqual(remindersFor({ ...base, ownerId: undefined }, 5, s), []);
   assert.deepEqual(remindersFor({ ...base, state: "available", useId: undefined }, 5, s), []);
 });
+
+Deno.test("remindersFor: every field of each reminder, ids included", () => {
+  assert.deepEqual(remindersFor(base, 5, s), [
+    {
+      machineId: "m1",
+      useId: "use1",
+      gen: 3,
+      id: "use.ending_soon:use1:3",
+      kind: "use.ending_soon",
+      at: 35_000,
+      minutes: 5,
+      expiresAt: 40_000,
+    },
+    {
+      machineId: "m1",
+      useId: "use1",
+      gen: 3,
+      id: "use.overdue:use1:40000:10",
+      kind: "use.overdue",
+      at: 50_000,
+      minutes: 10,
+    },
+    {
+      machineId: "m1",
+      useId: "use1",
+      gen: 3,
+      id: "use.overdue:use1:40000:30",
+      kind: "use.overdue",
+      at: 70_000,
+      minutes: 30,
+    },
+  ]);
+  const arrived: Machine = {
+    ...base,
+    state: "arrived",
+    gen: 7,
+    endsAt: undefined,
+    startedAt: undefined,
+    holdExpiresAt: 600_000,
+  };
+  assert.deepEqual(remindersFor(arrived, 5, s), [
+    {
+      machineId: "m1",
+      useId: "use1",
+      gen: 7,
+      id: "hold.expiring:use1:600000",
+      kind: "hold.expiring",
+      at: 598_000,
+      minutes: 2,
+      expiresAt: 600_000,
+    },
+  ]);
+});
+
+Deno.test("no ending-soon reminder when the lead is exactly the cycle length", () => {
+  const rs = remindersFor({ ...base, startedAt: 0, endsAt: 5_000 }, 5, s);
+  assert.deepEqual(rs.map((r) => r.kind), ["use.overdue", "use.overdue"]);
+  const longer = remindersFor({ ...base, startedAt: 0, endsAt: 5_001 }, 5, s);
+  assert.deepEqual(longer.map((r) => [r.kind, r.at]).slice(0, 1), [["use.ending_soon", 1]]);
+});
+
+Deno.test("reminders follow the state, not fields left over from another state", () => {
+  // A held machine still carrying a cycle's times gets only its hold warning.
+  const held: Machine = { ...base, state: "held", holdExpiresAt: 600_000 };
+  assert.deepEqual(remindersFor(held, 5, s).map((r) => r.kind), ["hold.expiring"]);
+  assert.equal(nextStateChangeAt(held), 600_000);
+  // A running or finished machine with a stale hold expiry gets no hold warning.
+  assert.equal(
+    remindersFor({ ...base, holdExpiresAt: 600_000 }, 5, s).some((r) => r.kind === "hold.expiring"),
+    false,
+  );
+  const done: Machine = { ...base, state: "done", doneAt: 40_000, holdExpiresAt: 600_000 };
+  assert.deepEqual(remindersFor(done, 5, s).map((r) => r.kind), ["use.overdue", "use.overdue"]);
+  assert.equal(nextStateChangeAt(done), null);
+  // A hold without an expiry has no warning and no state change.
+  const noExpiry: Machine = { ...base, state: "arrived", endsAt: undefined, startedAt: undefined };
+  assert.deepEqual(remindersFor(noExpiry, 5, s), []);
+  assert.equal(nextStateChangeAt(noExpiry), null);
+  assert.equal(nextStateChangeAt({ ...noExpiry, state: "held" }), null);
+  // A running machine without an end time changes state with time never.
+  assert.equal(nextStateChangeAt({ ...base, endsAt: undefined }), null);
+});
+
+Deno.test("nextStateChangeAt: an arrived machine changes when its hold expires", () => {
+  const arrived: Machine = { ...base, state: "arrived", endsAt: undefined, holdExpiresAt: 9_000 };
+  assert.equal(nextStateChangeAt(arrived), 9_000);
+  assert.equal(nextStateChangeAt({ ...arrived, state: "out_of_order" }), null);
+});

@@ -151,3 +151,60 @@ Deno.test("parseAllowList throws on entries that are not plain origins", () => {
     assert.throws(() => parseAllowList(env), TypeError, env);
   }
 });
+
+Deno.test("isAllowedEndpoint accepts a one-letter label under a wildcard service", () => {
+  assert.equal(isAllowedEndpoint("https://a.notify.windows.com/w/?token=x", []), true);
+  assert.equal(isAllowedEndpoint("https://7.push.apple.com/3/device/abc", []), true);
+  assert.equal(isAllowedEndpoint("https://a-.push.apple.com/3/device/abc", []), false);
+});
+
+Deno.test("isAllowedEndpoint rejects a password without a user name and an empty fragment", () => {
+  for (
+    const endpoint of [
+      "https://:pw@fcm.googleapis.com/fcm/send/abc", // canonical, username ""
+      "https://fcm.googleapis.com/fcm/send/abc#", // canonical, hash ""
+    ]
+  ) {
+    assert.equal(new URL(endpoint).href, endpoint, "the URL parser keeps it as is");
+    assert.equal(isAllowedEndpoint(endpoint, []), false, endpoint);
+  }
+  const extra = ["http://127.0.0.1:9012"];
+  assert.equal(isAllowedEndpoint("http://:pw@127.0.0.1:9012/n", extra), false);
+  assert.equal(isAllowedEndpoint("http://127.0.0.1:9012/n#", extra), false);
+});
+
+Deno.test("parseAllowList refuses what the URL parser would quietly repair", () => {
+  for (
+    const env of [
+      "\x01http://127.0.0.1:9012", // leading control character (the parser strips it)
+      "http://127.0.0.1:9012\\", // backslash (the parser reads it as "/")
+      "http://127.0.0.1:9012\x00",
+      "http://:pw@127.0.0.1:9012", // password without a user name
+      "http://push.example.test.:9012", // trailing-dot host
+      "http://push.example.test.",
+    ]
+  ) {
+    assert.throws(
+      () => parseAllowList(env),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        e.message === `PUSH_ENDPOINT_ALLOW: "${env}" is not an origin like http://127.0.0.1:9012`,
+      JSON.stringify(env),
+    );
+  }
+});
+
+Deno.test("parseAllowList names the bad entry when it does not parse at all", () => {
+  assert.throws(
+    () => parseAllowList("http://127.0.0.1:9012, nope"),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      e.message === 'PUSH_ENDPOINT_ALLOW: "nope" is not an origin like http://127.0.0.1:9012',
+  );
+});
+
+Deno.test("isAllowedEndpoint rejects a backslash in the query, which the URL parser keeps as is", () => {
+  const endpoint = "https://fcm.googleapis.com/fcm/send/abc?x=a\\b";
+  assert.equal(new URL(endpoint).href, endpoint, "canonical, so only the character check stops it");
+  assert.equal(isAllowedEndpoint(endpoint, []), false);
+});

@@ -4,7 +4,6 @@ import {
   MAX_ENCRYPTED_BODY_BYTES,
   parseRetryAfter,
   sanitizeTopic,
-  sendWithRetry,
   validateSubject,
   WebPushSender,
 } from "./webpush_sender.ts";
@@ -234,25 +233,16 @@ Deno.test("WebPushSender reports a VAPID signing failure as alarm, without sendi
   assert.equal(calls, 0);
 });
 
-Deno.test("sendWithRetry honours Retry-After: 503 (Retry-After: 1) then 201", async () => {
+Deno.test("WebPushSender reads Retry-After on a 503 into the retry result", async () => {
   await using capture = await startCapturePush({
-    responses: [{ status: 503, headers: { "Retry-After": "1" }, body: "busy" }, 201],
+    responses: [{ status: 503, headers: { "Retry-After": "7" }, body: "busy" }],
   });
   const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
   const device = { endpoint: capture.url(), keys: await subscriptionKeys() };
-  const started = performance.now();
-  const outcome = await sendWithRetry(() => sender.send(device, "x", OPTS), {
-    maxAttempts: 3,
-    baseDelayMs: 10,
-  });
-  const elapsed = performance.now() - started;
-  assert.deepEqual(outcome.result, { status: "ok", httpStatus: 201 });
-  assert.equal(outcome.attempts, 2);
-  assert.equal(outcome.waitedMs, 1000);
-  assert.ok(elapsed >= 1000, `retried after ${elapsed} ms`);
-  assert.equal(capture.requests.length, 2);
-  const gap = capture.requests[1].receivedAt - capture.requests[0].receivedAt;
-  assert.ok(gap >= 990, `second request ${gap} ms after the first`);
+  const result = await sender.send(device, "x", OPTS);
+  assert.equal(result.status, "retry");
+  assert.equal((result as { retryAfterMs: number }).retryAfterMs, 7000);
+  assert.equal((result as { httpStatus: number }).httpStatus, 503);
 });
 
 Deno.test("WebPushSender maps 403 to alarm and drops the cached JWT for that origin", async () => {
@@ -381,52 +371,6 @@ Deno.test("WebPushSender uses the injected fetch", async () => {
   const result = await sender.send({ endpoint, keys: await subscriptionKeys() }, "x", OPTS);
   assert.deepEqual(result, { status: "ok", httpStatus: 201 });
   assert.deepEqual(seen, [endpoint]);
-});
-
-Deno.test("sendWithRetry backs off exponentially, caps the wait and stops on final results", async () => {
-  const retry = (retryAfterMs: number): SendResult => ({
-    status: "retry",
-    retryAfterMs,
-    detail: "503",
-  });
-  const sleeps: number[] = [];
-  const sleep = (ms: number) => {
-    sleeps.push(ms);
-    return Promise.resolve();
-  };
-
-  let calls = 0;
-  const exhausted = await sendWithRetry(() => (calls++, Promise.resolve(retry(0))), {
-    maxAttempts: 4,
-    baseDelayMs: 100,
-    maxDelayMs: 250,
-    sleep,
-  });
-  assert.equal(exhausted.attempts, 4);
-  assert.equal(calls, 4);
-  assert.equal(exhausted.result.status, "retry");
-  assert.deepEqual(sleeps, [100, 200, 250]);
-  assert.equal(exhausted.waitedMs, 550);
-
-  sleeps.length = 0;
-  const tooLong = await sendWithRetry(() => Promise.resolve(retry(60_000)), {
-    maxDelayMs: 30_000,
-    sleep,
-  });
-  assert.equal(tooLong.attempts, 1, "a Retry-After beyond the cap is left to the caller");
-  assert.deepEqual(sleeps, []);
-
-  const answers: SendResult[] = [retry(20), { status: "gone", httpStatus: 410, detail: "" }];
-  const gone = await sendWithRetry(() => Promise.resolve(answers.shift()!), {
-    baseDelayMs: 5,
-    sleep,
-  });
-  assert.equal(gone.attempts, 2);
-  assert.equal(gone.result.status, "gone");
-  assert.deepEqual(sleeps, [20], "Retry-After wins over a shorter backoff");
-
-  const once = await sendWithRetry(() => Promise.resolve(retry(0)), { maxAttempts: 1, sleep });
-  assert.equal(once.attempts, 1);
 });
 
 Deno.test("parseRetryAfter reads delay-seconds and HTTP-dates", () => {

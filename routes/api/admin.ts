@@ -5,20 +5,22 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { publicUser } from "../../lib/db.ts";
+import { publicUser, StoreError } from "../../lib/db.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
+import { displayText } from "../../lib/text.ts";
 import { actorOf, machineIdParam } from "./machines.ts";
+import { issueReset } from "../../lib/recovery.ts";
 
 const MachineBody = z.object({
-  name: z.string().trim().min(1).max(40),
+  name: displayText(40),
   kind: z.enum(["washer", "dryer"]),
-  room: z.string().trim().min(1).max(40),
+  room: displayText(40),
 }).strict();
 
 const MachinePatch = z.object({
-  name: z.string().trim().min(1).max(40).optional(),
-  room: z.string().trim().min(1).max(40).optional(),
+  name: displayText(40).optional(),
+  room: displayText(40).optional(),
   order: z.number().int().min(0).max(10_000).optional(),
 }).strict();
 
@@ -31,6 +33,20 @@ const InviteBody = z.object({
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 }).strict();
 
+/** A user id in a path (ids are short base32; anything else names no one). */
+export function userIdParam(id: string): string {
+  if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such user.");
+  return id;
+}
+
+/** An invite code in a path (the shape `POST /invites` accepts). */
+export function inviteCodeParam(code: string): string {
+  if (!/^[A-Za-z0-9-]{4,40}$/.test(code)) {
+    throw new HttpError(404, "not_found", "No such invite code.");
+  }
+  return code;
+}
+
 /** Admin routes; every handler starts with requireAdmin. */
 export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -41,18 +57,49 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.get("/machines", async (c) => c.json({ machines: await ctx.store.listMachines() }));
 
+  /** 409 `duplicate_name` when another machine in `room` already has `name` (case-insensitive). */
+  async function refuseDuplicateName(name: string, room: string, self?: string) {
+    const key = (s: string) => s.trim().normalize("NFC").toLocaleLowerCase();
+    const clash = (await ctx.store.listMachines()).some((m) =>
+      m.id !== self && key(m.room) === key(room) && key(m.name) === key(name)
+    );
+    if (clash) {
+      throw new HttpError(
+        409,
+        "duplicate_name",
+        "A machine in this laundry room has that name.",
+        {},
+        { field: "name" },
+      );
+    }
+  }
+
   app.post("/machines", async (c) => {
     const b = await body(c, MachineBody);
+    await refuseDuplicateName(b.name, b.room);
     return c.json({ machine: await ctx.board.addMachine(b) }, 201);
   });
 
   app.patch("/machines/:id", async (c) => {
     const b = await body(c, MachinePatch);
-    return c.json({ machine: await ctx.board.updateMachine(machineIdParam(c.req.param("id")), b) });
+    const id = machineIdParam(c.req.param("id"));
+    if (b.name !== undefined || b.room !== undefined) {
+      const current = await ctx.store.getMachine(id);
+      if (current) await refuseDuplicateName(b.name ?? current.name, b.room ?? current.room, id);
+    }
+    return c.json({ machine: await ctx.board.updateMachine(id, b) });
   });
 
   app.delete("/machines/:id", async (c) => {
-    await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    try {
+      await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
+    } catch (err) {
+      // The store says invalid_state; the admin needs to know why a removal is refused.
+      if (err instanceof StoreError && err.code === "invalid_state") {
+        throw new HttpError(409, "machine_in_use", err.message);
+      }
+      throw err;
+    }
     return c.json({ ok: true });
   });
 
@@ -81,9 +128,24 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.json({ residents: users.map(publicUser) });
   });
 
+  // A one-time password-reset code for a resident (lib/recovery.ts); the answer is the only
+  // place the code appears.
+  app.post("/residents/:id/reset", async (c) => {
+    await body(c, Empty);
+    const me = requireAdmin(c);
+    const id = c.req.param("id");
+    if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such user.");
+    const r = await issueReset(ctx.store, id, me.id);
+    return c.json({
+      code: r.code,
+      expiresAt: r.expiresAt,
+      url: `/reset?code=${encodeURIComponent(r.code)}`,
+    }, 201);
+  });
+
   app.patch("/residents/:id", async (c) => {
     const b = await body(c, UserPatch);
-    const id = c.req.param("id");
+    const id = userIdParam(c.req.param("id"));
     if (id === requireAdmin(c).id) {
       throw new HttpError(400, "self", "You cannot disable your own account.");
     }
@@ -105,7 +167,7 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   });
 
   app.delete("/invites/:code", async (c) => {
-    return c.json({ invite: await ctx.store.revokeInvite(c.req.param("code")) });
+    return c.json({ invite: await ctx.store.revokeInvite(inviteCodeParam(c.req.param("code"))) });
   });
 
   return app;

@@ -26,6 +26,12 @@ export const AnnouncementBody = z.object({
 /** Longest a notice may be scheduled ahead. */
 export const MAX_SCHEDULE_AHEAD_MS = 90 * 86_400_000;
 
+/** A notice id in a path (short base32; anything else names no notice). */
+export function noticeIdParam(id: string): string {
+  if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such notice.");
+  return id;
+}
+
 /** Announcement routes. */
 export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -64,13 +70,13 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
   });
 
   app.get("/announcements/:id", async (c) => {
-    const n = await ctx.store.getNotice(c.req.param("id"));
+    const n = await ctx.store.getNotice(noticeIdParam(c.req.param("id")));
     if (!n) throw new HttpError(404, "not_found", "No such notice.");
     return c.json({ notice: n, stats: await ctx.store.getStats(n.id) });
   });
 
   app.delete("/announcements/:id", async (c) => {
-    const id = c.req.param("id");
+    const id = noticeIdParam(c.req.param("id"));
     const n = await ctx.store.getNotice(id);
     if (!n) throw new HttpError(404, "not_found", "No such notice.");
     const cancelled = await ctx.notifications!.cancelNotice(id);

@@ -5,7 +5,10 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { publicUser, SESSION_TTL_MS } from "../../lib/db.ts";
+import { type Invite, publicUser, SESSION_TTL_MS, type Store } from "../../lib/db.ts";
+import { LoginLimiter, retryMessage } from "../../lib/login_limits.ts";
+import { MIN_PASSWORD_LENGTH, passwordProblem } from "../../lib/password_policy.ts";
+import { displayText } from "../../lib/text.ts";
 import type { AppContext } from "../../lib/context.ts";
 import {
   type AppEnv,
@@ -19,20 +22,27 @@ import {
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../../lib/password.ts";
 import { sha256Hex } from "../../lib/ids.ts";
 import { defaultPreferences } from "../../lib/notify/policy.ts";
+import { LANG_COOKIE } from "../../lib/user_language.ts";
+import { redeemReset } from "../../lib/recovery.ts";
 
 const loginId = z.string().trim().min(3).max(32).regex(
   /^[A-Za-z0-9._-]+$/,
   "use letters, digits, dot, dash or underscore",
 );
-const password = z.string().min(8, "at least 8 characters").max(200);
 
-/** Body of POST /api/auth/register. */
+/** A new password's shape (the policy itself is `passwordProblem`). */
+const newPassword = z.string().min(
+  MIN_PASSWORD_LENGTH,
+  `at least ${MIN_PASSWORD_LENGTH} characters`,
+).max(200);
+
+/** Body of POST /api/auth/register (the password policy is checked after the invite). */
 export const RegisterBody = z.object({
   inviteCode: z.string().trim().min(4).max(40),
   loginId,
-  password,
-  name: z.string().trim().min(1).max(40),
-  room: z.string().trim().min(1).max(20),
+  password: newPassword,
+  name: displayText(40),
+  room: displayText(20),
 }).strict();
 
 /** Body of POST /api/auth/login. */
@@ -44,19 +54,51 @@ export const LoginBody = z.object({
 /** Body of POST /api/auth/logout (optional). */
 export const LogoutBody = z.object({ deviceId: z.string().max(64).optional() }).strict();
 
-/** Failed logins allowed per account and per IP in a 15-minute window. */
-export const LOGIN_LIMITS = { perAccount: 5, perIp: 30, windowMs: 15 * 60_000 };
+/** Whether an invite code can still be redeemed (read only; createUser re-checks atomically). */
+async function inviteUsable(store: Store, code: string): Promise<boolean> {
+  // Same key as Store.createUser / createInvite use.
+  const i = (await store.kv.get<Invite>(["invites", code.trim().toUpperCase()])).value;
+  return !!i && !i.revoked && i.uses < i.maxUses && !(i.expiresAt && i.expiresAt < Date.now());
+}
+
+/** A 429 that says when to retry: `Retry-After` and `error.retryAfterSec`, in the user's language. */
+function tooManyAttempts(c: Context<AppEnv>, retryAfterMs: number): Response {
+  const retryAfterSec = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return c.json(
+    {
+      error: {
+        code: "rate_limited",
+        message: retryMessage(c.get("lang") ?? "ko", retryAfterSec),
+        retryAfterSec,
+      },
+    },
+    429,
+    { "Retry-After": String(retryAfterSec) },
+  );
+}
+
+/** Body of POST /api/auth/reset. */
+export const ResetBody = z.object({
+  resetCode: z.string().trim().min(8).max(40),
+  password: newPassword,
+}).strict();
+
+/** Reset attempts allowed per IP in an hour (codes carry 60 random bits). */
+export const RESET_LIMIT = { perIp: 20, windowMs: 3600_000 };
 
 /** Auth routes. */
 export function authRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { store } = ctx;
+  const limiter = new LoginLimiter(store.kv, ctx.config.login);
 
   function startSession(c: Context<AppEnv>, token: string) {
+    // The URL is pinned to PUBLIC_URL / X-Forwarded-Proto by lib/middleware/public_origin.ts.
+    const url = new URL(c.req.url);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: "Lax",
-      secure: !isLocalhost(new URL(c.req.url).host),
+      secure: url.protocol === "https:" || !isLocalhost(url.host),
       path: "/",
       maxAge: Math.floor(SESSION_TTL_MS / 1000),
     });
@@ -64,7 +106,7 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.post("/register", async (c) => {
     const b = await body(c, RegisterBody);
-    const ip = clientIp(c, ctx.config.trustProxy);
+    const ip = clientIp(c, ctx.config.proxyHops);
     // Generous per IP: a whole dormitory may register from one NAT address on move-in day;
     // the invite code is the real gate.
     const rl = await store.hitRate(`register:${ip}`, 100, 3600_000);
@@ -73,6 +115,12 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
         "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
       });
     }
+    // The invite first: without one, nothing (not even whether a login id is taken) is told.
+    if (!(await inviteUsable(store, b.inviteCode))) {
+      throw new HttpError(400, "invalid_invite", "That invite code is not valid.");
+    }
+    const weak = passwordProblem(b.password, b.loginId);
+    if (weak) throw new HttpError(400, "weak_password", weak);
     const user = await store.createUser({
       loginId: b.loginId,
       passwordHash: await hashPassword(b.password),
@@ -88,28 +136,39 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.post("/login", async (c) => {
     const b = await body(c, LoginBody);
-    const ip = clientIp(c, ctx.config.trustProxy);
-    const accountKey = `login:acct:${b.loginId.toLowerCase()}`;
-    const ipKey = `login:ip:${ip}`;
-    const wait = Math.max(
-      await store.isRateLimited(accountKey, LOGIN_LIMITS.perAccount),
-      await store.isRateLimited(ipKey, LOGIN_LIMITS.perIp),
-    );
-    if (wait > 0) {
-      throw new HttpError(429, "rate_limited", "Too many failed attempts. Try again later.", {
-        "Retry-After": String(Math.ceil(wait / 1000)),
-      });
-    }
+    const ip = clientIp(c, ctx.config.proxyHops);
+    // Counted before the password is checked, atomically (lib/login_limits.ts).
+    const gate = await limiter.begin(b.loginId, ip);
+    if (!gate.ok) return tooManyAttempts(c, gate.retryAfterMs);
     const user = await store.getUserByLogin(b.loginId);
     // Spend the same time on unknown accounts so login ids cannot be probed.
     const ok = await verifyPassword(b.password, user?.passwordHash ?? DUMMY_HASH) && !!user;
-    if (!ok || !user) {
-      await store.hitRate(accountKey, LOGIN_LIMITS.perAccount, LOGIN_LIMITS.windowMs);
-      await store.hitRate(ipKey, LOGIN_LIMITS.perIp, LOGIN_LIMITS.windowMs);
-      throw new HttpError(401, "bad_credentials", "Wrong login id or password.");
-    }
+    if (!ok || !user) throw new HttpError(401, "bad_credentials", "Wrong login id or password.");
     if (user.disabled) throw new HttpError(403, "disabled", "This account is disabled.");
-    await store.clearRate(accountKey);
+    await limiter.succeeded(gate.ticket);
+    startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
+    // Signed-out pages (and the next sign-in) keep the language this resident chose.
+    const lang = (await store.getPreferences(user.id))?.lang;
+    if (lang) setCookie(c, LANG_COOKIE, lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+    return c.json({ user: publicUser(user) });
+  });
+
+  // Set a new password with a one-time code from the admin (lib/recovery.ts). Every other
+  // session of the account ends; this browser is signed in with the new password.
+  app.post("/reset", async (c) => {
+    const b = await body(c, ResetBody);
+    const ip = clientIp(c, ctx.config.proxyHops);
+    const rl = await store.hitRate(`reset:${ip}`, RESET_LIMIT.perIp, RESET_LIMIT.windowMs);
+    if (!rl.allowed) {
+      throw new HttpError(429, "rate_limited", "Too many reset attempts; try later.", {
+        "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
+      });
+    }
+    const weak = passwordProblem(b.password, "");
+    if (weak) throw new HttpError(400, "weak_password", weak);
+    const user = await redeemReset(store, b.resetCode, await hashPassword(b.password));
+    // Every session ended: close their sockets too, on every instance.
+    await ctx.hub.disconnectUser(user.id, undefined, "password reset");
     startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
     return c.json({ user: publicUser(user) });
   });

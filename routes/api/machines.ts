@@ -57,10 +57,14 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
       await body(c, Empty);
       const r = await ctx.notifications.nudge(id, u);
       if (!r.ok) {
+        // A refusal in time (too early, cooldown) says when asking again can succeed.
+        const retryAfterSec = (r as { retryAfterSec?: number }).retryAfterSec;
         throw new HttpError(
           r.code === "not_found" ? 404 : r.code === "cooldown" ? 429 : 409,
           r.code,
           r.message,
+          {},
+          retryAfterSec ? { retryAfterSec } : {},
         );
       }
       return c.json({ ok: true });

@@ -4,6 +4,8 @@
  * @module
  */
 import { Hono } from "hono";
+import { setCookie } from "hono/cookie";
+import { LANG_COOKIE } from "../../lib/user_language.ts";
 import { z } from "zod";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
@@ -82,6 +84,10 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
       quiet: b.quiet ?? current.quiet,
     };
     await ctx.store.setPreferences(u.id, next);
+    // The saved language and the cookie (for signed-out pages) stay one setting.
+    if (b.lang) {
+      setCookie(c, LANG_COOKIE, b.lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400 });
+    }
     return c.json({ preferences: next });
   });
 

@@ -11,7 +11,8 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Locator } from "playwright-core";
-import { features } from "../../lib/features.ts";
+import { features } from "../../app.ts";
+import { catalogue } from "../../lib/i18n.ts";
 import {
   admin as adminClient,
   Client,
@@ -145,7 +146,8 @@ browserTest(
         await r.getByLabel("이름(표시 이름)").fill("박하나");
         await r.getByLabel("호실").fill("305");
         await r.getByRole("button", { name: "가입" }).click();
-        await r.waitForURL(`${srv.url}/`);
+        // A new resident lands on the board, which asks once about notifications.
+        await r.waitForURL(`${srv.url}/?welcome`);
         await hydrated(r);
         await waitAttr(boardCard(), "data-state", "available");
         await r.locator('.conn[data-status="connected"]').waitFor();
@@ -187,7 +189,7 @@ browserTest(
       const hana = new Client(srv.url);
       assert.equal((await hana.login("hana")).status, 200);
 
-      await t.step("removing a machine in use is refused with the API's message", async () => {
+      await t.step("removing a machine in use is refused, translated", async () => {
         assert.equal((await hana.post(`/api/machines/${machineId}/hold`)).status, 200);
         await waitAttr(adminRow(), "data-state", "held");
         const remove = adminRow().locator('button[data-action="remove"]');
@@ -196,7 +198,7 @@ browserTest(
         await remove.click();
         const error = machinesPanel.locator(".banner.error");
         await error.waitFor();
-        assert.match(await error.innerText(), /in use/i);
+        assert.equal(await error.innerText(), catalogue("ko")["err.machine_in_use"]);
         assert.equal(await adminRow().count(), 1);
 
         assert.equal((await hana.post(`/api/machines/${machineId}/release`)).status, 200);
@@ -267,8 +269,15 @@ browserTest(
           const row = a.locator("li[data-notice]", { hasText: "E2E 공지: 세탁실 청소" });
           await waitAttr(row, "data-status", "sent");
           assert.match(await row.locator("[data-status-label]").innerText(), /보냄/);
-          const recipients = Number(await row.locator('[data-stat="recipients"]').innerText());
-          assert.ok(recipients >= 1, `recipients ${recipients}`);
+          // Sent means owed to everyone; the counters follow as each is delivered.
+          await a.waitForFunction(
+            (title) =>
+              [...document.querySelectorAll("li[data-notice]")].some((li) =>
+                li.textContent?.includes(title) &&
+                Number(li.querySelector('[data-stat="recipients"]')?.textContent ?? 0) >= 1
+              ),
+            "E2E 공지: 세탁실 청소",
+          );
           assert.match(await row.innerText(), /무음/);
 
           const inbox = await hana.get("/api/notifications");

@@ -12,12 +12,12 @@
  * ```
  * @module
  */
-import { createApp, type Mount } from "../../lib/app.ts";
+import { createApp, type Mount } from "../../app.ts";
 import { Board } from "../../lib/board.ts";
 import { type Config, loadConfig } from "../../lib/config.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { Store } from "../../lib/db.ts";
-import { features } from "../../lib/features.ts";
+import { features } from "../../app.ts";
 import { SESSION_COOKIE } from "../../lib/http.ts";
 import { Hub } from "../../lib/realtime.ts";
 import { migrate } from "../../lib/migrate.ts";
@@ -103,7 +103,6 @@ export async function createTestApp(
   const kv = await Deno.openKv(config.kvPath);
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
-  store.ackTimeoutMs = config.ackTimeoutMs;
   await seed(store, config);
   await migrate(store);
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });

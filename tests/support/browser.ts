@@ -12,7 +12,7 @@
  */
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { buildAssets } from "../../lib/build.ts";
-import { type FeatureOptions, features } from "../../lib/features.ts";
+import { type FeatureOptions, features } from "../../app.ts";
 import { Client, PROJECT_ROOT, startTestServer, type TestServer } from "./harness.ts";
 
 /** The Chromium binary (override with `CHROMIUM_PATH`). */

@@ -19,6 +19,7 @@
  */
 import { loadConfig } from "../../lib/config.ts";
 import { type Server, type ServerOptions, startServer } from "../../lib/server.ts";
+import { createApp } from "../../app.ts";
 
 /** Admin password every test server is seeded with (login `admin`). */
 export const TEST_ADMIN_PASSWORD = "admin-pass-123";
@@ -52,7 +53,7 @@ export interface TestServer extends Server {
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  opts: ServerOptions = {},
+  opts: Partial<ServerOptions> = {},
 ): Promise<TestServer> {
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-test-" });
   const kvPath = `${dir}/kv.sqlite`;
@@ -68,7 +69,7 @@ export async function startTestServer(
         BACKGROUND: "0",
         ...env,
       }),
-      { quiet: true, ...opts },
+      { quiet: true, createApp, ...opts },
     );
   } catch (err) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -8,7 +8,7 @@
  */
 import { loadConfig } from "../../lib/config.ts";
 import { type Server, startServer } from "../../lib/server.ts";
-import { features } from "../../lib/features.ts";
+import { composed } from "../../app.ts";
 
 /** What the test sends to the worker. */
 export type ToWorker =
@@ -32,7 +32,7 @@ scope.onmessage = async (ev) => {
   const msg = ev.data;
   try {
     if (msg.type === "start") {
-      const opts = msg.full ? { setup: features({ pages: false }) } : {};
+      const opts = composed(msg.full ? { pages: false } : null);
       server = await startServer(loadConfig(msg.env), { quiet: true, ...opts });
       scope.postMessage({ type: "started", url: server.url, port: server.port });
     } else if (msg.type === "close") {

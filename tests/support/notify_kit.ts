@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createECDH, randomBytes } from "node:crypto";
-import { features } from "../../lib/features.ts";
+import { features } from "../../app.ts";
 import type { NotifySetupOptions } from "../../lib/notify/setup.ts";
 import { type ApiResponse, Client, startTestServer, type TestServer } from "./harness.ts";
 import type { TestSubscription, WebPushTestingService } from "./push_service.ts";

@@ -1,14 +1,15 @@
 /**
- * One worker of a `WORKERS=N` pool (see `lib/pool.ts`): starts a full server
+ * One worker of a `WORKERS=N` pool (see `lib/pool.ts`; it lives beside the
+ * composition root, `app.ts`, which it starts): starts a full server
  * on the shared port with `reusePort`, runs the cron when told, and closes
  * gracefully.
  * @module
  */
-import { loadConfig } from "./config.ts";
-import { type Server, startServer } from "./server.ts";
-import { wireFeatures } from "./features.ts";
-import type { FromPoolWorker, ToPoolWorker } from "./pool.ts";
-import { runCron } from "./cron.ts";
+import { loadConfig } from "./lib/config.ts";
+import { type Server, startServer } from "./lib/server.ts";
+import { composed } from "./app.ts";
+import type { FromPoolWorker, ToPoolWorker } from "./lib/pool.ts";
+import { runCron } from "./lib/cron.ts";
 
 const scope = self as unknown as {
   onmessage: ((ev: MessageEvent<ToPoolWorker>) => void) | null;
@@ -22,7 +23,7 @@ scope.onmessage = async (ev) => {
   try {
     if (msg.type === "start") {
       const config = loadConfig({ ...msg.env, WORKER_NAME: msg.name });
-      server = await startServer(config, { setup: wireFeatures, reusePort: true, quiet: true });
+      server = await startServer(config, { ...composed(), reusePort: true, quiet: true });
       scope.postMessage({ type: "started", url: server.url });
     } else if (msg.type === "cron") {
       if (server) await runCron(server.ctx);

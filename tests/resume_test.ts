@@ -1,0 +1,61 @@
+/**
+ * Resume edge cases (SPEC section 4): an event committed while a socket's
+ * `hello` is being prepared is not lost, and a cursor more than MAX_REPLAY
+ * events behind gets a snapshot (exactly at the bound, a replay).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { formatCursor } from "../lib/cursor.ts";
+import { MAX_REPLAY } from "../lib/db.ts";
+import { isEvent, openSocket, resident, startTestServer } from "./support/harness.ts";
+
+Deno.test("resume: an event committed while hello is prepared reaches the socket, once, in order", async () => {
+  await using srv = await startTestServer();
+  const a = await resident(srv.url, "alice");
+  const ms = (await a.get("/api/machines")).json.machines;
+  const store = srv.ctx.store;
+  const sync = store.sync.bind(store);
+  let injected = false;
+  // The hello's read runs, then (before hello is sent) another resident's
+  // command commits: its event is newer than the hello's cursor.
+  store.sync = async (userId, since) => {
+    const r = await sync(userId, since);
+    if (!injected) {
+      injected = true;
+      await srv.ctx.board.command(ms[2].id, { type: "hold" }, {
+        id: "someone",
+        name: "S",
+        role: "resident",
+      });
+    }
+    return r;
+  };
+  await using ws = openSocket(srv.url, a.cookie);
+  const hello = await ws.hello;
+  const ev = await ws.next(isEvent("machine.held", ms[2].id), 3000);
+  assert.equal(ev.event.seq, Number(hello.cursor.split(":")[1]) + 1, "the next event after hello");
+  await new Promise((r) => setTimeout(r, 300));
+  const held = ws.messages.filter((m) => m.type === "event" && m.event.type === "machine.held");
+  assert.equal(held.length, 1, "once");
+});
+
+Deno.test("resume: more than MAX_REPLAY events behind → snapshot; exactly MAX_REPLAY → replay", async () => {
+  await using srv = await startTestServer();
+  const a = await resident(srv.url, "alice");
+  const store = srv.ctx.store;
+  const { board } = await store.heads();
+  // As if MAX_REPLAY + 1 events had been committed since `board`.
+  await store.kv.set(["log_head", "board"], board + MAX_REPLAY + 1);
+  const at = (b: number) => ({ epoch: store.epoch, board: b, user: 0 });
+  const far = await store.sync(a.user.id, at(board));
+  assert.equal(far.recovered, false);
+  assert.ok(far.snapshot && far.snapshot.machines.length > 0, "a snapshot replaces the board");
+  const edge = await store.sync(a.user.id, at(board + 1));
+  assert.equal(edge.snapshot, undefined, "exactly MAX_REPLAY behind: replayed");
+  assert.equal(edge.recovered, true);
+  assert.equal(
+    edge.cursor,
+    formatCursor({ epoch: store.epoch, board: board + MAX_REPLAY + 1, user: 0 }),
+  );
+  assert.equal(MAX_REPLAY, 5000);
+});
