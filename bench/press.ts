@@ -15,7 +15,7 @@
  * this one is also poked at once) and the due-index worker's work.
  * @module
  */
-import { createApp } from "../lib/app.ts";
+import { createApp } from "../app.ts";
 import { Board } from "../lib/board.ts";
 import { loadConfig } from "../lib/config.ts";
 import type { AppContext } from "../lib/context.ts";
