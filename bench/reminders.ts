@@ -231,6 +231,11 @@ async function measureApp(
     const wsLate = late(wsArrival);
     const pushLate = late(pushArrival);
     for (const s of sockets) s.close();
+    // What the app logged about failures (e.g. a due-index run retried later).
+    const errLines = app.proc.output().split("\n").filter((l) => /error|failed/i.test(l));
+    if (errLines.length) {
+      log(`    app logged ${errLines.length} error line(s), first: ${errLines[0].slice(0, 300)}`);
+    }
     await app.stop();
     app = null;
     return {
