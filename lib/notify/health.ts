@@ -57,3 +57,34 @@ export function publicDevice(d: Device, now: number) {
     health: deviceHealth(d, now),
   };
 }
+
+/** A success refreshes `lastSuccessAt` at most this often (it only feeds "stale"). */
+export const SUCCESS_REFRESH_MS = 3_600_000;
+
+/**
+ * The device after one delivery outcome, or null when nothing worth writing
+ * changed (a success on a healthy device whose last success is recent): the
+ * common case costs no write at all.
+ */
+export function deviceAfter(
+  d: Device,
+  outcome:
+    | { ok: true }
+    | { ok: false; detail: string; attention?: "alarm" | "rejected" },
+  now: number,
+): Device | null {
+  if (outcome.ok) {
+    const clean = d.failures === 0 && d.lastError === undefined && d.lastOutcome === undefined;
+    if (clean && d.lastSuccessAt !== undefined && now - d.lastSuccessAt < SUCCESS_REFRESH_MS) {
+      return null;
+    }
+    return { ...d, lastSuccessAt: now, failures: 0, lastError: undefined, lastOutcome: undefined };
+  }
+  return {
+    ...d,
+    lastFailureAt: now,
+    failures: d.failures + 1,
+    lastError: outcome.detail.slice(0, 200),
+    lastOutcome: outcome.attention,
+  };
+}

@@ -148,3 +148,44 @@ Deno.test("deviceHealth: a refused credential or payload outranks every other re
   assert.equal(deviceHealth({ ...failing, lastOutcome: "rejected" }, 10).reason, "rejected");
   assert.equal(deviceHealth(failing, 10).reason, "failing");
 });
+
+Deno.test("deviceAfter: a success on a healthy, recently successful device writes nothing", async () => {
+  const { deviceAfter, SUCCESS_REFRESH_MS } = await import("./health.ts");
+  const d = {
+    deviceId: "d",
+    userId: "u",
+    kind: "webpush" as const,
+    label: "",
+    createdAt: 0,
+    lastSeenAt: 0,
+    failures: 0,
+  };
+  const now = 10 * SUCCESS_REFRESH_MS;
+  assert.equal(
+    deviceAfter({ ...d, lastSuccessAt: now - SUCCESS_REFRESH_MS + 1 }, { ok: true }, now),
+    null,
+  );
+  // An old success is refreshed; a first success is written.
+  assert.equal(
+    deviceAfter({ ...d, lastSuccessAt: now - SUCCESS_REFRESH_MS }, { ok: true }, now)
+      ?.lastSuccessAt,
+    now,
+  );
+  assert.equal(deviceAfter(d, { ok: true }, now)?.lastSuccessAt, now);
+  // A success after failures clears them.
+  const healed = deviceAfter(
+    { ...d, failures: 2, lastError: "503", lastOutcome: "rejected", lastSuccessAt: now - 1 },
+    { ok: true },
+    now,
+  )!;
+  assert.deepEqual(
+    [healed.failures, healed.lastError, healed.lastOutcome, healed.lastSuccessAt],
+    [0, undefined, undefined, now],
+  );
+  const failed = deviceAfter(d, { ok: false, detail: "x".repeat(300), attention: "alarm" }, now)!;
+  assert.deepEqual(
+    [failed.failures, failed.lastError?.length, failed.lastOutcome, failed.lastFailureAt],
+    [1, 200, "alarm", now],
+  );
+  assert.equal(deviceAfter(d, { ok: false, detail: "503" }, now)?.lastOutcome, undefined);
+});

@@ -26,6 +26,7 @@ import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "..
 import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
 import { type DueJob, type Job, jobId, type NotificationSpec } from "./plan.ts";
+import { deviceAfter } from "./health.ts";
 import {
   collapseTag,
   defaultPreferences,
@@ -316,6 +317,47 @@ export class Notifier {
     const scopes = item.noticeId ? ["all", item.noticeId] : ["all"];
     const result = await this.sendTo(device, item, job.silent, job.expiresAt);
     const now = Date.now();
+    // The device's health goes in the same commit, checked against the device
+    // read before the send (nothing to write for a success on a healthy device).
+    const health = result.status === "gone" ? null : deviceAfter(
+      device,
+      result.status === "ok" ? { ok: true } : {
+        ok: false,
+        detail: result.detail,
+        attention: result.status === "alarm" || result.status === "rejected"
+          ? result.status
+          : undefined,
+      },
+      now,
+    );
+    const op = this.#outcome(entry, job, result, scopes, device, now);
+    if (health) op.check(deviceE).set(deviceE.key, health);
+    if (await tryCommit(op)) return;
+    // Our lease was taken over (we were slower than the lease): nothing more.
+    if (!health || result.status === "gone") return;
+    if ((await this.store.kv.get(entry.key)).versionstamp !== entry.versionstamp) return;
+    // The device changed meanwhile (re-registered): the outcome alone, then
+    // the health on the device as it is now.
+    if (!(await tryCommit(this.#outcome(entry, job, result, scopes, device, now)))) return;
+    await this.store.recordDeviceResult(
+      userId,
+      deviceId,
+      result.status === "ok",
+      result.status === "ok" ? undefined : result.detail,
+      result.status === "ok" || result.status === "retry" ? undefined : result.status,
+    );
+  }
+
+  /** The commit of a push's outcome: ledger, counters, and prune, retry or alarm. */
+  #outcome(
+    entry: DueEntry,
+    job: Extract<Job, { t: "push" }>,
+    result: SendResult,
+    scopes: string[],
+    device: Device,
+    now: number,
+  ): Deno.AtomicOperation {
+    const { userId, id, deviceId } = job;
     const op = this.store.kv.atomic();
     const mark = (outcome: string) =>
       op.set(K.sent(id, userId, deviceId), { status: "sent", at: now, outcome } as SentMark, {
@@ -335,10 +377,7 @@ export class Notifier {
         if (job.attempt < MAX_PUSH_ATTEMPTS) {
           const next: Job = { ...job, attempt: job.attempt + 1 };
           const delay = retryDelayMs(job.attempt, result.retryAfterMs, this.config.pushRetryBaseMs);
-          reschedule(op, entry, now + delay, {
-            job: next,
-            lease: undefined,
-          });
+          reschedule(op, entry, now + delay, { job: next, lease: undefined });
         } else {
           consume(op, entry);
           count(op, scopes, { failed: 1 });
@@ -357,17 +396,7 @@ export class Notifier {
         count(op, scopes, { failed: 1 });
         break;
     }
-    // Fails only when our lease was taken over (we were slower than the lease).
-    if (!(await tryCommit(op))) return;
-    if (result.status !== "gone") {
-      await this.store.recordDeviceResult(
-        userId,
-        deviceId,
-        result.status === "ok",
-        result.status === "ok" ? undefined : result.detail,
-        result.status === "ok" || result.status === "retry" ? undefined : result.status,
-      );
-    }
+    return op;
   }
 
   /**
