@@ -268,3 +268,137 @@ Deno.test("DueWorker.claim: only one of two workers gets an entry", async () => 
   assert.equal(a.leaseMs, 1000);
   assert.equal(a.instance, "a");
 });
+
+Deno.test("addDue: nothing to add writes nothing; a queue wake only beyond a second", async () => {
+  await using t = await tempKv();
+  const op = t.kv.atomic();
+  addDue(op, [], { queue: true, now: 0 });
+  await op.commit();
+  assert.equal((await t.kv.get(["due_wake"])).versionstamp, null, "no wake for no record");
+  const enqueued: (number | undefined)[] = [];
+  const op2 = t.kv.atomic();
+  const real = op2.enqueue.bind(op2);
+  op2.enqueue = (v, o) => (enqueued.push(o?.delay), real(v, o));
+  addDue(op2, [due(tick("edge"), 1000), due(tick("past"), 1001)], { queue: true, now: 0 });
+  await op2.commit();
+  assert.deepEqual(
+    enqueued,
+    [2000],
+    "at exactly now + 1 s the timer covers it; just past gets one",
+  );
+  const op3 = t.kv.atomic();
+  let more = 0;
+  op3.enqueue = () => (more++, op3);
+  addDue(op3, [due(tick("late"), 60_000)], { queue: false, now: 0 });
+  await op3.commit();
+  assert.equal(more, 0, "no queue, no wake messages");
+});
+
+Deno.test("DueWorker: only due records are read (not other keys, not later ones); due-now included", async () => {
+  await using t = await tempKv();
+  await t.kv.set(["config", "x"], 1);
+  await t.kv.set(["a"], 2);
+  const seen: string[] = [];
+  const worker = new DueWorker(t.kv, {
+    instance: "i",
+    handle: async (e) => {
+      seen.push((e.value.job as { machineId: string }).machineId);
+      await consume(t.kv.atomic(), e).commit();
+    },
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("now"), now), due(tick("later"), now + 60_000)], { queue: false, now });
+  await op.commit();
+  await worker.runDue();
+  assert.deepEqual(seen, ["now"]);
+  assert.equal((await entries(t.kv)).length, 1, "the later one waits");
+  await worker.stop();
+});
+
+Deno.test("DueWorker: only leased jobs (push by default) are claimed; others run where they are", async () => {
+  await using t = await tempKv();
+  const keys: [string, number][] = [];
+  const worker = new DueWorker(t.kv, {
+    instance: "i",
+    leaseMs: 50_000,
+    handle: async (e) => {
+      keys.push([e.value.job.t, e.key[1] as number]);
+      await consume(t.kv.atomic(), e).commit();
+    },
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("m"), now - 5), due(push("d1"), now - 5)], { queue: false, now });
+  await op.commit();
+  await worker.runDue();
+  const byType = Object.fromEntries(keys);
+  assert.equal(byType.tick, now - 5, "a tick is handled at its own key");
+  assert.ok(byType.push >= now + 40_000, "a push is handled at its lease's end");
+  await worker.stop();
+});
+
+Deno.test("DueWorker: runDue waits for leased jobs in flight; two workers never run one entry twice", async () => {
+  await using t = await tempKv();
+  let runs = 0;
+  let finished = false;
+  const handle = async (e: DueEntry) => {
+    runs++;
+    await new Promise((r) => setTimeout(r, 150));
+    await consume(t.kv.atomic(), e).commit();
+    finished = true;
+  };
+  const a = new DueWorker(t.kv, { instance: "a", handle });
+  const b = new DueWorker(t.kv, { instance: "b", handle });
+  const op = t.kv.atomic();
+  addDue(op, [due(push("d1"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  await Promise.all([a.runDue(), b.runDue()]);
+  assert.equal(finished, true, "runDue returned only after the leased job finished");
+  assert.equal(runs, 1);
+  await Promise.all([a.stop(), b.stop()]);
+});
+
+Deno.test("DueWorker.stop: takes no more jobs, waits for one in flight within the grace", async () => {
+  await using t = await tempKv();
+  let runs = 0;
+  let release!: () => void;
+  const worker = new DueWorker(t.kv, {
+    instance: "i",
+    handle: async (e) => {
+      runs++;
+      await new Promise<void>((r) => (release = r));
+      await consume(t.kv.atomic(), e).commit();
+    },
+  });
+  worker.start();
+  const op = t.kv.atomic();
+  addDue(op, [due(push("d1"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  await waitUntil(() => runs === 1);
+  const t0 = Date.now();
+  const stopping = worker.stop(2000);
+  setTimeout(() => release(), 100);
+  await stopping;
+  const took = Date.now() - t0;
+  assert.ok(took >= 90 && took < 1500, `waited for the job in flight (${took} ms)`);
+  assert.equal((await entries(t.kv)).length, 0, "it finished");
+  // Stopped: a new record is not taken, however it is poked.
+  const op2 = t.kv.atomic();
+  addDue(op2, [due(tick("after"), Date.now())], { queue: false, now: Date.now() });
+  await op2.commit();
+  worker.poke();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(runs, 1);
+  assert.equal((await entries(t.kv)).length, 1);
+  // A job that never ends does not hold stop() past its grace.
+  const stuck = new DueWorker(t.kv, { instance: "s", handle: () => new Promise(() => {}) });
+  const op3 = t.kv.atomic();
+  addDue(op3, [due(push("d2"), Date.now())], { queue: false, now: Date.now() });
+  await op3.commit();
+  stuck.poke();
+  await new Promise((r) => setTimeout(r, 100));
+  const s0 = Date.now();
+  await stuck.stop(300);
+  assert.ok(Date.now() - s0 < 1000, "stop() gave up after its grace");
+});
