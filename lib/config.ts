@@ -5,6 +5,7 @@
  */
 
 import { parseAllowList } from "./push/endpoint_policy.ts";
+import type { LoginLimitSettings } from "./login_limits.ts";
 
 /** Everything configurable. */
 export interface Config {
@@ -41,21 +42,8 @@ export interface Config {
   publicUrl?: string;
   /** Largest request body in bytes (`BODY_LIMIT_BYTES`). */
   bodyLimitBytes: number;
-  /** Login attempt limits (see lib/login_limits.ts and docs/SECURITY.md). */
-  login: {
-    /** Attempts per (account, IP) before delays start (`LOGIN_FREE_ATTEMPTS`). */
-    freeAttempts: number;
-    /** First delay after the free attempts, doubling each time (`LOGIN_DELAY_BASE_MS`). */
-    delayBaseMs: number;
-    /** Longest delay (`LOGIN_DELAY_MAX_MS`). */
-    delayMaxMs: number;
-    /** Attempts on one account from unfamiliar addresses per window (`LOGIN_ACCOUNT_LIMIT`). */
-    accountLimit: number;
-    /** Attempts from one address on accounts not familiar to it per window (`LOGIN_IP_LIMIT`). */
-    ipLimit: number;
-    /** Window of the two ceilings and of the (account, IP) counter (`LOGIN_WINDOW_MS`). */
-    windowMs: number;
-  };
+  /** Login attempt limits (`LOGIN_*`; see lib/login_limits.ts and docs/SECURITY.md). */
+  login: LoginLimitSettings;
   /** Length of one "minute" in ms (60 000; tests and demos shrink it). */
   minuteMs: number;
   /** Event log retention. */
