@@ -406,3 +406,24 @@ Deno.test("language: the lang cookie wins over Accept-Language; pages render in 
   const prefs = await kit.call("GET", "/api/preferences", { cookie });
   assert.equal(prefs.json.preferences.lang, "en");
 });
+
+Deno.test("CSP and security headers, exactly (every directive matters)", async () => {
+  assert.equal(
+    contentSecurityPolicy("app.test:8000", ["https://fcm.example"]),
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+      "connect-src 'self' ws://app.test:8000 wss://app.test:8000 https://fcm.example; " +
+      "manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; " +
+      "form-action 'self'; object-src 'none'",
+  );
+  const app = new Hono<AppEnv>();
+  app.use("*", securityHeaders());
+  app.get("/", (c) => c.text("hi"));
+  const h = (await app.request("https://localhost/")).headers;
+  assert.equal(h.get("permissions-policy"), "camera=(), microphone=(), geolocation=()");
+  assert.equal(h.get("strict-transport-security"), "max-age=31536000", "https even on loopback");
+  assert.equal(
+    h.get("content-security-policy"),
+    contentSecurityPolicy("localhost"),
+    "no extra connect sources by default",
+  );
+});
