@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { admin, resident } from "./support/harness.ts";
-import { startCapturePush } from "./support/capture_push.ts";
+import { type ScriptedResponse, startCapturePush } from "./support/capture_push.ts";
 import { startWebPushTesting } from "./support/push_service.ts";
 import { MAX_PUSH_ATTEMPTS } from "../lib/notify/notifier.ts";
 import { due } from "../lib/notify/plan.ts";
@@ -28,6 +28,35 @@ import {
   waitForPayload,
   waitForStat,
 } from "./support/notify_kit.ts";
+
+/**
+ * A resident ("alice") whose one device is on a capture push service that
+ * answers `response`, on a full server with 1-second minutes and no
+ * "ending soon" reminder; `start()` starts a 1-minute cycle on a washer.
+ */
+async function captureScene(response: ScriptedResponse, env: Record<string, string> = {}) {
+  const capture = await startCapturePush({ defaultResponse: response });
+  const srv = await startNotifyServer({
+    MINUTE_MS: "1000",
+    PUSH_ENDPOINT_ALLOW: capture.origin,
+    ...env,
+  });
+  const a = await resident(srv.url, "alice");
+  const keys = makeSubscriptionKeys();
+  ok(await putWebPush(a, newDeviceId(), { endpoint: capture.url("/push/a"), keys: keys.keys }));
+  await setPrefs(a, { endingSoonMinutes: 0 });
+  return {
+    capture,
+    srv,
+    a,
+    keys,
+    start: async () => await act(a, (await machineOf(a, "washer")).id, "start", { minutes: 1 }),
+    async [Symbol.asyncDispose]() {
+      await srv.close();
+      await capture.close();
+    },
+  };
+}
 
 Deno.test("push retry: a Retry-After longer than the backoff is honoured", async () => {
   // Backoff for the first retry is 2 s; the push service asks for 3 s.
@@ -53,21 +82,13 @@ Deno.test("push retry: a Retry-After longer than the backoff is honoured", async
 });
 
 Deno.test("push retry: gives up after the last attempt, counted as failed, never sent again", async () => {
-  await using capture = await startCapturePush({
-    defaultResponse: { status: 503, headers: { "Retry-After": "0" } },
-  });
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: capture.origin,
-    PUSH_RETRY_BASE_MS: "20",
-  });
+  await using scene = await captureScene(
+    { status: 503, headers: { "Retry-After": "0" } },
+    { PUSH_RETRY_BASE_MS: "20" },
+  );
+  const { capture, srv, a } = scene;
   const adm = await admin(srv.url);
-  const a = await resident(srv.url, "alice");
-  const keys = makeSubscriptionKeys();
-  ok(await putWebPush(a, newDeviceId(), { endpoint: capture.url("/push/a"), keys: keys.keys }));
-  const w = await machineOf(a, "washer");
-  await setPrefs(a, { endingSoonMinutes: 0 });
-  await act(a, w.id, "start", { minutes: 1 });
+  await scene.start();
   await capture.waitForRequests(MAX_PUSH_ATTEMPTS, 10_000);
   await waitForStat(srv, "failed", 1);
   await sleep(800);
@@ -81,17 +102,9 @@ Deno.test("push retry: gives up after the last attempt, counted as failed, never
 });
 
 Deno.test("push: a 404 prunes the device and counts it; the inbox keeps the notification", async () => {
-  await using capture = await startCapturePush({ defaultResponse: 404 });
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: capture.origin,
-  });
-  const a = await resident(srv.url, "alice");
-  const keys = makeSubscriptionKeys();
-  ok(await putWebPush(a, newDeviceId(), { endpoint: capture.url("/push/a"), keys: keys.keys }));
-  await setPrefs(a, { endingSoonMinutes: 0 });
-  const w = await machineOf(a, "washer");
-  const s = await act(a, w.id, "start", { minutes: 1 });
+  await using scene = await captureScene(404);
+  const { capture, srv, a } = scene;
+  const s = await scene.start();
   await waitForStat(srv, "pruned", 1);
   assert.deepEqual(await devices(a), []);
   const items = ok(await a.get("/api/notifications")).items;
@@ -186,16 +199,9 @@ Deno.test("notice: a dispatcher that died half way resumes after its last recipi
 });
 
 Deno.test("push: a 413 (payload refused) is not retried and shows the device as rejected", async () => {
-  await using capture = await startCapturePush({ defaultResponse: 413 });
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: capture.origin,
-  });
-  const a = await resident(srv.url, "alice");
-  const keys = makeSubscriptionKeys();
-  ok(await putWebPush(a, newDeviceId(), { endpoint: capture.url("/push/a"), keys: keys.keys }));
-  await setPrefs(a, { endingSoonMinutes: 0 });
-  await act(a, (await machineOf(a, "washer")).id, "start", { minutes: 1 });
+  await using scene = await captureScene(413);
+  const { capture, srv, a } = scene;
+  await scene.start();
   await waitForStat(srv, "failed", 1);
   await sleep(500);
   assert.equal(capture.requests.length, 1, "not retried");
