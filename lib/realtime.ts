@@ -228,7 +228,7 @@ export class Hub {
   #again = false;
   #busy = false;
   #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
-  #presence = new Map<Conn, boolean>();
+  #presence = new Set<Conn>();
   #presenceGone = new Map<string, string>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -452,7 +452,7 @@ export class Hub {
 
   /** Presence writes are batched: a storm of connects is a few commits, not one each. */
   #markPresence(conn: Conn): void {
-    this.#presence.set(conn, true);
+    this.#presence.add(conn);
     this.#schedulePresence();
   }
 
@@ -466,7 +466,7 @@ export class Hub {
     }, PRESENCE_FLUSH_MS);
   }
 
-  async #flushPresence(conns: Conn[] = [...this.#presence.keys()]): Promise<void> {
+  async #flushPresence(conns: Conn[] = [...this.#presence]): Promise<void> {
     const gone = [...this.#presenceGone];
     this.#presence.clear();
     this.#presenceGone.clear();

@@ -17,7 +17,7 @@
  */
 import type { Config } from "../config.ts";
 import { retryCommit, tryCommit } from "../commit.ts";
-import type { LogEvent, PushAlarmRecord, SentMark, Store } from "../db.ts";
+import type { PushAlarmRecord, SentMark, Store } from "../db.ts";
 import { type Lang, type MessageKey, t } from "../i18n.ts";
 import { K } from "../keys.ts";
 import { consume, type DueEntry, reschedule } from "../outbox.ts";
@@ -27,20 +27,11 @@ import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
 import { type DueJob, type Job, jobId, type NotificationSpec } from "./plan.ts";
 import { deviceAfter } from "./health.ts";
-import {
-  collapseTag,
-  defaultPreferences,
-  pushOptions,
-  route,
-  type RouteDecision,
-} from "./policy.ts";
+import { collapseTag, defaultPreferences, pushOptions, route } from "./policy.ts";
 
-/** What happened to one notification for one user (test pushes report it). */
-export interface DeliveryReport {
-  userId: string;
+/** What a test push reports: its inbox id and each device's outcome. */
+export interface TestPushReport {
   id: string;
-  duplicate: boolean;
-  decision: RouteDecision;
   devices: DeviceOutcome[];
 }
 
@@ -452,7 +443,7 @@ export class Notifier {
     const prefs = await this.preferences(userId);
     const item = inboxItem(n, prefs.lang, Date.now());
     await this.store.addToInbox(userId, item);
-    return (await this.store.getInboxItem(userId, n.id)) ?? item;
+    return item;
   }
 
   async #done(op: Deno.AtomicOperation, entry: DueEntry): Promise<true | null> {
@@ -476,6 +467,3 @@ export class Notifier {
     return this.#fcm;
   }
 }
-
-/** Type of the log events the notifier appends (re-exported for tests). */
-export type { LogEvent };

@@ -22,7 +22,7 @@ import { K } from "../keys.ts";
 import { nudgeRefusal } from "../lifecycle.ts";
 import { consume, type DueEntry, type DueWorker } from "../outbox.ts";
 import type { Machine, Notice, NoticeTarget, User } from "../types.ts";
-import type { DeliveryReport, DeviceOutcome, Notifier } from "./notifier.ts";
+import type { DeviceOutcome, Notifier, TestPushReport } from "./notifier.ts";
 import {
   due,
   type DueJob,
@@ -193,7 +193,7 @@ export class NotificationService {
    * each device's answer as it arrives, "pending" for any still sending
    * after {@link TEST_PUSH_WAIT_MS}.
    */
-  async testPush(user: User, waitMs = TEST_PUSH_WAIT_MS): Promise<DeliveryReport> {
+  async testPush(user: User, waitMs = TEST_PUSH_WAIT_MS): Promise<TestPushReport> {
     const item = await this.notifier.toInbox(user.id, {
       id: `test:${newId(10)}`,
       kind: "test",
@@ -233,13 +233,7 @@ export class NotificationService {
       new Promise((r) => (timer = setTimeout(r, waitMs))),
     ]);
     clearTimeout(timer);
-    return {
-      userId: user.id,
-      id: item.id,
-      duplicate: false,
-      decision: { inApp: true, push: true, silent: false, reason: "test" },
-      devices: outcomes.map((o) => ({ ...o })),
-    };
+    return { id: item.id, devices: outcomes.map((o) => ({ ...o })) };
   }
 
   // ───────────────────────────── admin notices ─────────────────────────────
@@ -375,6 +369,3 @@ export class NotificationService {
     return true;
   }
 }
-
-/** Re-exported for routes that build their own specs. */
-export type { NotificationSpec };
