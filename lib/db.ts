@@ -30,6 +30,7 @@ import {
   planMachineChange,
 } from "./notify/plan.ts";
 import { StoreError } from "./store_error.ts";
+import { type DeliveryOutcome, deviceAfter } from "./notify/health.ts";
 import type {
   DeliveryStats,
   Device,
@@ -1026,36 +1027,19 @@ export class Store {
   }
 
   /**
-   * Record a delivery outcome on a device (if it still exists). `outcome`
-   * names a failure the owner must hear of at once: "alarm" (the push
-   * service refused our credentials, 401/403) or "rejected" (400/413).
+   * Record a delivery outcome on a device (if it still exists), as
+   * {@link deviceAfter} says (nothing for a success on a healthy device).
    */
   async recordDeviceResult(
     userId: string,
     deviceId: string,
-    ok: boolean,
-    error?: string,
-    outcome?: "alarm" | "rejected",
+    outcome: DeliveryOutcome,
   ): Promise<void> {
     await retryCommit(async () => {
       const entry = await this.kv.get<Device>(K.device(userId, deviceId));
       if (!entry.value) return true;
-      const now = Date.now();
-      const d: Device = ok
-        ? {
-          ...entry.value,
-          lastSuccessAt: now,
-          failures: 0,
-          lastError: undefined,
-          lastOutcome: undefined,
-        }
-        : {
-          ...entry.value,
-          lastFailureAt: now,
-          failures: entry.value.failures + 1,
-          lastError: error?.slice(0, 200),
-          lastOutcome: outcome,
-        };
+      const d = deviceAfter(entry.value, outcome, Date.now());
+      if (!d) return true;
       return await tryCommit(this.kv.atomic().check(entry).set(entry.key, d)) ? true : null;
     }, { attempts: 10 }).catch(() => {});
   }

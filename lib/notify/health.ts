@@ -4,7 +4,7 @@
  * stopped working — tap to fix").
  * @module
  */
-import type { Device } from "../types.ts";
+import type { Device, SendResult } from "../types.ts";
 
 /** Consecutive failures after which a device is unhealthy. */
 export const UNHEALTHY_FAILURES = 3;
@@ -61,18 +61,29 @@ export function publicDevice(d: Device, now: number) {
 /** A success refreshes `lastSuccessAt` at most this often (it only feeds "stale"). */
 export const SUCCESS_REFRESH_MS = 3_600_000;
 
+/** What one delivery did, for a device's health. */
+export type DeliveryOutcome =
+  | { ok: true }
+  | { ok: false; detail: string; attention?: "alarm" | "rejected" };
+
+/** The delivery outcome of a push service's answer ("gone" devices are deleted, not marked). */
+export function outcomeOf(result: SendResult): DeliveryOutcome {
+  if (result.status === "ok") return { ok: true };
+  return {
+    ok: false,
+    detail: result.detail,
+    attention: result.status === "alarm" || result.status === "rejected"
+      ? result.status
+      : undefined,
+  };
+}
+
 /**
  * The device after one delivery outcome, or null when nothing worth writing
  * changed (a success on a healthy device whose last success is recent): the
  * common case costs no write at all.
  */
-export function deviceAfter(
-  d: Device,
-  outcome:
-    | { ok: true }
-    | { ok: false; detail: string; attention?: "alarm" | "rejected" },
-  now: number,
-): Device | null {
+export function deviceAfter(d: Device, outcome: DeliveryOutcome, now: number): Device | null {
   if (outcome.ok) {
     const clean = d.failures === 0 && d.lastError === undefined && d.lastOutcome === undefined;
     if (clean && d.lastSuccessAt !== undefined && now - d.lastSuccessAt < SUCCESS_REFRESH_MS) {

@@ -189,3 +189,23 @@ Deno.test("deviceAfter: a success on a healthy, recently successful device write
   );
   assert.equal(deviceAfter(d, { ok: false, detail: "503" }, now)?.lastOutcome, undefined);
 });
+
+Deno.test("outcomeOf: what a push service's answer means for the device's health", async () => {
+  const { outcomeOf } = await import("./health.ts");
+  assert.deepEqual(outcomeOf({ status: "ok", httpStatus: 201 }), { ok: true });
+  assert.deepEqual(outcomeOf({ status: "alarm", httpStatus: 403, detail: "d" }), {
+    ok: false,
+    detail: "d",
+    attention: "alarm",
+  });
+  assert.deepEqual(outcomeOf({ status: "rejected", httpStatus: 413, detail: "r" }), {
+    ok: false,
+    detail: "r",
+    attention: "rejected",
+  });
+  assert.deepEqual(outcomeOf({ status: "retry", retryAfterMs: 0, detail: "503" }), {
+    ok: false,
+    detail: "503",
+    attention: undefined,
+  });
+});

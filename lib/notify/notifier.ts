@@ -26,7 +26,7 @@ import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "..
 import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
 import { type DueJob, type Job, jobId, type NotificationSpec } from "./plan.ts";
-import { deviceAfter } from "./health.ts";
+import { deviceAfter, outcomeOf } from "./health.ts";
 import { collapseTag, defaultPreferences, pushOptions, route } from "./policy.ts";
 
 /** What a test push reports: its inbox id and each device's outcome. */
@@ -310,18 +310,9 @@ export class Notifier {
     const now = Date.now();
     // The device's health goes in the same commit, checked against the device
     // read before the send (nothing to write for a success on a healthy device).
-    const health = result.status === "gone" ? null : deviceAfter(
-      device,
-      result.status === "ok" ? { ok: true } : {
-        ok: false,
-        detail: result.detail,
-        attention: result.status === "alarm" || result.status === "rejected"
-          ? result.status
-          : undefined,
-      },
-      now,
-    );
-    const op = this.#outcome(entry, job, result, scopes, device, now);
+    const health = result.status === "gone" ? null : deviceAfter(device, outcomeOf(result), now);
+    const alarm = result.status === "alarm" ? this.alarm(device, result, now) : null;
+    const op = this.#outcome(entry, job, result, scopes, alarm, now);
     if (health) op.check(deviceE).set(deviceE.key, health);
     if (await tryCommit(op)) return;
     // Our lease was taken over (we were slower than the lease): nothing more.
@@ -329,14 +320,8 @@ export class Notifier {
     if ((await this.store.kv.get(entry.key)).versionstamp !== entry.versionstamp) return;
     // The device changed meanwhile (re-registered): the outcome alone, then
     // the health on the device as it is now.
-    if (!(await tryCommit(this.#outcome(entry, job, result, scopes, device, now)))) return;
-    await this.store.recordDeviceResult(
-      userId,
-      deviceId,
-      result.status === "ok",
-      result.status === "ok" ? undefined : result.detail,
-      result.status === "ok" || result.status === "retry" ? undefined : result.status,
-    );
+    if (!(await tryCommit(this.#outcome(entry, job, result, scopes, alarm, now)))) return;
+    await this.store.recordDeviceResult(userId, deviceId, outcomeOf(result));
   }
 
   /** The commit of a push's outcome: ledger, counters, and prune, retry or alarm. */
@@ -345,7 +330,7 @@ export class Notifier {
     job: Extract<Job, { t: "push" }>,
     result: SendResult,
     scopes: string[],
-    device: Device,
+    alarm: PushAlarmRecord | null,
     now: number,
   ): Deno.AtomicOperation {
     const { userId, id, deviceId } = job;
@@ -378,7 +363,7 @@ export class Notifier {
         // Our credentials are wrong (e.g. Apple's BadJwtToken): never delete the device.
         consume(op, entry);
         mark("alarm");
-        op.set(K.alarm("push"), this.alarm(device, result, now));
+        if (alarm) op.set(K.alarm("push"), alarm);
         count(op, scopes, { failed: 1 });
         break;
       case "rejected":

@@ -23,6 +23,7 @@ import { nudgeRefusal } from "../lifecycle.ts";
 import { consume, type DueEntry, type DueWorker } from "../outbox.ts";
 import type { Machine, Notice, NoticeTarget, User } from "../types.ts";
 import type { DeviceOutcome, Notifier, TestPushReport } from "./notifier.ts";
+import { outcomeOf } from "./health.ts";
 import {
   due,
   type DueJob,
@@ -210,14 +211,8 @@ export class NotificationService {
     const sends = devices.map(async (d, i) => {
       const result = await this.notifier.sendTo(d, item, false);
       outcomes[i] = { ...outcomes[i], result };
-      await this.store.recordDeviceResult(
-        user.id,
-        d.deviceId,
-        result.status === "ok",
-        result.status === "ok" ? undefined : result.detail,
-        result.status === "alarm" || result.status === "rejected" ? result.status : undefined,
-      );
       if (result.status === "gone") await this.store.deleteDevice(user.id, d.deviceId);
+      else await this.store.recordDeviceResult(user.id, d.deviceId, outcomeOf(result));
       if (result.status === "alarm") {
         await this.store.kv.set(K.alarm("push"), this.notifier.alarm(d, result));
       }
