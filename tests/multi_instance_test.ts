@@ -8,14 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { Store } from "../lib/db.ts";
-import {
-  Client,
-  isEvent,
-  openSocket,
-  resident,
-  TEST_ADMIN_PASSWORD,
-  TEST_INVITE,
-} from "./support/harness.ts";
+import { Client, isEvent, openSocket, resident, serverEnv } from "./support/harness.ts";
 import type { FromWorker, ToWorker } from "./support/instance_worker.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -83,14 +76,7 @@ async function tempKv(): Promise<{ kvPath: string; [Symbol.asyncDispose](): Prom
 }
 
 function envFor(kvPath: string): Record<string, string> {
-  return {
-    PORT: "0",
-    HOSTNAME_BIND: "127.0.0.1",
-    KV_PATH: kvPath,
-    ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
-    INVITE_CODE: TEST_INVITE,
-    BACKGROUND: "0",
-  };
+  return serverEnv(kvPath);
 }
 
 Deno.test("two instances, one KV: a change through instance 1 reaches a socket on instance 2", async () => {

@@ -11,9 +11,8 @@ import {
   openSocket,
   resident,
   runServerProcess,
+  serverEnv,
   startTestServer,
-  TEST_ADMIN_PASSWORD,
-  TEST_INVITE,
   waitFor,
 } from "./support/harness.ts";
 import { features } from "../app.ts";
@@ -33,16 +32,7 @@ async function healthOnce(url: string): Promise<{ status: number; json: Record<s
 Deno.test("WORKERS=2: one port, both workers serve, every socket on either sees every event", async () => {
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-workers-" });
   const kvPath = `${dir}/kv.sqlite`;
-  const p = await runServerProcess({
-    PORT: "0",
-    HOSTNAME_BIND: "127.0.0.1",
-    KV_PATH: kvPath,
-    ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
-    INVITE_CODE: TEST_INVITE,
-    WORKERS: "2",
-    BACKGROUND: "0",
-    NO_COLOR: "1",
-  }, 30_000);
+  const p = await runServerProcess(serverEnv(kvPath, { WORKERS: "2" }), 30_000);
   try {
     // /healthz names the worker that answered; new connections reach both.
     const names = new Set<string>();

@@ -15,9 +15,8 @@ import {
   openSocket,
   resident,
   runServerProcess,
+  serverEnv,
   startTestServer,
-  TEST_ADMIN_PASSWORD,
-  TEST_INVITE,
 } from "./support/harness.ts";
 
 async function kvBytes(path: string): Promise<number> {
@@ -47,15 +46,7 @@ function attack(order: AttackOrder): Promise<AttackReport> {
 Deno.test("ws flood: abusive sockets are closed; others stay fast; KV grows < 1 MB", async () => {
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-flood-" });
   const kvPath = `${dir}/kv.sqlite`;
-  const srv = await runServerProcess({
-    PORT: "0",
-    HOSTNAME_BIND: "127.0.0.1",
-    KV_PATH: kvPath,
-    ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
-    INVITE_CODE: TEST_INVITE,
-    BACKGROUND: "0",
-    NO_COLOR: "1",
-  });
+  const srv = await runServerProcess(serverEnv(kvPath));
   try {
     const attacker = await resident(srv.url, "mallory");
     const victim = await resident(srv.url, "victim");

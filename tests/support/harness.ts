@@ -28,6 +28,27 @@ export const TEST_INVITE = "TEST-INVITE";
 /** Password {@link Client.register} uses unless told otherwise. */
 export const TEST_PASSWORD = "resident-pass-123";
 
+/**
+ * The environment of a test server on a KV file: loopback, a free port, the
+ * test admin password and invite code, no cron, no colours; `extra` adds or
+ * overrides.
+ */
+export function serverEnv(
+  kvPath: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PORT: "0",
+    HOSTNAME_BIND: "127.0.0.1",
+    KV_PATH: kvPath,
+    ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+    INVITE_CODE: TEST_INVITE,
+    BACKGROUND: "0",
+    NO_COLOR: "1",
+    ...extra,
+  };
+}
+
 /** The project root (where `main.ts` lives). */
 export const PROJECT_ROOT: string = new URL("../../", import.meta.url).pathname;
 
