@@ -19,7 +19,7 @@ import { createApp } from "../app.ts";
 import { Board } from "../lib/board.ts";
 import { loadConfig } from "../lib/config.ts";
 import type { AppContext } from "../lib/context.ts";
-import { Store } from "../lib/db.ts";
+import { Store } from "../lib/db/mod.ts";
 import { Hub } from "../lib/realtime.ts";
 import { newMachine } from "../lib/lifecycle.ts";
 import { countingKv } from "../tests/support/kv_counter.ts";

@@ -229,7 +229,7 @@ switch (mode) {
     // commit (inbox, event, counters, a push record per device), then per
     // device the leased `push` record: claim, ledger read, send, outcome
     // commit. Driven by the real due-index worker.
-    const { Store } = await import("../lib/db.ts");
+    const { Store } = await import("../lib/db/mod.ts");
     const { Hub } = await import("../lib/realtime.ts");
     const { Notifier } = await import("../lib/notify/notifier.ts");
     const { NotificationService } = await import("../lib/notify/service.ts");

@@ -21,7 +21,7 @@
  */
 import { BENCH, LoadWatch, type Proc, sleep, spawn, summary, waitQuiet } from "./common.ts";
 import { startApp } from "./servers.ts";
-import { Store } from "../lib/db.ts";
+import { Store } from "../lib/db/mod.ts";
 import { hashPassword } from "../lib/password.ts";
 
 /** One run of the app (queue path, or `KV_QUEUES=off`). */

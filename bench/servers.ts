@@ -137,10 +137,10 @@ export async function seedSessions(
   users: number,
   perUser: number,
 ): Promise<SeededSessions> {
-  const { Store } = await import("../lib/db.ts");
+  const { Store } = await import("../lib/db/mod.ts");
   const { K } = await import("../lib/keys.ts");
   const { newId, newToken, sha256Hex } = await import("../lib/ids.ts");
-  const { SESSION_TTL_MS } = await import("../lib/db.ts");
+  const { SESSION_TTL_MS } = await import("../lib/db/mod.ts");
   const kv = await Deno.openKv(kvPath);
   try {
     const store = new Store(kv);

@@ -8,7 +8,7 @@
  */
 import { signal } from "@preact/signals";
 import { applyBoardEvent } from "../lib/board_view.ts";
-import type { LogEvent } from "../lib/db.ts";
+import type { LogEvent } from "../lib/db/records.ts";
 import type { ServerMessage } from "../lib/protocol.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
 import { UnreadCounter } from "./unread.ts";

@@ -34,10 +34,11 @@ export class UnreadCounter {
 
   /**
    * Set the count from the server's answer taken at `cursorOf` (its cursor,
-   * `epoch:board:user`), plus the changes seen during the fetch after it.
+   * `epoch:building:board:user`), plus the changes seen during the fetch after it.
    */
   fromServer(count: number, cursorOf: string): void {
-    const userSeq = Number(cursorOf.split(":")[2] ?? 0);
+    const parts = cursorOf.split(":"); // epoch:building:board:user
+    const userSeq = Number(parts[parts.length - 1] ?? 0);
     const later = (this.#inFlight ?? []).filter((d) => d.seq > userSeq);
     this.write(Math.max(0, count + later.reduce((n, d) => n + d.delta, 0)));
   }

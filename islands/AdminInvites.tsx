@@ -9,7 +9,7 @@ import { useSignal } from "@preact/signals";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
 import { api } from "../client/api.ts";
-import type { Invite } from "../lib/db.ts";
+import type { Invite } from "../lib/db/records.ts";
 import ConfirmButton, { errorText, Flash, type FlashMessage, formatDate } from "./AdminConfirm.tsx";
 
 /** An invite code as the API returns it. */

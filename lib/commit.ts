@@ -43,7 +43,7 @@ export async function retryCommit<T>(
     // Back off a little (with jitter) once contention repeats.
     if (n >= 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** n)));
   }
-  throw new StoreError("busy", opts.busyMessage ?? "Please try again.", 503);
+  throw new StoreError("busy", opts.busyMessage ?? "Please try again.");
 }
 
 /** Commit `op`; false when a check failed (or the database was locked). */

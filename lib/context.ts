@@ -6,7 +6,7 @@ import type { Hono } from "hono";
 import type { AppEnv } from "./http.ts";
 import type { Board } from "./board.ts";
 import type { Config } from "./config.ts";
-import type { Store } from "./db.ts";
+import type { Store } from "./db/mod.ts";
 import type { Hub } from "./realtime.ts";
 import type { Notifier } from "./notify/notifier.ts";
 import type { NotificationService } from "./notify/service.ts";

@@ -1,31 +1,37 @@
 /**
- * Resume cursors. A cursor names a position in two logs at once, the
- * building board and the user's own inbox log, and carries the store's epoch,
- * so a cursor from before a store reset is recognised and answered with a
- * snapshot instead of wrong events: `"<epoch>:<boardSeq>:<userSeq>"`.
+ * Resume cursors. A cursor names a position in two logs at once, a
+ * building's board and the user's own log, and carries the store's epoch
+ * and the building, so a cursor from before a store reset, from another
+ * building or from the single-building release is recognised and answered
+ * with a snapshot instead of wrong events:
+ * `"<epoch>:<buildingId>:<boardSeq>:<userSeq>"`. The single-building
+ * release's `"<epoch>:<boardSeq>:<userSeq>"` still parses (its building is
+ * `""`, which names no board: its board part always gets a snapshot).
  * @module
  */
 
 /** A parsed cursor. */
 export interface Cursor {
   epoch: string;
+  /** The building whose board `board` counts in ("" for a cursor of the old release). */
+  building: string;
   board: number;
   user: number;
 }
 
-const CURSOR_RE = /^([A-Za-z0-9_-]{1,32}):(\d{1,15}):(\d{1,15})$/;
+const CURSOR_RE = /^([A-Za-z0-9_-]{1,32}):(?:([0-9a-z]{1,32}):)?(\d{1,15}):(\d{1,15})$/;
 
 /** Parse a cursor string; null when absent or malformed. */
 export function parseCursor(s: string | null | undefined): Cursor | null {
   if (!s) return null;
   const m = CURSOR_RE.exec(s);
   if (!m) return null;
-  return { epoch: m[1], board: Number(m[2]), user: Number(m[3]) };
+  return { epoch: m[1], building: m[2] ?? "", board: Number(m[3]), user: Number(m[4]) };
 }
 
 /** Format a cursor. */
 export function formatCursor(c: Cursor): string {
-  return `${c.epoch}:${c.board}:${c.user}`;
+  return `${c.epoch}:${c.building}:${c.board}:${c.user}`;
 }
 
 /** True when `s` is syntactically a cursor (used by request validation). */

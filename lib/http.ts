@@ -7,8 +7,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { z } from "zod";
-import { type Store, StoreError } from "./db.ts";
+import { type Store, StoreError } from "./db/mod.ts";
 import type { User } from "./types.ts";
+import { administers } from "./roles.ts";
 
 /** Variables handlers can read with `c.get(...)`. */
 export interface AppEnv {
@@ -16,6 +17,8 @@ export interface AppEnv {
     user: User | null;
     sessionToken: string | null;
     lang: "ko" | "en";
+    /** The building the request acts in (`lib/middleware/building.ts`); null when signed out. */
+    buildingId: string | null;
   };
 }
 
@@ -58,6 +61,22 @@ export function errorBody(
   return { error: { code, message, ...details } };
 }
 
+/** HTTP statuses of store error codes other than 409 (a conflict with the current state). */
+const STORE_STATUS: Record<string, number> = {
+  not_found: 404,
+  busy: 503,
+  invalid_invite: 400,
+  invalid_reset: 400,
+  bad_minutes: 400,
+  not_owner: 403,
+  forbidden: 403,
+};
+
+/** The HTTP status a store error code answers with (409 unless listed). */
+export function storeErrorStatus(code: string): number {
+  return STORE_STATUS[code] ?? 409;
+}
+
 /** Turn any thrown error into the API's error shape; unexpected ones are 500 and logged. */
 export function toErrorResponse(c: Context, err: unknown): Response {
   if (err instanceof HttpError) {
@@ -78,7 +97,7 @@ export function toErrorResponse(c: Context, err: unknown): Response {
     const details = typeof retry === "number" && retry > 0 ? { retryAfterSec: retry } : {};
     return c.json(
       errorBody(err.code, err.message, details),
-      err.status as 400,
+      storeErrorStatus(err.code) as 400,
       details.retryAfterSec ? { "Retry-After": String(details.retryAfterSec) } : {},
     );
   }
@@ -244,10 +263,21 @@ export function requireUser(c: Context<AppEnv>): User {
   return u;
 }
 
-/** The signed-in admin, or 401/403. */
+/**
+ * The signed-in admin of the building the request acts in (or the
+ * operator), or 401/403.
+ */
 export function requireAdmin(c: Context<AppEnv>): User {
   const u = requireUser(c);
-  if (u.role !== "admin") throw new HttpError(403, "forbidden", "Admins only.");
+  const bid = c.get("buildingId");
+  if (!bid || !administers(u, bid)) throw new HttpError(403, "forbidden", "Admins only.");
+  return u;
+}
+
+/** The signed-in operator, or 401/403. */
+export function requireOperator(c: Context<AppEnv>): User {
+  const u = requireUser(c);
+  if (u.role !== "operator") throw new HttpError(403, "forbidden", "The operator only.");
   return u;
 }
 

@@ -31,7 +31,7 @@ Deno.test("CSP forbids inline script and framing", () => {
 
 import { Hono } from "hono";
 import { z } from "zod";
-import { StoreError } from "./db.ts";
+import { StoreError } from "./db/mod.ts";
 import {
   type AppEnv,
   body,

@@ -1,20 +1,30 @@
 /**
  * The one place that builds Deno KV keys. Every module reads and writes KV
  * through these builders, so the layout is documented (and changed) here.
+ * Everything a building owns carries its id (`bid`) in the key, so a building's
+ * data is one prefix range and no request of one building can name another's.
  *
  * | key                                        | value                                  |
  * |--------------------------------------------|----------------------------------------|
  * | ["meta", "epoch"]                          | store epoch (changes on reset)         |
- * | ["machines", id]                           | Machine                                |
+ * | ["meta", "migrated", name]                 | {at}: a one-time upgrade ran           |
+ * | ["buildings", bid]                         | Building                               |
+ * | ["machines", bid, id]                      | Machine                                |
  * | ["holds", userId, kind]                    | machineId held by the user             |
- * | ["log", scope, seq]                        | LogEvent (scope "board", "u:<userId>") |
- * | ["log", "ufeed", seq]                      | FeedEntry: a user event, for fan-out   |
+ * | ["log", scope, seq]                        | LogEvent; scope "b:<bid>" (a board),   |
+ * |                                            | "u:<userId>" (a user's own log) or     |
+ * |                                            | "f:<bid>" (FeedEntry: the user events  |
+ * |                                            | of a building's residents, for fan-out)|
+ * |                                            | or "ctl" (close a user's sockets)      |
  * | ["log_head", scope]                        | last seq written to that log           |
  * | ["log_floor", scope]                       | every seq ≤ floor has been trimmed     |
  * | ["users", id] / ["users_by_login", login]  | User / id                              |
+ * | ["building_users", bid, userId]            | true: the building's members           |
  * | ["sessions", tokenHash]                    | Session                                |
  * | ["sessions_by_user", userId, hash]         | true (to revoke all on disable)        |
- * | ["invites", code]                          | Invite                                 |
+ * | ["invites", code]                          | Invite (names its building and role)   |
+ * | ["building_invites", bid, code]            | true: the building's invite codes      |
+ * | ["reset", codeHash] / ["reset_by_user", id]| password-reset code (lib/recovery.ts)  |
  * | ["presence", userId, connId]               | Presence                               |
  * | ["rate", key]                              | RateWindow                             |
  * | ["prefs", userId]                          | Preferences                            |
@@ -22,19 +32,19 @@
  * | ["devices", userId, deviceId]              | Device                                 |
  * | ["sent", notificationId, userId, deviceId] | SentMark: pushed once per device       |
  * | ["acked", userId, notificationId]          | {at}: an open page showed it           |
- * | ["watches", kind, userId]                  | {at}                                   |
+ * | ["watches", bid, kind, userId]             | {at}                                   |
  * | ["nudges", machineId, senderId]            | {at} (cooldown)                        |
  * | ["machine_users", machineId, userId]       | {at} (recent users, 24 h)              |
- * | ["notices", id]                            | Notice                                 |
- * | ["stats", scope, field]                    | Deno.KvU64 counter                     |
+ * | ["notices", bid, id]                       | Notice                                 |
+ * | ["stats", scope, field]                    | Deno.KvU64; scope "b:<bid>" (a         |
+ * |                                            | building), a notice id, or "ops"       |
  * | ["config", name]                           | server secrets (VAPID keys)            |
  * | ["due", at, jobId]                         | DueRecord: the due-index (outbox)      |
  * | ["due_wake"]                               | {at}: bumped when a due record is added|
  * | ["lease", name, slot]                      | {by, at}: once-per-slot work (sweep)   |
- * | ["alarm", name]                            | Alarm: our setup is wrong (admins see) |
+ * | ["alarm", name]                            | Alarm: our setup is wrong (operator)   |
  * @module
  */
-
 /** A KV key. */
 export type Key = Deno.KvKey;
 
@@ -43,16 +53,33 @@ export function userScope(userId: string): string {
   return `u:${userId}`;
 }
 
-/** Scope of the building board's log. */
-export const BOARD_SCOPE = "board";
-/** Scope of the user-event feed every instance follows for fan-out. */
-export const FEED_SCOPE = "ufeed";
+/** Scope of a building board's log. */
+export function boardScope(buildingId: string): string {
+  return `b:${buildingId}`;
+}
+
+/** Scope of a building's user-event feed (every hub with its sockets follows it). */
+export function feedScope(buildingId: string): string {
+  return `f:${buildingId}`;
+}
+
+/** Scope of the control feed: close a user's sockets on every instance. */
+export const CTL_SCOPE = "ctl";
+
+/** The statistics scope of a building (its delivery counters). */
+export function statScope(buildingId: string): string {
+  return `b:${buildingId}`;
+}
 
 /** Key builders, one per entity. */
 export const K = {
   epoch: (): Key => ["meta", "epoch"],
-  machine: (id: string): Key => ["machines", id],
-  machines: (): Key => ["machines"],
+  building: (bid: string): Key => ["buildings", bid],
+  buildings: (): Key => ["buildings"],
+  migrated: (name: string): Key => ["meta", "migrated", name],
+  machine: (bid: string, id: string): Key => ["machines", bid, id],
+  machines: (bid: string): Key => ["machines", bid],
+  machinesAll: (): Key => ["machines"],
   hold: (userId: string, kind: string): Key => ["holds", userId, kind],
   log: (scope: string, seq: number): Key => ["log", scope, seq],
   logs: (): Key => ["log"],
@@ -60,12 +87,18 @@ export const K = {
   logFloor: (scope: string): Key => ["log_floor", scope],
   user: (id: string): Key => ["users", id],
   users: (): Key => ["users"],
+  buildingUser: (bid: string, userId: string): Key => ["building_users", bid, userId],
+  buildingUsers: (bid: string): Key => ["building_users", bid],
   userByLogin: (login: string): Key => ["users_by_login", login.toLowerCase()],
   session: (hash: string): Key => ["sessions", hash],
   sessionOfUser: (userId: string, hash: string): Key => ["sessions_by_user", userId, hash],
   sessionsOfUser: (userId: string): Key => ["sessions_by_user", userId],
   invite: (code: string): Key => ["invites", code],
   invites: (): Key => ["invites"],
+  buildingInvite: (bid: string, code: string): Key => ["building_invites", bid, code],
+  buildingInvites: (bid: string): Key => ["building_invites", bid],
+  reset: (hash: string): Key => ["reset", hash],
+  resetOfUser: (userId: string): Key => ["reset_by_user", userId],
   presence: (userId: string, connId: string): Key => ["presence", userId, connId],
   presenceOf: (userId: string): Key => ["presence", userId],
   presenceAll: (): Key => ["presence"],
@@ -78,13 +111,14 @@ export const K = {
   devices: (userId: string): Key => ["devices", userId],
   sent: (id: string, userId: string, deviceId: string): Key => ["sent", id, userId, deviceId],
   acked: (userId: string, id: string): Key => ["acked", userId, id],
-  watch: (kind: string, userId: string): Key => ["watches", kind, userId],
-  watches: (kind: string): Key => ["watches", kind],
+  watch: (bid: string, kind: string, userId: string): Key => ["watches", bid, kind, userId],
+  watches: (bid: string, kind: string): Key => ["watches", bid, kind],
   nudge: (machineId: string, senderId: string): Key => ["nudges", machineId, senderId],
   machineUser: (machineId: string, userId: string): Key => ["machine_users", machineId, userId],
   machineUsers: (machineId: string): Key => ["machine_users", machineId],
-  notice: (id: string): Key => ["notices", id],
-  notices: (): Key => ["notices"],
+  notice: (bid: string, id: string): Key => ["notices", bid, id],
+  notices: (bid: string): Key => ["notices", bid],
+  noticesAll: (): Key => ["notices"],
   stat: (scope: string, field: string): Key => ["stats", scope, field],
   config: (name: string): Key => ["config", name],
   due: (at: number, id: string): Key => ["due", at, id],

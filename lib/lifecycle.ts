@@ -113,6 +113,7 @@ export interface Settled {
 function cleared(m: Machine, now: number): Machine {
   return {
     id: m.id,
+    buildingId: m.buildingId,
     name: m.name,
     kind: m.kind,
     room: m.room,
@@ -221,6 +222,7 @@ export function apply(
         event: "machine.started",
         machine: {
           id: m.id,
+          buildingId: m.buildingId,
           name: m.name,
           kind: m.kind,
           room: m.room,
@@ -363,11 +365,12 @@ export function isHeldBy(m: Machine, userId: string): boolean {
 /** A brand-new machine in the `available` state. */
 export function newMachine(
   id: string,
+  buildingId: string,
   name: string,
   kind: MachineKind,
   room: string,
   order: number,
   now: number,
 ): Machine {
-  return { id, name, kind, room, order, state: "available", gen: 0, updatedAt: now };
+  return { id, buildingId, name, kind, room, order, state: "available", gen: 0, updatedAt: now };
 }

@@ -1,45 +1,167 @@
 /**
- * One-time upgrades of a store written by an earlier release, run at start.
- * Idempotent, and safe when several instances start at once: every record
- * it writes has a deterministic key, and the marker is set in the same
- * commit as the last batch.
+ * One-time upgrades of a store written by an earlier release, run at start
+ * (before seeding). Idempotent, and safe when several instances start at
+ * once: every record is moved or rewritten by an atomic operation checked
+ * against what was read (of two instances, one wins and the other finds the
+ * work done), and the marker is set last.
  *
- * - `outbox-1`: the previous release kept reminders and scheduled notices as
+ * - `tenancy-1`: the single-building release kept one board. Its building
+ *   becomes the building {@link LEGACY_BUILDING}, in place: machines,
+ *   watches and notices move under the building's key prefix; users and
+ *   invites name the building (the `ADMIN_LOGIN` account becomes the
+ *   operator, other admins admins of the building); hold indexes name the
+ *   building; due records of machines and notices name it; the delivery
+ *   counters move to the building's. The old board log and user-event feed
+ *   are dropped: a client holding an old cursor gets a snapshot (its user
+ *   log part, still valid, is replayed).
+ * - `outbox-1`: the release before kept reminders and scheduled notices as
  *   KV queue messages. Every machine gets due-index ticks for the moments its
  *   current use has something due, and every scheduled (or half-sent) notice
  *   a `notice` job, so nothing owed is lost on the way to the due-index.
  * @module
  */
-import type { Store } from "./db.ts";
-import { due, type DueJob, tickAt, tickTimes } from "./notify/plan.ts";
+import type { Store } from "./db/mod.ts";
+import { holdRef } from "./db/mod.ts";
+import { K, statScope } from "./keys.ts";
+import { due, type DueJob, type Job, tickAt, tickTimes } from "./notify/plan.ts";
+import type { Building, Machine, Notice, User } from "./types.ts";
+import type { Invite } from "./db/records.ts";
 
-/** The marker key of one migration (`["meta", "migrated", name]`). */
-function marker(name: string): Deno.KvKey {
-  return ["meta", "migrated", name];
+/** The id the single-building release's building gets. */
+export const LEGACY_BUILDING = "home";
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** The operator's login (`ADMIN_LOGIN`): that legacy admin becomes the operator. */
+  adminLogin?: string;
+  /** Name of the legacy building. */
+  buildingName?: string;
 }
 
 /** Run the migrations this store has not had yet. Returns the names run now. */
-export async function migrate(store: Store, now = Date.now()): Promise<string[]> {
+export async function migrate(
+  store: Store,
+  now = Date.now(),
+  opts: MigrateOptions = {},
+): Promise<string[]> {
   const ran: string[] = [];
-  if (!(await store.kv.get(marker("outbox-1"))).value) {
+  if (!(await store.kv.get(K.migrated("tenancy-1"))).value) {
+    await tenancy(store, opts);
+    await store.kv.set(K.migrated("tenancy-1"), { at: now });
+    ran.push("tenancy-1");
+  }
+  if (!(await store.kv.get(K.migrated("outbox-1"))).value) {
     const jobs: DueJob[] = [];
-    for (const m of await store.listMachines()) {
-      const lead = await store.leadMinutes(m.ownerId);
-      for (const at of tickTimes(m, lead, store.settings, now)) jobs.push(tickAt(m, at));
-    }
-    for (const n of await store.listNotices(10_000)) {
-      if (n.status === "scheduled" || n.status === "sending") {
-        jobs.push(due({ t: "notice", noticeId: n.id }, Math.max(n.sendAt, now)));
+    for (const b of await store.listBuildings()) {
+      for (const m of await store.listMachines(b.id)) {
+        const lead = await store.leadMinutes(m.ownerId);
+        for (const at of tickTimes(m, lead, store.settings, now)) jobs.push(tickAt(m, at));
+      }
+      for (const n of await store.listNotices(b.id, 10_000)) {
+        if (n.status === "scheduled" || n.status === "sending") {
+          jobs.push(due({ t: "notice", b: b.id, noticeId: n.id }, Math.max(n.sendAt, now)));
+        }
       }
     }
     // Batches well inside one atomic operation's limits.
     for (let i = 0; i < jobs.length || i === 0; i += 200) {
       const op = store.kv.atomic();
       store.addDue(op, jobs.slice(i, i + 200), now);
-      if (i + 200 >= jobs.length) op.set(marker("outbox-1"), { at: now });
+      if (i + 200 >= jobs.length) op.set(K.migrated("outbox-1"), { at: now });
       await op.commit();
     }
     ran.push("outbox-1");
   }
   return ran;
+}
+
+/** Move one record: `old` → `key` with `value`, checked (false when someone else did it). */
+async function move(
+  kv: Deno.Kv,
+  old: Deno.KvEntry<unknown>,
+  key: Deno.KvKey,
+  value: unknown,
+): Promise<boolean> {
+  const res = await kv.atomic().check(old).check({ key, versionstamp: null })
+    .delete(old.key).set(key, value).commit();
+  return res.ok;
+}
+
+/** Rewrite one record in place, checked. */
+async function rewrite(kv: Deno.Kv, e: Deno.KvEntry<unknown>, value: unknown): Promise<void> {
+  await kv.atomic().check(e).set(e.key, value).commit();
+}
+
+/** Every entry under `prefix` whose key has exactly `length` parts. */
+async function legacy<T>(kv: Deno.Kv, prefix: Deno.KvKey, length: number) {
+  const out: Deno.KvEntry<T>[] = [];
+  for await (const e of kv.list<T>({ prefix })) if (e.key.length === length) out.push(e);
+  return out;
+}
+
+async function tenancy(store: Store, opts: MigrateOptions): Promise<void> {
+  const kv = store.kv;
+  const bid = LEGACY_BUILDING;
+  const machines = await legacy<Machine>(kv, K.machinesAll(), 2);
+  const users = (await legacy<User>(kv, K.users(), 2)).filter((e) => !e.value.buildingId);
+  if (!machines.length && !users.length) return; // a fresh store: nothing of the old layout
+  const rooms = [...new Set(machines.map((e) => e.value.room))];
+  const building: Building = {
+    id: bid,
+    name: opts.buildingName ?? "우리 건물",
+    timeZone: "Asia/Seoul",
+    rooms,
+    createdAt: Date.now(),
+  };
+  await kv.atomic().check({ key: K.building(bid), versionstamp: null })
+    .set(K.building(bid), building).commit();
+  for (const e of machines) {
+    await move(kv, e, K.machine(bid, e.value.id), { ...e.value, buildingId: bid });
+  }
+  const adminLogin = opts.adminLogin?.toLowerCase();
+  for (const e of users) {
+    const u = e.value;
+    const role = u.role as string;
+    const next: User = role === "admin"
+      ? u.loginId.toLowerCase() === adminLogin
+        ? { ...u, buildingId: bid, role: "operator" }
+        : { ...u, buildingId: bid, role: "admin", adminOf: [bid] }
+      : { ...u, buildingId: bid };
+    await kv.atomic().check(e).set(e.key, next).set(K.buildingUser(bid, u.id), true).commit();
+  }
+  for (const e of await legacy<Invite>(kv, K.invites(), 2)) {
+    if (e.value.buildingId) continue;
+    await kv.atomic().check(e).set(e.key, { ...e.value, buildingId: bid, role: "resident" })
+      .set(K.buildingInvite(bid, e.value.code), true).commit();
+  }
+  for (const e of await legacy<unknown>(kv, ["watches"], 3)) {
+    await move(kv, e, K.watch(bid, e.key[1] as string, e.key[2] as string), e.value);
+  }
+  for (const e of await legacy<Notice>(kv, K.noticesAll(), 2)) {
+    await move(kv, e, K.notice(bid, e.value.id), { ...e.value, buildingId: bid });
+  }
+  for (const e of await legacy<string>(kv, ["holds"], 3)) {
+    if (!e.value.includes("/")) await rewrite(kv, e, holdRef(bid, e.value));
+  }
+  for await (const e of kv.list<{ job: Job }>({ prefix: K.dueAll() })) {
+    const job = e.value.job as Job & { b?: string };
+    if (job.b || !["tick", "free", "notice", "notify"].includes(job.t)) continue;
+    await rewrite(kv, e, { ...e.value, job: { ...job, b: bid } });
+  }
+  for await (const e of kv.list<Deno.KvU64>({ prefix: ["stats", "all"] })) {
+    await kv.atomic().check(e).delete(e.key)
+      .sum(K.stat(statScope(bid), e.key[2] as string), e.value.value).commit();
+  }
+  // The old board log and feed: their cursors now get a snapshot.
+  for (const scope of ["board", "ufeed"]) {
+    for (;;) {
+      const keys: Deno.KvKey[] = [];
+      for await (const e of kv.list({ prefix: ["log", scope] }, { limit: 500 })) keys.push(e.key);
+      if (!keys.length) break;
+      const op = kv.atomic();
+      for (const k of keys) op.delete(k);
+      await op.commit();
+    }
+    await kv.atomic().delete(K.logHead(scope)).delete(K.logFloor(scope)).commit();
+  }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { LogEvent } from "./db.ts";
+import type { LogEvent } from "./db/mod.ts";
 import type { Machine, PublicUser } from "./types.ts";
 
 /** Messages a client may send. Unknown types or fields are refused. */

@@ -1,13 +1,16 @@
 /**
  * Realtime fan-out: one {@link Hub} per instance (worker, Deno Deploy isolate).
  *
- * The KV event logs are the truth. Every hub follows two head keys with
- * `kv.watch`: the board log's and the user-event feed's (every event added to
- * a user's own log is also added to the feed, with its user id). On a change
- * it reads the range it has not seen yet and offers each event to its
- * sockets: board events to all, feed events to that user's. So a change made
- * through any instance reaches every socket on every instance, with no
- * BroadcastChannel. Each socket keeps the last sequence number it delivered
+ * The KV event logs are the truth. For every building that has sockets on
+ * this instance, the hub follows two head keys with one `kv.watch`: the
+ * building's board log and its user-event feed (every event added to a
+ * user's own log is also added to the feed of the building it is about, with
+ * its user id); plus the control feed (close a user's sockets). On a change
+ * it reads the range it has not seen yet and offers each event to that
+ * building's sockets: board events to all, feed events to that user's. So a
+ * change made through any instance reaches every socket on every instance,
+ * with no BroadcastChannel, and an instance never reads a building it has no
+ * socket of. Each socket keeps the last sequence number it delivered
  * per log, drops duplicates and, on a gap, reads the missing events back from
  * KV first, so every socket sees every event once, in order; a client that
  * reconnects catches up by cursor.
@@ -20,9 +23,9 @@
  * @module
  */
 import { type Cursor, formatCursor, parseCursor } from "./cursor.ts";
-import { type FeedEntry, type LogEvent, publicUser, type Store } from "./db.ts";
+import { type FeedEntry, type LogEvent, publicUser, type Store } from "./db/mod.ts";
 import { newId } from "./ids.ts";
-import { K } from "./keys.ts";
+import { boardScope, CTL_SCOPE, feedScope, K } from "./keys.ts";
 import { parseClientMessage, type ServerMessage } from "./protocol.ts";
 import type { User } from "./types.ts";
 
@@ -102,6 +105,7 @@ export class Conn {
   constructor(
     readonly socket: WebSocket,
     readonly userId: string,
+    readonly buildingId: string,
     readonly store: Store,
     readonly session: string | null = null,
     limits: Pick<HubOptions, "msgRate" | "msgBurst" | "byteRate" | "byteBurst"> = DEFAULTS,
@@ -170,7 +174,7 @@ export class Conn {
       if (e.seq <= last) continue;
       if (e.seq > last + 1) {
         const missed = e.scope === "board"
-          ? await this.store.readBoard(last, e.seq - 1)
+          ? await this.store.readBoard(this.buildingId, last, e.seq - 1)
           : await this.store.readUser(this.userId, last, e.seq - 1);
         for (const m of missed) this.#sendEvent(m);
       }
@@ -193,6 +197,7 @@ export class Conn {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     const cursor = formatCursor({
       epoch: this.store.epoch,
+      building: this.buildingId,
       board: this.lastBoard,
       user: this.lastUser,
     });
@@ -222,12 +227,10 @@ export class Hub {
   #timer: ReturnType<typeof setInterval> | undefined;
   #opts: HubOptions;
   #closed = false;
-  #board = -1;
-  #feed = -1;
-  #reading: Promise<void> = Promise.resolve();
-  #again = false;
-  #busy = false;
-  #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
+  /** The buildings followed (those with sockets here). */
+  #follows = new Map<string, Follow>();
+  /** The control feed (disconnects), followed from {@link start}. */
+  #ctl: Follow | null = null;
   #presence = new Set<Conn>();
   #presenceGone = new Map<string, string>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -243,81 +246,123 @@ export class Hub {
     return this.#conns.size;
   }
 
-  /** Start following the board log and the user-event feed (`kv.watch`). */
+  /** Start following the control feed (buildings are followed while they have sockets). */
   async start(): Promise<void> {
-    const heads = await this.store.heads();
-    this.#board = heads.board;
-    this.#feed = heads.feed;
-    this.#watch = this.store.kv.watch([K.logHead("board"), K.logHead("ufeed")]);
+    this.#ctl = new Follow(null);
+    await this.#startFollow(this.#ctl);
+  }
+
+  /** Start following `f` from the current heads of its logs (`kv.watch`). */
+  async #startFollow(f: Follow): Promise<void> {
+    if (f.bid === null) f.feed = await this.store.ctlHead();
+    else {
+      const heads = await this.store.heads(f.bid);
+      f.board = heads.board;
+      f.feed = heads.feed;
+    }
+    if (f.stopped || this.#closed) return;
+    const keys: Deno.KvKey[] = f.bid === null
+      ? [K.logHead(CTL_SCOPE)]
+      : [K.logHead(boardScope(f.bid)), K.logHead(feedScope(f.bid))];
+    f.watch = this.store.kv.watch(keys);
+    f.started = true;
     (async () => {
       try {
-        for await (const _ of this.#watch!) {
-          if (this.#closed) break;
-          this.poll();
+        for await (const _ of f.watch!) {
+          if (this.#closed || f.stopped) break;
+          this.#poll(f);
         }
       } catch (err) {
-        if (!this.#closed) console.error("realtime: watch ended", err);
+        if (!this.#closed && !f.stopped) console.error("realtime: watch ended", err);
       }
     })();
+  }
+
+  /** The follow of building `bid`, started on first use (await `ready` before a hello's sync). */
+  #follow(bid: string): Follow {
+    let f = this.#follows.get(bid);
+    if (!f) {
+      f = new Follow(bid);
+      f.ready = this.#startFollow(f);
+      this.#follows.set(bid, f);
+    }
+    return f;
   }
 
   /**
-   * Read what the logs gained since this hub last looked and fan it out.
+   * Read what the logs gained since this hub last looked and fan it out:
+   * building `bid`'s (or every followed building's and the control feed's).
    * The watch calls it; so may code that just committed (no need to wait
-   * for the watch). Runs one read at a time; calls meanwhile coalesce.
+   * for the watch). Runs one read at a time per log; calls meanwhile coalesce.
    */
-  poll(): Promise<void> {
-    if (this.#closed || this.#board < 0) return this.#reading;
-    if (this.#busy) {
-      this.#again = true;
-      return this.#reading;
+  poll(bid?: string): Promise<void> {
+    if (bid !== undefined) {
+      const f = this.#follows.get(bid);
+      return f ? this.#poll(f) : Promise.resolve();
     }
-    this.#busy = true;
-    this.#reading = (async () => {
+    const all = [...this.#follows.values(), ...(this.#ctl ? [this.#ctl] : [])];
+    return Promise.all(all.map((f) => this.#poll(f))).then(() => {});
+  }
+
+  #poll(f: Follow): Promise<void> {
+    if (this.#closed || f.stopped || !f.started) return f.reading;
+    if (f.busy) {
+      f.again = true;
+      return f.reading;
+    }
+    f.busy = true;
+    f.reading = (async () => {
       try {
         do {
-          this.#again = false;
-          await this.#read();
-        } while (this.#again && !this.#closed);
+          f.again = false;
+          await this.#read(f);
+        } while (f.again && !this.#closed && !f.stopped);
       } catch (err) {
         if (!this.#closed) console.error("realtime: read failed", err);
       } finally {
-        this.#busy = false;
+        f.busy = false;
       }
     })();
-    return this.#reading;
+    return f.reading;
   }
 
-  async #read(): Promise<void> {
-    const heads = await this.store.heads();
-    while (heads.board > this.#board) {
-      const upTo = Math.min(heads.board, this.#board + READ_CHUNK);
-      const events = await this.store.readBoard(this.#board, upTo);
-      this.#board = upTo;
-      this.#fanOut(events);
-    }
-    while (heads.feed > this.#feed) {
-      const upTo = Math.min(heads.feed, this.#feed + READ_CHUNK);
-      const entries = await this.store.readFeed(this.#feed, upTo);
-      this.#feed = upTo;
-      for (const f of entries) this.#onFeed(f);
-    }
-  }
-
-  #onFeed(f: FeedEntry): void {
-    if (f.disconnect) {
-      this.#disconnect(f.userId, f.disconnect.session);
+  async #read(f: Follow): Promise<void> {
+    if (f.bid === null) {
+      const head = await this.store.ctlHead();
+      while (head > f.feed) {
+        const upTo = Math.min(head, f.feed + READ_CHUNK);
+        const entries = await this.store.readFeed(CTL_SCOPE, f.feed, upTo);
+        f.feed = upTo;
+        for (const e of entries) if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session);
+      }
       return;
     }
-    if (f.event) this.#fanOut([f.event], f.userId);
+    const heads = await this.store.heads(f.bid);
+    while (heads.board > f.board) {
+      const upTo = Math.min(heads.board, f.board + READ_CHUNK);
+      const events = await this.store.readBoard(f.bid, f.board, upTo);
+      f.board = upTo;
+      this.#fanOut(f, events);
+    }
+    while (heads.feed > f.feed) {
+      const upTo = Math.min(heads.feed, f.feed + READ_CHUNK);
+      const entries = await this.store.readFeed(feedScope(f.bid), f.feed, upTo);
+      f.feed = upTo;
+      for (const e of entries) this.#onFeed(f, e);
+    }
   }
 
-  #fanOut(events: LogEvent[], userId?: string): void {
+  #onFeed(f: Follow, e: FeedEntry): void {
+    if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session);
+    else if (e.event) this.#fanOut(f, [e.event], e.userId);
+  }
+
+  #fanOut(f: Follow, events: LogEvent[], userId?: string): void {
     if (!events.length) return;
-    const targets = userId ? this.#byUser.get(userId) : this.#conns;
+    const targets = userId ? this.#byUser.get(userId) : f.conns;
     if (!targets || targets.size === 0) return;
     const frames = events.map((e) => JSON.stringify(e)); // once, not once per socket
-    for (const c of targets) c.offer(events, frames);
+    for (const c of targets) if (c.buildingId === f.bid) c.offer(events, frames);
   }
 
   /**
@@ -350,8 +395,14 @@ export class Hub {
    * Adopt an upgraded socket: register it (so nothing committed meanwhile is
    * lost), send `hello` with the replay or snapshot, then stream.
    */
-  attach(socket: WebSocket, user: User, since: Cursor | null, session: string | null = null): Conn {
-    const conn = new Conn(socket, user.id, this.store, session, this.#opts);
+  attach(
+    socket: WebSocket,
+    user: User,
+    bid: string,
+    since: Cursor | null,
+    session: string | null = null,
+  ): Conn {
+    const conn = new Conn(socket, user.id, bid, this.store, session, this.#opts);
     if (socket.readyState === WebSocket.OPEN) this.#hello(conn, user, since);
     else socket.addEventListener("open", () => this.#hello(conn, user, since), { once: true });
     this.#listen(conn);
@@ -373,7 +424,10 @@ export class Hub {
   async #hello(conn: Conn, user: User, since: Cursor | null): Promise<void> {
     this.#add(conn);
     try {
-      const sync = await this.store.sync(user.id, since);
+      // Follow the building before reading what the socket missed, so
+      // nothing committed in between falls through.
+      await this.#follow(conn.buildingId).ready;
+      const sync = await this.store.sync(user.id, conn.buildingId, since);
       conn.send({
         type: "hello",
         serverTime: Date.now(),
@@ -428,6 +482,7 @@ export class Hub {
 
   #add(conn: Conn): void {
     this.#conns.add(conn);
+    this.#follow(conn.buildingId).conns.add(conn);
     let set = this.#byUser.get(conn.userId);
     if (!set) this.#byUser.set(conn.userId, set = new Set());
     set.add(conn);
@@ -442,6 +497,15 @@ export class Hub {
 
   #remove(conn: Conn): void {
     if (!this.#conns.delete(conn)) return;
+    const f = this.#follows.get(conn.buildingId);
+    if (f) {
+      f.conns.delete(conn);
+      if (f.conns.size === 0) {
+        // Nobody here looks at that building any more: stop reading it.
+        this.#follows.delete(conn.buildingId);
+        f.cancel();
+      }
+    }
     const set = this.#byUser.get(conn.userId);
     set?.delete(conn);
     if (set && set.size === 0) this.#byUser.delete(conn.userId);
@@ -519,9 +583,36 @@ export class Hub {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#presenceTimer);
-    try {
-      await this.#watch?.cancel();
-    } catch { /* already closed */ }
-    await this.#reading.catch(() => {});
+    const all = [...this.#follows.values(), ...(this.#ctl ? [this.#ctl] : [])];
+    this.#follows.clear();
+    for (const f of all) f.cancel();
+    await Promise.all(all.map((f) => f.reading.catch(() => {})));
+  }
+
+  /** Buildings this instance follows (they have sockets here). */
+  get buildings(): string[] {
+    return [...this.#follows.keys()];
+  }
+}
+
+/** What a hub knows of one followed building (or, with `bid` null, the control feed). */
+class Follow {
+  board = -1;
+  feed = -1;
+  started = false;
+  stopped = false;
+  busy = false;
+  again = false;
+  reading: Promise<void> = Promise.resolve();
+  ready: Promise<void> = Promise.resolve();
+  watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
+  readonly conns = new Set<Conn>();
+
+  constructor(readonly bid: string | null) {}
+
+  /** Stop following (the watch ends). */
+  cancel(): void {
+    this.stopped = true;
+    this.watch?.cancel().catch(() => {});
   }
 }

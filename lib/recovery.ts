@@ -10,11 +10,11 @@
  * | `["reset", codeHash]`         | {@link ResetEntry}       | SHA-256 of the code; `expireIn` TTL  |
  * | `["reset_by_user", userId]`   | codeHash                 | the one live code of a user          |
  *
- * It also writes `["users", id]` (the password hash), whose shape belongs to
+ * It also writes `K.user(id)` (the password hash), whose shape belongs to
  * `lib/db.ts`, and ends sessions through `Store.revokeSessionsOf`.
  *
  * Invariants, each enforced with `atomic().check()`:
- * - a user has at most one live code: issuing checks `["reset_by_user", id]`
+ * - a user has at most one live code: issuing checks `K.resetOfUser(id)`
  *   and replaces (deletes) the previous code in the same commit;
  * - a code is used at most once: redeeming checks the code entry and the user
  *   record it read, and deletes the code in the same commit that sets the
@@ -22,8 +22,9 @@
  * Only the hash of a code is stored, so reading KV does not reveal a code.
  * @module
  */
-import { type Store, StoreError } from "./db.ts";
+import { type Store, StoreError } from "./db/mod.ts";
 import { newId, sha256Hex } from "./ids.ts";
+import { K } from "./keys.ts";
 import type { User } from "./types.ts";
 
 /** How long a reset code is valid. */
@@ -61,11 +62,11 @@ export async function issueReset(
 ): Promise<{ code: string; expiresAt: number }> {
   const kv = store.kv;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const user = await kv.get<User>(["users", userId]);
-    if (!user.value) throw new StoreError("not_found", "No such user.", 404);
+    const user = await kv.get<User>(K.user(userId));
+    if (!user.value) throw new StoreError("not_found", "No such user.");
     const code = newResetCode();
     const hash = await sha256Hex(normalizeResetCode(code));
-    const prev = await kv.get<string>(["reset_by_user", userId]);
+    const prev = await kv.get<string>(K.resetOfUser(userId));
     const entry: ResetEntry = {
       userId,
       createdBy: adminId,
@@ -74,13 +75,13 @@ export async function issueReset(
     };
     const op = kv.atomic()
       .check(prev)
-      .check({ key: ["reset", hash], versionstamp: null })
-      .set(["reset", hash], entry, { expireIn: ttlMs })
-      .set(["reset_by_user", userId], hash, { expireIn: ttlMs });
-    if (prev.value) op.delete(["reset", prev.value]);
+      .check({ key: K.reset(hash), versionstamp: null })
+      .set(K.reset(hash), entry, { expireIn: ttlMs })
+      .set(K.resetOfUser(userId), hash, { expireIn: ttlMs });
+    if (prev.value) op.delete(K.reset(prev.value));
     if ((await op.commit()).ok) return { code, expiresAt: entry.expiresAt };
   }
-  throw new StoreError("busy", "Please try again.", 503);
+  throw new StoreError("busy", "Please try again.");
 }
 
 /**
@@ -97,13 +98,13 @@ export async function redeemReset(
   const kv = store.kv;
   const hash = await sha256Hex(normalizeResetCode(code));
   for (let attempt = 0; attempt < 10; attempt++) {
-    const entry = await kv.get<ResetEntry>(["reset", hash]);
+    const entry = await kv.get<ResetEntry>(K.reset(hash));
     const invalid = () =>
-      new StoreError("invalid_reset", "That reset code is wrong, used or expired.", 400);
+      new StoreError("invalid_reset", "That reset code is wrong, used or expired.");
     if (!entry.value || entry.value.expiresAt <= now) throw invalid();
-    const user = await kv.get<User>(["users", entry.value.userId]);
+    const user = await kv.get<User>(K.user(entry.value.userId));
     if (!user.value || user.value.disabled) throw invalid();
-    const byUser = await kv.get<string>(["reset_by_user", entry.value.userId]);
+    const byUser = await kv.get<string>(K.resetOfUser(entry.value.userId));
     const updated: User = { ...user.value, passwordHash };
     const op = kv.atomic()
       .check(entry)
@@ -117,5 +118,5 @@ export async function redeemReset(
       return updated;
     }
   }
-  throw new StoreError("busy", "Please try again.", 503);
+  throw new StoreError("busy", "Please try again.");
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Store, StoreError } from "./db.ts";
+import { Store, StoreError } from "./db/mod.ts";
 import { issueReset, normalizeResetCode, redeemReset } from "./recovery.ts";
 
 async function withStore(fn: (store: Store) => Promise<void>) {

@@ -1,12 +1,15 @@
 /**
  * First start: on an empty store, create the demo building (one laundry room,
- * 4 washers, 2 dryers), the admin account and an invite code. Environment
- * values (ADMIN_LOGIN, ADMIN_PASSWORD, INVITE_CODE) override the defaults;
- * an ADMIN_PASSWORD given later resets the admin's password.
+ * 4 washers, 2 dryers) with a resident invite code, and the operator account
+ * (`ADMIN_LOGIN`: runs the deployment, administers every building).
+ * Environment values (ADMIN_LOGIN, ADMIN_PASSWORD, INVITE_CODE) override the
+ * defaults; an ADMIN_PASSWORD given later resets the operator's password.
+ * Runs after `migrate`, so a store of the single-building release keeps its
+ * building, admin and invite codes.
  * @module
  */
 import type { Config } from "./config.ts";
-import type { Store } from "./db.ts";
+import type { Store } from "./db/mod.ts";
 import { newToken } from "./ids.ts";
 import { hashPassword } from "./password.ts";
 
@@ -16,55 +19,64 @@ export interface SeedReport {
   adminLogin: string;
   /** Only when generated now (never printed again). */
   adminPassword?: string;
+  /** A resident invite code of the operator's building. */
   inviteCode?: string;
 }
 
 /** The demo building's laundry room name. */
 export const DEMO_ROOM = "1층 세탁실";
+/** The demo building's name. */
+export const DEMO_BUILDING = "데모 건물";
 
 /** Seed an empty store; keep an existing one (but honour env overrides). */
 export async function seed(store: Store, config: Config): Promise<SeedReport> {
-  const existingAdmin = await store.getUserByLogin(config.adminLogin);
   const report: SeedReport = { created: false, adminLogin: config.adminLogin };
+  let buildings = await store.listBuildings();
+  if (buildings.length === 0) {
+    const b = await store.createBuilding({ name: DEMO_BUILDING, rooms: [DEMO_ROOM] });
+    for (let i = 1; i <= 4; i++) {
+      await store.addMachine(b.id, { name: `세탁기 ${i}`, kind: "washer", room: DEMO_ROOM });
+    }
+    for (let i = 1; i <= 2; i++) {
+      await store.addMachine(b.id, { name: `건조기 ${i}`, kind: "dryer", room: DEMO_ROOM });
+    }
+    buildings = [b];
+    report.created = true;
+  }
 
-  if (!existingAdmin) {
+  let operator = await store.getUserByLogin(config.adminLogin);
+  if (!operator) {
     const password = config.adminPassword ?? newToken().slice(0, 16);
-    await store.createUser({
+    operator = await store.createUser({
       loginId: config.adminLogin,
       passwordHash: await hashPassword(password),
       name: "관리자",
       room: "관리실",
-      role: "admin",
+      role: "operator",
+      buildingId: buildings[0].id,
     });
     if (!config.adminPassword) report.adminPassword = password;
     report.created = true;
   } else if (config.adminPassword) {
+    const { adminOf: _, ...rest } = operator;
     await store.updateUser({
-      ...existingAdmin,
-      role: "admin",
+      ...rest,
+      role: "operator",
       passwordHash: await hashPassword(config.adminPassword),
     });
   }
 
-  const invites = await store.listInvites();
+  const bid = operator.buildingId;
+  const invites = await store.listInvites(bid);
   if (config.inviteCode) {
     const code = config.inviteCode.trim().toUpperCase();
-    if (!invites.some((i) => i.code === code)) await store.createInvite("seed", { code });
+    const existing = await store.getInvite(code);
+    if (!existing) await store.createInvite(bid, "seed", { code });
     report.inviteCode = code;
-  } else if (invites.length === 0) {
-    report.inviteCode = (await store.createInvite("seed")).code;
+  } else if (invites.filter((i) => i.role === "resident").length === 0) {
+    report.inviteCode = (await store.createInvite(bid, "seed")).code;
   } else {
-    report.inviteCode = invites.find((i) => !i.revoked)?.code;
-  }
-
-  if ((await store.listMachines()).length === 0) {
-    for (let i = 1; i <= 4; i++) {
-      await store.addMachine({ name: `세탁기 ${i}`, kind: "washer", room: DEMO_ROOM });
-    }
-    for (let i = 1; i <= 2; i++) {
-      await store.addMachine({ name: `건조기 ${i}`, kind: "dryer", room: DEMO_ROOM });
-    }
-    report.created = true;
+    report.inviteCode = invites.find((i) => !i.revoked && i.role === "resident")?.code;
   }
   return report;
 }

@@ -9,7 +9,7 @@ import type { AppEnv } from "./http.ts";
 import { Board } from "./board.ts";
 import type { Config } from "./config.ts";
 import type { AppContext, Mount } from "./context.ts";
-import { Store } from "./db.ts";
+import { Store } from "./db/mod.ts";
 import { Hub } from "./realtime.ts";
 import { seed, type SeedReport } from "./seed.ts";
 import { migrate } from "./migrate.ts";
@@ -42,7 +42,7 @@ export interface ServerOptions {
 }
 
 /**
- * Open the store, seed it (when `config.seed`) and run migrations, then
+ * Open the store, run migrations and seed it (when `config.seed`), then
  * close it: the main thread of a `WORKERS=N` pool does this once, before the
  * workers start with `SEED=0`.
  */
@@ -51,9 +51,8 @@ export async function prepareStore(config: Config): Promise<SeedReport | null> {
   try {
     const store = new Store(kv, { minuteMs: config.minuteMs });
     await store.init();
-    const report = config.seed ? await seed(store, config) : null;
-    await migrate(store);
-    return report;
+    await migrate(store, Date.now(), { adminLogin: config.adminLogin });
+    return config.seed ? await seed(store, config) : null;
   } finally {
     kv.close();
   }
@@ -64,8 +63,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const kv = lockRetrying(await Deno.openKv(config.kvPath));
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
+  store.retentionMs = config.retentionMs;
+  await migrate(store, Date.now(), { adminLogin: config.adminLogin });
   const report = config.seed ? await seed(store, config) : null;
-  await migrate(store);
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
   await hub.start();
   const board = new Board(store, hub);

@@ -20,8 +20,11 @@ export type MachineState =
 /** A washer or dryer, as stored in KV and sent to clients. */
 export interface Machine {
   id: string;
+  /** The building whose board shows it. */
+  buildingId: string;
   name: string;
   kind: MachineKind;
+  /** The laundry room (one of its building's {@link Building.rooms}). */
   room: string;
   /** Sort order on the board. */
   order: number;
@@ -47,16 +50,35 @@ export interface Machine {
   updatedAt: number;
 }
 
-/** Roles a user can have. */
-export type Role = "resident" | "admin";
+/**
+ * Roles a user can have: a resident of one building; a building admin (of
+ * the buildings in {@link User.adminOf}); the operator, who runs the
+ * deployment and administers every building.
+ */
+export type Role = "resident" | "admin" | "operator";
+
+/** A building (tenant): one board, its laundry rooms, its residents and admins. */
+export interface Building {
+  id: string;
+  name: string;
+  /** IANA time zone, e.g. "Asia/Seoul". */
+  timeZone: string;
+  /** Laundry room names in board order (e.g. "1층 세탁실", "B동 지하"). */
+  rooms: string[];
+  createdAt: number;
+}
 
 /** A user account (passwordHash is never sent to clients). */
 export interface User {
   id: string;
+  /** The building the user belongs to (their board, their notices). */
+  buildingId: string;
   loginId: string;
   name: string;
   room: string;
   role: Role;
+  /** Buildings a building admin administers (role "admin"). */
+  adminOf?: string[];
   disabled: boolean;
   passwordHash: string;
   createdAt: number;
@@ -186,6 +208,7 @@ export interface InboxItem {
 export type NoticeTarget =
   | { type: "all" }
   | { type: "room"; room: string }
+  | { type: "laundry"; laundry: string }
   | { type: "machine"; machineId: string };
 
 /** Delivery counters of a notice (or of everything). */
@@ -201,6 +224,8 @@ export interface DeliveryStats {
 /** An admin announcement. */
 export interface Notice {
   id: string;
+  /** The building it is announced in. */
+  buildingId: string;
   title: string;
   body: string;
   target: NoticeTarget;

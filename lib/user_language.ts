@@ -6,7 +6,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { Store } from "./db.ts";
+import type { Store } from "./db/mod.ts";
 import type { AppEnv } from "./http.ts";
 import { isStaticPath } from "./http.ts";
 import { defaultPreferences } from "./notify/policy.ts";

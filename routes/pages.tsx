@@ -14,7 +14,7 @@ import type { AppContext } from "../lib/context.ts";
 import { type AppEnv, isSameOrigin, isStaticPath, SESSION_COOKIE } from "../lib/http.ts";
 import { LANG_COOKIE, saveLanguage } from "../lib/user_language.ts";
 import { type MessageKey, t } from "../lib/i18n.ts";
-import { publicUser } from "../lib/db.ts";
+import { publicUser } from "../lib/db/mod.ts";
 import { Layout, type LayoutProps } from "../components/Layout.tsx";
 import Board from "../islands/Board.tsx";
 import AuthForm, { safeNext } from "../islands/AuthForm.tsx";

@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Store } from "../lib/db.ts";
+import { Store } from "../lib/db/mod.ts";
 import { newMachine } from "../lib/lifecycle.ts";
 import { defaultPreferences } from "../lib/notify/policy.ts";
 import { generateVapidKeys } from "../lib/push/webpush_sender.ts";

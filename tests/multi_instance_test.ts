@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Store } from "../lib/db.ts";
+import { Store } from "../lib/db/mod.ts";
 import { Client, isEvent, openSocket, resident, serverEnv } from "./support/harness.ts";
 import type { FromWorker, ToWorker } from "./support/instance_worker.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Store } from "../lib/db.ts";
+import { Store } from "../lib/db/mod.ts";
 import { Hub } from "../lib/realtime.ts";
 import { Notifier } from "../lib/notify/notifier.ts";
 import { NotificationService } from "../lib/notify/service.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Store } from "../lib/db.ts";
+import { Store } from "../lib/db/mod.ts";
 import { newMachine } from "../lib/lifecycle.ts";
 import { countingKv } from "./support/kv_counter.ts";
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { formatCursor } from "../lib/cursor.ts";
-import { MAX_REPLAY } from "../lib/db.ts";
+import { MAX_REPLAY } from "../lib/db/mod.ts";
 import { isEvent, openSocket, resident, startTestServer } from "./support/harness.ts";
 
 Deno.test("resume: an event committed while hello is prepared reaches the socket, once, in order", async () => {

@@ -17,9 +17,9 @@
  */
 import type { Config } from "../config.ts";
 import { retryCommit, tryCommit } from "../commit.ts";
-import type { PushAlarmRecord, SentMark, Store } from "../db.ts";
+import type { PushAlarmRecord, SentMark, Store } from "../db/mod.ts";
 import { type Lang, type MessageKey, t } from "../i18n.ts";
-import { K } from "../keys.ts";
+import { K, statScope } from "../keys.ts";
 import { consume, type DueEntry, reschedule } from "../outbox.ts";
 import type { Hub } from "../realtime.ts";
 import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "../types.ts";
@@ -130,6 +130,7 @@ export function payloadOf(item: InboxItem, silent: boolean): PushPayload {
 /** The due records that push an item to each of a user's devices. */
 function pushJobs(
   userId: string,
+  b: string | undefined,
   id: string,
   devices: Device[],
   silent: boolean,
@@ -140,6 +141,7 @@ function pushJobs(
     const job: Job = {
       t: "push",
       userId,
+      b,
       id,
       deviceId: d.deviceId,
       silent,
@@ -153,7 +155,7 @@ function pushJobs(
 /** Delivery counters to add for one outcome. */
 type Counts = Parameters<Store["countDelivery"]>[1];
 
-/** Add delivery counters to a commit (scopes: "all" and e.g. a notice id). */
+/** Add delivery counters to a commit (scopes: a building's and e.g. a notice id). */
 function count(op: Deno.AtomicOperation, scopes: string[], delta: Counts): void {
   for (const scope of scopes) {
     for (const [field, n] of Object.entries(delta)) {
@@ -199,8 +201,8 @@ export class Notifier {
    * only consumes it.
    */
   async deliver(entry: DueEntry, job: Extract<Job, { t: "notify" }>): Promise<void> {
-    const { userId, n } = job;
-    const scopes = ["all", ...(job.scopes ?? [])];
+    const { userId, n, b } = job;
+    const scopes = [statScope(b), ...(job.scopes ?? [])];
     const inboxKey = K.inboxItem(userId, n.id);
     await retryCommit(async () => {
       const now = Date.now();
@@ -208,7 +210,7 @@ export class Notifier {
         this.store.kv.getMany<[InboxItem, Preferences, number, number]>([
           inboxKey,
           K.prefs(userId),
-          ...this.store.userHeadKeys(userId),
+          ...this.store.userHeadKeys(userId, b),
         ]),
         this.presence(userId),
         this.store.listDevices(userId),
@@ -218,7 +220,7 @@ export class Notifier {
       const prefs = prefsE.value ?? defaultPreferences();
       const item = inboxItem(n, prefs.lang, now);
       op.check(inbox).set(inboxKey, item);
-      this.store.appendUserOp(op, userId, [{ type: "notification", data: { item } }], {
+      this.store.appendUserOp(op, userId, b, [{ type: "notification", data: { item } }], {
         user,
         feed,
       }, now);
@@ -234,17 +236,17 @@ export class Notifier {
           this.store.addDue(op, [{
             at: now + this.config.ackTimeoutMs,
             id: jobId({ t: "ack_check", userId, id: n.id }),
-            job: { t: "ack_check", userId, id: n.id },
+            job: { t: "ack_check", userId, b, id: n.id },
           }], now);
         }
       } else if (decision.holdUntil !== undefined && decision.holdUntil > now) {
-        const held: Job = { t: "held", userId, id: n.id, silent: decision.silent };
+        const held: Job = { t: "held", userId, b, id: n.id, silent: decision.silent };
         this.store.addDue(op, [{ at: decision.holdUntil, id: jobId(held), job: held }], now);
         count(op, scopes, { held: 1 });
       } else {
         this.store.addDue(
           op,
-          pushJobs(userId, n.id, devices, decision.silent, now, n.expiresAt),
+          pushJobs(userId, b, n.id, devices, decision.silent, now, n.expiresAt),
           now,
         );
       }
@@ -277,13 +279,13 @@ export class Notifier {
         );
         if (!again.push) return await this.#done(op, entry);
         if (again.holdUntil !== undefined && again.holdUntil > now) {
-          const held: Job = { t: "held", userId, id, silent: again.silent };
+          const held: Job = { t: "held", userId, b: job.b, id, silent: again.silent };
           this.store.addDue(op, [{ at: again.holdUntil, id: jobId(held), job: held }], now);
           return await this.#done(op, entry);
         }
         silent = again.silent;
       }
-      this.store.addDue(op, pushJobs(userId, id, devices, silent, now), now);
+      this.store.addDue(op, pushJobs(userId, job.b, id, devices, silent, now), now);
       return await this.#done(op, entry);
     });
   }
@@ -305,7 +307,10 @@ export class Notifier {
       await tryCommit(consume(this.store.kv.atomic(), entry));
       return;
     }
-    const scopes = item.noticeId ? ["all", item.noticeId] : ["all"];
+    const scopes = [
+      ...(job.b ? [statScope(job.b)] : []),
+      ...(item.noticeId ? [item.noticeId] : []),
+    ];
     const result = await this.sendTo(device, item, job.silent, job.expiresAt);
     const now = Date.now();
     // The device's health goes in the same commit, checked against the device
@@ -424,10 +429,10 @@ export class Notifier {
   }
 
   /** Put a notification straight into a user's inbox (test pushes); shows it on open pages. */
-  async toInbox(userId: string, n: NotificationSpec): Promise<InboxItem> {
+  async toInbox(userId: string, bid: string, n: NotificationSpec): Promise<InboxItem> {
     const prefs = await this.preferences(userId);
     const item = inboxItem(n, prefs.lang, Date.now());
-    await this.store.addToInbox(userId, item);
+    await this.store.addToInbox(userId, bid, item);
     return item;
   }
 

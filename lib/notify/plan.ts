@@ -39,17 +39,19 @@ export interface NotificationSpec {
 /** Every job the due-index holds. */
 export type Job =
   /** Settle a machine and send the reminders due for its current use. */
-  | { t: "tick"; machineId: string; useId?: string }
+  | { t: "tick"; b: string; machineId: string; useId?: string }
   /** Deliver one notification to one user: inbox + event + route + push jobs. */
-  | { t: "notify"; userId: string; n: NotificationSpec; scopes?: string[] }
+  | { t: "notify"; userId: string; b: string; n: NotificationSpec; scopes?: string[] }
   /** A machine became free: offer it to the watchers of its kind (one-shot watches). */
-  | { t: "free"; machineId: string; gen: number }
+  | { t: "free"; b: string; machineId: string; gen: number }
   /** Send an admin notice: expand its recipients into notify jobs. */
-  | { t: "notice"; noticeId: string }
+  | { t: "notice"; b: string; noticeId: string }
   /** Push one inbox item to one device (leased while it is sent). */
   | {
     t: "push";
     userId: string;
+    /** The building the notification is about (its counters); absent in older records. */
+    b?: string;
     id: string;
     deviceId: string;
     silent: boolean;
@@ -57,9 +59,11 @@ export type Job =
     expiresAt?: number;
   }
   /** An in-app-only delivery no open page confirmed: push it after all. */
-  | { t: "ack_check"; userId: string; id: string }
+  | { t: "ack_check"; userId: string; b?: string; id: string }
   /** A push held by quiet hours: send it now. */
-  | { t: "held"; userId: string; id: string; silent: boolean };
+  | { t: "held"; userId: string; b?: string; id: string; silent: boolean }
+  /** Events of a log up to `upTo` have aged out: delete them (and trim an inbox). */
+  | { t: "trim"; scope: string; upTo: number };
 
 /** A job with the time it is due and its id (unique per due time). */
 export interface DueJob {
@@ -85,6 +89,8 @@ export function jobId(job: Job): string {
       return `ack:${job.userId}:${job.id}`;
     case "held":
       return `held:${job.userId}:${job.id}`;
+    case "trim":
+      return `trim:${job.scope}:${job.upTo}`;
   }
 }
 
@@ -213,7 +219,11 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
   let before = c.before;
   for (const e of c.events) {
     const notice = ownerNotice(e, before);
-    if (notice) out.push(due({ t: "notify", userId: notice.userId, n: notice.spec }, c.now));
+    if (notice) {
+      out.push(
+        due({ t: "notify", userId: notice.userId, b: e.machine!.buildingId, n: notice.spec }, c.now),
+      );
+    }
     before = e.machine ?? before;
   }
   const m = c.after;
@@ -223,14 +233,14 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
     for (const at of tickTimes(m, c.leadMinutes, c.settings, c.now)) out.push(tickAt(m, at));
   }
   if (types.some((t) => FREEING.has(t)) && m.state === "available") {
-    out.push(due({ t: "free", machineId: m.id, gen: m.gen }, c.now));
+    out.push(due({ t: "free", b: m.buildingId, machineId: m.id, gen: m.gen }, c.now));
   }
   return out;
 }
 
 /** A tick of machine `m`'s current use at `at` (one record per machine, use and moment). */
 export function tickAt(m: Machine, at: number): DueJob {
-  const job: Job = { t: "tick", machineId: m.id, useId: m.useId };
+  const job: Job = { t: "tick", b: m.buildingId, machineId: m.id, useId: m.useId };
   return { at, id: `${jobId(job)}:${at}`, job };
 }
 

@@ -16,9 +16,9 @@
  */
 import type { Config } from "../config.ts";
 import { retryCommit, tryCommit } from "../commit.ts";
-import type { Store } from "../db.ts";
+import type { Store } from "../db/mod.ts";
 import { newId } from "../ids.ts";
-import { K } from "../keys.ts";
+import { K, statScope } from "../keys.ts";
 import { nudgeRefusal } from "../lifecycle.ts";
 import { consume, type DueEntry, type DueWorker } from "../outbox.ts";
 import type { Machine, Notice, NoticeTarget, User } from "../types.ts";
@@ -61,7 +61,7 @@ export function reminderJobs(
 ): DueJob[] {
   if (!m.ownerId) return [];
   return dueReminders(m, now, lead, settings).map((r) =>
-    due({ t: "notify", userId: m.ownerId!, n: reminderSpec(m, r) }, now)
+    due({ t: "notify", userId: m.ownerId!, b: m.buildingId, n: reminderSpec(m, r) }, now)
   );
 }
 
@@ -95,6 +95,7 @@ export class NotificationService {
       case "tick":
         await this.store.runTick(
           entry,
+          job.b,
           job.machineId,
           job.useId,
           (m, lead, now) => reminderJobs(m, lead, now, this.store.settings),
@@ -110,7 +111,11 @@ export class NotificationService {
       case "free":
         return await this.offer(entry, job);
       case "notice":
-        return await this.expandNotice(entry, job.noticeId);
+        return await this.expandNotice(entry, job.b, job.noticeId);
+      case "trim":
+        await this.store.trimLog(job.scope, job.upTo);
+        await tryCommit(consume(this.store.kv.atomic(), entry));
+        return;
       default:
         // A record this release does not know (written by a newer one): leave it.
         console.error("outbox: unknown job", job);
@@ -127,7 +132,7 @@ export class NotificationService {
     for (let batch = 0; batch < 10_000; batch++) {
       const done = await retryCommit(async () => {
         const now = Date.now();
-        const m = (await this.store.kv.get<Machine>(K.machine(job.machineId))).value;
+        const m = (await this.store.kv.get<Machine>(K.machine(job.b, job.machineId))).value;
         const current = await this.store.kv.get(entry.key);
         if (current.versionstamp !== entry.versionstamp) return true; // someone else did it
         if (!m || m.gen !== job.gen || m.state !== "available") {
@@ -135,7 +140,9 @@ export class NotificationService {
         }
         const watches: Deno.KvEntry<unknown>[] = [];
         for await (
-          const w of this.store.kv.list({ prefix: K.watches(m.kind) }, { limit: WATCH_BATCH + 1 })
+          const w of this.store.kv.list({ prefix: K.watches(job.b, m.kind) }, {
+            limit: WATCH_BATCH + 1,
+          })
         ) watches.push(w);
         const take = watches.slice(0, WATCH_BATCH);
         const last = watches.length <= WATCH_BATCH;
@@ -144,8 +151,8 @@ export class NotificationService {
         this.store.addDue(
           op,
           take.map((w) => {
-            const userId = w.key[2] as string;
-            return due({ t: "notify", userId, n: freeSpec(m, userId) }, now);
+            const userId = w.key[3] as string;
+            return due({ t: "notify", userId, b: job.b, n: freeSpec(m, userId) }, now);
           }),
           now,
         );
@@ -167,11 +174,13 @@ export class NotificationService {
    * are one commit.
    */
   async nudge(
+    bid: string,
     machineId: string,
     sender: User,
   ): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
     const now = Date.now();
     const refusal = await this.store.nudge(
+      bid,
       machineId,
       sender.id,
       (m, lastAt) => nudgeRefusal(m, sender.id, now, this.store.settings, lastAt),
@@ -194,8 +203,8 @@ export class NotificationService {
    * each device's answer as it arrives, "pending" for any still sending
    * after {@link TEST_PUSH_WAIT_MS}.
    */
-  async testPush(user: User, waitMs = TEST_PUSH_WAIT_MS): Promise<TestPushReport> {
-    const item = await this.notifier.toInbox(user.id, {
+  async testPush(user: User, bid: string, waitMs = TEST_PUSH_WAIT_MS): Promise<TestPushReport> {
+    const item = await this.notifier.toInbox(user.id, bid, {
       id: `test:${newId(10)}`,
       kind: "test",
       url: "/settings",
@@ -216,7 +225,7 @@ export class NotificationService {
       if (result.status === "alarm") {
         await this.store.kv.set(K.alarm("push"), this.notifier.alarm(d, result));
       }
-      await this.store.countDelivery(["all"], {
+      await this.store.countDelivery([statScope(bid)], {
         pushed: result.status === "ok" ? 1 : 0,
         pruned: result.status === "gone" ? 1 : 0,
         failed: result.status === "ok" || result.status === "gone" ? 0 : 1,
@@ -240,6 +249,7 @@ export class NotificationService {
    */
   async createNotice(
     admin: User,
+    bid: string,
     input: {
       title: string;
       body: string;
@@ -253,6 +263,7 @@ export class NotificationService {
     const later = input.sendAt !== undefined && input.sendAt > now + 1000;
     const notice: Notice = {
       id: newId(12),
+      buildingId: bid,
       title: input.title,
       body: input.body,
       target: input.target,
@@ -269,21 +280,33 @@ export class NotificationService {
   }
 
   /** Cancel a scheduled notice; null when it already went out. */
-  cancelNotice(id: string): Promise<Notice | null> {
-    return this.store.transitionNotice(id, ["scheduled"], "cancelled", {
+  cancelNotice(bid: string, id: string): Promise<Notice | null> {
+    return this.store.transitionNotice(bid, id, ["scheduled"], "cancelled", {
       cancelledAt: Date.now(),
     });
   }
 
-  /** Recipients of a notice target (active users only), in id order. */
-  async recipients(target: NoticeTarget): Promise<User[]> {
-    const users = (await this.store.listUsers()).filter((u) => !u.disabled);
+  /**
+   * Recipients of a notice target in building `bid` (its active members
+   * only), in id order: everyone; a room number; the users (current and
+   * within 24 h) of one machine, or of every machine of one laundry room.
+   */
+  async recipients(bid: string, target: NoticeTarget): Promise<User[]> {
+    const users = (await this.store.listUsers(bid)).filter((u) =>
+      !u.disabled && u.buildingId === bid
+    );
     let out = users;
     if (target.type === "room") out = users.filter((u) => u.room === target.room);
-    else if (target.type === "machine") {
-      const m = await this.store.getMachine(target.machineId);
-      const ids = new Set(await this.store.machineUsers(target.machineId));
-      if (m?.ownerId) ids.add(m.ownerId);
+    else if (target.type === "machine" || target.type === "laundry") {
+      const machines = target.type === "machine"
+        ? [await this.store.getMachine(bid, target.machineId)]
+        : (await this.store.listMachines(bid)).filter((m) => m.room === target.laundry);
+      const ids = new Set<string>();
+      for (const m of machines) {
+        if (!m) continue;
+        for (const id of await this.store.machineUsers(m.id)) ids.add(id);
+        if (m.ownerId) ids.add(m.ownerId);
+      }
       out = users.filter((u) => ids.has(u.id));
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -295,12 +318,12 @@ export class NotificationService {
    * recording the last recipient done (a dispatcher that dies resumes
    * there); the last commit marks it sent and consumes the record.
    */
-  async expandNotice(entry: DueEntry, noticeId: string): Promise<void> {
+  async expandNotice(entry: DueEntry, bid: string, noticeId: string): Promise<void> {
     for (let batch = 0; batch < 100_000; batch++) {
       const finished = await retryCommit(async () => {
         const now = Date.now();
         const [noticeE, current] = await this.store.kv.getMany<[Notice, unknown]>([
-          K.notice(noticeId),
+          K.notice(bid, noticeId),
           entry.key,
         ]);
         if (current.versionstamp !== entry.versionstamp) return true;
@@ -309,7 +332,7 @@ export class NotificationService {
         if (!n || (n.status !== "scheduled" && n.status !== "sending")) {
           return await tryCommit(op.delete(entry.key)) ? true : null;
         }
-        const all = await this.recipients(n.target);
+        const all = await this.recipients(bid, n.target);
         const rest = n.cursor ? all.filter((u) => u.id > n.cursor!) : all;
         const take = rest.slice(0, NOTICE_BATCH);
         const last = rest.length <= NOTICE_BATCH;
@@ -324,13 +347,15 @@ export class NotificationService {
         };
         this.store.addDue(
           op,
-          take.map((u) => due({ t: "notify", userId: u.id, n: spec, scopes: [n.id] }, now)),
+          take.map((u) =>
+            due({ t: "notify", userId: u.id, b: bid, n: spec, scopes: [n.id] }, now)
+          ),
           now,
         );
         const next: Notice = last
           ? { ...n, status: "sent", sentAt: now, cursor: undefined }
           : { ...n, status: "sending", cursor: take[take.length - 1].id };
-        op.set(K.notice(n.id), next);
+        op.set(noticeE.key, next);
         if (last) op.delete(entry.key);
         if (!(await tryCommit(op))) return null;
         return last;
@@ -358,9 +383,10 @@ export class NotificationService {
       }).sum(K.stat("ops", "sweeps"), 1n),
     );
     if (!won) return false;
-    await this.store.trimLogs(this.config.retentionMs, now);
-    await this.store.trimInboxes();
-    await this.store.sweepPresence(now);
+    // Old events, inboxes and presence need no scan here: logs owe
+    // themselves trims as due records (lib/db/log.ts) and presence rows
+    // expire by themselves. The sweep's lease is what makes cron work
+    // (woken workers, `ops.sweeps`) happen once per minute.
     return true;
   }
 }

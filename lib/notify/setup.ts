@@ -5,9 +5,10 @@
  * (timer + `kv.watch`, and a delayed KV queue message where queues work).
  * @module
  */
+import { LEGACY_BUILDING } from "../migrate.ts";
 import type { Config } from "../config.ts";
 import type { AppContext } from "../context.ts";
-import type { Store } from "../db.ts";
+import type { Store } from "../db/mod.ts";
 import { DueWorker, isWakeMessage } from "../outbox.ts";
 import { due } from "./plan.ts";
 import { FcmSender, type FcmSenderOptions } from "../push/fcm_sender.ts";
@@ -50,17 +51,21 @@ export async function detectQueues(kv: Deno.Kv, config: Config): Promise<boolean
 
 /**
  * A queue message of the previous release (reminder `tick`s and scheduled
- * `notice`s were queue messages then): turned into due records, so an
- * upgrade loses none of them.
+ * `notice`s were queue messages then, of the one building that release
+ * had): turned into due records of that building, so an upgrade loses none
+ * of them.
  */
 export function legacyJob(msg: unknown): ReturnType<typeof due> | null {
   if (typeof msg !== "object" || msg === null) return null;
   const m = msg as { t?: string; machineId?: string; useId?: string; id?: string };
   if (m.t === "tick" && typeof m.machineId === "string") {
-    return due({ t: "tick", machineId: m.machineId, useId: m.useId }, Date.now());
+    return due(
+      { t: "tick", b: LEGACY_BUILDING, machineId: m.machineId, useId: m.useId },
+      Date.now(),
+    );
   }
   if (m.t === "notice" && typeof m.id === "string") {
-    return due({ t: "notice", noticeId: m.id }, Date.now());
+    return due({ t: "notice", b: LEGACY_BUILDING, noticeId: m.id }, Date.now());
   }
   return null;
 }

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { publicUser, StoreError } from "../../lib/db.ts";
+import { publicUser, StoreError } from "../../lib/db/mod.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
 import { displayText } from "../../lib/text.ts";

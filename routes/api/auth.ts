@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { type Invite, publicUser, SESSION_TTL_MS, type Store } from "../../lib/db.ts";
+import { type Invite, publicUser, SESSION_TTL_MS, type Store } from "../../lib/db/mod.ts";
 import { LoginLimiter, retryMessage } from "../../lib/login_limits.ts";
 import { MIN_PASSWORD_LENGTH, passwordProblem } from "../../lib/password_policy.ts";
 import { displayText } from "../../lib/text.ts";

@@ -7,7 +7,7 @@
  */
 import type { PageFn } from "../pages.tsx";
 import { t } from "../../lib/i18n.ts";
-import { publicUser } from "../../lib/db.ts";
+import { publicUser } from "../../lib/db/mod.ts";
 import AdminMachines from "../../islands/AdminMachines.tsx";
 import AdminResidents from "../../islands/AdminResidents.tsx";
 import AdminInvites from "../../islands/AdminInvites.tsx";

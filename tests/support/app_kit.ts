@@ -16,7 +16,7 @@ import { createApp, type Mount } from "../../app.ts";
 import { Board } from "../../lib/board.ts";
 import { type Config, loadConfig } from "../../lib/config.ts";
 import type { AppContext } from "../../lib/context.ts";
-import { Store } from "../../lib/db.ts";
+import { Store } from "../../lib/db/mod.ts";
 import { features } from "../../app.ts";
 import { SESSION_COOKIE } from "../../lib/http.ts";
 import { Hub } from "../../lib/realtime.ts";

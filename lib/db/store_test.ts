@@ -3,13 +3,13 @@
  * the password hashing it stores.
  */
 import assert from "node:assert/strict";
-import { type LogEvent, PRESENCE_TTL_MS, Store, StoreError } from "./db.ts";
-import type { Actor, LifecycleSettings } from "./lifecycle.ts";
-import { formatCursor, isCursor, parseCursor } from "./cursor.ts";
-import { DUMMY_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "./password.ts";
-import type { Role } from "./types.ts";
-import type { DueEntry, DueRecord } from "./outbox.ts";
-import { due } from "./notify/plan.ts";
+import { type LogEvent, PRESENCE_TTL_MS, Store, StoreError } from "./mod.ts";
+import type { Actor, LifecycleSettings } from "../lifecycle.ts";
+import { formatCursor, isCursor, parseCursor } from "../cursor.ts";
+import { DUMMY_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../password.ts";
+import type { Role } from "../types.ts";
+import type { DueEntry, DueRecord } from "../outbox.ts";
+import { due } from "../notify/plan.ts";
 
 // ───────────────────────────── helpers ─────────────────────────────
 

@@ -1,0 +1,325 @@
+/**
+ * Accounts and what belongs to them alone: users (with the building index),
+ * sessions, invite codes, preferences, presence and rate-limit windows.
+ * @module
+ */
+import { retryCommit, tryCommit } from "../commit.ts";
+import { newId, newInviteCode, newToken, sha256Hex } from "../ids.ts";
+import { K } from "../keys.ts";
+import { StoreError } from "../store_error.ts";
+import type { Preferences, PublicUser, Role, User } from "../types.ts";
+import { LogStore } from "./log.ts";
+import {
+  DEFAULT_LEAD_MINUTES,
+  type Invite,
+  type Presence,
+  PRESENCE_TTL_MS,
+  type RateWindow,
+  type Session,
+  SESSION_TTL_MS,
+} from "./records.ts";
+
+/** Strip the password hash. */
+export function publicUser(u: User): PublicUser {
+  const { passwordHash: _, ...rest } = u;
+  return rest;
+}
+
+/** What creating a user needs. */
+export interface NewUser {
+  loginId: string;
+  passwordHash: string;
+  name: string;
+  room: string;
+  role: Role;
+  /** The building the user belongs to. */
+  buildingId: string;
+  adminOf?: string[];
+}
+
+/** Read many keys in `getMany`'s batches of 10, in parallel. */
+export async function getAll<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<(T | null)[]> {
+  const batches: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += 10) {
+    batches.push(kv.getMany<T[]>(keys.slice(i, i + 10)) as Promise<Deno.KvEntryMaybe<T>[]>);
+  }
+  return (await Promise.all(batches)).flat().map((e) => e.value);
+}
+
+/** Users, sessions, invites, preferences, presence, rate windows. */
+export abstract class UserStore extends LogStore {
+  // ───────────────────────────── users ─────────────────────────────
+
+  /** A user by id. */
+  async getUser(id: string): Promise<User | null> {
+    return (await this.kv.get<User>(K.user(id))).value;
+  }
+
+  /** A user by login id (case-insensitive). */
+  async getUserByLogin(loginId: string): Promise<User | null> {
+    const id = (await this.kv.get<string>(K.userByLogin(loginId))).value;
+    return id ? await this.getUser(id) : null;
+  }
+
+  /** The ids of a building's members. */
+  async memberIds(bid: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.kv.list({ prefix: K.buildingUsers(bid) })) {
+      out.push(e.key[2] as string);
+    }
+    return out;
+  }
+
+  /** A building's members (and the admins appointed to it), by room then name. */
+  async listUsers(bid: string): Promise<User[]> {
+    const ids = await this.memberIds(bid);
+    const users = (await getAll<User>(this.kv, ids.map((id) => K.user(id))))
+      .filter((u): u is User => !!u);
+    return users.sort((a, b) => a.room.localeCompare(b.room) || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Create a user in their building (index written in the same commit).
+   * With `inviteCode`, the invite is redeemed in the same atomic operation
+   * (checked: not revoked, not expired, uses left) and decides the building
+   * and role: a resident, or an admin of that building.
+   */
+  async createUser(input: NewUser, inviteCode?: string): Promise<User> {
+    return await retryCommit(async () => {
+      const loginKey = K.userByLogin(input.loginId);
+      const [loginEntry, inv] = await this.kv.getMany<[string, Invite]>([
+        loginKey,
+        K.invite((inviteCode ?? "-").trim().toUpperCase()),
+      ]);
+      if (loginEntry.value) {
+        throw new StoreError("login_taken", "That login id is already taken.");
+      }
+      const user: User = {
+        id: newId(12),
+        buildingId: input.buildingId,
+        loginId: input.loginId,
+        name: input.name,
+        room: input.room,
+        role: input.role,
+        disabled: false,
+        passwordHash: input.passwordHash,
+        createdAt: Date.now(),
+      };
+      if (input.adminOf?.length) user.adminOf = input.adminOf;
+      const op = this.kv.atomic().check(loginEntry);
+      if (inviteCode !== undefined) {
+        const i = inv.value;
+        if (!i || i.revoked || i.uses >= i.maxUses || (i.expiresAt && i.expiresAt < Date.now())) {
+          throw new StoreError("invalid_invite", "That invite code is not valid.");
+        }
+        user.buildingId = i.buildingId;
+        if (i.role === "admin") {
+          user.role = "admin";
+          user.adminOf = [i.buildingId];
+        }
+        op.check(inv).set(inv.key, { ...i, uses: i.uses + 1 });
+      }
+      op.set(loginKey, user.id).set(K.user(user.id), user)
+        .set(K.buildingUser(user.buildingId, user.id), true);
+      return await tryCommit(op) ? user : null;
+    });
+  }
+
+  /** Change a user with `patch(user)` (checked); 404 when there is no such user. */
+  async patchUser(id: string, patch: (u: User) => User): Promise<User> {
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<User>(K.user(id));
+      if (!entry.value) throw new StoreError("not_found", "No such user.");
+      const user = patch(entry.value);
+      const op = this.kv.atomic().check(entry).set(entry.key, user);
+      if (user.buildingId !== entry.value.buildingId) {
+        op.delete(K.buildingUser(entry.value.buildingId, id))
+          .set(K.buildingUser(user.buildingId, id), true);
+      }
+      return await tryCommit(op) ? user : null;
+    });
+  }
+
+  /** Enable or disable a user; disabling revokes all their sessions. */
+  async setUserDisabled(id: string, disabled: boolean): Promise<User> {
+    const user = await this.patchUser(id, (u) => ({ ...u, disabled }));
+    if (disabled) await this.revokeSessionsOf(id);
+    return user;
+  }
+
+  /** Replace a user record (seeding: the operator's password hash and role). */
+  async updateUser(user: User): Promise<void> {
+    await this.patchUser(user.id, () => user);
+  }
+
+  // ───────────────────────────── sessions ─────────────────────────────
+
+  /** Start a session; returns the secret token for the cookie. */
+  async createSession(userId: string, userAgent?: string): Promise<string> {
+    const token = newToken();
+    const hash = await sha256Hex(token);
+    const now = Date.now();
+    const session: Session = {
+      userId,
+      createdAt: now,
+      expiresAt: now + SESSION_TTL_MS,
+      userAgent: userAgent?.slice(0, 200),
+    };
+    await this.kv.atomic()
+      .set(K.session(hash), session, { expireIn: SESSION_TTL_MS })
+      .set(K.sessionOfUser(userId, hash), true, { expireIn: SESSION_TTL_MS })
+      .commit();
+    return token;
+  }
+
+  /** The session and user for a cookie token, or null (expired, disabled…). */
+  async getSession(token: string): Promise<{ session: Session; user: User; id: string } | null> {
+    if (!token || token.length > 100) return null;
+    const hash = await sha256Hex(token);
+    const s = (await this.kv.get<Session>(K.session(hash))).value;
+    if (!s || s.expiresAt < Date.now()) return null;
+    const user = await this.getUser(s.userId);
+    if (!user || user.disabled) return null;
+    return { session: s, user, id: hash };
+  }
+
+  /** End one session. */
+  async deleteSession(token: string): Promise<void> {
+    const hash = await sha256Hex(token);
+    const s = (await this.kv.get<Session>(K.session(hash))).value;
+    const op = this.kv.atomic().delete(K.session(hash));
+    if (s) op.delete(K.sessionOfUser(s.userId, hash));
+    await op.commit();
+  }
+
+  /** End every session of a user. */
+  async revokeSessionsOf(userId: string): Promise<void> {
+    for await (const e of this.kv.list({ prefix: K.sessionsOfUser(userId) })) {
+      await this.kv.atomic().delete(e.key).delete(K.session(e.key[2] as string)).commit();
+    }
+  }
+
+  // ───────────────────────────── invites ─────────────────────────────
+
+  /** Create an invite code of building `bid` (random unless given). */
+  async createInvite(
+    bid: string,
+    createdBy: string,
+    opts: { code?: string; maxUses?: number; expiresAt?: number; role?: Invite["role"] } = {},
+  ): Promise<Invite> {
+    const invite: Invite = {
+      code: (opts.code ?? newInviteCode()).trim().toUpperCase(),
+      buildingId: bid,
+      role: opts.role ?? "resident",
+      createdAt: Date.now(),
+      createdBy,
+      maxUses: opts.maxUses ?? (opts.role === "admin" ? 5 : 1000),
+      uses: 0,
+      revoked: false,
+      expiresAt: opts.expiresAt,
+    };
+    const res = await this.kv.atomic().check({ key: K.invite(invite.code), versionstamp: null })
+      .set(K.invite(invite.code), invite).set(K.buildingInvite(bid, invite.code), true).commit();
+    if (!res.ok) throw new StoreError("invite_exists", "That invite code exists already.");
+    return invite;
+  }
+
+  /** One invite code, or null. */
+  async getInvite(code: string): Promise<Invite | null> {
+    return (await this.kv.get<Invite>(K.invite(code.trim().toUpperCase()))).value;
+  }
+
+  /** A building's invite codes, newest first. */
+  async listInvites(bid: string): Promise<Invite[]> {
+    const codes: string[] = [];
+    for await (const e of this.kv.list({ prefix: K.buildingInvites(bid) })) {
+      codes.push(e.key[2] as string);
+    }
+    const invites = (await getAll<Invite>(this.kv, codes.map((c) => K.invite(c))))
+      .filter((i): i is Invite => !!i);
+    return invites.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** Revoke an invite code of building `bid` (404 for another building's code). */
+  async revokeInvite(bid: string, code: string): Promise<Invite> {
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<Invite>(K.invite(code.trim().toUpperCase()));
+      if (!entry.value || entry.value.buildingId !== bid) {
+        throw new StoreError("not_found", "No such invite code.");
+      }
+      const inv = { ...entry.value, revoked: true };
+      return await tryCommit(this.kv.atomic().check(entry).set(entry.key, inv)) ? inv : null;
+    });
+  }
+
+  // ───────────────────────────── preferences ─────────────────────────────
+
+  /** A user's stored preferences, or null. */
+  async getPreferences(userId: string): Promise<Preferences | null> {
+    return (await this.kv.get<Preferences>(K.prefs(userId))).value;
+  }
+
+  /** Store a user's preferences. */
+  async setPreferences(userId: string, prefs: Preferences): Promise<void> {
+    await this.kv.set(K.prefs(userId), prefs);
+  }
+
+  /** A user's "ending soon" lead time (minutes). */
+  async leadMinutes(userId: string | undefined): Promise<number> {
+    if (!userId) return DEFAULT_LEAD_MINUTES;
+    return (await this.getPreferences(userId))?.endingSoonMinutes ?? DEFAULT_LEAD_MINUTES;
+  }
+
+  // ───────────────────────────── presence ─────────────────────────────
+
+  /** Record a connection's presence (heartbeat; rows expire by themselves). */
+  async setPresence(userId: string, connId: string, p: Presence): Promise<void> {
+    await this.kv.set(K.presence(userId, connId), p, { expireIn: PRESENCE_TTL_MS * 2 });
+  }
+
+  /** Forget a connection. */
+  async clearPresence(userId: string, connId: string): Promise<void> {
+    await this.kv.delete(K.presence(userId, connId));
+  }
+
+  /** Whether the user has any live connection, and any visible page. */
+  async getPresence(
+    userId: string,
+    now = Date.now(),
+  ): Promise<{ connected: boolean; visible: boolean }> {
+    let connected = false;
+    let visible = false;
+    for await (const e of this.kv.list<Presence>({ prefix: K.presenceOf(userId) })) {
+      if (e.value.at < now - PRESENCE_TTL_MS) continue; // expireIn is lazy: filter ourselves
+      connected = true;
+      if (e.value.visible) visible = true;
+    }
+    return { connected, visible };
+  }
+
+  // ───────────────────────────── rate limits ─────────────────────────────
+
+  /**
+   * Count one hit against `key` in a fixed window. Returns whether the hit is
+   * within `limit`, and when the window resets.
+   */
+  async hitRate(
+    key: string,
+    limit: number,
+    windowMs: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    return await retryCommit(async () => {
+      const now = Date.now();
+      const entry = await this.kv.get<RateWindow>(K.rate(key));
+      const w = entry.value && entry.value.resetAt > now
+        ? entry.value
+        : { count: 0, resetAt: now + windowMs };
+      if (w.count >= limit) return { allowed: false, retryAfterMs: w.resetAt - now };
+      const op = this.kv.atomic().check(entry).set(K.rate(key), {
+        count: w.count + 1,
+        resetAt: w.resetAt,
+      }, { expireIn: windowMs });
+      return await tryCommit(op) ? { allowed: true, retryAfterMs: 0 } : null;
+    }, { attempts: 20 }).catch(() => ({ allowed: false, retryAfterMs: 1000 }));
+  }
+}
