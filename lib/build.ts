@@ -32,7 +32,7 @@ import { gzipSync } from "node:zlib";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Manifest, PUBLIC_PREFIX } from "./assets.ts";
-import type { CatalogueConfig, FreshConfig } from "./fresh_config.ts";
+import type { FreshConfig } from "./fresh_config.ts";
 
 export type { BuiltFile, Manifest } from "./assets.ts";
 export type { CatalogueConfig, FreshConfig } from "./fresh_config.ts";
