@@ -2,34 +2,49 @@
  * `deno task dev`: builds the assets in dev mode, runs `main.ts` as a child
  * process (with `LL_DEV=1` in its environment) and watches the sources:
  *
- * - `client/`, `static/`, `sw.ts`: rebuild the assets (the server keeps
- *   running: a dev build's entry URLs do not change and are served `no-cache`);
- * - `islands/`, `components/`, `lib/`: rebuild and restart the server;
+ * - the client entry's folder, `static/`, the service worker: rebuild the
+ *   assets (the server keeps running: a dev build's entry URLs do not change
+ *   and are served `no-cache`);
+ * - `islands/`, `components/`, `lib/` (with the message catalogue): rebuild
+ *   and restart the server;
  * - `routes/`, `main.ts`, `app.ts`, `pool_worker.ts`: restart the server.
  *
+ * The build's folders and files come from `fresh.config.ts`.
  * Reload the page by hand after a change. Ctrl-C stops everything.
  * @module
  */
+import { dirname, join } from "node:path";
+import config from "./fresh.config.ts";
 import { createAssetBuilder } from "./lib/build.ts";
 
-const BUILD = ["client/", "static/", "sw.ts", "islands/", "components/", "lib/"];
-const RESTART = [
-  "islands/",
-  "components/",
-  "lib/",
+/** A config path as a watch prefix: folders end with "/". */
+const folder = (path: string) => path.replace(/\/*$/, "/");
+const SERVER_CODE = ["components/", "lib/"];
+const BUILD = unique([
+  dirname(config.clientEntry) === "." ? config.clientEntry : folder(dirname(config.clientEntry)),
+  folder(config.staticDir),
+  ...(config.style ? [config.style] : []),
+  ...(config.serviceWorker ? [config.serviceWorker] : []),
+  folder(config.islandsDir),
+  ...(config.catalogue ? [folder(config.catalogue.dir)] : []),
+  ...SERVER_CODE,
+]);
+const RESTART = unique([
+  folder(config.islandsDir),
+  ...SERVER_CODE,
   "routes/",
   "main.ts",
   "app.ts",
   "pool_worker.ts",
-];
+]);
 const IGNORE = /(^|\/)(_registry\.gen\.ts|[^/]*\.tmp|[^/]*~|\.[^/]*)$|_test\.tsx?$/;
 
 if (import.meta.main) await main();
 
 /** Runs the dev loop until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
-  const root = Deno.cwd();
-  const builder = await createAssetBuilder({ dev: true });
+  const root = config.root;
+  const builder = await createAssetBuilder(config, { dev: true });
   let server: Deno.ChildProcess | null = null;
 
   async function build(): Promise<void> {
@@ -58,6 +73,7 @@ async function main(): Promise<void> {
     }
     server = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "main.ts"],
+      cwd: root,
       env: { LL_DEV: "1" },
       stdin: "null",
     }).spawn();
@@ -67,11 +83,15 @@ async function main(): Promise<void> {
   await build();
   await restart();
 
-  const dirs = ["client", "static", "islands", "components", "lib", "routes"]
+  // The top-level folders of every watched prefix; root files watched alone.
+  const dirs = unique(
+    [...BUILD, ...RESTART].filter((p) => p.includes("/")).map((p) => p.split("/")[0]),
+  )
+    .map((d) => join(root, d))
     .filter((d) => isDir(d));
   const watchers = [
     Deno.watchFs(dirs, { recursive: true }),
-    Deno.watchFs(".", { recursive: false }), // sw.ts, main.ts, app.ts
+    Deno.watchFs(root, { recursive: false }), // sw.ts, main.ts, app.ts
   ];
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, async () => {
@@ -115,6 +135,10 @@ async function main(): Promise<void> {
 
 function hitsAny(path: string): boolean {
   return [...BUILD, ...RESTART].some((prefix) => path.startsWith(prefix));
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)];
 }
 
 function isDir(path: string): boolean {

@@ -18,6 +18,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
+import { loadManifest } from "../lib/assets.ts";
 import { gzipSync } from "node:zlib";
 import { BENCH, median, ROOT, sleep, spawn, waitQuiet } from "./common.ts";
 import { appEnv, registerResidents, startApp } from "./servers.ts";
@@ -147,7 +148,7 @@ export async function runPage(
   const build = await buildApp();
   opts.log(`    deno task build: ${build.ok ? "ok" : "FAILED"} in ${Math.round(build.ms)} ms`);
   if (!build.ok) opts.log(build.out.slice(-2000));
-  const manifest = JSON.parse(await Deno.readTextFile(`${ROOT}/_build/manifest.json`));
+  const manifest = await loadManifest();
 
   const app = await startApp();
   let html = "";

@@ -1,7 +1,8 @@
 /**
  * Serving what `lib/build.ts` built, plus the files in `static/`. Server
  * code imports this module, never lib/build.ts (esbuild stays out of the
- * server's module graph).
+ * server's module graph). Both folders default to those `fresh.config.ts`
+ * names (`outDir`, `staticDir`).
  *
  * ```ts
  * const manifest = await loadManifest();        // reads _build/manifest.json
@@ -21,6 +22,7 @@
  */
 import { gzipSync } from "node:zlib";
 import { extname, join, normalize, resolve } from "node:path";
+import config from "../fresh.config.ts";
 
 /** URL prefix of the built app files (`_build/static/_app/`). */
 export const PUBLIC_PREFIX = "/_app/";
@@ -79,8 +81,10 @@ export interface Manifest {
   dir: string;
 }
 
-/** Reads `<dir>/manifest.json` (run `deno task build` first). */
-export async function loadManifest(dir = "_build"): Promise<Manifest> {
+/** Reads `<dir>/manifest.json` (default: the config's `outDir`; run `deno task build` first). */
+export async function loadManifest(
+  dir: string = join(config.root, config.outDir),
+): Promise<Manifest> {
   const path = join(dir, "manifest.json");
   let text: string;
   try {
@@ -123,7 +127,7 @@ export function assetTags(
 
 /** Options of {@linkcode serveBuilt}. */
 export interface ServeOptions {
-  /** Folder of plain static files served at `/` (icons, manifest.webmanifest). Default `static`; null for none. */
+  /** Folder of plain static files served at `/` (icons, manifest.webmanifest). Default: the config's `staticDir`; null for none. */
   staticDir?: string | null;
 }
 
@@ -149,7 +153,9 @@ export function serveBuilt(
   options: ServeOptions = {},
 ): (req: Request) => Promise<Response | null> {
   const buildStatic = join(manifest.dir, "static");
-  const staticDir = options.staticDir === undefined ? "static" : options.staticDir;
+  const staticDir = options.staticDir === undefined
+    ? join(config.root, config.staticDir)
+    : options.staticDir;
   const cache = new Map<string, Cached>();
 
   return async function serve(req: Request): Promise<Response | null> {

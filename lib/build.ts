@@ -1,20 +1,25 @@
 /**
  * The asset build: generates the islands registry and bundles the browser
- * code with esbuild.
+ * code with esbuild, as `fresh.config.ts` (a {@linkcode FreshConfig}) says.
+ * This module has no paths or esbuild options of its own: callers pass the
+ * config (`build.ts`, `dev.ts`, the tests).
  *
- * Inputs (relative to the project root):
- * - `client/entry.ts`, the app bundle's entry, with every island in
- *   `islands/` split into its own lazily loaded chunk;
- * - `static/style.css` (optional), bundled and hashed;
- * - `sw.ts` (optional), the service worker, built alone as an IIFE after the
- *   app, with two compile-time constants (declare them in sw.ts):
- *   `__LL_VERSION__` (string, {@linkcode Manifest.version}: name the cache
- *   after it) and `__LL_ASSETS__` (string[], every `/_app/` URL to precache).
- *   Any app change thus changes sw.js, and browsers install the new worker.
+ * Inputs (config fields, relative to `root`):
+ * - `clientEntry`, the app bundle's entry, with every island in `islandsDir`
+ *   split into its own lazily loaded chunk;
+ * - `style` (optional), bundled and hashed;
+ * - `serviceWorker` (optional), built alone as an IIFE after the app, with
+ *   two compile-time constants (declare them in sw.ts): `__LL_VERSION__`
+ *   (string, {@linkcode Manifest.version}: name the cache after it) and
+ *   `__LL_ASSETS__` (string[], every `/_app/` URL to precache). Any app change
+ *   thus changes sw.js, and browsers install the new worker;
+ * - `catalogue` (optional): the per-language message files; the app bundle
+ *   gets a stub instead (see {@linkcode catalogueStub}) and each language's
+ *   messages ship as small `msgs-<lang>` scripts.
  *
- * Outputs, under `outDir` (default `_build/`): `static/_app/*` (content-hashed
- * names, served at `/_app/*`), `static/sw.js` (served at `/sw.js`, never
- * hashed: its URL fixes its scope) and `manifest.json` (see {@linkcode Manifest}).
+ * Outputs, under `outDir`: `static/_app/*` (content-hashed names, served at
+ * `/_app/*`), `static/sw.js` (served at `/sw.js`, never hashed: its URL fixes
+ * its scope) and `manifest.json` (see {@linkcode Manifest}).
  *
  * esbuild resolves bare imports (`preact`, `@preact/signals`, …) through this
  * repository's `node_modules/`, which Deno fills from the import map in
@@ -27,23 +32,22 @@ import { gzipSync } from "node:zlib";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Manifest, PUBLIC_PREFIX } from "./assets.ts";
+import type { FreshConfig } from "./fresh_config.ts";
 
 export type { BuiltFile, Manifest } from "./assets.ts";
+export type { CatalogueConfig, FreshConfig } from "./fresh_config.ts";
 
-/** File name of the generated islands registry, inside `islands/`. */
+/** File name of the generated islands registry, inside the islands folder. */
 export const REGISTRY_FILE = "_registry.gen.ts";
 /** CSS the islands framework needs: the marker must not affect layout. */
 export const MARKER_CSS = "ll-island{display:contents}";
 
-const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
-const NODE_MODULES = join(PROJECT_ROOT, "node_modules");
+/** This repository, whose node_modules/ holds the browser packages (any root builds with them). */
+const PACKAGES_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const NODE_MODULES = join(PACKAGES_ROOT, "node_modules");
 
-/** Options of {@linkcode buildAssets} and {@linkcode createAssetBuilder}. */
+/** Options of one build run ({@linkcode buildAssets}, {@linkcode createAssetBuilder}). */
 export interface BuildOptions {
-  /** Project directory (holding client/, islands/, static/, sw.ts). Default: this repository. */
-  root?: string;
-  /** Output directory, relative to `root`. Default `_build`. */
-  outDir?: string;
   /** Development build: unminified, source maps, unhashed entry names. Default false. */
   dev?: boolean;
   /** Write the files and manifest.json. Default true; false only computes the manifest. */
@@ -58,9 +62,12 @@ export interface AssetBuilder {
   dispose(): Promise<void>;
 }
 
-/** Builds the assets once; see the module doc. */
-export async function buildAssets(options: BuildOptions = {}): Promise<Manifest> {
-  const builder = await createAssetBuilder(options);
+/** Builds the assets of `config` once; see the module doc. */
+export async function buildAssets(
+  config: FreshConfig,
+  options: BuildOptions = {},
+): Promise<Manifest> {
+  const builder = await createAssetBuilder(config, options);
   try {
     return await builder.rebuild();
   } finally {
@@ -69,42 +76,44 @@ export async function buildAssets(options: BuildOptions = {}): Promise<Manifest>
 }
 
 /** Creates an incremental builder (esbuild contexts kept between rebuilds). */
-export async function createAssetBuilder(options: BuildOptions = {}): Promise<AssetBuilder> {
-  const root = resolve(options.root ?? PROJECT_ROOT);
-  const outDir = resolve(root, options.outDir ?? "_build");
+export async function createAssetBuilder(
+  config: FreshConfig,
+  options: BuildOptions = {},
+): Promise<AssetBuilder> {
+  const root = resolve(config.root);
+  const outDir = resolve(root, config.outDir);
   const staticOut = join(outDir, "static");
   const dev = options.dev ?? false;
+  const { plugins: userPlugins = [], ...esbuildConfig } = config.esbuild;
   await ensureNodeModules();
   const common: esbuild.BuildOptions = {
+    ...esbuildConfig,
     absWorkingDir: root,
     bundle: true,
     write: false,
     metafile: true,
-    target: "es2020",
-    charset: "utf8",
     minify: !dev,
     sourcemap: dev ? "linked" : false,
-    jsx: "automatic",
-    jsxImportSource: "preact",
     nodePaths: [NODE_MODULES],
     define: { "process.env.NODE_ENV": JSON.stringify(dev ? "development" : "production") },
-    loader: { ".png": "file", ".svg": "file", ".webp": "file", ".woff2": "file" },
     logLevel: "warning",
-    plugins: [keepRootUrls],
+    plugins: [...userPlugins, keepRootUrls],
   };
+  const entryPoint = entryName(config.clientEntry);
+  const stylePoint = config.style === null ? null : entryName(config.style);
   let app: esbuild.BuildContext | null = null;
   let appHasStyle = false;
 
   async function appContext(): Promise<esbuild.BuildContext> {
-    const hasStyle = await isFile(join(root, "static/style.css"));
+    const hasStyle = config.style !== null && await isFile(join(root, config.style));
     if (app && appHasStyle === hasStyle) return app;
     await dispose();
     appHasStyle = hasStyle;
     return app = await esbuild.context({
       ...common,
       entryPoints: hasStyle
-        ? { entry: "client/entry.ts", style: "static/style.css" }
-        : { entry: "client/entry.ts" },
+        ? { entry: config.clientEntry, style: config.style! }
+        : { entry: config.clientEntry },
       splitting: true,
       format: "esm",
       outdir: join(staticOut, PUBLIC_PREFIX),
@@ -112,7 +121,7 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
       chunkNames: "[name]-[hash]",
       assetNames: "[name]-[hash]",
       banner: { css: MARKER_CSS },
-      plugins: [keepRootUrls, catalogueSplit(root)],
+      plugins: [...common.plugins!, catalogueStub(config)],
     });
   }
 
@@ -122,7 +131,7 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
   }
 
   async function rebuild(): Promise<Manifest> {
-    await generateRegistry(join(root, "islands"));
+    await generateRegistry(join(root, config.islandsDir));
     const urlOf = (path: string) =>
       "/" + relative(staticOut, resolve(root, path)).split(sep).join("/");
     const manifest: Manifest = {
@@ -137,16 +146,16 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
     };
     const appResult = await (await appContext()).rebuild();
     for (const [path, meta] of Object.entries(appResult.metafile!.outputs)) {
-      if (meta.entryPoint === "client/entry.ts") {
+      if (meta.entryPoint === entryPoint) {
         manifest.entry = urlOf(path);
         if (!dev) {
           manifest.preload = meta.imports
             .filter((i) => i.kind === "import-statement" && !i.external)
             .map((i) => urlOf(i.path));
         }
-      } else if (meta.entryPoint === "static/style.css") manifest.style = urlOf(path);
+      } else if (meta.entryPoint === stylePoint) manifest.style = urlOf(path);
     }
-    const messages = await messageFiles(root, join(staticOut, PUBLIC_PREFIX), dev);
+    const messages = await messageFiles(config, join(staticOut, PUBLIC_PREFIX), dev);
     if (messages.length) {
       manifest.messages = Object.fromEntries(messages.map((m) => [m.lang, urlOf(m.file.path)]));
     }
@@ -157,10 +166,10 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
     const assets = appFiles.map((f) => urlOf(f.path)).sort();
     manifest.version = await versionOf(appFiles.map((f) => `${urlOf(f.path)}\0${f.hash}`));
     const outputs = [...appResult.outputFiles!, ...messages.map((m) => m.file)];
-    if (await isFile(join(root, "sw.ts"))) {
+    if (config.serviceWorker !== null && await isFile(join(root, config.serviceWorker))) {
       const sw = await esbuild.build({
         ...common,
-        entryPoints: { sw: "sw.ts" },
+        entryPoints: { sw: config.serviceWorker },
         format: "iife",
         outdir: staticOut,
         entryNames: "[name]",
@@ -184,6 +193,11 @@ export async function createAssetBuilder(options: BuildOptions = {}): Promise<As
   }
 
   return { rebuild, dispose };
+}
+
+/** How esbuild's metafile names an entry point given relative to the root. */
+function entryName(path: string): string {
+  return path.replace(/^\.\//, "");
 }
 
 /**
@@ -226,85 +240,90 @@ export function formatSizes(manifest: Manifest): string {
     .join("\n");
 }
 
-/** The message catalogue (see {@linkcode catalogueSplit}), relative to the root. */
-export const CATALOGUE_FILE = "lib/i18n.ts";
-/** Languages of the per-language message files. */
-const MESSAGE_LANGS = ["ko", "en"];
+/** Namespace of the catalogue stubs in the browser bundle. */
+const CATALOGUE_NS = "ll-catalogue";
 
 /**
- * Ships each page only its own language's messages. In the browser bundle,
- * `lib/i18n.ts` is loaded without its two message literals (`const ko = {…}
- * as const;` and `const en: Record<MessageKey, string> = {…};`): they read
- * `globalThis.__LL_MSGS__[lang]` instead, which `/_app/msgs-<lang>-HASH.js`
- * sets (the page's head loads it before the entry; see
- * {@linkcode Manifest.messages} and `assetTags`). Without this, every page
- * carried both catalogues, the largest part of the board page's JavaScript.
- * If the file no longer has that shape, the whole module is bundled (correct,
- * just heavier) with a warning. The service worker keeps the full module.
+ * Ships each page only its own language's messages. In the app bundle, an
+ * import of a catalogue data file (`<catalogue.dir>/<lang>.json`, see
+ * {@linkcode CatalogueConfig}) resolves to a stub whose default export is
+ * `globalThis.__LL_MSGS__[lang]`, which `/_app/msgs-<lang>[-part]-HASH.js`
+ * fills (the page's head loads them before the entry; see
+ * {@linkcode Manifest.messages} and `assetTags`). `lib/i18n.ts` itself is
+ * bundled unchanged, so `t()`, `catalogue()` and `messageKeys()` work the
+ * same in the browser over the messages the page loaded. Other JSON imports
+ * are left to esbuild. The service worker build does not use this plugin:
+ * it bundles the whole catalogue (its pushes may be in either language).
  */
-function catalogueSplit(root: string): esbuild.Plugin {
-  const target = resolve(root, CATALOGUE_FILE);
+export function catalogueStub(config: FreshConfig): esbuild.Plugin {
+  const catalogue = config.catalogue;
+  const files = new Map(
+    (catalogue?.languages ?? []).map((lang) => [catalogueFile(config, lang), lang]),
+  );
   return {
-    name: "catalogue-split",
+    name: "catalogue-stub",
     setup(build) {
-      build.onLoad({ filter: /[\\/]i18n\.ts$/ }, async (args) => {
-        if (resolve(args.path) !== target) return undefined;
-        const stripped = stripCatalogue(await Deno.readTextFile(args.path));
-        if (stripped === null) {
-          console.warn(`${CATALOGUE_FILE}: catalogue literals not found; bundling both languages`);
-          return undefined;
-        }
-        return { contents: stripped, loader: "ts" };
+      if (!files.size) return;
+      build.onResolve({ filter: /\.json$/ }, (args) => {
+        const lang = args.resolveDir ? files.get(resolve(args.resolveDir, args.path)) : undefined;
+        return lang === undefined ? undefined : { path: lang, namespace: CATALOGUE_NS };
       });
+      build.onLoad({ filter: /.*/, namespace: CATALOGUE_NS }, (args) => ({
+        contents: "const all = globalThis.__LL_MSGS__ || (globalThis.__LL_MSGS__ = {});\n" +
+          `export default all[${JSON.stringify(args.path)}] || ` +
+          `(all[${JSON.stringify(args.path)}] = {});\n`,
+        loader: "js",
+      }));
     },
   };
 }
 
-/**
- * `lib/i18n.ts` source with the message literals replaced by lookups of
- * `globalThis.__LL_MSGS__`; null if either literal is not found.
- */
-export function stripCatalogue(source: string): string | null {
-  const ko = /^const ko = \{\n[\s\S]*?^\} as const;$/m;
-  const en = /^const en: Record<MessageKey, string> = \{\n[\s\S]*?^\};$/m;
-  if (!ko.test(source) || !en.test(source)) return null;
-  return source
-    .replace(ko, 'const ko = __llMessages("ko") as Record<string, string>;')
-    .replace(en, 'const en = __llMessages("en") as Record<string, string>;') +
-    "\nfunction __llMessages(lang: string): Record<string, string> {\n" +
-    "  const all = (globalThis as { __LL_MSGS__?: Record<string, Record<string, string>> })\n" +
-    "    .__LL_MSGS__;\n" +
-    "  return all?.[lang] ?? {};\n}\n";
+/** Absolute path of one language's catalogue data file. */
+export function catalogueFile(config: FreshConfig, lang: string): string {
+  if (!config.catalogue) throw new Error("fresh.config: no catalogue configured");
+  return resolve(config.root, config.catalogue.dir, `${lang}.json`);
 }
 
 /**
- * One small script per language that puts that language's messages on
- * `globalThis.__LL_MSGS__` (evaluated from the real catalogue module).
+ * Reads every language's catalogue data file (the first language's keys are
+ * the key set); throws if a file is missing, is not a flat object of
+ * strings, or has other keys than the first language, or in another order.
+ */
+export async function readCatalogue(
+  config: FreshConfig,
+): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>();
+  let keys: string | null = null;
+  for (const lang of config.catalogue?.languages ?? []) {
+    const path = catalogueFile(config, lang);
+    const data: unknown = JSON.parse(await Deno.readTextFile(path));
+    if (
+      !data || typeof data !== "object" || Array.isArray(data) ||
+      Object.values(data).some((v) => typeof v !== "string")
+    ) {
+      throw new Error(`${path}: a catalogue file is one object of "key": "text" strings`);
+    }
+    const these = Object.keys(data).join("\n");
+    if (keys === null) keys = these;
+    else if (these !== keys) {
+      throw new Error(`${path}: keys differ from ${config.catalogue!.languages[0]}.json`);
+    }
+    out.set(lang, data as Record<string, string>);
+  }
+  return out;
+}
+
+/**
+ * One small script per language and page part (see {@linkcode messagePart})
+ * that adds those messages to `globalThis.__LL_MSGS__[lang]`.
  */
 async function messageFiles(
-  root: string,
+  config: FreshConfig,
   outDir: string,
   dev: boolean,
 ): Promise<{ lang: string; file: esbuild.OutputFile }[]> {
-  const path = join(root, CATALOGUE_FILE);
-  if (!(await isFile(path))) return [];
-  const bundled = await esbuild.build({
-    entryPoints: [path],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    write: false,
-    logLevel: "warning",
-  });
-  const code = bundled.outputFiles[0].contents;
-  const mod = await import(
-    "data:text/javascript;base64," + btoa(Array.from(code, (b) => String.fromCharCode(b)).join(""))
-  );
-  if (typeof mod.catalogue !== "function") return [];
   const out: { lang: string; file: esbuild.OutputFile }[] = [];
-  for (const lang of MESSAGE_LANGS) {
-    const messages = mod.catalogue(lang) as Record<string, string> | undefined;
-    if (!messages) continue;
+  for (const [lang, messages] of await readCatalogue(config)) {
     for (const part of ["", ...MESSAGE_PARTS]) {
       const picked = Object.fromEntries(
         Object.entries(messages).filter(([key]) => messagePart(key) === part),
@@ -421,12 +440,12 @@ async function ensureNodeModules(): Promise<void> {
   if (await ready()) return;
   const { success } = await new Deno.Command(Deno.execPath(), {
     args: ["install", "--quiet"],
-    cwd: PROJECT_ROOT,
+    cwd: PACKAGES_ROOT,
     stdout: "inherit",
     stderr: "inherit",
   }).output();
   if (!success || !(await ready())) {
-    throw new Error(`preact is not in ${NODE_MODULES}: run \`deno install\` in ${PROJECT_ROOT}`);
+    throw new Error(`preact is not in ${NODE_MODULES}: run \`deno install\` in ${PACKAGES_ROOT}`);
   }
 }
 

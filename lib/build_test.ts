@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import config from "../fresh.config.ts";
 import { buildAssets, generateRegistry, MARKER_CSS, messagePart, REGISTRY_FILE } from "./build.ts";
+import { defineConfig, type FreshConfig } from "./fresh_config.ts";
 import type { IslandComponent } from "./islands.ts";
 
 const ISLANDS_TS = new URL("./islands.ts", import.meta.url).pathname;
@@ -38,6 +40,11 @@ async function fixture(): Promise<string> {
   return root;
 }
 
+/** The app's config pointed at a fixture project (no message catalogue there). */
+function at(root: string, over: Partial<FreshConfig> = {}): FreshConfig {
+  return defineConfig({ ...config, catalogue: null, ...over, root });
+}
+
 Deno.test("generateRegistry: empty folder, sorted names, skipped files, bad names", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -70,7 +77,7 @@ Deno.test("generateRegistry: empty folder, sorted names, skipped files, bad name
 Deno.test("build: hashed entry and style, one chunk per island, iife sw.js, manifest", async () => {
   const root = await fixture();
   try {
-    const m = await buildAssets({ root });
+    const m = await buildAssets(at(root));
     assert.match(m.entry, /^\/_app\/entry-[A-Z0-9]{8}\.js$/);
     assert.match(m.style!, /^\/_app\/style-[A-Z0-9]{8}\.css$/);
     assert.equal(m.sw, "/sw.js");
@@ -113,11 +120,11 @@ Deno.test("build: hashed entry and style, one chunk per island, iife sw.js, mani
 Deno.test("build: hashes follow the content; stale files are removed", async () => {
   const root = await fixture();
   try {
-    const a = await buildAssets({ root });
-    const again = await buildAssets({ root });
+    const a = await buildAssets(at(root));
+    const again = await buildAssets(at(root));
     assert.deepEqual(again.files, a.files, "deterministic");
     await Deno.writeTextFile(join(root, "islands/Counter.tsx"), COUNTER.replace("count:", "n:"));
-    const b = await buildAssets({ root });
+    const b = await buildAssets(at(root));
     const counter = (m: typeof a) => Object.keys(m.files).find((u) => u.includes("/Counter-"));
     const hello = (m: typeof a) => Object.keys(m.files).find((u) => u.includes("/Hello-"));
     assert.notEqual(counter(b), counter(a));
@@ -141,7 +148,7 @@ Deno.test("build: hashes follow the content; stale files are removed", async () 
 Deno.test("build: dev mode keeps entry names stable and adds source maps", async () => {
   const root = await fixture();
   try {
-    const m = await buildAssets({ root, dev: true });
+    const m = await buildAssets(at(root), { dev: true });
     assert.equal(m.entry, "/_app/entry.js");
     assert.equal(m.style, "/_app/style.css");
     assert.deepEqual(m.preload, []);
@@ -154,7 +161,7 @@ Deno.test("build: dev mode keeps entry names stable and adds source maps", async
 });
 
 Deno.test("build: this repository builds; each island's name matches its file", async () => {
-  const m = await buildAssets({ write: false, outDir: "_build_unused" });
+  const m = await buildAssets({ ...config, outDir: "_build_unused" }, { write: false });
   assert.match(m.entry, /^\/_app\/entry-[A-Z0-9]{8}\.js$/);
   assert.equal(m.sw, "/sw.js");
   const islandsDir = new URL("../islands/", import.meta.url);
@@ -171,7 +178,16 @@ Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", asy
   const repo = new URL("../", import.meta.url);
   const root = await Deno.makeTempDir({ prefix: "ll_fresh_checkout_" });
   try {
-    const files = ["deno.json", "build.ts", "client/entry.ts", "lib/build.ts", "lib/assets.ts"];
+    const files = [
+      "deno.json",
+      "fresh.config.ts",
+      "build.ts",
+      "client/entry.ts",
+      "lib/build.ts",
+      "lib/assets.ts",
+      "lib/fresh_config.ts",
+      ...config.catalogue!.languages.map((l) => `${config.catalogue!.dir}/${l}.json`),
+    ];
     for (const path of [...files, "lib/islands.ts"]) {
       await Deno.mkdir(join(root, path, ".."), { recursive: true });
       await Deno.copyFile(new URL(path, repo), join(root, path));
@@ -190,6 +206,7 @@ Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", asy
     assert.equal(code, 0, new TextDecoder().decode(stderr));
     const m = JSON.parse(await Deno.readTextFile(join(root, "_build/manifest.json")));
     assert.ok(Object.keys(m.files).some((u) => u.startsWith("/_app/Counter-")));
+    assert.match(m.messages.ko, /^\/_app\/msgs-ko-[0-9A-F]{10}\.js$/, "catalogue from the config");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

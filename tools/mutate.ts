@@ -16,6 +16,7 @@
  * @module
  */
 import { basename, dirname, join, relative, resolve } from "node:path";
+import config from "../fresh.config.ts";
 
 /** The pure domain and guard modules mutated when no file is given. */
 export const DEFAULT_MODULES: readonly string[] = [
@@ -36,11 +37,11 @@ export const REPORT_DIR = "reports/mutation";
 
 /** Folders never copied into Stryker's sandbox (not needed by unit tests). */
 const SANDBOX_IGNORE = [
-  "_build",
+  config.outDir,
   "data",
   "docs",
   "bench",
-  "static",
+  config.staticDir,
   "reports",
   "tests/scratch",
   "*.sqlite*",

@@ -12,8 +12,9 @@
  * device pixels, or coarser if that would pass 300 KB.
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
+import config from "../fresh.config.ts";
 import { buildAssets } from "../lib/build.ts";
 import { features } from "../app.ts";
 import { admin, Client, startTestServer } from "../tests/support/harness.ts";
@@ -91,9 +92,9 @@ async function shoot(
 
 if (import.meta.main) {
   try {
-    await Deno.stat(new URL("_build/manifest.json", ROOT));
+    await Deno.stat(join(config.root, config.outDir, "manifest.json"));
   } catch {
-    await buildAssets();
+    await buildAssets(config);
   }
   const srv = await startTestServer(
     { BACKGROUND: "0", VAPID_SUBJECT: "mailto:shots@example.com" },

@@ -16,6 +16,7 @@
  * @module
  */
 import type { Page } from "playwright-core";
+import config from "../fresh.config.ts";
 import { buildAssets } from "../lib/build.ts";
 import { newId } from "../lib/ids.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
@@ -87,7 +88,7 @@ async function ok(p: Promise<{ status: number; json: unknown }>, what: string): 
  * 44 minutes left; Alice's inbox has a few notifications, some read.
  */
 export async function seedDemo(): Promise<Demo> {
-  await buildAssets();
+  await buildAssets(config);
   const srv = await startAppServer();
   const alice = await resident(srv.url, "alice", "301");
   const bob = await resident(srv.url, "bob", "502");

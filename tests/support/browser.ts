@@ -11,9 +11,11 @@
  * @module
  */
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { join } from "node:path";
+import config from "../../fresh.config.ts";
 import { buildAssets } from "../../lib/build.ts";
 import { type FeatureOptions, features } from "../../app.ts";
-import { Client, PROJECT_ROOT, startTestServer, type TestServer } from "./harness.ts";
+import { Client, startTestServer, type TestServer } from "./harness.ts";
 
 /** The Chromium binary (override with `CHROMIUM_PATH`). */
 export const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -102,12 +104,12 @@ export async function launchProfile(
   };
 }
 
-/** Make sure `_build/` exists (`deno task test` builds first; a lone `deno test` may not). */
+/** Make sure the build (`_build/`) exists (`deno task test` builds first; a lone `deno test` may not). */
 export async function ensureBuilt(): Promise<void> {
   try {
-    await Deno.stat(`${PROJECT_ROOT}_build/manifest.json`);
+    await Deno.stat(join(config.root, config.outDir, "manifest.json"));
   } catch {
-    await buildAssets();
+    await buildAssets(config);
   }
 }
 
