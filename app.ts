@@ -5,7 +5,7 @@
  *
  * ```
  * request → requestGuard → publicOrigin → securityHeaders → bodyLimit → language
- *         → session → userLanguage → csrf (/api) → route → lib/
+ *         → session → building → userLanguage → csrf (/api) → route → lib/
  * ```
  * @module
  */
@@ -24,6 +24,8 @@ import { userLanguage } from "./lib/user_language.ts";
 import { authRoutes, meRoute } from "./routes/api/auth.ts";
 import { machineRoutes } from "./routes/api/machines.ts";
 import { adminRoutes } from "./routes/api/admin.ts";
+import { operatorRoutes } from "./routes/api/operator.ts";
+import { building } from "./lib/middleware/building.ts";
 import { wsRoutes } from "./routes/ws.ts";
 import { healthHandler } from "./lib/healthz.ts";
 import { bodyLimit } from "./lib/middleware/body_limit.ts";
@@ -59,6 +61,7 @@ export function createApp(
   app.use("*", bodyLimit(ctx.config.bodyLimitBytes));
   app.use("*", language());
   app.use("*", session(ctx.store));
+  app.use("*", building(ctx.store));
   app.use("*", userLanguage(ctx.store));
   app.use("/api/*", csrf(ctx.config.allowedOrigins));
   app.use("/api/*", async (c, next) => {
@@ -70,6 +73,7 @@ export function createApp(
   app.route("/api/me", meRoute(ctx));
   app.route("/api", machineRoutes(ctx));
   app.route("/api/admin", adminRoutes(ctx));
+  app.route("/api/operator", operatorRoutes(ctx));
   app.route("/ws", wsRoutes(ctx));
   for (const mount of extra) mount(app, ctx);
   return app;

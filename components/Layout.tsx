@@ -29,7 +29,10 @@ export function Layout(props: LayoutProps) {
     ["board", "/", t(lang, "nav.board")],
     ["inbox", "/inbox", t(lang, "nav.inbox")],
     ["settings", "/settings", t(lang, "nav.settings")],
-    ...(user?.role === "admin" ? [["admin", "/admin", t(lang, "nav.admin")]] : []),
+    ...(user?.role === "admin" || user?.role === "operator"
+      ? [["admin", "/admin", t(lang, "nav.admin")]]
+      : []),
+    ...(user?.role === "operator" ? [["operator", "/operator", t(lang, "nav.operator")]] : []),
   ] as const;
   return (
     <html lang={lang}>

@@ -22,6 +22,10 @@ import { machines, now, stale, startLive, status, toast } from "../client/live.t
 /** Props rendered by the server. */
 export interface BoardProps {
   machines: Machine[];
+  /** The building's laundry rooms in board order. */
+  rooms?: string[];
+  /** The building's name (shown above the board). */
+  buildingName?: string;
   cursor: string;
   serverTime: number;
   me: { id: string; name: string };

@@ -92,6 +92,7 @@ export function toLocalInput(ms: number): string {
 export function targetSummary(target: NoticeTarget, lang: Lang, list: Machine[]): string {
   if (target.type === "all") return t(lang, "notice.to_all");
   if (target.type === "room") return t(lang, "notice.to_room", { room: target.room });
+  if (target.type === "laundry") return t(lang, "notice.to_laundry", { room: target.laundry });
   const m = list.find((x) => x.id === target.machineId);
   return t(lang, "notice.to_machine", { machine: m?.name ?? t(lang, "notice.deleted_machine") });
 }

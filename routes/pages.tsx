@@ -3,6 +3,8 @@
  * they load what the page shows from `lib/` and hand it to islands as props.
  * @module
  */
+import { currentBuilding } from "../lib/middleware/building.ts";
+import { administers } from "../lib/roles.ts";
 import { sameOriginPath } from "../lib/safe_redirect.ts";
 import type { Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
@@ -86,7 +88,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         const qs = q.toString();
         return c.redirect(qs ? `/login?${qs}` : "/login", 302);
       }
-      if (admin && user.role !== "admin") {
+      if (admin && !administers(user, c.get("buildingId") ?? "")) {
         return render(c, {
           title: "nav.admin",
           body: <p class="banner error">403 · {t(c.get("lang"), "admin.forbidden")}</p>,
@@ -171,10 +173,12 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
       signedIn(async (c) => {
         const user = c.get("user")!;
         const lang = c.get("lang");
-        const [machines, cursor, watches] = await Promise.all([
-          ctx.store.listMachines(),
-          ctx.store.currentCursor(user.id),
-          ctx.store.watchesOf(user.id),
+        const bid = currentBuilding(c);
+        const [machines, cursor, watches, building] = await Promise.all([
+          ctx.store.listMachines(bid),
+          ctx.store.currentCursor(user.id, bid),
+          ctx.store.watchesOf(bid, user.id),
+          ctx.store.getBuilding(bid),
         ]);
         const focus = c.req.query("m");
         return {
@@ -183,6 +187,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
           body: (
             <Board
               machines={machines}
+              rooms={building?.rooms ?? []}
+              buildingName={building?.name ?? ""}
               cursor={cursor}
               serverTime={Date.now()}
               me={{ id: user.id, name: user.name }}

@@ -9,6 +9,7 @@ import type { AppContext } from "../lib/context.ts";
 import { isCursor, parseCursor } from "../lib/cursor.ts";
 import { sha256Hex } from "../lib/ids.ts";
 import { type AppEnv, HttpError, isSameOrigin, requireUser } from "../lib/http.ts";
+import { currentBuilding } from "../lib/middleware/building.ts";
 import { originalRequest } from "../lib/middleware/public_origin.ts";
 
 /** The WebSocket route. */
@@ -48,7 +49,7 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
       throw new HttpError(400, "bad_upgrade", "Not a valid WebSocket handshake.");
     }
     const { socket, response } = upgraded;
-    ctx.hub.attach(socket, user, parseCursor(since), sessionHash);
+    ctx.hub.attach(socket, user, currentBuilding(c), parseCursor(since), sessionHash);
     return response;
   });
   return app;

@@ -3,7 +3,8 @@
  * Announcements and delivery statistics live in `admin_notices.ts`.
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { currentBuilding } from "../../lib/middleware/building.ts";
 import { z } from "zod";
 import { publicUser, StoreError } from "../../lib/db/mod.ts";
 import type { AppContext } from "../../lib/context.ts";
@@ -55,76 +56,65 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     await next();
   });
 
-  app.get("/machines", async (c) => c.json({ machines: await ctx.store.listMachines() }));
+  app.get("/machines", async (c) =>
+    c.json({ machines: await ctx.store.listMachines(currentBuilding(c)) }));
 
-  /** 409 `duplicate_name` when another machine in `room` already has `name` (case-insensitive). */
-  async function refuseDuplicateName(name: string, room: string, self?: string) {
-    const key = (s: string) => s.trim().normalize("NFC").toLocaleLowerCase();
-    const clash = (await ctx.store.listMachines()).some((m) =>
-      m.id !== self && key(m.room) === key(room) && key(m.name) === key(name)
-    );
-    if (clash) {
-      throw new HttpError(
-        409,
-        "duplicate_name",
-        "A machine in this laundry room has that name.",
-        {},
-        { field: "name" },
-      );
+  /** The store's `duplicate_name` names the field at fault, for the form. */
+  async function naming<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "duplicate_name") {
+        throw new HttpError(409, err.code, err.message, {}, { field: "name" });
+      }
+      throw err;
     }
   }
 
   app.post("/machines", async (c) => {
     const b = await body(c, MachineBody);
-    await refuseDuplicateName(b.name, b.room);
-    return c.json({ machine: await ctx.board.addMachine(b) }, 201);
+    const machine = await naming(() => ctx.board.addMachine(currentBuilding(c), b));
+    return c.json({ machine }, 201);
   });
 
   app.patch("/machines/:id", async (c) => {
     const b = await body(c, MachinePatch);
     const id = machineIdParam(c.req.param("id"));
-    if (b.name !== undefined || b.room !== undefined) {
-      const current = await ctx.store.getMachine(id);
-      if (current) await refuseDuplicateName(b.name ?? current.name, b.room ?? current.room, id);
-    }
-    return c.json({ machine: await ctx.board.updateMachine(id, b) });
+    const machine = await naming(() => ctx.board.updateMachine(currentBuilding(c), id, b));
+    return c.json({ machine });
   });
 
   app.delete("/machines/:id", async (c) => {
-    try {
-      await ctx.board.removeMachine(machineIdParam(c.req.param("id")));
-    } catch (err) {
-      // The store says invalid_state; the admin needs to know why a removal is refused.
-      if (err instanceof StoreError && err.code === "invalid_state") {
-        throw new HttpError(409, "machine_in_use", err.message);
-      }
-      throw err;
-    }
+    await ctx.board.removeMachine(currentBuilding(c), machineIdParam(c.req.param("id")));
     return c.json({ ok: true });
   });
 
   app.post("/machines/:id/out_of_order", async (c) => {
     const b = await body(c, OutOfOrder);
+    const bid = currentBuilding(c);
     const r = await ctx.board.command(
+      bid,
       machineIdParam(c.req.param("id")),
       { type: "out_of_order", reason: b.reason },
-      actorOf(requireAdmin(c)),
+      actorOf(requireAdmin(c), bid),
     );
     return c.json({ machine: r.machine });
   });
 
   app.post("/machines/:id/repair", async (c) => {
     await body(c, Empty);
+    const bid = currentBuilding(c);
     const r = await ctx.board.command(
+      bid,
       machineIdParam(c.req.param("id")),
       { type: "repair" },
-      actorOf(requireAdmin(c)),
+      actorOf(requireAdmin(c), bid),
     );
     return c.json({ machine: r.machine });
   });
 
   app.get("/residents", async (c) => {
-    const users = await ctx.store.listUsers();
+    const users = await ctx.store.listUsers(currentBuilding(c));
     return c.json({ residents: users.map(publicUser) });
   });
 
@@ -133,8 +123,7 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   app.post("/residents/:id/reset", async (c) => {
     await body(c, Empty);
     const me = requireAdmin(c);
-    const id = c.req.param("id");
-    if (!/^[0-9a-z]{4,32}$/.test(id)) throw new HttpError(404, "not_found", "No such user.");
+    const id = await memberParam(c, c.req.param("id"));
     const r = await issueReset(ctx.store, id, me.id);
     return c.json({
       code: r.code,
@@ -145,20 +134,21 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.patch("/residents/:id", async (c) => {
     const b = await body(c, UserPatch);
-    const id = userIdParam(c.req.param("id"));
-    if (id === requireAdmin(c).id) {
+    if (userIdParam(c.req.param("id")) === requireAdmin(c).id) {
       throw new HttpError(400, "self", "You cannot disable your own account.");
     }
+    const id = await memberParam(c, c.req.param("id"));
     const user = await ctx.store.setUserDisabled(id, b.disabled);
     if (b.disabled) await ctx.hub.disconnectUser(id, undefined, "account disabled");
     return c.json({ resident: publicUser(user) });
   });
 
-  app.get("/invites", async (c) => c.json({ invites: await ctx.store.listInvites() }));
+  app.get("/invites", async (c) =>
+    c.json({ invites: await ctx.store.listInvites(currentBuilding(c)) }));
 
   app.post("/invites", async (c) => {
     const b = await body(c, InviteBody);
-    const invite = await ctx.store.createInvite(requireAdmin(c).id, {
+    const invite = await ctx.store.createInvite(currentBuilding(c), requireAdmin(c).id, {
       code: b.code,
       maxUses: b.maxUses,
       expiresAt: b.expiresInDays ? Date.now() + b.expiresInDays * 86_400_000 : undefined,
@@ -167,8 +157,20 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
   });
 
   app.delete("/invites/:code", async (c) => {
-    return c.json({ invite: await ctx.store.revokeInvite(inviteCodeParam(c.req.param("code"))) });
+    const code = inviteCodeParam(c.req.param("code"));
+    return c.json({ invite: await ctx.store.revokeInvite(currentBuilding(c), code) });
   });
+
+  /** A user id in a path that names a member of the building (404 for anyone else). */
+  async function memberParam(c: Context<AppEnv>, raw: string): Promise<string> {
+    const id = userIdParam(raw);
+    const u = await ctx.store.getUser(id);
+    const bid = currentBuilding(c);
+    if (!u || (u.buildingId !== bid && !u.adminOf?.includes(bid)) || u.role === "operator") {
+      throw new HttpError(404, "not_found", "No such user.");
+    }
+    return id;
+  }
 
   return app;
 }

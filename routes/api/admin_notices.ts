@@ -4,6 +4,8 @@
  * @module
  */
 import { Hono } from "hono";
+import { currentBuilding } from "../../lib/middleware/building.ts";
+import { statScope } from "../../lib/keys.ts";
 import { z } from "zod";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
@@ -15,6 +17,7 @@ export const AnnouncementBody = z.object({
   target: z.discriminatedUnion("type", [
     z.object({ type: z.literal("all") }).strict(),
     z.object({ type: z.literal("room"), room: z.string().trim().min(1).max(20) }).strict(),
+    z.object({ type: z.literal("laundry"), laundry: z.string().trim().min(1).max(40) }).strict(),
     z.object({ type: z.literal("machine"), machineId: z.string().regex(/^[0-9a-z]{4,32}$/) })
       .strict(),
   ]),
@@ -54,15 +57,16 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
         throw new HttpError(400, "too_far", "sendAt: at most 90 days ahead.");
       }
     }
-    if (b.target.type === "machine" && !(await ctx.store.getMachine(b.target.machineId))) {
+    const bid = currentBuilding(c);
+    if (b.target.type === "machine" && !(await ctx.store.getMachine(bid, b.target.machineId))) {
       throw new HttpError(400, "unknown_machine", "target.machineId: no such machine.");
     }
-    const notice = await ctx.notifications!.createNotice(admin, { ...b, sendAt });
+    const notice = await ctx.notifications!.createNotice(admin, bid, { ...b, sendAt });
     return c.json({ notice, stats: await ctx.store.getStats(notice.id) }, 201);
   });
 
   app.get("/announcements", async (c) => {
-    const notices = await ctx.store.listNotices();
+    const notices = await ctx.store.listNotices(currentBuilding(c));
     const withStats = await Promise.all(
       notices.map(async (n) => ({ ...n, stats: await ctx.store.getStats(n.id) })),
     );
@@ -70,16 +74,17 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
   });
 
   app.get("/announcements/:id", async (c) => {
-    const n = await ctx.store.getNotice(noticeIdParam(c.req.param("id")));
+    const n = await ctx.store.getNotice(currentBuilding(c), noticeIdParam(c.req.param("id")));
     if (!n) throw new HttpError(404, "not_found", "No such notice.");
     return c.json({ notice: n, stats: await ctx.store.getStats(n.id) });
   });
 
   app.delete("/announcements/:id", async (c) => {
     const id = noticeIdParam(c.req.param("id"));
-    const n = await ctx.store.getNotice(id);
+    const bid = currentBuilding(c);
+    const n = await ctx.store.getNotice(bid, id);
     if (!n) throw new HttpError(404, "not_found", "No such notice.");
-    const cancelled = await ctx.notifications!.cancelNotice(id);
+    const cancelled = await ctx.notifications!.cancelNotice(bid, id);
     if (!cancelled) {
       throw new HttpError(
         409,
@@ -92,7 +97,7 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.get("/stats", async (c) =>
     c.json({
-      overall: await ctx.store.getStats("all"),
+      overall: await ctx.store.getStats(statScope(currentBuilding(c))),
       // Our push setup is wrong (a push service refused our credentials).
       pushAlarm: await ctx.store.pushAlarm(),
     }));

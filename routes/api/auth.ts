@@ -3,9 +3,10 @@
  * @module
  */
 import { type Context, Hono } from "hono";
+import { currentBuilding } from "../../lib/middleware/building.ts";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { type Invite, publicUser, SESSION_TTL_MS, type Store } from "../../lib/db/mod.ts";
+import { publicUser, SESSION_TTL_MS, type Store } from "../../lib/db/mod.ts";
 import { LoginLimiter, retryMessage } from "../../lib/login_limits.ts";
 import { MIN_PASSWORD_LENGTH, passwordProblem } from "../../lib/password_policy.ts";
 import { displayText } from "../../lib/text.ts";
@@ -56,8 +57,7 @@ export const LogoutBody = z.object({ deviceId: z.string().max(64).optional() }).
 
 /** Whether an invite code can still be redeemed (read only; createUser re-checks atomically). */
 async function inviteUsable(store: Store, code: string): Promise<boolean> {
-  // Same key as Store.createUser / createInvite use.
-  const i = (await store.kv.get<Invite>(["invites", code.trim().toUpperCase()])).value;
+  const i = await store.getInvite(code);
   return !!i && !i.revoked && i.uses < i.maxUses && !(i.expiresAt && i.expiresAt < Date.now());
 }
 
@@ -127,9 +127,16 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
       name: b.name,
       room: b.room,
       role: "resident",
+      // The invite decides the building (and whether this is a building admin).
+      buildingId: "",
     }, b.inviteCode);
-    // Notifications speak the language the resident registered in.
-    await store.setPreferences(user.id, defaultPreferences(c.get("lang")));
+    // Notifications speak the language the resident registered in; quiet
+    // hours count in their building's time zone.
+    const building = await store.getBuilding(user.buildingId);
+    await store.setPreferences(user.id, {
+      ...defaultPreferences(c.get("lang")),
+      ...(building ? { timeZone: building.timeZone } : {}),
+    });
     startSession(c, await store.createSession(user.id, c.req.header("user-agent")));
     return c.json({ user: publicUser(user) }, 201);
   });
@@ -191,9 +198,25 @@ export function authRoutes(ctx: AppContext): Hono<AppEnv> {
   return app;
 }
 
-/** `GET /api/me`. */
-export function meRoute(_ctx: AppContext): Hono<AppEnv> {
+/**
+ * `GET /api/me`: the user, the building the request acts in, and the
+ * buildings this account may choose between (with `X-Building` or
+ * `?building=`; one entry for a resident).
+ */
+export function meRoute(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get("/", (c) => c.json({ user: publicUser(requireUser(c)) }));
+  app.get("/", async (c) => {
+    const u = requireUser(c);
+    const bid = currentBuilding(c);
+    const ids = u.role === "operator" ? null : [...new Set([u.buildingId, ...(u.adminOf ?? [])])];
+    const buildings = ids
+      ? (await Promise.all(ids.map((id) => ctx.store.getBuilding(id)))).filter((b) => !!b)
+      : await ctx.store.listBuildings();
+    return c.json({
+      user: publicUser(u),
+      building: buildings.find((b) => b!.id === bid) ?? await ctx.store.getBuilding(bid),
+      buildings: buildings.map((b) => ({ id: b!.id, name: b!.name })),
+    });
+  });
   return app;
 }

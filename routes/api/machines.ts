@@ -10,6 +10,8 @@ import { isCursor, parseCursor } from "../../lib/cursor.ts";
 import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
 import type { Actor, Command } from "../../lib/lifecycle.ts";
 import type { User } from "../../lib/types.ts";
+import { actorRole } from "../../lib/roles.ts";
+import { currentBuilding } from "../../lib/middleware/building.ts";
 
 const Empty = z.object({}).strict();
 const Minutes = z.object({ minutes: z.number().int().min(1).max(600) }).strict();
@@ -25,9 +27,9 @@ const ACTIONS = {
   release: Empty,
 } as const;
 
-/** The actor for a user. */
-export function actorOf(u: User): Actor {
-  return { id: u.id, name: u.name, role: u.role };
+/** The actor for a user acting in building `bid` (its admins act as admins there). */
+export function actorOf(u: User, bid: string): Actor {
+  return { id: u.id, name: u.name, role: actorRole(u, bid) };
 }
 
 /** A machine id in a path. */
@@ -42,20 +44,23 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.get("/machines", async (c) => {
     const u = requireUser(c);
-    const [machines, cursor] = await Promise.all([
-      ctx.store.listMachines(),
-      ctx.store.currentCursor(u.id),
+    const bid = currentBuilding(c);
+    const [machines, cursor, building] = await Promise.all([
+      ctx.store.listMachines(bid),
+      ctx.store.currentCursor(u.id, bid),
+      ctx.store.getBuilding(bid),
     ]);
-    return c.json({ cursor, serverTime: Date.now(), machines });
+    return c.json({ cursor, serverTime: Date.now(), machines, building });
   });
 
   app.post("/machines/:id/:action", async (c) => {
     const u = requireUser(c);
+    const bid = currentBuilding(c);
     const id = machineIdParam(c.req.param("id"));
     const action = c.req.param("action");
     if (action === "nudge" && ctx.notifications) {
       await body(c, Empty);
-      const r = await ctx.notifications.nudge(id, u);
+      const r = await ctx.notifications.nudge(bid, id, u);
       if (!r.ok) {
         // A refusal in time (too early, cooldown) says when asking again can succeed.
         const retryAfterSec = (r as { retryAfterSec?: number }).retryAfterSec;
@@ -74,8 +79,11 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
     }
     const b = await body(c, ACTIONS[action as keyof typeof ACTIONS]);
     const cmd = { type: action, ...b } as Command;
-    const r = await ctx.board.command(id, cmd, actorOf(u));
-    return c.json({ machine: r.machine, cursor: r.cursor ?? await ctx.store.currentCursor(u.id) });
+    const r = await ctx.board.command(bid, id, cmd, actorOf(u, bid));
+    return c.json({
+      machine: r.machine,
+      cursor: r.cursor ?? await ctx.store.currentCursor(u.id, bid),
+    });
   });
 
   app.get("/sync", async (c) => {
@@ -84,7 +92,7 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
     if (since !== undefined && since !== "" && !isCursor(since)) {
       throw new HttpError(400, "bad_cursor", "since: not a cursor.");
     }
-    const r = await ctx.store.sync(u.id, parseCursor(since));
+    const r = await ctx.store.sync(u.id, currentBuilding(c), parseCursor(since));
     return c.json({ ...r, serverTime: Date.now() });
   });
 

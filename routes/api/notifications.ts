@@ -3,6 +3,7 @@
  * `/api/watches`.
  * @module
  */
+import { currentBuilding } from "../../lib/middleware/building.ts";
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { LANG_COOKIE } from "../../lib/user_language.ts";
@@ -56,15 +57,16 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.json({
       items: items.slice(0, limit),
       unread: items.filter((i) => !i.readAt).length,
-      cursor: await ctx.store.currentCursor(u.id),
+      cursor: await ctx.store.currentCursor(u.id, currentBuilding(c)),
     });
   });
 
   app.post("/notifications/read", async (c) => {
     const u = requireUser(c);
     const b = await body(c, ReadBody);
-    const r = await ctx.store.markRead(u.id, b.ids);
-    ctx.hub.poll();
+    const bid = currentBuilding(c);
+    const r = await ctx.store.markRead(u.id, bid, b.ids);
+    ctx.hub.poll(bid);
     return c.json({ updated: r.updated });
   });
 
@@ -93,17 +95,18 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
 
   app.get("/watches", async (c) => {
     const u = requireUser(c);
-    return c.json({ kinds: await ctx.store.watchesOf(u.id) });
+    return c.json({ kinds: await ctx.store.watchesOf(currentBuilding(c), u.id) });
   });
 
   app.post("/watches", async (c) => {
     const u = requireUser(c);
     const b = await body(c, WatchBody);
+    const bid = currentBuilding(c);
     // Already free? Say so instead of waiting for a change that may not come.
-    const free = (await ctx.store.listMachines()).find((m) =>
+    const free = (await ctx.store.listMachines(bid)).find((m) =>
       m.kind === b.kind && m.state === "available"
     );
-    await ctx.store.addWatch(u.id, b.kind);
+    await ctx.store.addWatch(bid, u.id, b.kind);
     return c.json({ kind: b.kind, watching: true, freeNow: free?.id ?? null }, 201);
   });
 
@@ -113,7 +116,7 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
     if (kind !== "washer" && kind !== "dryer") {
       throw new HttpError(404, "not_found", "No such kind.");
     }
-    await ctx.store.removeWatch(u.id, kind);
+    await ctx.store.removeWatch(currentBuilding(c), u.id, kind);
     return c.json({ kind, watching: false });
   });
 

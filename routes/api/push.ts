@@ -2,6 +2,7 @@
  * `/api/push/*`: VAPID/Firebase config, the device registry, test sends.
  * @module
  */
+import { currentBuilding } from "../../lib/middleware/building.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppContext } from "../../lib/context.ts";
@@ -131,7 +132,7 @@ export function pushRoutes(ctx: AppContext): Hono<AppEnv> {
     await body(c, z.object({}).strict());
     const rl = await ctx.store.hitRate(`pushtest:${u.id}`, 10, 60_000);
     if (!rl.allowed) throw new HttpError(429, "rate_limited", "Too many test notifications.");
-    const report = await ctx.notifications!.testPush(u);
+    const report = await ctx.notifications!.testPush(u, currentBuilding(c));
     return c.json({
       id: report.id,
       devices: report.devices.map((d) => ({

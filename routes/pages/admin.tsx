@@ -7,6 +7,8 @@
  */
 import type { PageFn } from "../pages.tsx";
 import { t } from "../../lib/i18n.ts";
+import { currentBuilding } from "../../lib/middleware/building.ts";
+import { statScope } from "../../lib/keys.ts";
 import { publicUser } from "../../lib/db/mod.ts";
 import AdminMachines from "../../islands/AdminMachines.tsx";
 import AdminResidents from "../../islands/AdminResidents.tsx";
@@ -19,13 +21,14 @@ export const adminPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
   const user = c.get("user")!;
   const { store } = ctx;
+  const bid = currentBuilding(c);
   const [machines, cursor, users, invites, notices, overall, alarm] = await Promise.all([
-    store.listMachines(),
-    store.currentCursor(user.id),
-    store.listUsers(),
-    store.listInvites(),
-    store.listNotices(),
-    store.getStats("all"),
+    store.listMachines(bid),
+    store.currentCursor(user.id, bid),
+    store.listUsers(bid),
+    store.listInvites(bid),
+    store.listNotices(bid),
+    store.getStats(statScope(bid)),
     store.pushAlarm(),
   ]);
   const noticeRows = await Promise.all(

@@ -1,0 +1,196 @@
+/**
+ * `/api/operator/*` (the operator only): buildings, their admins and their
+ * health. Contract in docs/API.md ("Operator").
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { type Building, type User } from "../../lib/types.ts";
+import { publicUser, type Store } from "../../lib/db/mod.ts";
+import type { AppContext } from "../../lib/context.ts";
+import { type AppEnv, body, HttpError, requireOperator } from "../../lib/http.ts";
+import { displayText } from "../../lib/text.ts";
+import { K } from "../../lib/keys.ts";
+import { userIdParam } from "./admin.ts";
+
+/** A valid IANA time zone name. */
+const TimeZone = z.string().trim().min(1).max(64).refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, "not an IANA time zone");
+
+/** Body of `POST /api/operator/buildings`. */
+export const BuildingBody = z.object({
+  name: displayText(60),
+  timeZone: TimeZone.optional(),
+  /** Laundry rooms (default one, "1층 세탁실"); new machines go in the first. */
+  rooms: z.array(displayText(40)).min(1).max(50).optional(),
+  washers: z.number().int().min(0).max(50).default(0),
+  dryers: z.number().int().min(0).max(50).default(0),
+}).strict();
+
+/** Body of `PATCH /api/operator/buildings/:id`. */
+export const BuildingPatch = z.object({
+  name: displayText(60).optional(),
+  timeZone: TimeZone.optional(),
+  rooms: z.array(displayText(40)).min(1).max(50).optional(),
+}).strict();
+
+const AdminBody = z.object({ loginId: z.string().trim().min(1).max(64) }).strict();
+
+/** Default laundry room of a new building. */
+export const DEFAULT_ROOM = "1층 세탁실";
+/** Buildings per page of the operator's list. */
+export const PAGE = 50;
+
+/** A building id in a path. */
+function buildingParam(id: string): string {
+  if (!/^[0-9a-z]{1,32}$/.test(id)) throw new HttpError(404, "not_found", "No such building.");
+  return id;
+}
+
+/** How a building is doing, as the operator's list shows it. */
+export interface BuildingHealth {
+  machines: number;
+  outOfOrder: number;
+  members: number;
+  admins: number;
+  /** Open sockets (live presence rows). */
+  sockets: number;
+  /** Push devices whose last delivery failed (or that our setup cannot reach). */
+  devicesFailing: number;
+}
+
+/** Compute a building's health (reads only that building's keys and its members'). */
+export async function buildingHealth(store: Store, b: Building): Promise<BuildingHealth> {
+  const [machines, members] = await Promise.all([
+    store.listMachines(b.id),
+    store.listUsers(b.id),
+  ]);
+  let sockets = 0;
+  let devicesFailing = 0;
+  const now = Date.now();
+  await Promise.all(members.map(async (u) => {
+    for await (const e of store.kv.list<{ at: number }>({ prefix: K.presenceOf(u.id) })) {
+      if (e.value.at > now - 60_000) sockets++;
+    }
+    for (const d of await store.listDevices(u.id)) {
+      if (d.failures > 0 || d.lastOutcome) devicesFailing++;
+    }
+  }));
+  return {
+    machines: machines.length,
+    outOfOrder: machines.filter((m) => m.state === "out_of_order").length,
+    members: members.filter((u) => u.buildingId === b.id).length,
+    admins: members.filter((u) => u.role === "admin" && u.adminOf?.includes(b.id)).length,
+    sockets,
+    devicesFailing,
+  };
+}
+
+/** Due records overdue by more than a minute (the worker is behind, or nothing wakes it). */
+export async function dueBacklog(store: Store, now = Date.now()): Promise<number> {
+  let n = 0;
+  for await (
+    const _ of store.kv.list({ start: K.dueAll(), end: K.due(now - 60_000, "") }, { limit: 1000 })
+  ) n++;
+  return n;
+}
+
+/** The admins of a building. */
+async function adminsOf(store: Store, bid: string): Promise<User[]> {
+  return (await store.listUsers(bid)).filter((u) =>
+    u.role === "admin" && u.adminOf?.includes(bid)
+  );
+}
+
+/** Operator routes; every handler starts with requireOperator. */
+export function operatorRoutes(ctx: AppContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const { store } = ctx;
+  app.use("*", async (c, next) => {
+    requireOperator(c);
+    await next();
+  });
+
+  app.get("/buildings", async (c) => {
+    const all = await store.listBuildings();
+    const after = c.req.query("after");
+    const start = after ? all.findIndex((b) => b.id === after) + 1 : 0;
+    const page = all.slice(start, start + PAGE);
+    const rows = await Promise.all(
+      page.map(async (b) => ({ ...b, health: await buildingHealth(store, b) })),
+    );
+    return c.json({
+      buildings: rows,
+      next: start + PAGE < all.length ? page[page.length - 1].id : null,
+      total: all.length,
+      pushAlarm: await store.pushAlarm(),
+      dueBacklog: await dueBacklog(store),
+    });
+  });
+
+  app.post("/buildings", async (c) => {
+    const me = requireOperator(c);
+    const b = await body(c, BuildingBody);
+    const rooms = b.rooms ?? [DEFAULT_ROOM];
+    const building = await store.createBuilding({ name: b.name, timeZone: b.timeZone, rooms });
+    for (let i = 1; i <= b.washers; i++) {
+      await store.addMachine(building.id, { name: `세탁기 ${i}`, kind: "washer", room: rooms[0] });
+    }
+    for (let i = 1; i <= b.dryers; i++) {
+      await store.addMachine(building.id, { name: `건조기 ${i}`, kind: "dryer", room: rooms[0] });
+    }
+    const [invite, adminInvite] = await Promise.all([
+      store.createInvite(building.id, me.id),
+      store.createInvite(building.id, me.id, { role: "admin" }),
+    ]);
+    return c.json({
+      building: await store.getBuilding(building.id),
+      inviteCode: invite.code,
+      adminInviteCode: adminInvite.code,
+    }, 201);
+  });
+
+  app.get("/buildings/:id", async (c) => {
+    const b = await store.getBuilding(buildingParam(c.req.param("id")));
+    if (!b) throw new HttpError(404, "not_found", "No such building.");
+    const [health, admins, invites] = await Promise.all([
+      buildingHealth(store, b),
+      adminsOf(store, b.id),
+      store.listInvites(b.id),
+    ]);
+    return c.json({ building: b, health, admins: admins.map(publicUser), invites });
+  });
+
+  app.patch("/buildings/:id", async (c) => {
+    const patch = await body(c, BuildingPatch);
+    return c.json({
+      building: await store.patchBuilding(buildingParam(c.req.param("id")), patch),
+    });
+  });
+
+  app.post("/buildings/:id/admins", async (c) => {
+    const bid = buildingParam(c.req.param("id"));
+    const b = await body(c, AdminBody);
+    const u = await store.getUserByLogin(b.loginId);
+    if (!u) throw new HttpError(404, "no_user", "No account with that login id.", {}, {
+      field: "loginId",
+    });
+    const admin = await store.appointAdmin(bid, u.id);
+    // A socket opened as a resident learns its new rights on its next connect.
+    return c.json({ admin: publicUser(admin) });
+  });
+
+  app.delete("/buildings/:id/admins/:userId", async (c) => {
+    const bid = buildingParam(c.req.param("id"));
+    const user = await store.removeAdmin(bid, userIdParam(c.req.param("userId")));
+    return c.json({ user: publicUser(user) });
+  });
+
+  return app;
+}
