@@ -161,7 +161,12 @@ export abstract class LogStore extends StoreCore {
       K.logHead(boardScope(bid)),
       K.logHead(userScope(userId)),
     ]);
-    return formatCursor({ epoch: this.epoch, building: bid, board: b.value ?? 0, user: u.value ?? 0 });
+    return formatCursor({
+      epoch: this.epoch,
+      building: bid,
+      board: b.value ?? 0,
+      user: u.value ?? 0,
+    });
   }
 
   /** The machines of a building, in board order (the machines layer). */

@@ -221,7 +221,10 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
     const notice = ownerNotice(e, before);
     if (notice) {
       out.push(
-        due({ t: "notify", userId: notice.userId, b: e.machine!.buildingId, n: notice.spec }, c.now),
+        due(
+          { t: "notify", userId: notice.userId, b: e.machine!.buildingId, n: notice.spec },
+          c.now,
+        ),
       );
     }
     before = e.machine ?? before;

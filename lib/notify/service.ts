@@ -347,9 +347,7 @@ export class NotificationService {
         };
         this.store.addDue(
           op,
-          take.map((u) =>
-            due({ t: "notify", userId: u.id, b: bid, n: spec, scopes: [n.id] }, now)
-          ),
+          take.map((u) => due({ t: "notify", userId: u.id, b: bid, n: spec, scopes: [n.id] }, now)),
           now,
         );
         const next: Notice = last

@@ -56,8 +56,10 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     await next();
   });
 
-  app.get("/machines", async (c) =>
-    c.json({ machines: await ctx.store.listMachines(currentBuilding(c)) }));
+  app.get(
+    "/machines",
+    async (c) => c.json({ machines: await ctx.store.listMachines(currentBuilding(c)) }),
+  );
 
   /** The store's `duplicate_name` names the field at fault, for the form. */
   async function naming<T>(work: () => Promise<T>): Promise<T> {
@@ -143,8 +145,10 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.json({ resident: publicUser(user) });
   });
 
-  app.get("/invites", async (c) =>
-    c.json({ invites: await ctx.store.listInvites(currentBuilding(c)) }));
+  app.get(
+    "/invites",
+    async (c) => c.json({ invites: await ctx.store.listInvites(currentBuilding(c)) }),
+  );
 
   app.post("/invites", async (c) => {
     const b = await body(c, InviteBody);

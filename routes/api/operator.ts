@@ -103,9 +103,7 @@ export async function dueBacklog(store: Store, now = Date.now()): Promise<number
 
 /** The admins of a building. */
 async function adminsOf(store: Store, bid: string): Promise<User[]> {
-  return (await store.listUsers(bid)).filter((u) =>
-    u.role === "admin" && u.adminOf?.includes(bid)
-  );
+  return (await store.listUsers(bid)).filter((u) => u.role === "admin" && u.adminOf?.includes(bid));
 }
 
 /** Operator routes; every handler starts with requireOperator. */
@@ -178,9 +176,11 @@ export function operatorRoutes(ctx: AppContext): Hono<AppEnv> {
     const bid = buildingParam(c.req.param("id"));
     const b = await body(c, AdminBody);
     const u = await store.getUserByLogin(b.loginId);
-    if (!u) throw new HttpError(404, "no_user", "No account with that login id.", {}, {
-      field: "loginId",
-    });
+    if (!u) {
+      throw new HttpError(404, "no_user", "No account with that login id.", {}, {
+        field: "loginId",
+      });
+    }
     const admin = await store.appointAdmin(bid, u.id);
     // A socket opened as a resident learns its new rights on its next connect.
     return c.json({ admin: publicUser(admin) });
