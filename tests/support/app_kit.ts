@@ -103,8 +103,9 @@ export async function createTestApp(
   const kv = await Deno.openKv(config.kvPath);
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
+  await migrate(store, Date.now(), { adminLogin: config.adminLogin });
   await seed(store, config);
-  await migrate(store);
+  const home = (await store.getUserByLogin(config.adminLogin))!.buildingId;
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
   await hub.start();
   const board = new Board(store, hub);
@@ -175,6 +176,7 @@ export async function createTestApp(
         name: loginId,
         room,
         role: "resident",
+        buildingId: home,
       });
       return await session(user);
     },
