@@ -69,6 +69,8 @@ export interface TestApp {
   /** Create a resident directly in the store and a session for it. */
   resident(loginId: string, room?: string): Promise<Party & { user: User }>;
   /** The seeded admin with a fresh session. */
+  /** The seeded building (the operator's; residents made by the kit live there). */
+  home: string;
   admin(): Promise<Party & { user: User }>;
   /** A new session (cookie) for an existing user. */
   session(user: User): Promise<Party & { user: User }>;
@@ -166,6 +168,7 @@ export async function createTestApp(
     app,
     ctx,
     config,
+    home,
     call,
     session,
     async resident(loginId: string, room = "101") {
