@@ -58,5 +58,10 @@ Deno.test("cursor: absent or malformed cursors parse to null", () => {
 
 Deno.test("cursor: leading zeros parse to the same numbers", () => {
   assert.deepEqual(parseCursor("ep:007:010"), { epoch: "ep", building: "", board: 7, user: 10 });
-  assert.deepEqual(parseCursor("ep:b1:007:010"), { epoch: "ep", building: "b1", board: 7, user: 10 });
+  assert.deepEqual(parseCursor("ep:b1:007:010"), {
+    epoch: "ep",
+    building: "b1",
+    board: 7,
+    user: 10,
+  });
 });
