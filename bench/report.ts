@@ -1366,19 +1366,17 @@ export function markdown(r: Results, chartFiles: string[]): string {
     L.push("");
     L.push(
       "Round trips are the structural answer: a command reads what it names in one getMany and commits once, the sweep is one lease commit, the due pass lists only the due range, and a hello reads one building's heads and machines, whatever the number of buildings. " +
-        `The command phase's backlog is not the same work on both files, so it is shown but not judged: in the 1-building file the same 6 machines are held again and again, so most of its offers are stale (the machine's generation moved on) and are consumed without listing watchers (${
+        `The command phase's backlog is not the same work on both files, so it is shown but not judged: in the 1-building file the same 6 machines are held again and again, so most of its offers are stale (the machine's generation moved on) and are consumed without listing watchers, while the ${
+          buildingsLabel(many.buildings)
+        } file's offers mostly find their machine still free and list its watchers (${
           fmt(one.backlog.roundTrips / Math.max(1, one.backlog.jobs), 1)
         } vs ${
           fmt(many.backlog.roundTrips / Math.max(1, many.backlog.jobs), 1)
-        } round trips per job), and its reads hit the same few hot pages, while the ${
-          buildingsLabel(many.buildings)
-        } file's touch ${
-          many.backlog.jobs.toLocaleString("en-US")
-        } machines spread over a larger B-tree (${
+        } round trips per job; ${
           fmt(one.backlog.ms / Math.max(1, one.backlog.roundTrips) * 1000, 0)
         } vs ${
           fmt(many.backlog.ms / Math.max(1, many.backlog.roundTrips) * 1000, 0)
-        } µs per round trip): a cost of data size and locality, not of a scan. ` +
+        } µs per round trip). ` +
         `Wall times are from a busy 2-core machine shared with other work (load average ${
           tn.loadAvg.map((x) => fmt(x, 1)).join(" → ")
         } during this section${
