@@ -208,7 +208,14 @@ export interface InboxItem {
 }
 
 /** What a resident can report about a machine. */
-export const FAULT_CATEGORIES = ["wont_start", "leak", "door", "noise", "payment", "other"] as const;
+export const FAULT_CATEGORIES = [
+  "wont_start",
+  "leak",
+  "door",
+  "noise",
+  "payment",
+  "other",
+] as const;
 
 /** A category of {@link FAULT_CATEGORIES}. */
 export type FaultCategory = (typeof FAULT_CATEGORIES)[number];
