@@ -126,9 +126,9 @@ export function machineView(
     actions,
     icon: ICONS[cur.state],
     reason: cur.state === "out_of_order" && cur.outOfOrderReason ? cur.outOfOrderReason : undefined,
-    repairText: cur.state === "out_of_order" && cur.repairDate
-      ? t(lang, "board.repair_eta", { date: dayText(cur.repairDate, lang) })
-      : undefined,
+    ...(cur.state === "out_of_order" && cur.repairDate
+      ? { repairText: t(lang, "board.repair_eta", { date: dayText(cur.repairDate, lang) }) }
+      : {}),
     endsAt: cur.state === "in_use" ? cur.endsAt : undefined,
     nudgeOpensIn,
   };
