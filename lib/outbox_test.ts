@@ -402,3 +402,217 @@ Deno.test("DueWorker.stop: takes no more jobs, waits for one in flight within th
   await stuck.stop(300);
   assert.ok(Date.now() - s0 < 1000, "stop() gave up after its grace");
 });
+
+// ───────────── what mutation testing found unguarded (issue 14) ─────────────
+
+/**
+ * The real KV handle, seen through what DueWorker calls: counts `list` calls
+ * (to see a worker spinning), can make the next `list` fail (a KV read
+ * error), and can hand out a watch stream the test controls.
+ */
+function observedKv(kv: Deno.Kv) {
+  const state = {
+    lists: 0,
+    failNextList: false,
+    watch: null as ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null,
+  };
+  const handle = {
+    list: (...args: Parameters<Deno.Kv["list"]>) => {
+      state.lists++;
+      if (state.failNextList) {
+        state.failNextList = false;
+        throw new Error("kv read failed");
+      }
+      return kv.list(...args);
+    },
+    atomic: () => kv.atomic(),
+    watch: (keys: Deno.KvKey[]) => state.watch ?? kv.watch(keys),
+  } as unknown as Deno.Kv;
+  return { handle, state };
+}
+
+async function captureErrors<T>(fn: (logged: unknown[][]) => Promise<T>): Promise<T> {
+  const logged: unknown[][] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    return await fn(logged);
+  } finally {
+    console.error = orig;
+  }
+}
+
+const consumeHandler = (kv: Deno.Kv, seen: [string, number][]) => async (e: DueEntry) => {
+  seen.push([(e.value.job as { machineId: string }).machineId, Date.now()]);
+  await consume(kv.atomic(), e).commit();
+};
+
+Deno.test("DueWorker: the timer is armed for the earliest future record, not any later one", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(t.kv, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("far"), now + 60_000), due(tick("soon"), now + 150)], {
+    queue: false,
+    now,
+  });
+  await op.commit();
+  worker.start();
+  try {
+    await waitUntil(() => seen.length === 1);
+    assert.equal(seen[0][0], "soon");
+    assert.ok(seen[0][1] >= now + 150 && seen[0][1] < now + 1000, `${seen[0][1] - now} ms`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a sooner record re-arms a timer set for a later one", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(t.kv, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("far"), now + 60_000)], { queue: false, now });
+  await op.commit();
+  worker.start();
+  try {
+    await new Promise((r) => setTimeout(r, 50)); // armed for the far one
+    const t1 = Date.now();
+    const op2 = t.kv.atomic();
+    addDue(op2, [due(tick("soon"), t1 + 150)], { queue: false, now: t1 });
+    await op2.commit();
+    await waitUntil(() => seen.length === 1);
+    assert.equal(seen[0][0], "soon");
+    assert.ok(seen[0][1] >= t1 + 150 && seen[0][1] < t1 + 1000, `${seen[0][1] - t1} ms`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: an idle worker does not spin (empty index, a far record, one beyond setTimeout's range)", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const quiet = async (worker: DueWorker, what: string) => {
+    await worker.runDue();
+    const before = state.lists;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(state.lists - before <= 2, `${what}: ${state.lists - before} reads while idle`);
+  };
+  const worker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+  try {
+    await quiet(worker, "empty index");
+    const now = Date.now();
+    const op = t.kv.atomic();
+    addDue(op, [due(tick("far"), now + 60_000)], { queue: false, now });
+    await op.commit();
+    await quiet(worker, "a record a minute away");
+    assert.equal(worker.processed, 0);
+  } finally {
+    await worker.stop();
+  }
+  // setTimeout holds at most 2^31-1 ms (24.8 days); beyond that it would fire at once.
+  await t.kv.delete(["due", (await entries(t.kv))[0].key[1], "tick:far:-"]);
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("beyond"), now + 30 * 86_400_000)], { queue: false, now });
+  await op.commit();
+  const fresh = new DueWorker(handle, { instance: "j", handle: async () => {} });
+  try {
+    await quiet(fresh, "a record 30 days away");
+    assert.equal(fresh.processed, 0);
+  } finally {
+    await fresh.stop();
+  }
+});
+
+Deno.test("DueWorker: a run that fails (KV read error) is logged and retried a second later", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), now)], { queue: false, now });
+  await op.commit();
+  try {
+    await captureErrors(async (logged) => {
+      state.failNextList = true;
+      const t0 = Date.now();
+      worker.poke();
+      await waitUntil(() => seen.length === 1);
+      assert.ok(seen[0][1] - t0 >= 900, `retried after ${seen[0][1] - t0} ms`);
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0][0], "outbox: run failed");
+      assert.equal((logged[0][1] as Error).message, "kv read failed");
+    });
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a failed run's retry does not push back a sooner timer", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("soon"), now + 300)], { queue: false, now });
+  await op.commit();
+  try {
+    await worker.runDue(); // armed for +300 ms
+    await captureErrors(async (logged) => {
+      state.failNextList = true;
+      worker.poke(); // fails, and would retry in a second
+      await waitUntil(() => seen.length === 1);
+      assert.equal(logged.length, 1);
+    });
+    assert.ok(seen[0][1] - now < 800, `the +300 ms timer held (${seen[0][1] - now} ms)`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a handler failure is logged by default", async () => {
+  await using t = await tempKv();
+  const worker = new DueWorker(t.kv, {
+    instance: "i",
+    handle: () => Promise.reject(new Error("handler broke")),
+  });
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  try {
+    await captureErrors(async (logged) => {
+      await worker.runDue();
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0][0], "outbox: job failed");
+      assert.equal((logged[0][1] as Error).message, "handler broke");
+    });
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a watch that breaks is logged, unless the worker is stopping", async () => {
+  await using t = await tempKv();
+  for (const stopFirst of [false, true]) {
+    const { handle, state } = observedKv(t.kv);
+    let ctl!: ReadableStreamDefaultController<Deno.KvEntryMaybe<unknown>[]>;
+    state.watch = new ReadableStream({ start: (c) => void (ctl = c) });
+    const worker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+    await captureErrors(async (logged) => {
+      worker.start();
+      await worker.runDue();
+      if (stopFirst) await worker.stop(100);
+      ctl.error(new Error("watch lost"));
+      await new Promise((r) => setTimeout(r, 20));
+      const said = logged.filter((l) => l[0] === "outbox: watch ended");
+      assert.equal(said.length, stopFirst ? 0 : 1, `stopped first: ${stopFirst}`);
+      if (!stopFirst) assert.equal((said[0][1] as Error).message, "watch lost");
+      await worker.stop(100);
+    });
+  }
+});
