@@ -184,11 +184,13 @@ export class DueWorker {
     this.#running = true;
     this.#idle = (async () => {
       try {
+        // A poke while draining or re-arming (a record added meanwhile) goes round again:
+        // the timer read may have missed it.
         do {
           this.#again = false;
           await this.#drain();
+          await this.#arm();
         } while (this.#again && !this.#stopped);
-        await this.#arm();
       } catch (err) {
         if (!this.#stopped) console.error("outbox: run failed", err);
         this.#armIn(1000);

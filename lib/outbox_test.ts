@@ -616,3 +616,40 @@ Deno.test("DueWorker: a watch that breaks is logged, unless the worker is stoppi
     });
   }
 });
+
+Deno.test("DueWorker: a record added (and poked) while the worker is re-arming its timer is not left waiting", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  let worker!: DueWorker;
+  let injected = false;
+  // After the worker's timer read (the first record of the whole index) has
+  // answered, another instance adds a record due now and its watch pokes.
+  const handle = {
+    list: (sel: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+      const inner = t.kv.list(sel, opts);
+      if (!("prefix" in sel) || opts?.limit !== 1 || injected) return inner;
+      injected = true;
+      return (async function* () {
+        yield* inner;
+        const now = Date.now();
+        const op = t.kv.atomic();
+        addDue(op, [due(tick("racer"), now)], { queue: false, now });
+        await op.commit();
+        worker.poke();
+      })();
+    },
+    atomic: () => t.kv.atomic(),
+    watch: (keys: Deno.KvKey[]) => t.kv.watch(keys),
+  } as unknown as Deno.Kv;
+  worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  try {
+    worker.poke();
+    await waitUntil(() => injected);
+    await waitUntil(() => seen.length === 1, 1500).catch(() => {
+      throw new Error("the poke during re-arming was lost: the record waits for the next wake");
+    });
+    assert.equal(seen[0][0], "racer");
+  } finally {
+    await worker.stop();
+  }
+});
