@@ -653,3 +653,111 @@ Deno.test("DueWorker: a record added (and poked) while the worker is re-arming i
     await worker.stop();
   }
 });
+
+Deno.test("DueWorker.stop: stops following the wake key (the watch is cancelled)", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  let cancelled = false;
+  state.watch = new ReadableStream({ cancel: () => void (cancelled = true) });
+  const worker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+  worker.start();
+  await worker.runDue();
+  assert.equal(cancelled, false);
+  await worker.stop();
+  assert.equal(cancelled, true);
+});
+
+Deno.test("DueWorker: reads at most `batch` records at a time", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(handle, {
+    instance: "i",
+    batch: 2,
+    handle: consumeHandler(t.kv, seen),
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, ["a", "b", "c", "d", "e"].map((m) => due(tick(m), now - 1)), { queue: false, now });
+  await op.commit();
+  await worker.runDue();
+  assert.equal(seen.length, 5);
+  // 2 + 2 + 1 + an empty read, then the timer read.
+  assert.equal(state.lists, 5);
+  await worker.stop();
+});
+
+Deno.test("DueWorker.stop: the rest of a batch already read is left, and no timer is armed after", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: string[] = [];
+  let stopping: Promise<void> | undefined;
+  let listsAtStop = 0;
+  const worker: DueWorker = new DueWorker(handle, {
+    instance: "i",
+    handle: async (e) => {
+      seen.push((e.value.job as { machineId: string }).machineId);
+      await consume(t.kv.atomic(), e).commit();
+      listsAtStop = state.lists;
+      stopping ??= worker.stop();
+    },
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), now - 3), due(tick("b"), now - 2), due(tick("c"), now - 1)], {
+    queue: false,
+    now,
+  });
+  addDue(op, [due(tick("later"), now + 60_000)], { queue: false, now });
+  await op.commit();
+  await worker.runDue();
+  await stopping;
+  assert.deepEqual(seen, ["a"]);
+  assert.equal((await entries(t.kv)).length, 3, "b, c and later wait for another worker");
+  assert.equal(state.lists, listsAtStop, "nothing read after stop(), not even for a timer");
+});
+
+Deno.test("DueWorker.claim: a claim KV refuses to commit (the record would grow too large) is no claim", async () => {
+  await using t = await tempKv();
+  const key = ["due", 0, "push:n:u:d1"];
+  // The largest record KV accepts: adding the lease then exceeds its value limit.
+  let size = 65_536;
+  for (;; size -= 4) {
+    try {
+      await t.kv.set(key, { job: push("d1"), created: 0, pad: "x".repeat(size) });
+      break;
+    } catch { /* too large: a little smaller */ }
+  }
+  const entry = (await t.kv.get<DueRecord>(key)) as DueEntry;
+  const worker = new DueWorker(t.kv, { instance: "i", handle: async () => {} });
+  assert.equal(await worker.claim(entry), null);
+  assert.equal((await t.kv.get(key)).versionstamp, entry.versionstamp, "left where it was");
+});
+
+Deno.test("DueWorker.runDue: also waits for a run that a job in flight started", async () => {
+  await using t = await tempKv();
+  const seen: string[] = [];
+  const worker: DueWorker = new DueWorker(t.kv, {
+    instance: "i",
+    handle: async (e, w) => {
+      seen.push(e.value.job.t);
+      if (e.value.job.t === "push") {
+        await new Promise((r) => setTimeout(r, 30));
+        // A push that owes another job now, and wakes the worker for it.
+        const op = consume(t.kv.atomic(), e);
+        addDue(op, [due(tick("next"), Date.now())], { queue: false, now: Date.now() });
+        await op.commit();
+        w.poke();
+      } else {
+        await consume(t.kv.atomic(), e).commit();
+      }
+    },
+  });
+  const op = t.kv.atomic();
+  addDue(op, [due(push("d1"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  await worker.runDue();
+  assert.deepEqual(seen, ["push", "tick"]);
+  assert.equal((await entries(t.kv)).length, 0);
+  await worker.stop();
+});
