@@ -623,7 +623,6 @@ Deno.test("DueWorker: a watch that breaks is logged, unless the worker is stoppi
 Deno.test("DueWorker: a record added (and poked) while the worker is re-arming its timer is not left waiting", async () => {
   await using t = await tempKv();
   const seen: [string, number][] = [];
-  let worker!: DueWorker;
   let injected = false;
   // After the worker's timer read (the first record of the whole index) has
   // answered, another instance adds a record due now and its watch pokes.
@@ -644,7 +643,7 @@ Deno.test("DueWorker: a record added (and poked) while the worker is re-arming i
     atomic: () => t.kv.atomic(),
     watch: (keys: Deno.KvKey[]) => t.kv.watch(keys),
   } as unknown as Deno.Kv;
-  worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
   try {
     worker.poke();
     await waitUntil(() => injected);
