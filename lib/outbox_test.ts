@@ -763,3 +763,26 @@ Deno.test("DueWorker.runDue: also waits for a run that a job in flight started",
   assert.equal((await entries(t.kv)).length, 0);
   await worker.stop();
 });
+
+Deno.test("DueWorker.stop: a run that fails while stopping (KV closing) is not logged", async () => {
+  await using t = await tempKv();
+  let reads = 0;
+  let stopping: Promise<void> | undefined;
+  const handle = {
+    list: (sel: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+      if (++reads === 1) return t.kv.list(sel, opts); // the drain: nothing due
+      // The timer read: the app is shutting down and KV goes away under it.
+      stopping = worker.stop(100);
+      throw new Error("kv closed");
+    },
+    atomic: () => t.kv.atomic(),
+    watch: (keys: Deno.KvKey[]) => t.kv.watch(keys),
+  } as unknown as Deno.Kv;
+  const worker: DueWorker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+  await captureErrors(async (logged) => {
+    await worker.runDue();
+    await stopping;
+    assert.equal(reads, 2);
+    assert.deepEqual(logged, [], "a stopping worker's failure is expected, not an error");
+  });
+});
