@@ -5,6 +5,7 @@ import type { Machine } from "./types.ts";
 const s = { minuteMs: 60_000, pickupGraceMinutes: 3 };
 const m0: Machine = {
   id: "w1",
+  buildingId: "b1",
   name: "세탁기 1",
   kind: "washer",
   room: "r",

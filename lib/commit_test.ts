@@ -1,3 +1,4 @@
+import { storeErrorStatus } from "./http.ts";
 import assert from "node:assert/strict";
 import { isLockedError, retryCommit, tryCommit } from "./commit.ts";
 import { StoreError } from "./store_error.ts";
@@ -19,7 +20,7 @@ Deno.test("retryCommit: gives up with a 503 busy error after the attempts", asyn
   await assert.rejects(
     () => retryCommit(() => (calls++, Promise.resolve(null)), { attempts: 4, busyMessage: "x" }),
     (err) =>
-      err instanceof StoreError && err.code === "busy" && err.status === 503 &&
+      err instanceof StoreError && err.code === "busy" && storeErrorStatus(err.code) === 503 &&
       err.message === "x",
   );
   assert.equal(calls, 4);

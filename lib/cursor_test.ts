@@ -3,10 +3,10 @@ import { type Cursor, formatCursor, isCursor, parseCursor } from "./cursor.ts";
 
 Deno.test("cursor: format and parse round-trip", () => {
   const cases: Cursor[] = [
-    { epoch: "abc123xy", board: 0, user: 0 },
-    { epoch: "e", board: 42, user: 7 },
-    { epoch: "A_b-C", board: 123456789012345, user: 999999999999999 },
-    { epoch: "x".repeat(32), board: 1, user: 2 },
+    { epoch: "abc123xy", building: "b1", board: 0, user: 0 },
+    { epoch: "e", building: "b1", board: 42, user: 7 },
+    { epoch: "A_b-C", building: "b1", board: 123456789012345, user: 999999999999999 },
+    { epoch: "x".repeat(32), building: "b1", board: 1, user: 2 },
   ];
   for (const c of cases) {
     const s = formatCursor(c);
@@ -14,7 +14,9 @@ Deno.test("cursor: format and parse round-trip", () => {
     assert.deepEqual(parseCursor(s), c);
     assert.equal(formatCursor(parseCursor(s)!), s);
   }
-  assert.equal(formatCursor({ epoch: "ep", board: 3, user: 4 }), "ep:3:4");
+  assert.equal(formatCursor({ epoch: "ep", building: "b1", board: 3, user: 4 }), "ep:b1:3:4");
+  // A cursor of the single-building release: its board names no building.
+  assert.deepEqual(parseCursor("ep:3:4"), { epoch: "ep", building: "", board: 3, user: 4 });
 });
 
 Deno.test("cursor: absent or malformed cursors parse to null", () => {
@@ -24,7 +26,7 @@ Deno.test("cursor: absent or malformed cursors parse to null", () => {
     "",
     "abc",
     "ep:1",
-    "ep:1:2:3",
+    "ep:1:2:3:4",
     ":1:2",
     "ep::2",
     "ep:1:",
@@ -43,6 +45,10 @@ Deno.test("cursor: absent or malformed cursors parse to null", () => {
     "x".repeat(33) + ":1:2",
     "ep:1234567890123456:2", // 16 digits
     "ep:1:1234567890123456",
+    "ep:B1:2:3", // building ids are lower-case base32
+    "ep:b-1:2:3",
+    "ep:b1:2:3:4",
+    "ep::2:3",
   ];
   for (const s of bad) {
     assert.equal(parseCursor(s), null, JSON.stringify(s));
@@ -51,5 +57,11 @@ Deno.test("cursor: absent or malformed cursors parse to null", () => {
 });
 
 Deno.test("cursor: leading zeros parse to the same numbers", () => {
-  assert.deepEqual(parseCursor("ep:007:010"), { epoch: "ep", board: 7, user: 10 });
+  assert.deepEqual(parseCursor("ep:007:010"), { epoch: "ep", building: "", board: 7, user: 10 });
+  assert.deepEqual(parseCursor("ep:b1:007:010"), {
+    epoch: "ep",
+    building: "b1",
+    board: 7,
+    user: 10,
+  });
 });

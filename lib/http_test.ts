@@ -1,3 +1,4 @@
+import { building } from "./middleware/building.ts";
 import assert from "node:assert/strict";
 import { contentSecurityPolicy, isLocalhost, isSameOrigin } from "./http.ts";
 
@@ -181,6 +182,7 @@ Deno.test("session, requireUser, requireAdmin: cookie → user; static paths ski
     },
   });
   app.use("*", session(counting));
+  app.use("*", building(store));
   const who = (
     c: { get(k: "user"): { loginId: string } | null; get(k: "sessionToken"): string | null },
   ) => ({
@@ -265,7 +267,7 @@ Deno.test("toErrorResponse: HttpError (with headers), StoreError, and anything e
     throw new HttpError(429, "rate_limited", "Slow down.", { "Retry-After": "7" });
   });
   app.get("/store", () => {
-    throw new StoreError("not_owner", "Not yours.", 403);
+    throw new StoreError("not_owner", "Not yours.");
   });
   app.get("/boom", () => {
     throw new Error("secret detail");

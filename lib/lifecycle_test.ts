@@ -67,7 +67,14 @@ const NEW_USE_ID = "use-new";
 const newUseId = () => NEW_USE_ID;
 
 /** Fields every machine fixture shares. */
-const BASE = { id: "m1", name: "Washer 1", kind: "washer", room: "B1", order: 1 } as const;
+const BASE = {
+  id: "m1",
+  buildingId: "b1",
+  name: "Washer 1",
+  kind: "washer",
+  room: "B1",
+  order: 1,
+} as const;
 
 /** One machine per state, all at gen 5, owned (where that applies) by OWNER. */
 const FIXTURES: Record<MachineState, Machine> = {
@@ -624,7 +631,7 @@ Deno.test("start from a hold keeps its useId; a walk-up start gets a new one", (
 });
 
 Deno.test("gen increments by one on every change through a whole lifecycle", () => {
-  let m = newMachine("m9", "Dryer 9", "dryer", "B2", 9, 0);
+  let m = newMachine("m9", "b1", "Dryer 9", "dryer", "B2", 9, 0);
   assert.equal(m.gen, 0);
   const steps: [Command, Actor, MachineState][] = [
     [CMD.hold, OWNER, "held"],
@@ -761,8 +768,9 @@ Deno.test("isHeldBy: true only for held/arrived by that user", () => {
 });
 
 Deno.test("newMachine: available, gen 0, no owner fields", () => {
-  assert.deepEqual(newMachine("m2", "Dryer 2", "dryer", "B1", 2, 123), {
+  assert.deepEqual(newMachine("m2", "b1", "Dryer 2", "dryer", "B1", 2, 123), {
     id: "m2",
+    buildingId: "b1",
     name: "Dryer 2",
     kind: "dryer",
     room: "B1",

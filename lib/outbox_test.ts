@@ -27,7 +27,7 @@ async function tempKv(): Promise<
   };
 }
 
-const tick = (machineId: string): Job => ({ t: "tick", machineId });
+const tick = (machineId: string): Job => ({ t: "tick", b: "b1", machineId });
 const push = (deviceId: string): Job => ({
   t: "push",
   userId: "u",

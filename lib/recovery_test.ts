@@ -14,9 +14,9 @@ async function withStore(fn: (store: Store) => Promise<void>) {
 }
 
 async function user(store: Store, loginId: string) {
-  const inv = await store.createInvite("admin", { code: `INV-${loginId}` });
+  const inv = await store.createInvite("b1", "admin", { code: `INV-${loginId}` });
   return await store.createUser(
-    { loginId, passwordHash: "old", name: loginId, room: "101", role: "resident" },
+    { loginId, passwordHash: "old", name: loginId, room: "101", role: "resident", buildingId: "" },
     inv.code,
   );
 }

@@ -75,7 +75,16 @@ Deno.test("targetSummary and audienceOf", () => {
 });
 
 Deno.test("inviteState and registerLink", () => {
-  const base = { code: "ABCD", createdAt: 0, createdBy: "a", maxUses: 2, uses: 0, revoked: false };
+  const base = {
+    code: "ABCD",
+    buildingId: "b1",
+    role: "resident" as const,
+    createdAt: 0,
+    createdBy: "a",
+    maxUses: 2,
+    uses: 0,
+    revoked: false,
+  };
   assert.equal(inviteState(base, 1000), "active");
   assert.equal(inviteState({ ...base, revoked: true, uses: 5 }, 1000), "revoked");
   assert.equal(inviteState({ ...base, expiresAt: 999 }, 1000), "expired");

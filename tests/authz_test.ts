@@ -4,7 +4,9 @@
  * app itself (`app.routes`), so a new route without an entry here fails.
  *
  * Roles: `anon` (no cookie), `resident` (for machine actions: the resident
- * whose machine it is), `other` (another resident), `admin`, and `disabled`
+ * whose machine it is), `other` (another resident), `admin` (the operator,
+ * who administers every building; building admins and other buildings are
+ * the subject of tests/tenancy_test.ts), and `disabled`
  * (a resident disabled by an admin, still sending the session cookie they had
  * before). Every cell gets fresh fixtures and fresh residents, so one cell's
  * success cannot change another's answer.
@@ -104,9 +106,10 @@ type MachineState = "available" | "held" | "arrived" | "in_use" | "done" | "out_
 /** A new washer in `state`, held or used by `owner`. */
 async function machine(k: TestApp, state: MachineState, owner: User): Promise<Machine> {
   const { board } = k.ctx;
-  const m = await board.addMachine({ name: unique("W"), kind: "washer", room: "B1" });
-  const run = async (cmd: Parameters<typeof board.command>[1], u: User) =>
-    (await board.command(m.id, cmd, actorOf(u))).machine;
+  const bid = k.home;
+  const m = await board.addMachine(bid, { name: unique("W"), kind: "washer", room: "B1" });
+  const run = async (cmd: Parameters<typeof board.command>[2], u: User) =>
+    (await board.command(bid, m.id, cmd, actorOf(u, bid))).machine;
   if (state === "available") return m;
   if (state === "out_of_order") {
     const adm = (await k.ctx.store.getUserByLogin(k.config.adminLogin))!;
@@ -146,7 +149,7 @@ function webpushDevice() {
 }
 
 async function notice(k: TestApp, p: Parties, inMs: number) {
-  return await k.ctx.notifications!.createNotice(p.admin.user, {
+  return await k.ctx.notifications!.createNotice(p.admin.user, k.home, {
     title: "Water off",
     body: "Tomorrow 9-12",
     target: { type: "all" },
@@ -353,11 +356,50 @@ const TABLE: Record<string, Case[]> = {
     expect: adminOnly(201),
     cell: { path: "/api/admin/invites", body: { maxUses: 5 } },
   }],
+  "GET /api/operator/buildings": [{
+    name: "buildings with health",
+    expect: adminOnly(200),
+    cell: { path: "/api/operator/buildings" },
+  }],
+  "POST /api/operator/buildings": [{
+    name: "a new building",
+    expect: adminOnly(201),
+    cell: () =>
+      Promise.resolve({ path: "/api/operator/buildings", body: { name: unique("B"), washers: 1 } }),
+  }],
+  "GET /api/operator/buildings/:id": [{
+    name: "one building",
+    expect: adminOnly(200),
+    cell: (k) => Promise.resolve({ path: `/api/operator/buildings/${k.home}` }),
+  }],
+  "PATCH /api/operator/buildings/:id": [{
+    name: "rename",
+    expect: adminOnly(200),
+    cell: (k) =>
+      Promise.resolve({ path: `/api/operator/buildings/${k.home}`, body: { name: unique("N") } }),
+  }],
+  "POST /api/operator/buildings/:id/admins": [{
+    name: "appoint a resident",
+    expect: adminOnly(200),
+    cell: async (k) => ({
+      path: `/api/operator/buildings/${k.home}/admins`,
+      body: { loginId: (await k.resident(unique("appointee"))).user.loginId },
+    }),
+  }],
+  "DELETE /api/operator/buildings/:id/admins/:userId": [{
+    name: "remove an admin",
+    expect: adminOnly(200),
+    cell: async (k) => {
+      const u = await k.resident(unique("demoted"));
+      await k.ctx.store.appointAdmin(k.home, u.user.id);
+      return { path: `/api/operator/buildings/${k.home}/admins/${u.user.id}` };
+    },
+  }],
   "DELETE /api/admin/invites/:code": [{
     name: "revoke",
     expect: adminOnly(200),
     cell: async (k, p) => ({
-      path: `/api/admin/invites/${(await k.ctx.store.createInvite(p.admin.user.id)).code}`,
+      path: `/api/admin/invites/${(await k.ctx.store.createInvite(k.home, p.admin.user.id)).code}`,
     }),
   }],
   "POST /api/admin/announcements": [{
@@ -618,8 +660,8 @@ Deno.test("authz: methods a route does not register are refused for every role",
     for (const path of paths) {
       for (const method of METHODS) {
         if (routes.has(`${method} ${path}`)) continue;
-        // The admin subtree checks the role before it looks for a handler.
-        const expect: Record<Role, number> = path.startsWith("/api/admin/")
+        // The admin and operator subtrees check the role before they look for a handler.
+        const expect: Record<Role, number> = /^\/api\/(admin|operator)\//.test(path)
           ? adminOnly(404)
           : everyone(404);
         for (const role of ROLES) {
@@ -643,7 +685,7 @@ Deno.test("authz: methods a route does not register are refused for every role",
 Deno.test("authz: every state-changing API route refuses cross-origin and non-JSON requests", async () => {
   const k = await world();
   try {
-    const before = JSON.stringify(await k.ctx.store.listMachines());
+    const before = JSON.stringify(await k.ctx.store.listMachines(k.home));
     const routes = [...registeredRoutes(k)].filter((r) =>
       r.includes(" /api/") && !r.startsWith("GET ")
     );
@@ -679,7 +721,7 @@ Deno.test("authz: every state-changing API route refuses cross-origin and non-JS
     assert.deepEqual(failures, []);
     // Fixtures added machines; none of the refused requests changed the seeded ones.
     const seeded = JSON.parse(before).map((m: Machine) => m.id);
-    const now = (await k.ctx.store.listMachines()).filter((m) => seeded.includes(m.id));
+    const now = (await k.ctx.store.listMachines(k.home)).filter((m) => seeded.includes(m.id));
     assert.equal(JSON.stringify(now), before);
   } finally {
     await k.close();

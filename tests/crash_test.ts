@@ -55,6 +55,8 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
     try {
       const store = new Store(kv, { minuteMs: 1000 });
       await store.init();
+      const B = "b1";
+      await store.createBuilding({ id: B, name: "B" });
       const subs = await Promise.all(
         Array.from({ length: RESIDENTS }, () => push.subscribe(vapid.publicKey)),
       );
@@ -65,6 +67,7 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
           name: `Resident ${i}`,
           room: String(100 + i),
           role: "resident",
+          buildingId: B,
         });
         await store.upsertDevice(u.id, `dev_${i}`, {
           kind: "webpush",
@@ -74,9 +77,9 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
         });
         // Only use.done in this burst: no "ending soon" reminder.
         await store.setPreferences(u.id, { ...defaultPreferences(), endingSoonMinutes: 0 });
-        const m = newMachine(`m${String(i).padStart(4, "0")}`, `W${i}`, "washer", "B1", i, 0);
-        await kv.set(["machines", m.id], m);
-        const r = await store.command(m.id, { type: "start", minutes: 6 }, {
+        const m = newMachine(`m${String(i).padStart(4, "0")}`, B, `W${i}`, "washer", "B1", i, 0);
+        await kv.set(["machines", B, m.id], m);
+        const r = await store.command(B, m.id, { type: "start", minutes: 6 }, {
           id: u.id,
           name: u.name,
           role: "resident",

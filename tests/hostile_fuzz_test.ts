@@ -34,10 +34,11 @@ async function fullApp(env: Record<string, string> = {}) {
 /** Sessions for the three roles, renewed whenever the fuzz ended or disabled them. */
 async function roleCookies(ctx: AppContext, residentId: string): Promise<Record<Role, string>> {
   const admin = (await ctx.store.getUserByLogin("admin"))!;
+  const bid = admin.buildingId;
   const res = await ctx.store.getUser(residentId);
   if (res?.disabled) await ctx.store.setUserDisabled(residentId, false);
-  if ((await ctx.store.listMachines()).length < 2) {
-    await ctx.store.addMachine({ name: "Fuzz washer", kind: "washer", room: "R" });
+  if ((await ctx.store.listMachines(bid)).length < 2) {
+    await ctx.store.addMachine(bid, { name: "Fuzz washer", kind: "washer", room: "R" });
   }
   return {
     anon: "",
@@ -47,12 +48,13 @@ async function roleCookies(ctx: AppContext, residentId: string): Promise<Record<
 }
 
 async function genContext(ctx: AppContext, origin: string): Promise<GenContext> {
+  const bid = (await ctx.store.getUserByLogin("admin"))!.buildingId;
   return {
     origin,
-    machineIds: (await ctx.store.listMachines()).map((m) => m.id),
-    userIds: (await ctx.store.listUsers()).map((u) => u.id),
-    noticeIds: (await ctx.store.listNotices()).map((n) => n.id),
-    inviteCodes: [TEST_INVITE, ...(await ctx.store.listInvites()).map((i) => i.code)],
+    machineIds: (await ctx.store.listMachines(bid)).map((m) => m.id),
+    userIds: (await ctx.store.listUsers(bid)).map((u) => u.id),
+    noticeIds: (await ctx.store.listNotices(bid)).map((n) => n.id),
+    inviteCodes: [TEST_INVITE, ...(await ctx.store.listInvites(bid)).map((i) => i.code)],
   };
 }
 
@@ -71,6 +73,7 @@ async function runFuzz(
       name: "Fuzz Resident",
       room: "101",
       role: "resident",
+      buildingId: (await ctx.store.getUserByLogin("admin"))!.buildingId,
     });
     const statuses = new Map<number, number>();
     const failures: string[] = [];

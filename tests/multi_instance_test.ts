@@ -156,7 +156,7 @@ Deno.test("two instances: a commit through a third KV handle reaches sockets, in
   try {
     const store = new Store(kv);
     await store.init();
-    await store.command(ms[1].id, { type: "out_of_order", reason: "silent" }, {
+    await store.command(ms[1].buildingId, ms[1].id, { type: "out_of_order", reason: "silent" }, {
       id: "tester",
       name: "tester",
       role: "admin",

@@ -154,8 +154,10 @@ Deno.test("notice: a dispatcher that died half way resumes after its last recipi
   // are owed, and the notice's own record is still in the due-index.
   const store = srv.ctx.store;
   const ids = rs.map((r) => r.user.id).sort();
+  const bid = adm.user.buildingId;
   const notice = {
     id: "noticehalfway",
+    buildingId: bid,
     title: "Half way",
     body: "Resumed.",
     target: { type: "room" as const, room: "401" },
@@ -174,11 +176,11 @@ Deno.test("notice: a dispatcher that died half way resumes after its last recipi
     noticeId: notice.id,
     text: { literal: { title: notice.title, body: notice.body } },
   };
-  const op = store.kv.atomic().set(["notices", notice.id], notice);
+  const op = store.kv.atomic().set(["notices", bid, notice.id], notice);
   store.addDue(op, [
-    due({ t: "notify", userId: ids[0], n: spec, scopes: [notice.id] }, Date.now()),
-    due({ t: "notify", userId: ids[1], n: spec, scopes: [notice.id] }, Date.now()),
-    due({ t: "notice", noticeId: notice.id }, Date.now()),
+    due({ t: "notify", userId: ids[0], b: bid, n: spec, scopes: [notice.id] }, Date.now()),
+    due({ t: "notify", userId: ids[1], b: bid, n: spec, scopes: [notice.id] }, Date.now()),
+    due({ t: "notice", b: bid, noticeId: notice.id }, Date.now()),
   ]);
   await op.commit();
   const deadline = Date.now() + 5000;

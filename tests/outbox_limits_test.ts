@@ -78,6 +78,8 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
   const kv = measuring(raw, ops);
   const store = new Store(kv);
   await store.init();
+  const B = "b1";
+  await store.createBuilding({ id: B, name: "B" });
   const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000 });
   const config = loadConfig({ BACKGROUND: "0", PUSH_ENDPOINT_ALLOW: "http://127.0.0.1:9" });
   const sender = new WebPushSender({ ...generateVapidKeys(), subject: "mailto:t@example.org" });
@@ -99,6 +101,7 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
           name: "이름".repeat(20),
           room: "101",
           role: "resident",
+          buildingId: B,
         }),
       );
     }
@@ -110,13 +113,13 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
         label: "phone",
       });
     }
-    for (let i = 1; i <= 20; i++) await store.addWatch(users[i].id, "washer");
-    const m = newMachine("w1abc", "W".repeat(40), "washer", "1층", 1, Date.now());
-    await raw.set(["machines", m.id], m);
+    for (let i = 1; i <= 20; i++) await store.addWatch(B, users[i].id, "washer");
+    const m = newMachine("w1abc", B, "W".repeat(40), "washer", "1층", 1, Date.now());
+    await raw.set(["machines", B, m.id], m);
     ops.length = 0;
 
     // A notice to all 250 with the longest body the API accepts (2000 chars).
-    await service.createNotice(users[0], {
+    await service.createNotice(users[0], B, {
       title: "공".repeat(100),
       body: "지".repeat(2000),
       target: { type: "all" },
@@ -125,8 +128,8 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
     });
     // A cycle that frees the machine for 20 watchers.
     const actor = { id: users[0].id, name: "A", role: "resident" as const };
-    await store.command(m.id, { type: "hold" }, actor);
-    await store.command(m.id, { type: "release" }, actor);
+    await store.command(B, m.id, { type: "hold" }, actor);
+    await store.command(B, m.id, { type: "release" }, actor);
     // Run everything (push records are left: their commits are measured elsewhere).
     await worker.runDue();
     assert.ok(ops.length > 250, `every notify commit measured (${ops.length})`);
@@ -142,9 +145,9 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
     assert.ok(worst.bytes <= 800 * 1024, `bytes ${worst.bytes}`);
     assert.ok(worst.largestValue <= 64 * 1024, `value ${worst.largestValue}`);
     // The work really happened: everyone has the notice; the watchers their offer.
-    assert.equal((await store.getNotice((await store.listNotices())[0].id))?.status, "sent");
+    assert.equal((await store.getNotice(B, (await store.listNotices(B))[0].id))?.status, "sent");
     for (const u of users) {
-      assert.ok(await store.getInboxItem(u.id, `notice:${(await store.listNotices())[0].id}`));
+      assert.ok(await store.getInboxItem(u.id, `notice:${(await store.listNotices(B))[0].id}`));
     }
     const offers = (await Promise.all(users.slice(1, 21).map((u) => store.listInbox(u.id))))
       .filter((items) => items.some((i) => i.kind === "machine.free"));

@@ -21,17 +21,20 @@ Deno.test("press cost: 사용 등록 is at most 4 KV round trips, and its commit
     const counter = countingKv(raw);
     const store = new Store(counter.kv);
     await store.init();
+    const B = "b1";
+    await store.createBuilding({ id: B, name: "B" });
     const user = await store.createUser({
       loginId: "alice",
       passwordHash: "x",
       name: "Alice",
       room: "101",
       role: "resident",
+      buildingId: B,
     });
     const token = await store.createSession(user.id);
-    const m = newMachine("w1abc", "W1", "washer", "1층", 1, Date.now());
-    await raw.set(["machines", m.id], m);
-    const actor = { id: user.id, name: user.name, role: user.role };
+    const m = newMachine("w1abc", B, "W1", "washer", "1층", 1, Date.now());
+    await raw.set(["machines", B, m.id], m);
+    const actor = { id: user.id, name: user.name, role: "resident" as const };
     const costs: Record<string, number> = {};
     for (
       const [name, cmd] of [
@@ -43,14 +46,14 @@ Deno.test("press cost: 사용 등록 is at most 4 KV round trips, and its commit
       counter.reset();
       const s = await store.getSession(token); // the session middleware
       assert.equal(s?.user.id, user.id);
-      const r = await store.command(m.id, cmd, actor);
+      const r = await store.command(B, m.id, cmd, actor);
       costs[name] = counter.total();
       assert.ok(
         costs[name] <= BUDGET,
         `${name}: ${costs[name]} round trips ${JSON.stringify(counter.counts)}`,
       );
       // The answer's cursor comes from the command itself (no 5th round trip).
-      assert.equal(r.cursor, await store.currentCursor(user.id));
+      assert.equal(r.cursor, await store.currentCursor(user.id, B));
     }
     console.log(`  KV round trips per press: ${JSON.stringify(costs)}`);
     // The start's one commit owed the reminder ticks and the users-of-machine mark.

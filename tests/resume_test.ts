@@ -18,11 +18,11 @@ Deno.test("resume: an event committed while hello is prepared reaches the socket
   let injected = false;
   // The hello's read runs, then (before hello is sent) another resident's
   // command commits: its event is newer than the hello's cursor.
-  store.sync = async (userId, since) => {
-    const r = await sync(userId, since);
+  store.sync = async (userId, bid, since) => {
+    const r = await sync(userId, bid, since);
     if (!injected) {
       injected = true;
-      await srv.ctx.board.command(ms[2].id, { type: "hold" }, {
+      await srv.ctx.board.command(bid, ms[2].id, { type: "hold" }, {
         id: "someone",
         name: "S",
         role: "resident",
@@ -33,7 +33,7 @@ Deno.test("resume: an event committed while hello is prepared reaches the socket
   await using ws = openSocket(srv.url, a.cookie);
   const hello = await ws.hello;
   const ev = await ws.next(isEvent("machine.held", ms[2].id), 3000);
-  assert.equal(ev.event.seq, Number(hello.cursor.split(":")[1]) + 1, "the next event after hello");
+  assert.equal(ev.event.seq, Number(hello.cursor.split(":")[2]) + 1, "the next event after hello");
   await new Promise((r) => setTimeout(r, 300));
   const held = ws.messages.filter((m) => m.type === "event" && m.event.type === "machine.held");
   assert.equal(held.length, 1, "once");
@@ -43,19 +43,20 @@ Deno.test("resume: more than MAX_REPLAY events behind → snapshot; exactly MAX_
   await using srv = await startTestServer();
   const a = await resident(srv.url, "alice");
   const store = srv.ctx.store;
-  const { board } = await store.heads();
+  const bid = a.user.buildingId;
+  const { board } = await store.heads(bid);
   // As if MAX_REPLAY + 1 events had been committed since `board`.
-  await store.kv.set(["log_head", "board"], board + MAX_REPLAY + 1);
-  const at = (b: number) => ({ epoch: store.epoch, board: b, user: 0 });
-  const far = await store.sync(a.user.id, at(board));
+  await store.kv.set(["log_head", `b:${bid}`], board + MAX_REPLAY + 1);
+  const at = (b: number) => ({ epoch: store.epoch, building: bid, board: b, user: 0 });
+  const far = await store.sync(a.user.id, bid, at(board));
   assert.equal(far.recovered, false);
   assert.ok(far.snapshot && far.snapshot.machines.length > 0, "a snapshot replaces the board");
-  const edge = await store.sync(a.user.id, at(board + 1));
+  const edge = await store.sync(a.user.id, bid, at(board + 1));
   assert.equal(edge.snapshot, undefined, "exactly MAX_REPLAY behind: replayed");
   assert.equal(edge.recovered, true);
   assert.equal(
     edge.cursor,
-    formatCursor({ epoch: store.epoch, board: board + MAX_REPLAY + 1, user: 0 }),
+    formatCursor({ epoch: store.epoch, building: bid, board: board + MAX_REPLAY + 1, user: 0 }),
   );
   assert.equal(MAX_REPLAY, 5000);
 });

@@ -152,8 +152,11 @@ export async function seedDemo(): Promise<Demo> {
       readAt: now - 25 * 60 * MIN,
     },
   ];
-  for (const item of items) await store.addToInbox(alice.user.id, { id: newId(10), ...item });
-  demo.machines = await store.listMachines();
+  const bid = alice.user.buildingId;
+  for (const item of items) {
+    await store.addToInbox(alice.user.id, bid, { id: newId(10), ...item });
+  }
+  demo.machines = await store.listMachines(bid);
   return demo;
 }
 

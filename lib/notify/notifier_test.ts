@@ -13,6 +13,7 @@ import type { Machine } from "../types.ts";
 
 const m: Machine = {
   id: "d1",
+  buildingId: "b1",
   name: "건조기 1",
   kind: "dryer",
   room: "r",

@@ -19,6 +19,7 @@ const MIN = 60_000;
 const S = DEFAULT_SETTINGS;
 const base: Machine = {
   id: "w1",
+  buildingId: "b1",
   name: "W1",
   kind: "washer",
   room: "r",
@@ -108,13 +109,14 @@ Deno.test("ownerNotice: other changes concern nobody", () => {
 Deno.test("jobId: deterministic per job, distinct across kinds and fields", () => {
   const spec = machineSpec(base, "n1", "use.done", "n.done.title", "n.done.body");
   const ids = [
-    jobId({ t: "tick", machineId: "w1", useId: "u" }),
-    jobId({ t: "tick", machineId: "w1" }),
-    jobId({ t: "notify", userId: "a", n: spec }),
-    jobId({ t: "notify", userId: "b", n: spec }),
-    jobId({ t: "free", machineId: "w1", gen: 1 }),
-    jobId({ t: "free", machineId: "w1", gen: 2 }),
-    jobId({ t: "notice", noticeId: "x" }),
+    jobId({ t: "tick", b: "b1", machineId: "w1", useId: "u" }),
+    jobId({ t: "tick", b: "b1", machineId: "w1" }),
+    jobId({ t: "notify", userId: "a", b: "b1", n: spec }),
+    jobId({ t: "notify", userId: "b", b: "b1", n: spec }),
+    jobId({ t: "free", b: "b1", machineId: "w1", gen: 1 }),
+    jobId({ t: "free", b: "b1", machineId: "w1", gen: 2 }),
+    jobId({ t: "notice", b: "b1", noticeId: "x" }),
+    jobId({ t: "trim", scope: "b:b1", upTo: 100 }),
     jobId({ t: "push", userId: "a", id: "n1", deviceId: "d1", silent: false, attempt: 1 }),
     jobId({ t: "push", userId: "b", id: "n1", deviceId: "d1", silent: false, attempt: 1 }),
     jobId({ t: "ack_check", userId: "a", id: "n1" }),
@@ -129,6 +131,7 @@ Deno.test("jobId: deterministic per job, distinct across kinds and fields", () =
     "free:w1:1",
     "free:w1:2",
     "notice:x",
+    "trim:b:b1:100",
     "push:n1:a:d1",
     "push:n1:b:d1",
     "ack:a:n1",
@@ -139,8 +142,8 @@ Deno.test("jobId: deterministic per job, distinct across kinds and fields", () =
     jobId({ t: "push", userId: "a", id: "n1", deviceId: "d1", silent: true, attempt: 3 }),
     "push:n1:a:d1",
   );
-  const d = due({ t: "notice", noticeId: "x" }, 42);
-  assert.deepEqual(d, { at: 42, id: "notice:x", job: { t: "notice", noticeId: "x" } });
+  const d = due({ t: "notice", b: "b1", noticeId: "x" }, 42);
+  assert.deepEqual(d, { at: 42, id: "notice:x", job: { t: "notice", b: "b1", noticeId: "x" } });
 });
 
 Deno.test("machineSpec and machineUrl: the card link, params with the machine's name", () => {
@@ -189,7 +192,7 @@ Deno.test("planMachineChange: a start owes ticks at every moment of the use", ()
     [35, 40, 50, 70].map((m) => [
       m * MIN,
       `tick:w1:use1:${m * MIN}`,
-      { t: "tick", machineId: "w1", useId: "use1" },
+      { t: "tick", b: "b1", machineId: "w1", useId: "use1" },
     ]),
   );
 });
@@ -230,7 +233,7 @@ Deno.test("planMachineChange: a machine that frees up owes an offer to watchers"
     });
     assert.deepEqual(
       jobs.filter((j) => j.job.t === "free").map((j) => [j.at, j.id, j.job]),
-      [[7, "free:w1:4", { t: "free", machineId: "w1", gen: 4 }]],
+      [[7, "free:w1:4", { t: "free", b: "b1", machineId: "w1", gen: 4 }]],
       type,
     );
   }
@@ -390,7 +393,7 @@ Deno.test("tickAt: one record per machine, use and moment", () => {
   assert.deepEqual(tickAt(inUse, 42), {
     at: 42,
     id: "tick:w1:use1:42",
-    job: { t: "tick", machineId: "w1", useId: "use1" },
+    job: { t: "tick", b: "b1", machineId: "w1", useId: "use1" },
   });
   assert.equal(tickAt(base, 7).id, "tick:w1:-:7");
 });

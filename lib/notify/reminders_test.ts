@@ -6,6 +6,7 @@ import { dueReminders, nextStateChangeAt, remindersFor } from "./reminders.ts";
 const s = { ...DEFAULT_SETTINGS, minuteMs: 1000 }; // one "minute" = 1 s
 const base: Machine = {
   id: "m1",
+  buildingId: "b1",
   name: "W1",
   kind: "washer",
   room: "r",

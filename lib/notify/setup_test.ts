@@ -27,9 +27,13 @@ Deno.test("detectQueues: off when told, off when enqueue is refused, on when it 
 
 Deno.test("legacyJob: the previous release's queue messages become due records", () => {
   const t = legacyJob({ t: "tick", machineId: "w1", useId: "u1" });
-  assert.deepEqual(t?.job, { t: "tick", machineId: "w1", useId: "u1" });
+  assert.deepEqual(t?.job, { t: "tick", b: "home", machineId: "w1", useId: "u1" });
   assert.equal(legacyJob({ t: "notice", id: "n1" })?.job.t, "notice");
-  assert.deepEqual(legacyJob({ t: "notice", id: "n1" })?.job, { t: "notice", noticeId: "n1" });
+  assert.deepEqual(legacyJob({ t: "notice", id: "n1" })?.job, {
+    t: "notice",
+    b: "home",
+    noticeId: "n1",
+  });
   for (const v of [null, 3, { t: "tick" }, { t: "notice" }, { t: "push_retry", id: "x" }]) {
     assert.equal(legacyJob(v), null, JSON.stringify(v));
   }

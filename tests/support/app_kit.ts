@@ -69,6 +69,8 @@ export interface TestApp {
   /** Create a resident directly in the store and a session for it. */
   resident(loginId: string, room?: string): Promise<Party & { user: User }>;
   /** The seeded admin with a fresh session. */
+  /** The seeded building (the operator's; residents made by the kit live there). */
+  home: string;
   admin(): Promise<Party & { user: User }>;
   /** A new session (cookie) for an existing user. */
   session(user: User): Promise<Party & { user: User }>;
@@ -103,8 +105,9 @@ export async function createTestApp(
   const kv = await Deno.openKv(config.kvPath);
   const store = new Store(kv, { minuteMs: config.minuteMs });
   await store.init();
+  await migrate(store, Date.now(), { adminLogin: config.adminLogin });
   await seed(store, config);
-  await migrate(store);
+  const home = (await store.getUserByLogin(config.adminLogin))!.buildingId;
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
   await hub.start();
   const board = new Board(store, hub);
@@ -165,6 +168,7 @@ export async function createTestApp(
     app,
     ctx,
     config,
+    home,
     call,
     session,
     async resident(loginId: string, room = "101") {
@@ -175,6 +179,7 @@ export async function createTestApp(
         name: loginId,
         room,
         role: "resident",
+        buildingId: home,
       });
       return await session(user);
     },
