@@ -103,7 +103,8 @@ browserTest("e2e board: two laundry rooms, counts per room, the pinned room firs
     assert.equal(await count(page, ROOM_2, "dryer"), free(0, 1));
     // Headings read "세탁기 2/2 비어 있음".
     assert.equal(
-      (await page.locator(`[data-room="${ROOM_1}"] [data-group="washer"] .group-head h3`).textContent())
+      (await page.locator(`[data-room="${ROOM_1}"] [data-group="washer"] .group-head h3`)
+        .textContent())
         ?.replace(/\s+/g, " "),
       `${t("ko", "group.washer")} ${free(2, 2)}`,
     );
