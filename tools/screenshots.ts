@@ -59,7 +59,17 @@ export const SHOTS: Shot[] = [
   { name: "board-en", as: "alice", lang: "en", path: "/" },
   { name: "board-dark", as: "alice", lang: "ko", path: "/", colorScheme: "dark" },
   { name: "inbox", as: "alice", lang: "ko", path: "/inbox" },
-  { name: "board-rooms", as: "dana", lang: "ko", path: "/" },
+  {
+    name: "board-rooms",
+    as: "dana",
+    lang: "ko",
+    path: "/",
+    // Dana pins her room (B동 지하): it comes first.
+    before: async (page) => {
+      await page.click('[data-pin="B동 지하"]');
+      await page.waitForSelector('[data-room="B동 지하"]:first-of-type [aria-pressed="true"]');
+    },
+  },
   { name: "operator", as: "admin", lang: "ko", path: "/operator" },
 ];
 
