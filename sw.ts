@@ -32,6 +32,7 @@ import {
   workerLang,
 } from "./lib/sw_logic.ts";
 import { base64UrlToBytes } from "./lib/base64url.ts";
+import type { Lang } from "./lib/i18n.ts";
 
 /** Build hash of the app files (lib/build.ts defines it): name caches after it. */
 declare const __LL_VERSION__: string;
@@ -47,7 +48,25 @@ const DEVICE_KEY = "/__ll/device";
 /** A navigation waits this long for the network before a cached copy answers. */
 const PAGE_TIMEOUT_MS = 4000;
 
-const lang = () => workerLang(sw.navigator?.language);
+const LANG_KEY = "/__ll/lang";
+/** The user's language as the last page said, kept across worker restarts. */
+let savedLang: string | null | undefined;
+
+async function lang(): Promise<Lang> {
+  if (savedLang === undefined) {
+    const res = await (await caches.open(META_CACHE)).match(LANG_KEY).catch(() => undefined);
+    savedLang = res ? await res.text() : null;
+  }
+  return workerLang(sw.navigator?.language, savedLang);
+}
+
+/** Remember the language of a page the server sent. */
+async function rememberLang(res: Response): Promise<void> {
+  const l = res.headers.get("content-language");
+  if ((l !== "ko" && l !== "en") || l === savedLang) return;
+  savedLang = l;
+  await (await caches.open(META_CACHE)).put(LANG_KEY, new Response(l)).catch(() => {});
+}
 
 sw.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -131,6 +150,7 @@ async function page(req: Request): Promise<Response> {
     if (res.ok && res.type === "basic" && !res.redirected) {
       await cache.put(key, res.clone()).catch(() => {});
     }
+    if (res.ok && res.type === "basic") await rememberLang(res);
     return res;
   });
   try {
@@ -149,7 +169,7 @@ async function page(req: Request): Promise<Response> {
     const style = __LL_ASSETS__.find((a) => /\/style-[^/]*\.css$/.test(a)) ?? null;
     const u = new URL(req.url);
     return new Response(
-      offlinePage(lang(), style, {
+      offlinePage(await lang(), style, {
         path: u.pathname + u.search,
         reason: navigator.onLine === false ? "offline" : "unreachable",
       }),
@@ -197,7 +217,7 @@ sw.addEventListener("push", (event) => {
         tagShowing = (await sw.registration.getNotifications({ tag: payload.tag })).length > 0;
       } catch { /* getNotifications unsupported */ }
     }
-    const n = buildNotification(payload, { lang: lang(), tagShowing });
+    const n = buildNotification(payload, { lang: await lang(), tagShowing });
     try {
       await sw.registration.showNotification(n.title, n.options as NotificationOptions);
     } catch {

@@ -22,6 +22,7 @@ import type { AppContext } from "../lib/context.ts";
 import { Store } from "../lib/db/mod.ts";
 import { Hub } from "../lib/realtime.ts";
 import { newMachine } from "../lib/lifecycle.ts";
+import { K } from "../lib/keys.ts";
 import { countingKv } from "../tests/support/kv_counter.ts";
 import { median } from "./common.ts";
 
@@ -71,7 +72,10 @@ export async function runPress(
     const config = loadConfig({ BACKGROUND: "0", SEED: "0" });
     const ctx: AppContext = { config, store, hub, board: new Board(store, hub), onClose: [] };
     const app = createApp(ctx);
+    const building = await store.createBuilding({ name: "Press bench" });
+    const bid = building.id;
     const user = await store.createUser({
+      buildingId: bid,
       loginId: "presser",
       passwordHash: "x",
       name: "Presser",
@@ -79,9 +83,9 @@ export async function runPress(
       role: "resident",
     });
     const token = await store.createSession(user.id);
-    const m = newMachine("pressw1", "W1", "washer", "1층", 1, Date.now());
-    await raw.set(["machines", m.id], m);
-    const actor = { id: user.id, name: user.name, role: user.role };
+    const m = newMachine("pressw1", bid, "W1", "washer", "1층", 1, Date.now());
+    await raw.set(K.machine(bid, m.id), m);
+    const actor = { id: user.id, name: user.name, role: "resident" as const };
     const origin = "http://app.test";
     const samples = new Map<string, { req: number[]; ms: number[]; by: Record<string, number>[] }>(
       CYCLE.map(([a]) => [a, { req: [], ms: [], by: [] }]),
@@ -109,8 +113,8 @@ export async function runPress(
       }
     }
     // The parts, on a second machine, calling them as the request does.
-    const m2 = newMachine("pressw2", "W2", "washer", "1층", 2, Date.now());
-    await raw.set(["machines", m2.id], m2);
+    const m2 = newMachine("pressw2", bid, "W2", "washer", "1층", 2, Date.now());
+    await raw.set(K.machine(bid, m2.id), m2);
     const parts = new Map<string, { session: number[]; command: number[] }>(
       CYCLE.map(([a]) => [a, { session: [], command: [] }]),
     );
@@ -122,7 +126,7 @@ export async function runPress(
         p.session.push(counter.total());
         counter.reset();
         // deno-lint-ignore no-explicit-any
-        await store.command(m2.id, { type: action, ...body } as any, actor);
+        await store.command(bid, m2.id, { type: action, ...body } as any, actor);
         p.command.push(counter.total());
       }
     }

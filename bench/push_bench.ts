@@ -252,7 +252,9 @@ switch (mode) {
         handle: (e, w) => service.handle(e, w),
         concurrency: DEVICES,
       });
+      const building = await store.createBuilding({ name: "Push bench" });
       const user = await store.createUser({
+        buildingId: building.id,
         loginId: "pushbench",
         passwordHash: "x",
         name: "Bench",
@@ -274,6 +276,7 @@ switch (mode) {
           due({
             t: "notify",
             userId: user.id,
+            b: building.id,
             n: {
               id: `use.done:bench${n}`,
               kind: "use.done",

@@ -70,10 +70,12 @@ async function seedStore(
   try {
     const store = new Store(kv, { minuteMs });
     await store.init();
+    const building = await store.createBuilding({ name: "Reminder bench" });
     const hash = await hashPassword("bench-resident-pass-1");
     const users = [];
     for (let i = 0; i < count; i++) {
       const u = await store.createUser({
+        buildingId: building.id,
         loginId: `rem${i}`,
         passwordHash: hash,
         name: `Resident ${i}`,
@@ -81,7 +83,7 @@ async function seedStore(
         role: "resident",
       });
       const token = await store.createSession(u.id, "bench");
-      const { machine } = await store.addMachine({
+      const { machine } = await store.addMachine(building.id, {
         name: `세탁기 ${i + 1}`,
         kind: i % 2 ? "dryer" : "washer",
         room: `B${Math.floor(i / 50)}`,

@@ -5,7 +5,8 @@
  *
  *   deno task bench                      full suite (~15 min on 2 cores)
  *   deno task bench -- --quick           ~1 min subset (N = 1,000, fewer reminders)
- *   deno task bench -- --only=fanout,push   some sections (page, fanout, push, reminders, resume, storm, press)
+ *   deno task bench -- --only=fanout,push   some sections (page, fanout, push, reminders, resume, storm, press, tenancy)
+ *   deno task bench -- --only=tenancy    the tenancy section alone (~2 min: 1 vs 1,000 buildings)
  *   deno task bench -- --no-patched      skip "app + bench/patches/*.patch" (full mode, N = 10,000)
  *   deno task bench -- --out=<dir>       write the report there instead
  *   deno task bench -- --render=bench/out/results.json   only re-render a report from saved results
@@ -33,6 +34,7 @@ import { runReminders } from "./reminders.ts";
 import { runResume } from "./resume.ts";
 import { runStorm } from "./storm.ts";
 import { runPress } from "./press.ts";
+import { runTenancy } from "./tenancy.ts";
 import { charts, markdown, type Results, summaryRows, textTable } from "./report.ts";
 
 const args = Deno.args.filter((a) => a !== "--");
@@ -157,7 +159,8 @@ async function main(): Promise<number> {
         (want("reminders") ? (quick ? 28 : 150) : 0) +
         (want("resume") ? (quick ? 5 : 15) : 0) +
         (want("storm") ? (quick ? 10 : 150) : 0) +
-        (want("press") ? 5 : 0);
+        (want("press") ? 5 : 0) +
+        (want("tenancy") ? (quick ? 90 : 150) : 0);
       const deadline = T0 + (budgetS - later) * 1000;
       results.fanout = await section("fanout", async () => {
         const ns = quick ? [1_000] : [1_000, 5_000, 10_000];
@@ -272,6 +275,12 @@ async function main(): Promise<number> {
         }),
     );
     results.press = await section("press", () => runPress({ presses: quick ? 20 : 200, log }));
+    results.tenancy = await section("tenancy", () =>
+      runTenancy(
+        quick
+          ? { commands: 600, sweepReps: 4, helloReps: 50, log }
+          : { commands: 2_000, sweepReps: 10, helloReps: 200, log },
+      ));
   } finally {
     await killAll();
     if (patchedDir) await Deno.remove(patchedDir, { recursive: true }).catch(() => {});

@@ -199,10 +199,11 @@ async function checkSession(): Promise<boolean> {
   return true;
 }
 
+/** Whether cursor `a` is ahead of `b` on the same board (`epoch:building:board:user`). */
 function newer(a: string, b: string): boolean {
-  const [ea, ba] = a.split(":");
-  const [eb, bb] = b.split(":");
-  return ea === eb && Number(ba) > Number(bb);
+  const [ea, xa, ba] = a.split(":");
+  const [eb, xb, bb] = b.split(":");
+  return ea === eb && xa === xb && Number(ba) > Number(bb);
 }
 
 async function refreshUnread(): Promise<void> {

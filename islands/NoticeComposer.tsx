@@ -1,6 +1,6 @@
 /**
- * Admin: compose a notice (공지): title, body, target (everyone, a room, or
- * the users of one machine), now or scheduled (a `datetime-local` value read
+ * Admin: compose a notice (공지): title, body, target (everyone, a room, the
+ * users of one laundry room, or the users of one machine), now or scheduled (a `datetime-local` value read
  * in this device's time zone and sent as ISO 8601 with its offset), sound or
  * silent, critical or not, with a live preview of the notification a phone
  * would show. Posts `POST /api/admin/announcements`, then tells the notice
@@ -175,6 +175,7 @@ function NoticeComposer(props: NoticeComposerProps) {
   const targetType = useSignal<NoticeTarget["type"]>("all");
   const room = useSignal("");
   const machineId = useSignal("");
+  const laundry = useSignal("");
   const later = useSignal(false);
   const sendAtLocal = useSignal("");
   const sound = useSignal(true);
@@ -220,6 +221,7 @@ function NoticeComposer(props: NoticeComposerProps) {
   function currentTarget(): NoticeTarget {
     if (targetType.value === "room") return { type: "room", room: room.value.trim() };
     if (targetType.value === "machine") return { type: "machine", machineId: machineId.value };
+    if (targetType.value === "laundry") return { type: "laundry", laundry: laundry.value };
     return { type: "all" };
   }
 
@@ -233,6 +235,8 @@ function NoticeComposer(props: NoticeComposerProps) {
     ? t(lang, "notice.target_room")
     : target.type === "machine" && !target.machineId
     ? t(lang, "notice.target_machine")
+    : target.type === "laundry" && !target.laundry
+    ? t(lang, "notice.target_laundry")
     : targetSummary(target, lang, list) +
       (count !== null ? ` · ${t(lang, "notice.people", { n: count })}` : "");
   const iso = later.value ? localInputToIso(sendAtLocal.value) : null;
@@ -255,6 +259,10 @@ function NoticeComposer(props: NoticeComposerProps) {
     const tgt = currentTarget();
     if (tgt.type === "room" && !tgt.room) {
       flash.value = { text: t(lang, "notice.need_room"), error: true };
+      return;
+    }
+    if (tgt.type === "laundry" && !tgt.laundry) {
+      flash.value = { text: t(lang, "notice.pick_laundry"), error: true };
       return;
     }
     if (tgt.type === "machine" && !tgt.machineId) {
@@ -347,7 +355,7 @@ function NoticeComposer(props: NoticeComposerProps) {
           <fieldset>
             <legend>{t(lang, "notice.target")}</legend>
             <div class="choices">
-              {(["all", "room", "machine"] as const).map((type) => (
+              {(["all", "room", "laundry", "machine"] as const).map((type) => (
                 <label class="check" key={type}>
                   <input
                     type="radio"
@@ -377,6 +385,22 @@ function NoticeComposer(props: NoticeComposerProps) {
                 <datalist id="notice-rooms">
                   {rooms.map((r) => <option key={r} value={r} />)}
                 </datalist>
+              </label>
+            )}
+            {targetType.value === "laundry" && (
+              <label class="field">
+                <span>{t(lang, "notice.laundry_input")}</span>
+                <select
+                  name="laundry"
+                  required
+                  value={laundry.value}
+                  onChange={(e) => (laundry.value = (e.target as HTMLSelectElement).value)}
+                >
+                  <option value="">{t(lang, "notice.pick_laundry")}</option>
+                  {[...new Set(list.map((m) => m.room))].map((r) => (
+                    <option key={r} value={r}>{r}</option>
+                  ))}
+                </select>
               </label>
             )}
             {targetType.value === "machine" && (

@@ -36,8 +36,9 @@
  * | ["nudges", machineId, senderId]            | {at} (cooldown)                        |
  * | ["machine_users", machineId, userId]       | {at} (recent users, 24 h)              |
  * | ["notices", bid, id]                       | Notice                                 |
- * | ["stats", scope, field]                    | Deno.KvU64; scope "b:<bid>" (a         |
- * |                                            | building), a notice id, or "ops"       |
+ * | ["stats", scope, field]                    | Deno.KvU64; scope "all" (deployment),  |
+ * |                                            | "b:<bid>" (a building), a notice id,   |
+ * |                                            | or "ops"                               |
  * | ["config", name]                           | server secrets (VAPID keys)            |
  * | ["due", at, jobId]                         | DueRecord: the due-index (outbox)      |
  * | ["due_wake"]                               | {at}: bumped when a due record is added|

@@ -11,7 +11,7 @@
  *   invites name the building (the `ADMIN_LOGIN` account becomes the
  *   operator, other admins admins of the building); hold indexes name the
  *   building; due records of machines and notices name it; the delivery
- *   counters move to the building's. The old board log and user-event feed
+ *   counters so far become the building's (and stay the deployment's). The old board log and user-event feed
  *   are dropped: a client holding an old cursor gets a snapshot (its user
  *   log part, still valid, is replayed).
  * - `outbox-1`: the release before kept reminders and scheduled notices as
@@ -148,9 +148,14 @@ async function tenancy(store: Store, opts: MigrateOptions): Promise<void> {
     if (job.b || !["tick", "free", "notice", "notify"].includes(job.t)) continue;
     await rewrite(kv, e, { ...e.value, job: { ...job, b: bid } });
   }
-  for await (const e of kv.list<Deno.KvU64>({ prefix: ["stats", "all"] })) {
-    await kv.atomic().check(e).delete(e.key)
-      .sum(K.stat(statScope(bid), e.key[2] as string), e.value.value).commit();
+  // The counters so far were the one building's (they stay the deployment's too).
+  const moved = await kv.get(K.migrated("tenancy-1-stats"));
+  if (!moved.value) {
+    const op = kv.atomic().check(moved).set(K.migrated("tenancy-1-stats"), true);
+    for await (const e of kv.list<Deno.KvU64>({ prefix: ["stats", "all"] })) {
+      op.set(K.stat(statScope(bid), e.key[2] as string), e.value);
+    }
+    await op.commit();
   }
   // The old board log and feed: their cursors now get a snapshot.
   for (const scope of ["board", "ufeed"]) {

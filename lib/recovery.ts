@@ -25,6 +25,7 @@
 import { type Store, StoreError } from "./db/mod.ts";
 import { newId, sha256Hex } from "./ids.ts";
 import { K } from "./keys.ts";
+import { retryCommit, tryCommit } from "./commit.ts";
 import type { User } from "./types.ts";
 
 /** How long a reset code is valid. */
@@ -61,7 +62,7 @@ export async function issueReset(
   ttlMs = RESET_TTL_MS,
 ): Promise<{ code: string; expiresAt: number }> {
   const kv = store.kv;
-  for (let attempt = 0; attempt < 10; attempt++) {
+  return await retryCommit(async () => {
     const user = await kv.get<User>(K.user(userId));
     if (!user.value) throw new StoreError("not_found", "No such user.");
     const code = newResetCode();
@@ -79,9 +80,8 @@ export async function issueReset(
       .set(K.reset(hash), entry, { expireIn: ttlMs })
       .set(K.resetOfUser(userId), hash, { expireIn: ttlMs });
     if (prev.value) op.delete(K.reset(prev.value));
-    if ((await op.commit()).ok) return { code, expiresAt: entry.expiresAt };
-  }
-  throw new StoreError("busy", "Please try again.");
+    return await tryCommit(op) ? { code, expiresAt: entry.expiresAt } : null;
+  }, { attempts: 10 });
 }
 
 /**
@@ -97,7 +97,7 @@ export async function redeemReset(
 ): Promise<User> {
   const kv = store.kv;
   const hash = await sha256Hex(normalizeResetCode(code));
-  for (let attempt = 0; attempt < 10; attempt++) {
+  const updated = await retryCommit(async () => {
     const entry = await kv.get<ResetEntry>(K.reset(hash));
     const invalid = () =>
       new StoreError("invalid_reset", "That reset code is wrong, used or expired.");
@@ -113,10 +113,8 @@ export async function redeemReset(
       .delete(entry.key)
       .set(user.key, updated);
     if (byUser.value === hash) op.delete(byUser.key);
-    if ((await op.commit()).ok) {
-      await store.revokeSessionsOf(updated.id);
-      return updated;
-    }
-  }
-  throw new StoreError("busy", "Please try again.");
+    return await tryCommit(op) ? updated : null;
+  }, { attempts: 10 });
+  await store.revokeSessionsOf(updated.id);
+  return updated;
 }

@@ -313,7 +313,12 @@ export function offlinePage(
 /** Seconds between the offline page's own retries. */
 export const OFFLINE_RETRY_SEC = 5;
 
-/** The language for worker-made text, from `navigator.language`. */
-export function workerLang(language: string | undefined): Lang {
+/**
+ * The language for worker-made text (the offline page, a generic push): the
+ * language of the last page the server sent (its `Content-Language`, which
+ * is the user's saved preference), else `navigator.language`.
+ */
+export function workerLang(language: string | undefined, saved?: string | null): Lang {
+  if (saved === "ko" || saved === "en") return saved;
   return (language ?? "").toLowerCase().startsWith("en") ? "en" : "ko";
 }

@@ -203,4 +203,9 @@ Deno.test("offlinePage and workerLang", () => {
   assert.equal(workerLang("en-US"), "en");
   assert.equal(workerLang("ko-KR"), "ko");
   assert.equal(workerLang(undefined), "ko");
+  // The saved language (the last page's Content-Language) wins over the browser's.
+  assert.equal(workerLang("ko-KR", "en"), "en");
+  assert.equal(workerLang("en-US", "ko"), "ko");
+  assert.equal(workerLang("en-US", "fr"), "en", "an unknown saved value is ignored");
+  assert.equal(workerLang("ko-KR", null), "ko");
 });

@@ -106,6 +106,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     );
     return c.html(html, status as 200, {
       "Cache-Control": "no-cache",
+      // The service worker learns the user's language from it (its offline page speaks it).
+      "Content-Language": lang,
       "Vary": "Cookie, Accept-Language",
     });
   }

@@ -41,7 +41,7 @@ function assertError(r: ApiResponse, status: number, code?: string): void {
 }
 
 function boardSeq(cursor: string): number {
-  return Number(cursor.split(":")[1]);
+  return Number(cursor.split(":")[2]); // epoch:building:board:user
 }
 
 Deno.test("race: of two residents holding one machine at once, exactly one wins", async () => {
@@ -218,7 +218,8 @@ Deno.test("resume: a trimmed or foreign-epoch cursor gets a snapshot (WebSocket 
   assert.equal(cur.json.recovered, true);
   assert.deepEqual(cur.json.events, []);
   // A cursor from the future is refused replay too.
-  const future = `${hello.cursor.split(":")[0]}:${boardSeq(hello.cursor) + 50}:0`;
+  const [epoch, building] = hello.cursor.split(":");
+  const future = `${epoch}:${building}:${boardSeq(hello.cursor) + 50}:0`;
   assert.equal((await b.get(`/api/sync?since=${future}`)).json.recovered, false);
 
   // Live events still flow to the snapshot socket.

@@ -52,10 +52,10 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
     // same commits as the starts).
     const kv = await Deno.openKv(kvPath);
     const users: { id: string; sub: TestSubscription; useId: string }[] = [];
+    const B = "b1";
     try {
       const store = new Store(kv, { minuteMs: 1000 });
       await store.init();
-      const B = "b1";
       await store.createBuilding({ id: B, name: "B" });
       const subs = await Promise.all(
         Array.from({ length: RESIDENTS }, () => push.subscribe(vapid.publicKey)),
@@ -92,7 +92,7 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
     const pushed = async () => {
       const k = await Deno.openKv(kvPath);
       try {
-        return Number((await k.get<Deno.KvU64>(["stats", "all", "pushed"])).value?.value ?? 0n);
+        return Number((await k.get<Deno.KvU64>(["stats", `b:${B}`, "pushed"])).value?.value ?? 0n);
       } finally {
         k.close();
       }

@@ -273,7 +273,7 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
 
     // Sockets: every board event, in order, across reconnects.
     await sleep(500);
-    const head = Number(ok(await on(live()[0].url, adm).get("/api/machines")).cursor.split(":")[1]);
+    const head = Number(ok(await on(live()[0].url, adm).get("/api/machines")).cursor.split(":")[2]);
     let resumes = 0;
     for (const s of sockets) {
       const seqs = s.boardSeqs;

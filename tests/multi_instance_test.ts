@@ -102,7 +102,7 @@ Deno.test("two instances, one KV: a change through instance 1 reaches a socket o
   await using wsB = openSocket(two.url, b.cookie);
   await using wsA = openSocket(one.url, a.cookie);
   const [helloB] = await Promise.all([wsB.hello, wsA.hello]);
-  let seq = Number(helloB.cursor.split(":")[1]);
+  let seq = Number(helloB.cursor.split(":")[2]);
   const m = ms1[0];
 
   const latencies: number[] = [];
@@ -148,7 +148,7 @@ Deno.test("two instances: a commit through a third KV handle reaches sockets, in
   const ms = (await a.get("/api/machines")).json.machines;
   await using wsB = openSocket(two.url, b.cookie);
   const hello = await wsB.hello;
-  const base = Number(hello.cursor.split(":")[1]);
+  const base = Number(hello.cursor.split(":")[2]);
 
   // A third KV handle commits an event that no instance made: the watch on
   // the board head still brings it to every instance.

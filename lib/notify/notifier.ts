@@ -155,7 +155,10 @@ function pushJobs(
 /** Delivery counters to add for one outcome. */
 type Counts = Parameters<Store["countDelivery"]>[1];
 
-/** Add delivery counters to a commit (scopes: a building's and e.g. a notice id). */
+/** The deployment-wide counters' scope (the operator's view). */
+const ALL = "all";
+
+/** Add delivery counters to a commit (scopes: "all", a building's and e.g. a notice id). */
 function count(op: Deno.AtomicOperation, scopes: string[], delta: Counts): void {
   for (const scope of scopes) {
     for (const [field, n] of Object.entries(delta)) {
@@ -202,7 +205,7 @@ export class Notifier {
    */
   async deliver(entry: DueEntry, job: Extract<Job, { t: "notify" }>): Promise<void> {
     const { userId, n, b } = job;
-    const scopes = [statScope(b), ...(job.scopes ?? [])];
+    const scopes = [ALL, statScope(b), ...(job.scopes ?? [])];
     const inboxKey = K.inboxItem(userId, n.id);
     await retryCommit(async () => {
       const now = Date.now();
@@ -308,6 +311,7 @@ export class Notifier {
       return;
     }
     const scopes = [
+      ALL,
       ...(job.b ? [statScope(job.b)] : []),
       ...(item.noticeId ? [item.noticeId] : []),
     ];

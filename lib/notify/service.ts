@@ -225,7 +225,7 @@ export class NotificationService {
       if (result.status === "alarm") {
         await this.store.kv.set(K.alarm("push"), this.notifier.alarm(d, result));
       }
-      await this.store.countDelivery([statScope(bid)], {
+      await this.store.countDelivery(["all", statScope(bid)], {
         pushed: result.status === "ok" ? 1 : 0,
         pruned: result.status === "gone" ? 1 : 0,
         failed: result.status === "ok" || result.status === "gone" ? 0 : 1,

@@ -166,6 +166,31 @@ browserTest("e2e offline shell: board from cache after a first visit, marked sta
   }
 });
 
+browserTest("e2e offline page: speaks the saved language, not the browser's", async () => {
+  const srv = await startAppServer();
+  const browser = await launchBrowser();
+  try {
+    const bob = await resident(srv.url, "bob", "102");
+    assert.equal((await bob.put("/api/preferences", { lang: "en" })).status, 200);
+    // A Korean browser; the account's language is English.
+    const ctx = await browser.newContext({ locale: "ko-KR" });
+    await signIn(ctx, bob);
+    const page = await ctx.newPage();
+    await page.goto(srv.url + "/");
+    await hydrated(page);
+    await controlled(page);
+    await page.reload(); // a page the worker itself fetched: it learns the language
+    await hydrated(page);
+    await ctx.setOffline(true);
+    await page.goto(srv.url + "/settings");
+    assert.equal(await page.textContent("h1"), t("en", "offline.title"));
+    assert.equal(await page.getAttribute("html", "lang"), "en");
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+});
+
 browserTest(
   "e2e inbox: a live notification pops a toast, lands in the inbox, is marked read",
   async () => {

@@ -1,0 +1,390 @@
+/**
+ * Two buildings on one deployment (issue 11): residents, building admins and
+ * the operator across buildings, over real HTTP and WebSockets.
+ *
+ * Building A is the seeded one (the operator's); building B is made through
+ * the operator API, with its resident and admin invite codes. The authz
+ * matrix names a resource of A in every row and says what each party gets:
+ * a party of B must get 404 for anything of A (a machine, a resident, an
+ * invite code, a notice), never 403 (which would confirm it exists) and
+ * never a 2xx.
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  Client,
+  isEvent,
+  openSocket,
+  resident,
+  TEST_INVITE,
+  TEST_PASSWORD,
+} from "./support/harness.ts";
+import { type Json, ok, sleep, startNotifyServer } from "./support/notify_kit.ts";
+
+type Party = "resA" | "adminA" | "resB" | "adminB" | "operator";
+const PARTIES: Party[] = ["resA", "adminA", "resB", "adminB", "operator"];
+
+interface World {
+  url: string;
+  a: string;
+  b: string;
+  who: Record<Party, Client>;
+  /** A second resident of A, the subject of admin rows. */
+  resA2: Client;
+  /** B's invite codes. */
+  inviteB: string;
+  adminInviteB: string;
+}
+
+async function world(url: string): Promise<World> {
+  const operator = new Client(url);
+  ok(await operator.login("admin", "admin-pass-123"));
+  const created = await operator.post("/api/operator/buildings", {
+    name: "B동",
+    timeZone: "Asia/Seoul",
+    washers: 2,
+    dryers: 1,
+    rooms: ["B동 지하", "B동 3층"],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const b = created.json.building.id as string;
+  const { inviteCode, adminInviteCode } = created.json;
+  assert.notEqual(inviteCode, adminInviteCode);
+  const resA = await resident(url, "resa", "501");
+  const resA2 = await resident(url, "resa2", "502");
+  const a = resA.user.buildingId as string;
+  const adminA = new Client(url);
+  assert.equal((await adminA.register("admina", "Admin A", "관리실")).status, 201);
+  ok(await operator.post(`/api/operator/buildings/${a}/admins`, { loginId: "admina" }));
+  ok(await adminA.login("admina"));
+  const resB = new Client(url);
+  assert.equal((await resB.register("resb", "B", "301", { inviteCode })).status, 201);
+  const adminB = new Client(url);
+  const reg = await adminB.register("adminb", "Admin B", "B관리실", {
+    inviteCode: adminInviteCode,
+  });
+  assert.equal(reg.status, 201);
+  assert.deepEqual([reg.json.user.role, reg.json.user.adminOf], ["admin", [b]]);
+  return {
+    url,
+    a,
+    b,
+    who: { resA, adminA, resB, adminB, operator },
+    resA2,
+    inviteB: inviteCode,
+    adminInviteB: adminInviteCode,
+  };
+}
+
+/** A fresh available machine of A (made by the operator). */
+async function machineA(w: World, name: string): Promise<string> {
+  const r = await w.who.operator.post("/api/admin/machines", {
+    name,
+    kind: "washer",
+    room: "1층 세탁실",
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  return r.json.machine.id;
+}
+
+interface Row {
+  name: string;
+  method: string;
+  /** The path (and body) to send, from a fresh fixture of A. */
+  cell: (w: World) => Promise<{ path: string; body?: unknown }>;
+  expect: Record<Party, number>;
+}
+
+const ADMIN_OF_A = { resA: 403, adminA: 200, resB: 403, adminB: 404, operator: 200 };
+
+let n = 0;
+const fresh = (p: string) => `${p}${++n}`;
+
+const ROWS: Row[] = [
+  {
+    name: "hold a machine of A",
+    method: "POST",
+    cell: async (w) => ({ path: `/api/machines/${await machineA(w, fresh("H"))}/hold`, body: {} }),
+    expect: { resA: 200, adminA: 200, resB: 404, adminB: 404, operator: 200 },
+  },
+  {
+    name: "walk-up start of a machine of A",
+    method: "POST",
+    cell: async (w) => ({
+      path: `/api/machines/${await machineA(w, fresh("S"))}/start`,
+      body: { minutes: 30 },
+    }),
+    expect: { resA: 200, adminA: 200, resB: 404, adminB: 404, operator: 200 },
+  },
+  {
+    name: "rename a machine of A",
+    method: "PATCH",
+    cell: async (w) => ({
+      path: `/api/admin/machines/${await machineA(w, fresh("R"))}`,
+      body: { name: fresh("Renamed") },
+    }),
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "remove a machine of A",
+    method: "DELETE",
+    cell: async (w) => ({ path: `/api/admin/machines/${await machineA(w, fresh("D"))}` }),
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "mark a machine of A out of order",
+    method: "POST",
+    cell: async (w) => ({
+      path: `/api/admin/machines/${await machineA(w, fresh("O"))}/out_of_order`,
+      body: { reason: "x" },
+    }),
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "disable a resident of A",
+    method: "PATCH",
+    cell: async (w) => ({
+      path: `/api/admin/residents/${(await resident(w.url, fresh("victim"))).user.id}`,
+      body: { disabled: true },
+    }),
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "issue a reset code for a resident of A",
+    method: "POST",
+    cell: (w) =>
+      Promise.resolve({ path: `/api/admin/residents/${w.resA2.user.id}/reset`, body: {} }),
+    expect: { ...ADMIN_OF_A, adminA: 201, operator: 201 },
+  },
+  {
+    name: "revoke an invite code of A",
+    method: "DELETE",
+    cell: async (w) => {
+      const r = await w.who.operator.post("/api/admin/invites", { code: fresh("CODE-A-") });
+      return { path: `/api/admin/invites/${r.json.invite.code}` };
+    },
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "read a notice of A",
+    method: "GET",
+    cell: async (w) => {
+      const r = await w.who.operator.post("/api/admin/announcements", {
+        title: "A only",
+        body: "x",
+        target: { type: "all" },
+        sendAt: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      return { path: `/api/admin/announcements/${r.json.notice.id}` };
+    },
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "cancel a notice of A",
+    method: "DELETE",
+    cell: async (w) => {
+      const r = await w.who.operator.post("/api/admin/announcements", {
+        title: "A only",
+        body: "x",
+        target: { type: "all" },
+        sendAt: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      return { path: `/api/admin/announcements/${r.json.notice.id}` };
+    },
+    expect: ADMIN_OF_A,
+  },
+  {
+    name: "the operator's building list",
+    method: "GET",
+    cell: () => Promise.resolve({ path: "/api/operator/buildings" }),
+    expect: { resA: 403, adminA: 403, resB: 403, adminB: 403, operator: 200 },
+  },
+  {
+    name: "appoint an admin of A",
+    method: "POST",
+    cell: async (w) => ({
+      path: `/api/operator/buildings/${w.a}/admins`,
+      body: { loginId: (await resident(w.url, fresh("appointee"))).user.loginId },
+    }),
+    expect: { resA: 403, adminA: 403, resB: 403, adminB: 403, operator: 200 },
+  },
+  {
+    name: "name building A with X-Building",
+    method: "GET",
+    cell: (w) => Promise.resolve({ path: `/api/admin/machines?building=${w.a}` }),
+    expect: { resA: 403, adminA: 200, resB: 404, adminB: 404, operator: 200 },
+  },
+];
+
+Deno.test("tenancy: every party of either building gets what the matrix says for A's resources", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "200" });
+  const w = await world(srv.url);
+  const failures: string[] = [];
+  for (const row of ROWS) {
+    for (const party of PARTIES) {
+      const { path, body } = await row.cell(w);
+      const r = await w.who[party].request(row.method, path, body);
+      assert.ok(r.status < 500, `${row.name} as ${party}: ${r.status}`);
+      if (r.status >= 400) assert.equal(typeof r.json?.error?.code, "string");
+      if (r.status !== row.expect[party]) {
+        failures.push(
+          `${row.name} as ${party}: expected ${row.expect[party]}, got ${r.status} ${
+            JSON.stringify(r.json).slice(0, 120)
+          }`,
+        );
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+});
+
+Deno.test("tenancy: boards, admin lists, statistics and sockets show only the building's own", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "200" });
+  const w = await world(srv.url);
+  const { resA, resB, adminA, adminB, operator } = w.who;
+  const boardA = ok(await resA.get("/api/machines"));
+  const boardB = ok(await resB.get("/api/machines"));
+  assert.equal(boardA.building.id, w.a);
+  assert.equal(boardB.building.id, w.b);
+  assert.deepEqual(boardB.building.rooms, ["B동 지하", "B동 3층"]);
+  assert.equal(boardB.machines.length, 3);
+  const idsA = new Set(boardA.machines.map((m: Json) => m.id));
+  assert.ok(boardB.machines.every((m: Json) => !idsA.has(m.id) && m.buildingId === w.b));
+
+  // Admin lists: each admin sees their own building's residents and invites.
+  const residentsA = ok(await adminA.get("/api/admin/residents")).residents.map((u: Json) =>
+    u.loginId
+  );
+  const residentsB = ok(await adminB.get("/api/admin/residents")).residents.map((u: Json) =>
+    u.loginId
+  );
+  assert.ok(residentsA.includes("resa") && !residentsA.includes("resb"), residentsA.join());
+  assert.ok(residentsB.includes("resb") && !residentsB.includes("resa"), residentsB.join());
+  const invitesB = ok(await adminB.get("/api/admin/invites")).invites.map((i: Json) => i.code);
+  assert.ok(invitesB.includes(w.inviteB) && !invitesB.includes(TEST_INVITE));
+
+  // The operator chooses B with the header.
+  const viaHeader = ok(
+    await operator.get("/api/admin/machines", { headers: { "x-building": w.b } }),
+  );
+  assert.deepEqual(
+    viaHeader.machines.map((m: Json) => m.id).sort(),
+    boardB.machines.map((m: Json) => m.id).sort(),
+  );
+
+  // Sockets: B's socket never sees A's events.
+  await using wsA = openSocket(srv.url, resA.cookie);
+  await using wsB = openSocket(srv.url, resB.cookie);
+  const [helloA, helloB] = await Promise.all([wsA.hello, wsB.hello]);
+  assert.equal(helloA.cursor.split(":")[1], w.a);
+  assert.equal(helloB.cursor.split(":")[1], w.b);
+  const mA = boardA.machines[0].id;
+  ok(await resA.post(`/api/machines/${mA}/hold`, {}));
+  await wsA.next(isEvent("machine.held", mA), 3000);
+  const mB = boardB.machines[0].id;
+  ok(await resB.post(`/api/machines/${mB}/hold`, {}));
+  await wsB.next(isEvent("machine.held", mB), 3000);
+  await sleep(200);
+  assert.ok(
+    !wsB.messages.some((m: Json) => m.type === "event" && m.event.machine?.id === mA),
+    "B's socket saw an event of A",
+  );
+  assert.ok(!wsA.messages.some((m: Json) => m.type === "event" && m.event.machine?.id === mB));
+
+  // A notice to everyone in A reaches no one in B; statistics are per building.
+  ok(
+    await adminA.post("/api/admin/announcements", {
+      title: "물 공급 중단",
+      body: "A동만",
+      target: { type: "all" },
+    }),
+  );
+  const deadline = Date.now() + 5000;
+  let gotA = false;
+  while (Date.now() < deadline && !gotA) {
+    gotA = ok(await resA.get("/api/notifications")).items.some((i: Json) => i.kind === "notice");
+    if (!gotA) await sleep(50);
+  }
+  assert.ok(gotA, "resident of A got the notice");
+  await sleep(300);
+  for (const c of [resB, adminB]) {
+    const items = ok(await c.get("/api/notifications")).items;
+    assert.ok(!items.some((i: Json) => i.kind === "notice"), "someone in B got A's notice");
+  }
+  const statsA = ok(await adminA.get("/api/admin/stats")).overall;
+  const statsB = ok(await adminB.get("/api/admin/stats")).overall;
+  assert.ok(statsA.recipients >= 3, JSON.stringify(statsA));
+  assert.equal(statsB.recipients, 0);
+
+  // The operator's list shows both buildings with their health.
+  const list = ok(await operator.get("/api/operator/buildings"));
+  const rowB = list.buildings.find((x: Json) => x.id === w.b);
+  assert.deepEqual([rowB.health.machines, rowB.health.members, rowB.health.admins], [3, 2, 1]);
+  assert.equal(typeof list.dueBacklog, "number");
+});
+
+Deno.test("tenancy: watches and nudges stay in their building", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "200" });
+  const w = await world(srv.url);
+  const { resA, resB } = w.who;
+  const resA3 = await resident(srv.url, "resa3", "503");
+  const washersA = ok(await resA.get("/api/machines")).machines.filter((m: Json) =>
+    m.kind === "washer"
+  );
+  // Every washer of A busy, so watching is meaningful.
+  for (const m of washersA) ok(await resA3.post(`/api/machines/${m.id}/start`, { minutes: 60 }));
+  ok(await resA.post("/api/watches", { kind: "washer" }));
+  const washersB = ok(await resB.get("/api/machines")).machines.filter((m: Json) =>
+    m.kind === "washer"
+  );
+  const resB2 = new Client(srv.url);
+  assert.equal((await resB2.register("resb2", "B2", "302", { inviteCode: w.inviteB })).status, 201);
+  for (const m of washersB) ok(await resB2.post(`/api/machines/${m.id}/start`, { minutes: 60 }));
+  ok(await resB.post("/api/watches", { kind: "washer" }));
+  // A washer of A frees up: A's watcher is offered it, B's is not.
+  const freed = washersA[0].id;
+  ok(await resA3.post(`/api/machines/${freed}/finish`, {}));
+  ok(await resA3.post(`/api/machines/${freed}/collect`, {}));
+  const deadline = Date.now() + 5000;
+  let offered = false;
+  while (Date.now() < deadline && !offered) {
+    offered = ok(await resA.get("/api/notifications")).items.some((i: Json) =>
+      i.kind === "machine.free"
+    );
+    if (!offered) await sleep(50);
+  }
+  assert.ok(offered, "A's watcher was offered A's free washer");
+  await sleep(300);
+  assert.ok(
+    !ok(await resB.get("/api/notifications")).items.some((i: Json) => i.kind === "machine.free"),
+    "B's watcher was offered a washer of A",
+  );
+  assert.deepEqual(ok(await resB.get("/api/watches")).kinds, ["washer"], "B's watch still waits");
+  // A resident of B cannot nudge about A's machine: it does not exist for them.
+  const nudge = await resB.post(`/api/machines/${washersA[1].id}/nudge`, {});
+  assert.equal(nudge.status, 404);
+});
+
+Deno.test("tenancy: an admin of two buildings chooses with ?building= (remembered), and a resident cannot", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "200" });
+  const w = await world(srv.url);
+  const { adminA, operator, resA } = w.who;
+  ok(await operator.post(`/api/operator/buildings/${w.b}/admins`, { loginId: "admina" }));
+  ok(await adminA.login("admina", TEST_PASSWORD));
+  const me = ok(await adminA.get("/api/me"));
+  assert.deepEqual(me.buildings.map((b: Json) => b.id).sort(), [w.a, w.b].sort());
+  // Choosing B on a page sets the cookie (pages are not mounted here; the
+  // middleware answers before routing); later requests act in B.
+  await adminA.get(`/?building=${w.b}`);
+  assert.equal(adminA.cookies.get("ll_building"), w.b);
+  assert.equal(ok(await adminA.get("/api/machines")).building.id, w.b);
+  // Removing the rights takes effect at once; the cookie is then ignored.
+  ok(await operator.del(`/api/operator/buildings/${w.b}/admins/${adminA.user.id}`));
+  assert.equal((await adminA.get("/api/admin/machines?building=" + w.b)).status, 404);
+  assert.equal(ok(await adminA.get("/api/machines")).building.id, w.a);
+  // A resident naming another building: 404, as if it did not exist.
+  assert.equal((await resA.get(`/api/machines?building=${w.b}`)).status, 404);
+  assert.equal((await resA.get("/api/machines?building=nosuch")).status, 404);
+  // The operator may name any existing building, but not one that does not exist.
+  assert.equal((await operator.get("/api/machines?building=nosuch1")).status, 404);
+});
