@@ -341,9 +341,9 @@ function Board(props: BoardProps) {
       {views.length === 0 && <p class="empty">{t(lang, "board.empty")}</p>}
       {rooms.length > 1
         ? rooms.map((room, i) => (
-          <section class="room" key={room} data-room={room} aria-labelledby={`r-${i}`}>
+          <section class="room" key={room} data-room={room} aria-label={room}>
             <div class="room-head">
-              <h2 id={`r-${i}`}>{room}</h2>
+              <h2>{room}</h2>
               <button
                 type="button"
                 class="pin-btn"
@@ -352,7 +352,7 @@ function Board(props: BoardProps) {
                 onClick={() =>
                   pin(room)}
               >
-                <span aria-hidden="true">📌</span> {t(lang, "board.pin_room")}
+                {t(lang, "board.pin_room")}
               </button>
             </div>
             {groups(
