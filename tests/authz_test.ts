@@ -543,6 +543,11 @@ const TABLE: Record<string, Case[]> = {
     expect: { ...page, resident: 403, other: 403 },
     cell: { path: "/admin" },
   }],
+  "GET /operator": [{
+    name: "operator console",
+    expect: { ...page, resident: 403, other: 403 },
+    cell: { path: "/operator" },
+  }],
 };
 
 /** The routes the app registers, as `METHOD path` (middleware left out). */
