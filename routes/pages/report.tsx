@@ -12,18 +12,16 @@ import { currentBuilding } from "../../lib/middleware/building.ts";
 export const reportPage: PageFn = async (c, ctx) => {
   const lang = c.get("lang");
   const id = c.req.query("m") ?? "";
-  const m = /^[0-9a-z]{4,32}$/.test(id)
-    ? await ctx.store.getMachine(currentBuilding(c), id)
-    : null;
+  const m = /^[0-9a-z]{4,32}$/.test(id) ? await ctx.store.getMachine(currentBuilding(c), id) : null;
   if (!m) {
     return {
       title: "notfound.title",
-      status: 404,
       body: <p class="banner error">{t(lang, "notfound.title")}</p>,
     };
   }
   return {
     title: "report.button",
+    parts: ["-report"],
     body: (
       <section class="narrow">
         <h1>{t(lang, "report.title", { machine: m.name })}</h1>
