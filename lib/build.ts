@@ -366,6 +366,7 @@ const ADMIN_ERRORS = new Set([
   "too_far",
   "unknown_machine",
   "self",
+  "admin_account",
 ]);
 /** Refusals of requests no page of ours makes (bad hosts, handshakes, frames). */
 const SERVER_ONLY_ERRORS = new Set([
