@@ -23,10 +23,19 @@ export interface SeedReport {
   inviteCode?: string;
 }
 
-/** The demo building's laundry room name. */
-export const DEMO_ROOM = "1층 세탁실";
+/**
+ * The demo building's laundry room name. Demo names are in both languages,
+ * so they read well whichever language a resident chose (admins rename
+ * machines and rooms to what is written on them).
+ */
+export const DEMO_ROOM = "1층 세탁실 · 1F laundry";
+
+/** A demo machine's name in both languages: "세탁기 1 · Washer 1". */
+export function demoMachineName(kind: "washer" | "dryer", n: number): string {
+  return kind === "washer" ? `세탁기 ${n} · Washer ${n}` : `건조기 ${n} · Dryer ${n}`;
+}
 /** The demo building's name. */
-export const DEMO_BUILDING = "데모 건물";
+export const DEMO_BUILDING = "데모 건물 · Demo building";
 
 /** Seed an empty store; keep an existing one (but honour env overrides). */
 export async function seed(store: Store, config: Config): Promise<SeedReport> {
@@ -35,10 +44,18 @@ export async function seed(store: Store, config: Config): Promise<SeedReport> {
   if (buildings.length === 0) {
     const b = await store.createBuilding({ name: DEMO_BUILDING, rooms: [DEMO_ROOM] });
     for (let i = 1; i <= 4; i++) {
-      await store.addMachine(b.id, { name: `세탁기 ${i}`, kind: "washer", room: DEMO_ROOM });
+      await store.addMachine(b.id, {
+        name: demoMachineName("washer", i),
+        kind: "washer",
+        room: DEMO_ROOM,
+      });
     }
     for (let i = 1; i <= 2; i++) {
-      await store.addMachine(b.id, { name: `건조기 ${i}`, kind: "dryer", room: DEMO_ROOM });
+      await store.addMachine(b.id, {
+        name: demoMachineName("dryer", i),
+        kind: "dryer",
+        room: DEMO_ROOM,
+      });
     }
     buildings = [b];
     report.created = true;

@@ -20,6 +20,7 @@ import {
   TEST_PASSWORD,
 } from "./support/harness.ts";
 import { type Json, ok, sleep, startNotifyServer } from "./support/notify_kit.ts";
+import { DEMO_ROOM } from "../lib/seed.ts";
 
 type Party = "resA" | "adminA" | "resB" | "adminB" | "operator";
 const PARTIES: Party[] = ["resA", "adminA", "resB", "adminB", "operator"];
@@ -81,7 +82,7 @@ async function machineA(w: World, name: string): Promise<string> {
   const r = await w.who.operator.post("/api/admin/machines", {
     name,
     kind: "washer",
-    room: "1층 세탁실",
+    room: DEMO_ROOM,
   });
   assert.equal(r.status, 201, JSON.stringify(r.json));
   return r.json.machine.id;

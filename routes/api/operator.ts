@@ -12,6 +12,7 @@ import { type AppEnv, body, HttpError, requireOperator } from "../../lib/http.ts
 import { displayText } from "../../lib/text.ts";
 import { K } from "../../lib/keys.ts";
 import { userIdParam } from "./admin.ts";
+import { DEMO_ROOM, demoMachineName } from "../../lib/seed.ts";
 
 /** A valid IANA time zone name. */
 const TimeZone = z.string().trim().min(1).max(64).refine((tz) => {
@@ -43,7 +44,7 @@ export const BuildingPatch = z.object({
 const AdminBody = z.object({ loginId: z.string().trim().min(1).max(64) }).strict();
 
 /** Default laundry room of a new building. */
-export const DEFAULT_ROOM = "1층 세탁실";
+export const DEFAULT_ROOM = DEMO_ROOM;
 /** Buildings per page of the operator's list. */
 export const PAGE = 50;
 
@@ -138,10 +139,18 @@ export function operatorRoutes(ctx: AppContext): Hono<AppEnv> {
     const rooms = b.rooms ?? [DEFAULT_ROOM];
     const building = await store.createBuilding({ name: b.name, timeZone: b.timeZone, rooms });
     for (let i = 1; i <= b.washers; i++) {
-      await store.addMachine(building.id, { name: `세탁기 ${i}`, kind: "washer", room: rooms[0] });
+      await store.addMachine(building.id, {
+        name: demoMachineName("washer", i),
+        kind: "washer",
+        room: rooms[0],
+      });
     }
     for (let i = 1; i <= b.dryers; i++) {
-      await store.addMachine(building.id, { name: `건조기 ${i}`, kind: "dryer", room: rooms[0] });
+      await store.addMachine(building.id, {
+        name: demoMachineName("dryer", i),
+        kind: "dryer",
+        room: rooms[0],
+      });
     }
     const [invite, adminInvite] = await Promise.all([
       store.createInvite(building.id, me.id),

@@ -21,6 +21,7 @@ import {
   TEST_PASSWORD,
 } from "../support/harness.ts";
 import { browserTest, ensureBuilt, hydrated, launchBrowser } from "../support/browser.ts";
+import { DEMO_ROOM, demoMachineName } from "../../lib/seed.ts";
 
 /** The browser's time zone: not UTC, so the datetime-local → ISO offset is exercised. */
 const TZ = "Asia/Seoul";
@@ -245,11 +246,11 @@ browserTest(
           // The machine target picks from the live machine list.
           await composer.getByLabel("기기 사용자").check();
           await composer.getByRole("combobox", { name: /^기기/ }).selectOption({
-            label: "세탁기 2 · 1층 세탁실",
+            label: `${demoMachineName("washer", 2)} · ${DEMO_ROOM}`,
           });
           assert.match(
             await composer.locator("[data-preview-to]").innerText(),
-            /세탁기 2 사용자/,
+            new RegExp(`${demoMachineName("washer", 2)} 사용자`),
           );
           await composer.getByLabel("전체").check();
           await composer.getByLabel("제목").fill("E2E 공지: 세탁실 청소");

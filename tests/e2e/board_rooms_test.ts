@@ -20,8 +20,9 @@ import {
 } from "../support/browser.ts";
 import { admin, Client } from "../support/harness.ts";
 import { t } from "../../lib/i18n.ts";
+import { DEMO_ROOM, demoMachineName } from "../../lib/seed.ts";
 
-const ROOM_1 = "1층 세탁실";
+const ROOM_1 = DEMO_ROOM;
 const ROOM_2 = "B동 지하";
 
 /** The room names in the order the board shows them. */
@@ -111,7 +112,11 @@ browserTest("e2e board: two laundry rooms, counts per room, the pinned room firs
     // Each room lists only its machines.
     const names = async (room: string) =>
       await page.locator(`[data-room="${room}"] [data-machine] .name`).allTextContents();
-    assert.deepEqual(await names(ROOM_1), ["세탁기 1", "세탁기 2", "건조기 1"]);
+    assert.deepEqual(await names(ROOM_1), [
+      demoMachineName("washer", 1),
+      demoMachineName("washer", 2),
+      demoMachineName("dryer", 1),
+    ]);
     assert.deepEqual(await names(ROOM_2), ["세탁기 3", "건조기 2"]);
     // No dryer free anywhere: the watch button is offered once, not once per room.
     assert.equal(await page.locator('[data-watch="dryer"]').count(), 1);
@@ -125,7 +130,9 @@ browserTest("e2e board: two laundry rooms, counts per room, the pinned room firs
 
     // Live: Ben takes a washer in room 1; only room 1's count changes.
     assert.equal(
-      (await ben.post(`/api/machines/${byName("세탁기 1")}/start`, { minutes: 30 })).status,
+      (await ben.post(`/api/machines/${byName(demoMachineName("washer", 1))}/start`, {
+        minutes: 30,
+      })).status,
       200,
     );
     await page.waitForFunction(
