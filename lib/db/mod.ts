@@ -11,19 +11,21 @@
  * | `machines.ts`   | machines and lifecycle commands (one checked commit each) |
  * | `inbox.ts`      | inboxes and push devices                                  |
  * | `notices.ts`    | watches, nudges, notices, statistics, alarms, config      |
+ * | `sensors.ts`    | machines' smart-plug sensors: tokens, detector, facts     |
  *
  * The key layout is documented in `lib/keys.ts`, the only place that builds
  * keys; `lib/commit.ts` is the one retry helper for checked commits. Errors
  * are {@link StoreError}s with a code; the HTTP layer maps codes to statuses.
  * @module
  */
-import { NoticeStore } from "./notices.ts";
+import { SensorStore } from "./sensors.ts";
 
 export * from "./records.ts";
 export { getAll, type NewUser, publicUser } from "./users.ts";
 export { holdRef, parseHoldRef } from "./machines.ts";
+export { type SensorRecord, type SensorView } from "./sensors.ts";
 export { INBOX_KEEP, TRIM_EVERY } from "./log.ts";
 export { StoreError } from "../store_error.ts";
 
 /** Typed access to everything LaundryLive keeps in Deno KV. */
-export class Store extends NoticeStore {}
+export class Store extends SensorStore {}
