@@ -451,6 +451,12 @@ export function nudgeRefusal(
     return { code: "invalid_state", message: "Only a finished machine can be nudged." };
   }
   if (m.ownerId === senderId) return { code: "own_machine", message: "This is your own laundry." };
+  if (m.ownerId === undefined) {
+    return {
+      code: "invalid_state",
+      message: "Nobody registered this laundry: anyone may clear it.",
+    };
+  }
   const opensAt = nudgeOpensAt(m, s)!;
   if (now < opensAt) {
     return {
