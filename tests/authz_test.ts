@@ -333,6 +333,15 @@ const TABLE: Record<string, Case[]> = {
       body: { stopMinutes: 3 },
     }),
   }],
+  "PATCH /api/admin/machines/:id/sensor": [{
+    name: "set a sensor's thresholds",
+    expect: adminOnly(200),
+    cell: async (k, p) => {
+      const m = await machine(k, "available", p.resident.user);
+      await k.ctx.store.attachSensor(k.home, m.id, p.admin.user.id);
+      return { path: `/api/admin/machines/${m.id}/sensor`, body: { stopMinutes: 4 } };
+    },
+  }],
   "DELETE /api/admin/machines/:id/sensor": [{
     name: "revoke a machine's sensor",
     expect: adminOnly(200),

@@ -307,6 +307,28 @@ Deno.test("sensor: refusals: bad tokens 401, another machine or building 404, ba
   assert.equal(after.versionstamp, before.versionstamp, "a refused reading writes nothing");
   ok(await send(srv.url, mB.id, tokenB, { watts: 1 }), "another sensor has its own window");
 
+  srv.ctx.store.sensorRate = { limit: 30, windowMs: 60_000 };
+  // Thresholds change without a new token; stop above start is refused (defaults included).
+  const patched = ok(await op.patch(`/api/admin/machines/${a.id}/sensor`, { stopMinutes: 4 }));
+  assert.equal(patched.sensor.config.stopMinutes, 4);
+  assert.equal(patched.sensor.config.startWatts, 10);
+  ok(await send(srv.url, a.id, tokenA, { watts: 1 }), "the token still works");
+  assertApiError(
+    await op.patch(`/api/admin/machines/${a.id}/sensor`, { stopWatts: 12 }),
+    400,
+    "invalid_body",
+  );
+  assertApiError(
+    await op.patch(`/api/admin/machines/${mB.id}/sensor`, { stopMinutes: 4 }),
+    404,
+    "no_sensor",
+  );
+  assertApiError(
+    await op.patch(`/api/admin/machines/${a.id}/sensor`, { stopMinutes: "4" }),
+    400,
+    "invalid_body",
+  );
+  assert.equal(ok(await op.get("/api/admin/machines")).sensors[a.id].config.stopMinutes, 4);
   // Re-attaching replaces the token; detaching revokes it.
   const rotated = await attach(op, a.id);
   assertApiError(await send(srv.url, a.id, tokenA, { watts: 1 }), 401, "bad_sensor_token");

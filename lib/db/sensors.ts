@@ -174,6 +174,25 @@ export abstract class SensorStore extends NoticeStore {
   }
 
   /**
+   * Replace a machine's own thresholds (the token and what the detector
+   * knows stay). Null when the machine has no sensor.
+   */
+  async configureSensor(
+    bid: string,
+    machineId: string,
+    config: Partial<DetectorConfig>,
+  ): Promise<SensorView | null> {
+    return await retryCommit(async () => {
+      const entry = await this.kv.get<SensorRecord>(K.sensor(bid, machineId));
+      if (!entry.value) return { none: true } as const;
+      const rec: SensorRecord = { ...entry.value, config };
+      // A sooner silence is found by the check already due (it moves itself); a later one too.
+      const ok = await tryCommit(this.kv.atomic().check(entry).set(entry.key, rec));
+      return ok ? { view: sensorView(machineId, rec, Date.now(), this.settings.minuteMs) } : null;
+    }, BUSY_BOARD).then((r) => ("none" in r ? null : r.view));
+  }
+
+  /**
    * Detach (revoke) a machine's sensor. A cycle it followed goes back to its
    * timer (`machine.sensor_lost`), in the same commit. False when the machine
    * has no sensor.

@@ -2,7 +2,7 @@
  * Sensors (issue 10): `POST /api/sensors/:machineId` (the webhook a smart
  * plug or Home Assistant posts to, with `Authorization: Bearer <token>`; no
  * session, no CSRF rule: `lib/middleware/sensor_webhook.ts`), and the admin's
- * `POST|DELETE /api/admin/machines/:id/sensor`. Shapes and copy-paste
+ * `POST|PATCH|DELETE /api/admin/machines/:id/sensor`. Shapes and copy-paste
  * examples: docs/SENSORS.md.
  * @module
  */
@@ -13,6 +13,7 @@ import { type AppEnv, body, HttpError, MAX_BODY, requireAdmin } from "../../lib/
 import { currentBuilding } from "../../lib/middleware/building.ts";
 import type { SensorInput } from "../../lib/db/sensors.ts";
 import { machineIdParam } from "./machines.ts";
+import { KIND_DEFAULTS } from "../../lib/sensor/detector.ts";
 
 /** Readings may be this far ahead of the server's clock (a plug's clock drifts). */
 export const MAX_AHEAD_MS = 60_000;
@@ -42,7 +43,10 @@ const Thresholds = z.object({
   silentMinutes: z.number().finite().min(1).max(24 * 60).optional(),
   expectMinutes: z.number().int().min(1).max(600).optional(),
 }).strict().refine(
-  (t) => t.startWatts === undefined || t.stopWatts === undefined || t.stopWatts <= t.startWatts,
+  // With the kinds' defaults filled in (the same watts for both kinds).
+  (t) =>
+    (t.stopWatts ?? Math.max(KIND_DEFAULTS.washer.stopWatts, KIND_DEFAULTS.dryer.stopWatts)) <=
+      (t.startWatts ?? Math.min(KIND_DEFAULTS.washer.startWatts, KIND_DEFAULTS.dryer.startWatts)),
   { message: "stopWatts must not be above startWatts", path: ["stopWatts"] },
 );
 
@@ -164,7 +168,10 @@ function currentBid(token: string): string {
   return token.slice(0, token.indexOf("."));
 }
 
-/** `POST|DELETE /api/admin/machines/:id/sensor` (admins of the machine's building). */
+/**
+ * `POST|PATCH|DELETE /api/admin/machines/:id/sensor` (admins of the machine's
+ * building): attach (or replace the token), set its thresholds, revoke.
+ */
 export function adminSensorRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/machines/:id/sensor", async (c) => {
@@ -178,6 +185,17 @@ export function adminSensorRoutes(ctx: AppContext): Hono<AppEnv> {
     );
     if (!r) throw new HttpError(404, "not_found", "No such machine.");
     return c.json(r, 201);
+  });
+  app.patch("/machines/:id/sensor", async (c) => {
+    requireAdmin(c);
+    const t = await body(c, Thresholds);
+    const sensor = await ctx.store.configureSensor(
+      currentBuilding(c),
+      machineIdParam(c.req.param("id")),
+      t,
+    );
+    if (!sensor) throw new HttpError(404, "no_sensor", "This machine has no sensor.");
+    return c.json({ sensor });
   });
   app.delete("/machines/:id/sensor", async (c) => {
     requireAdmin(c);
