@@ -121,15 +121,12 @@ export function step(
   cfg: DetectorConfig,
   minuteMs: number,
 ): Step {
-  if (state.lastAt !== undefined && r.at <= state.lastAt) {
-    return { state, facts: [], ignored: true };
-  }
+  if (r.at <= (state.lastAt ?? -Infinity)) return { state, facts: [], ignored: true };
   const facts: Fact[] = [];
-  // After a silence nothing before it is evidence.
-  const fresh = state.silent;
-  const gap = !fresh && state.lastAt !== undefined &&
-    r.at - state.lastAt > cfg.gapMinutes * minuteMs;
-  const s: DetectorState = fresh
+  // Missing readings are no evidence (a pending change starts again after them).
+  const gap = r.at - (state.lastAt ?? r.at) > cfg.gapMinutes * minuteMs;
+  // After a silence nothing before it is evidence either: start afresh.
+  const s: DetectorState = state.silent
     ? { phase: "idle", silent: false, lastAt: r.at, lastWatts: r.watts }
     : { ...state, lastAt: r.at, lastWatts: r.watts };
   if (s.phase === "idle") {
@@ -165,25 +162,24 @@ export function setState(
   to: "running" | "idle",
   at: number,
 ): Step {
-  if (state.lastAt !== undefined && at <= state.lastAt) return { state, facts: [], ignored: true };
-  const base: DetectorState = {
-    phase: state.silent ? "idle" : state.phase,
-    silent: false,
-    lastAt: at,
-    ...(state.lastWatts !== undefined ? { lastWatts: state.lastWatts } : {}),
-    ...(!state.silent && state.startedAt !== undefined ? { startedAt: state.startedAt } : {}),
-  };
-  if (to === "running" && base.phase === "idle") {
+  if (at <= (state.lastAt ?? -Infinity)) return { state, facts: [], ignored: true };
+  // After a silence the detector starts afresh (idle); a pending change is moot either way.
+  const { pendingSince: _, startedAt, ...rest } = state;
+  const phase = state.silent ? "idle" : state.phase;
+  const base = { ...rest, silent: false, lastAt: at };
+  if (to === "running" && phase === "idle") {
     return {
       state: { ...base, phase: "running", startedAt: at },
       facts: [{ type: "started", at }],
     };
   }
-  if (to === "idle" && base.phase === "running") {
-    const { startedAt: _, ...rest } = base;
-    return { state: { ...rest, phase: "idle" }, facts: [{ type: "ended", at }] };
+  if (to === "idle" && phase === "running") {
+    return { state: { ...base, phase: "idle" }, facts: [{ type: "ended", at }] };
   }
-  return { state: base, facts: [] };
+  return {
+    state: phase === "running" ? { ...base, phase, startedAt } : { ...base, phase },
+    facts: [],
+  };
 }
 
 /** Whether the sensor has been silent for `silentMinutes` at `now`: the fact "silent" once. */

@@ -229,3 +229,58 @@ Deno.test("detector: explicit states apply at once and agree with the readings a
   const after = run(trace([[3, 0]]).map((r) => ({ ...r, at: r.at + 5 * MIN })), WASHER, on.state);
   assert.deepEqual(after.facts.map((f) => [f.type, f.at]), [["ended", at(5)]]);
 });
+
+Deno.test("detector: a fresh state; thresholds are inclusive for start, exclusive for stop; a gap of exactly gapMinutes is not a hole", () => {
+  assert.deepEqual(initialState(), { phase: "idle", silent: false });
+  assert.equal(silentAt(initialState(), WASHER, MIN), null, "never read: never silent");
+  // Exactly 10 W runs; exactly 3 W is not stopped.
+  const ten = run(trace([[2, 10]]), WASHER);
+  assert.deepEqual(ten.facts.map((f) => [f.type, f.at]), [["started", at(0)]]);
+  const three = run(trace([[5, 3]]), WASHER, ten.state);
+  assert.deepEqual(three.facts, [], "3 W keeps it running");
+  // Readings every 2 minutes exactly (the gap allowed): 0 W at 10:00 and 12:00 end it at 10:00.
+  const sparse = run([{ at: at(10), watts: 0 }, { at: at(12), watts: 0 }], WASHER, ten.state);
+  assert.deepEqual(sparse.facts, [{ type: "ended", at: at(10), by: at(12) }]);
+  // One millisecond more is a hole: the end starts again at 12:00:00.001.
+  const holed = run([{ at: at(10), watts: 0 }, { at: at(12) + 1, watts: 0 }], WASHER, ten.state);
+  assert.deepEqual(holed.facts, []);
+  assert.equal(holed.state.pendingSince, at(12) + 1);
+  // The first reading ever is no gap, whatever its time.
+  const first = step(initialState(), { at: 5, watts: 50 }, WASHER, MIN);
+  assert.equal(first.state.pendingSince, 5);
+});
+
+Deno.test("detector: explicit states keep what they do not change and start afresh after a silence", () => {
+  const running = run(trace([[2, 300]]), WASHER).state; // started at 0:00, last reading 1:30
+  // Running again: no fact, the cycle's start and the last watts stay, a pending stop is dropped.
+  const withPending = step(running, { at: at(2), watts: 0 }, WASHER, MIN).state;
+  assert.equal(withPending.pendingSince, at(2));
+  const again = setState(withPending, "running", at(3));
+  assert.deepEqual(again, {
+    state: { phase: "running", silent: false, startedAt: at(0), lastAt: at(3), lastWatts: 0 },
+    facts: [],
+  });
+  // Idle while idle is no fact either (and not a start).
+  const idle = setState(initialState(), "idle", at(1));
+  assert.deepEqual(idle, { state: { phase: "idle", silent: false, lastAt: at(1) }, facts: [] });
+  // The same time as the last reading is not newer.
+  const same = setState(again.state, "idle", at(3));
+  assert.deepEqual(same, { state: again.state, facts: [], ignored: true });
+  // After a silence a running sensor is idle again: "running" is a new start.
+  const quiet = checkSilence(running, at(30), WASHER, MIN).state;
+  const back = setState(quiet, "running", at(31));
+  assert.deepEqual(back.facts, [{ type: "started", at: at(31) }]);
+  assert.deepEqual(back.state, {
+    phase: "running",
+    silent: false,
+    startedAt: at(31),
+    lastAt: at(31),
+    lastWatts: 300,
+  });
+  // …and "idle" after a silence is no end (nothing was running as far as it knows).
+  const backIdle = setState(quiet, "idle", at(31));
+  assert.deepEqual(backIdle, {
+    state: { phase: "idle", silent: false, lastAt: at(31), lastWatts: 300 },
+    facts: [],
+  });
+});
