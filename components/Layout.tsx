@@ -9,6 +9,7 @@ import type { AssetTags } from "../lib/assets.ts";
 import type { PublicUser } from "../lib/types.ts";
 import NotificationBell from "../islands/NotificationBell.tsx";
 import Toasts from "../islands/Toasts.tsx";
+import { BuildingSwitcher } from "./BuildingSwitcher.tsx";
 
 /** Props of {@link Layout}. */
 export interface LayoutProps {
@@ -17,8 +18,12 @@ export interface LayoutProps {
   assets: AssetTags;
   user: PublicUser | null;
   /** Which nav item is current. */
-  active?: "board" | "inbox" | "settings" | "admin";
+  active?: "board" | "inbox" | "settings" | "admin" | "operator";
   unread?: number;
+  /** The buildings this account may switch between (only when there are several). */
+  buildings?: { id: string; name: string }[];
+  /** The building the page acts in. */
+  building?: string;
   children: ComponentChildren;
 }
 
@@ -78,6 +83,9 @@ export function Layout(props: LayoutProps) {
               <a href={href} aria-current={active === key ? "page" : undefined}>{label}</a>
             ))}
           </nav>
+        )}
+        {user && props.buildings && (
+          <BuildingSwitcher lang={lang} buildings={props.buildings} current={props.building} />
         )}
         <main id="main">{props.children}</main>
         {user && <Toasts lang={lang} />}

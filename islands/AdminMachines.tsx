@@ -1,8 +1,9 @@
 /**
  * Admin: the machines with their live state (the shared live connection's
  * `machines` signal, like the board), and add / rename / out of order /
- * repaired / remove. Removal of a machine in use is refused by the API; its
- * message is shown.
+ * repaired (with an expected repair day) / remove, and the residents' open
+ * fault reports under each machine. Removal of a machine in use is refused
+ * by the API; its message is shown.
  * @module
  */
 import { useSignal } from "@preact/signals";
@@ -10,7 +11,7 @@ import { useEffect } from "preact/hooks";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
 import { applyBoardEvent, machineView } from "../lib/board_view.ts";
-import type { Machine, MachineKind } from "../lib/types.ts";
+import type { FaultReport, Machine, MachineKind } from "../lib/types.ts";
 import { api } from "../client/api.ts";
 import { errorField } from "../client/errors.ts";
 import { machines, now, startLive } from "../client/live.ts";
@@ -24,6 +25,8 @@ export interface AdminMachinesProps {
   serverTime: number;
   me: string;
   settings: { minuteMs: number; pickupGraceMinutes: number };
+  /** Open fault reports by machine id. */
+  reports?: Record<string, FaultReport[]>;
 }
 
 /** Keep a focused input focused across renders: a stable ref callback. */
@@ -61,6 +64,9 @@ function AdminMachines(props: AdminMachinesProps) {
   const editName = useSignal("");
   const editRoom = useSignal("");
   const reason = useSignal("");
+  const repairDate = useSignal("");
+  /** Open reports; a repair closes a machine's (the server did in the same commit). */
+  const reports = useSignal(props.reports ?? {});
   const newName = useSignal("");
   const addError = useSignal<{ text: string; field: string } | null>(null);
   const newKind = useSignal<MachineKind>("washer");
@@ -103,6 +109,7 @@ function AdminMachines(props: AdminMachinesProps) {
     editName.value = m.name;
     editRoom.value = m.room;
     reason.value = m.outOfOrderReason ?? "";
+    repairDate.value = m.repairDate ?? "";
     open.value = { id: m.id, form };
   }
 
@@ -169,7 +176,10 @@ function AdminMachines(props: AdminMachinesProps) {
       const r = await api<{ machine: Machine }>(
         "POST",
         `/api/admin/machines/${m.id}/out_of_order`,
-        { reason: reason.value.trim() },
+        {
+          reason: reason.value.trim(),
+          ...(repairDate.value ? { repairDate: repairDate.value } : {}),
+        },
       );
       adopt(r.machine);
       closeForm();
@@ -181,6 +191,8 @@ function AdminMachines(props: AdminMachinesProps) {
     run(m.id, async () => {
       const r = await api<{ machine: Machine }>("POST", `/api/admin/machines/${m.id}/repair`, {});
       adopt(r.machine);
+      const { [m.id]: _closed, ...open } = reports.value;
+      reports.value = open;
       return t(lang, "admin.marked_repaired", { name: m.name });
     });
 
@@ -233,6 +245,22 @@ function AdminMachines(props: AdminMachinesProps) {
                   <span class="reason">
                     {t(lang, "board.out_of_order_reason", { reason: v.reason })}
                   </span>
+                )}
+                {v.repairText && <span class="reason" data-repair>{v.repairText}</span>}
+                {(reports.value[m.id]?.length ?? 0) > 0 && (
+                  <details class="reports" data-reports={m.id}>
+                    <summary>
+                      {t(lang, "admin.reports", { n: reports.value[m.id].length })}
+                    </summary>
+                    <ul>
+                      {reports.value[m.id].map((r) => (
+                        <li key={r.userId}>
+                          <strong>{t(lang, `fault.${r.category}`)}</strong>
+                          {r.note ? ` · ${r.note}` : ""} · {r.name} ({r.room})
+                        </li>
+                      ))}
+                    </ul>
+                  </details>
                 )}
               </div>
               <div class="row-actions">
@@ -344,6 +372,15 @@ function AdminMachines(props: AdminMachinesProps) {
                       placeholder={t(lang, "admin.reason_example")}
                       value={reason.value}
                       onInput={(e) => (reason.value = (e.target as HTMLInputElement).value)}
+                    />
+                  </label>
+                  <label class="field">
+                    <span>{t(lang, "admin.repair_date")}</span>
+                    <input
+                      type="date"
+                      name="repairDate"
+                      value={repairDate.value}
+                      onInput={(e) => (repairDate.value = (e.target as HTMLInputElement).value)}
                     />
                   </label>
                   <div class="form-buttons">

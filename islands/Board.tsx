@@ -1,6 +1,8 @@
 /**
- * The live board: washers and dryers in two groups with their free counts,
- * every machine with its state, owner-relative wording, countdown (and the
+ * The live board: washers and dryers in two groups with their free counts
+ * (in a building with several laundry rooms, those groups per room, the
+ * room this resident pinned first: remembered in localStorage), every
+ * machine with its state, owner-relative wording, countdown (and the
  * end time on the clock) or overdue time, and the buttons that make sense for
  * this resident now. Updates arrive over the shared live connection.
  *
@@ -39,6 +41,8 @@ const DEFAULT_MINUTES: Record<MachineKind, number> = { washer: 40, dryer: 60 };
 /** How long 지금 종료 stays armed for its confirming second press. */
 export const FINISH_CONFIRM_MS = 5000;
 const KINDS = ["washer", "dryer"] as const;
+/** localStorage key of the laundry room this resident pinned to the top. */
+export const ROOM_KEY = "ll_room";
 
 interface Note {
   text: string;
@@ -57,6 +61,8 @@ function Board(props: BoardProps) {
   const armed = useSignal<string | null>(null);
   /** Machines this resident asked to collect, until when asking again can work. */
   const nudged = useSignal<Record<string, number>>({});
+  /** The pinned laundry room (read after hydration: the server cannot know it). */
+  const pinned = useSignal<string | null>(null);
 
   // Server render and first client render use the props; afterwards the live signals.
   const list = started.value ? machines.value : props.machines;
@@ -70,6 +76,9 @@ function Board(props: BoardProps) {
       serverTime: props.serverTime,
     });
     started.value = true;
+    try {
+      pinned.value = localStorage.getItem(ROOM_KEY);
+    } catch { /* storage off: nothing pinned */ }
   }, []);
 
   // A watch is one-shot: when its "a dryer is free" toast arrives the server has dropped it.
@@ -131,6 +140,14 @@ function Board(props: BoardProps) {
     }
   }
 
+  function pin(room: string) {
+    const next = pinned.value === room ? null : room;
+    pinned.value = next;
+    try {
+      next ? localStorage.setItem(ROOM_KEY, next) : localStorage.removeItem(ROOM_KEY);
+    } catch { /* kept for this page only */ }
+  }
+
   async function toggleWatch(kind: MachineKind) {
     const on = watches.value.includes(kind);
     const kindWord = t(lang, `kind.${kind}`);
@@ -165,6 +182,13 @@ function Board(props: BoardProps) {
     : t(lang, "conn.reconnecting");
   const views = list.map((m) => ({ m, v: machineView(m, props.me.id, at, lang, props.settings) }));
   const counts = freeCounts(views.map(({ v }) => v));
+  // Laundry rooms that have machines, in the building's order, the pinned one first.
+  const rooms = [...new Set([...(props.rooms ?? []), ...list.map((m) => m.room)])]
+    .filter((r) => list.some((m) => m.room === r));
+  const p = pinned.value;
+  if (p && rooms.includes(p)) rooms.sort((a, b) => +(b === p) - +(a === p));
+  /** Kinds drawn already: a watch (button and note) is building-wide, drawn once. */
+  const drawn = new Set<MachineKind>();
 
   const noteEl = (n?: Note) =>
     n
@@ -315,42 +339,74 @@ function Board(props: BoardProps) {
         </p>
       )}
       {views.length === 0 && <p class="empty">{t(lang, "board.empty")}</p>}
-      {KINDS.map((kind) => {
-        const group = views.filter(({ m }) => m.kind === kind);
-        if (group.length === 0) return null;
-        const c = counts[kind];
-        const on = watches.value.includes(kind);
-        return (
-          <section class="group" key={kind} data-group={kind} aria-labelledby={`g-${kind}`}>
-            <div class="group-head">
-              <h2 id={`g-${kind}`}>
-                {t(lang, `group.${kind}`)}{" "}
-                <span class="free-count" data-free-count>
-                  {t(lang, "board.free_count", { free: c.free, total: c.total })}
-                </span>
-              </h2>
-              {(c.free === 0 || on) && (
-                <button
-                  type="button"
-                  class="watch-btn"
-                  aria-pressed={on}
-                  data-watch={kind}
-                  disabled={offline}
-                  onClick={() => toggleWatch(kind)}
-                >
-                  {t(lang, on ? "action.unwatch" : "action.watch", {
-                    kind: t(lang, `kind.${kind}`),
-                  })}
-                </button>
-              )}
+      {rooms.length > 1
+        ? rooms.map((room, i) => (
+          <section class="room" key={room} data-room={room} aria-label={room}>
+            <div class="room-head">
+              <h2>{room}</h2>
+              <button
+                type="button"
+                class="pin-btn"
+                aria-pressed={p === room}
+                data-pin={room}
+                onClick={() =>
+                  pin(room)}
+              >
+                {t(lang, "board.pin_room")}
+              </button>
             </div>
-            {noteEl(notes.value[kind])}
-            <ul class="machines">{group.map(card)}</ul>
+            {groups(
+              views.filter(({ m }) =>
+                m.room === room
+              ),
+              `-${i}`,
+            )}
           </section>
-        );
-      })}
+        ))
+        : groups(views, "")}
     </section>
   );
+
+  /** The washer and dryer groups of `vs` (`sfx` makes ids unique per room; rooms nest them). */
+  function groups(vs: typeof views, sfx: string) {
+    const H = sfx ? "h3" : "h2";
+    return KINDS.map((kind) => {
+      const group = vs.filter(({ m }) => m.kind === kind);
+      if (group.length === 0) return null;
+      const c = freeCounts(group.map(({ v }) => v))[kind];
+      const on = watches.value.includes(kind);
+      const first = !drawn.has(kind);
+      drawn.add(kind);
+      return (
+        <section class="group" key={kind} data-group={kind} aria-labelledby={`g-${kind}${sfx}`}>
+          <div class="group-head">
+            <H id={`g-${kind}${sfx}`}>
+              {t(lang, `group.${kind}`)}{" "}
+              <span class="free-count" data-free-count>
+                {t(lang, "board.free_count", { free: c.free, total: c.total })}
+              </span>
+            </H>
+            {first && (counts[kind].free === 0 || on) && (
+              <button
+                type="button"
+                class="watch-btn"
+                aria-pressed={on}
+                data-watch={kind}
+                disabled={offline}
+                onClick={() => toggleWatch(kind)}
+              >
+                {t(lang, on ? "action.unwatch" : "action.watch", {
+                  kind: t(lang, `kind.${kind}`),
+                })}
+              </button>
+            )}
+          </div>
+          {first && noteEl(notes.value[kind])}
+          <ul class="machines">{group.map(card)}</ul>
+        </section>
+      );
+    });
+  }
 }
 
 export default island("Board", Board);

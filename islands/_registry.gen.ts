@@ -10,6 +10,7 @@ export const islands: Record<string, () => Promise<{ default: unknown }>> = {
   Inbox: () => import("./Inbox.tsx"),
   NoticeComposer: () => import("./NoticeComposer.tsx"),
   NotificationBell: () => import("./NotificationBell.tsx"),
+  OperatorConsole: () => import("./OperatorConsole.tsx"),
   Settings: () => import("./Settings.tsx"),
   Toasts: () => import("./Toasts.tsx"),
 };

@@ -38,6 +38,8 @@ export interface MachineView {
   /** A short symbol so state is not conveyed by colour alone. */
   icon: string;
   reason?: string;
+  /** "수리 예정: 12월 4일" for an out-of-order machine with an expected repair day. */
+  repairText?: string;
   /** When the cycle ends (in use), for the "14:35 종료" clock beside the countdown. */
   endsAt?: number;
   /** A neighbour's done machine: ms until 수거 요청 opens (the grace period), else undefined. */
@@ -140,6 +142,9 @@ export function machineView(
     actions,
     icon: ICONS[cur.state],
     reason: cur.state === "out_of_order" && cur.outOfOrderReason ? cur.outOfOrderReason : undefined,
+    ...(cur.state === "out_of_order" && cur.repairDate
+      ? { repairText: t(lang, "board.repair_eta", { date: dayText(cur.repairDate, lang) }) }
+      : {}),
     endsAt: cur.state === "in_use" ? cur.endsAt : undefined,
     nudgeOpensIn,
   };
@@ -180,4 +185,15 @@ export function applyBoardEvent(
   const i = machines.findIndex((x) => x.id === m.id);
   const next = i === -1 ? [...machines, m] : machines.map((x) => (x.id === m.id ? m : x));
   return next.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+}
+
+/** A calendar day "2026-12-04" as people say it: "12월 4일" / "December 4". */
+export function dayText(day: string, lang: Lang): string {
+  const d = new Date(`${day}T12:00:00Z`);
+  if (Number.isNaN(d.getTime())) return day;
+  return new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-US", {
+    month: "long",
+    day: "numeric",
+    timeZone: "UTC",
+  }).format(d);
 }

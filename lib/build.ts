@@ -381,25 +381,46 @@ const SERVER_ONLY_ERRORS = new Set([
   "bad_reading_time",
 ]);
 
+/** Error codes only the operator console shows (routes/api/operator.ts, the building choice). */
+const OPERATOR_ERRORS = new Set(["no_building", "building_exists", "not_admin", "no_user"]);
+/** Field rules only the sign-in pages show (the admin page's own: `code`). */
+const AUTH_FIELDS = new Set(["loginId", "password", "inviteCode", "resetCode"]);
+/** Texts only the server renders (the top bar and its tabs): no page script reads them. */
+const SERVER_ONLY_KEYS = new Set([
+  "app.short",
+  "lang.toggle",
+  "nav.board",
+  "nav.inbox",
+  "nav.settings",
+  "nav.admin",
+  "nav.operator",
+]);
+
 /** The per-page message files besides the common one (see {@linkcode messagePart}). */
-export const MESSAGE_PARTS = ["-admin", "-settings", "-auth"] as const;
+export const MESSAGE_PARTS = ["-admin", "-settings", "-auth", "-operator", "-inbox"] as const;
 
 /**
  * Which browser message file a key ships in: "" for the common file every
  * page loads, a part of {@linkcode MESSAGE_PARTS} for keys only one kind of
  * page uses (`admin.*`/`notice.*` on /admin; `settings.*`/`kindname.*` on
- * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages), or null
- * for keys only the server and the service worker use (`n.*`, `push.*`,
- * `offline.*`, `notfound.*`: the worker bundles the whole catalogue).
+ * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages;
+ * `operator.*` on /operator; `inbox.*` but the bell's `inbox.title` on
+ * /inbox), or null for keys only the server and the
+ * service worker use (`n.*`, `push.*`, `offline.*`, `notfound.*`, the top
+ * bar's tabs: the worker bundles the whole catalogue).
  */
 export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | null {
   const prefix = key.slice(0, key.indexOf("."));
   // Errors only one kind of page can meet ship with that page's texts; those
   // no page shows (protocol and transport refusals) stay on the server.
+  if (SERVER_ONLY_KEYS.has(key)) return null;
   if (prefix === "err") {
     const code = key.slice(4);
-    if (AUTH_ERRORS.has(code)) return "-auth";
-    if (ADMIN_ERRORS.has(code)) return "-admin";
+    if (AUTH_ERRORS.has(code) || (code.startsWith("field.") && AUTH_FIELDS.has(code.slice(6)))) {
+      return "-auth";
+    }
+    if (ADMIN_ERRORS.has(code) || code === "field.code") return "-admin";
+    if (OPERATOR_ERRORS.has(code)) return "-operator";
     if (SERVER_ONLY_ERRORS.has(code)) return null;
     return "";
   }
@@ -409,6 +430,8 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
     return "-settings";
   }
   if (prefix === "login" || prefix === "register" || prefix === "reset") return "-auth";
+  if (prefix === "operator") return "-operator";
+  if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
   if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
   return "";
 }

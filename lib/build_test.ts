@@ -230,4 +230,13 @@ Deno.test("messagePart: each kind of page loads its own texts; notification text
   assert.equal(messagePart("n.done.title"), null);
   assert.equal(messagePart("push.generic_body"), null);
   assert.equal(messagePart("offline.title"), null);
+  assert.equal(messagePart("nav.board"), null, "the top bar is rendered on the server only");
+  assert.equal(messagePart("nav.logout"), "", "the bell's panel has a log-out button");
+  assert.equal(messagePart("err.field.password"), "-auth");
+  assert.equal(messagePart("err.field.code"), "-admin");
+  assert.equal(messagePart("err.field.minutes"), "", "the board's start form");
+  assert.equal(messagePart("operator.create"), "-operator");
+  assert.equal(messagePart("err.no_user"), "-operator");
+  assert.equal(messagePart("inbox.mark_all"), "-inbox");
+  assert.equal(messagePart("inbox.title"), "", "the bell's label");
 });

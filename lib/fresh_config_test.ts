@@ -103,10 +103,14 @@ Deno.test("build: every folder and file comes from the config", async () => {
       "en",
       "en-admin",
       "en-auth",
+      "en-inbox",
+      "en-operator",
       "en-settings",
       "fr",
       "fr-admin",
       "fr-auth",
+      "fr-inbox",
+      "fr-operator",
       "fr-settings",
     ]);
     assert.ok((await Deno.readTextFile(join(root, "ui/parts", REGISTRY_FILE))).includes("Hello:"));

@@ -429,3 +429,218 @@ Deno.test("CSP and security headers, exactly (every directive matters)", async (
     "no extra connect sources by default",
   );
 });
+
+// ───────────── what mutation testing found unguarded (issue 14) ─────────────
+
+Deno.test("toErrorResponse: the wait in the body and in Retry-After agree, whichever was given", async () => {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  const routes: Record<string, () => never> = {
+    // Only the body detail: the header is added from it.
+    "/detail": () => {
+      throw new HttpError(429, "rate_limited", "Wait.", {}, { retryAfterSec: 30 });
+    },
+    // Both given: neither overwrites the other.
+    "/both": () => {
+      throw new HttpError(429, "rate_limited", "Wait.", { "Retry-After": "45" }, {
+        retryAfterSec: 30,
+      });
+    },
+    // A zero, negative or non-numeric header is no wait to tell.
+    "/zero": () => {
+      throw new HttpError(503, "busy", "Busy.", { "Retry-After": "0" });
+    },
+    "/negative": () => {
+      throw new HttpError(503, "busy", "Busy.", { "Retry-After": "-5" });
+    },
+    "/date": () => {
+      throw new HttpError(503, "busy", "Busy.", { "Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT" });
+    },
+    // Other headers and details travel unchanged; no wait means no Retry-After.
+    "/plain": () => {
+      throw new HttpError(405, "method_not_allowed", "No.", { Allow: "GET" }, { field: "x" });
+    },
+    "/store-wait": () => {
+      throw Object.assign(new StoreError("busy", "Try again.", 503), { retryAfterSec: 2 });
+    },
+    "/store-zero": () => {
+      throw Object.assign(new StoreError("busy", "Try again.", 503), { retryAfterSec: 0 });
+    },
+    "/store-text": () => {
+      throw Object.assign(new StoreError("busy", "Try again.", 503), { retryAfterSec: "2" });
+    },
+  };
+  for (const [path, fn] of Object.entries(routes)) app.get(path, fn);
+  const get = async (p: string) => {
+    const r = await app.request(`http://app.test${p}`);
+    return { status: r.status, headers: r.headers, json: await r.json() };
+  };
+
+  const d = await get("/detail");
+  assert.equal(d.headers.get("retry-after"), "30");
+  assert.deepEqual(d.json.error, { code: "rate_limited", message: "Wait.", retryAfterSec: 30 });
+  const b = await get("/both");
+  assert.equal(b.headers.get("retry-after"), "45");
+  assert.equal(b.json.error.retryAfterSec, 30);
+  for (const p of ["/zero", "/negative", "/date"]) {
+    const z = await get(p);
+    assert.equal(z.status, 503, p);
+    assert.deepEqual(z.json, { error: { code: "busy", message: "Busy." } }, p);
+  }
+  assert.equal((await get("/zero")).headers.get("retry-after"), "0", "the header itself is kept");
+  const pl = await get("/plain");
+  assert.equal(pl.status, 405);
+  assert.equal(pl.headers.get("allow"), "GET");
+  assert.equal(pl.headers.get("retry-after"), null);
+  assert.deepEqual(pl.json, { error: { code: "method_not_allowed", message: "No.", field: "x" } });
+
+  const sw = await get("/store-wait");
+  assert.equal(sw.status, 503);
+  assert.equal(sw.headers.get("retry-after"), "2");
+  assert.deepEqual(sw.json, { error: { code: "busy", message: "Try again.", retryAfterSec: 2 } });
+  for (const p of ["/store-zero", "/store-text"]) {
+    const s = await get(p);
+    assert.equal(s.headers.get("retry-after"), null, p);
+    assert.deepEqual(s.json, { error: { code: "busy", message: "Try again." } }, p);
+  }
+});
+
+Deno.test("toErrorResponse: an unexpected error is logged with its request and answered in plain words", async () => {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  app.post("/api/thing", () => {
+    throw new TypeError("x is undefined");
+  });
+  const logged: unknown[][] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  let res: Response;
+  try {
+    res = await app.request("http://app.test/api/thing", { method: "POST" });
+  } finally {
+    console.error = orig;
+  }
+  assert.deepEqual(await res.json(), {
+    error: { code: "internal", message: "Something went wrong on our side." },
+  });
+  assert.equal(logged.length, 1);
+  assert.deepEqual(logged[0].slice(0, 3), ["unhandled error", "POST", "/api/thing"]);
+});
+
+Deno.test("isLocalhost: 127.0.0.0/8 octet by octet, brackets only around a whole IPv6 host", () => {
+  for (const h of ["127.255.200.100", "127.0.0.42", "127.249.9.199", "[::1]", "LOCALHOST:3000"]) {
+    assert.equal(isLocalhost(h), true, h);
+  }
+  for (
+    const h of [
+      "127.0.0.256",
+      "127.0.0.260",
+      "127.0.0.300",
+      "1127.0.0.1",
+      "127.0.0.1.nip.io",
+      "127.0.0.1x",
+      "127.evil.example",
+      "127.0.0.01a",
+      "[127.0.0].1", // brackets are stripped only around the whole host
+      "127.0.0.[1]",
+      "[::2]",
+      "localhost.example",
+    ]
+  ) {
+    assert.equal(isLocalhost(h), false, h);
+  }
+});
+
+Deno.test("csrf: without a Content-Length the body itself decides; with one the body is left unread", async () => {
+  for (const method of WRITES) {
+    const app = new Hono<AppEnv>();
+    app.onError((err, c) => toErrorResponse(c, err));
+    app.use("*", csrf());
+    app.on(WRITES as unknown as string[], "/x", (c) => c.json({ unread: !c.req.raw.bodyUsed }));
+    const send = (headers: Record<string, string>, body?: string) =>
+      app.request("http://app.test/x", {
+        method,
+        headers: { origin: "http://app.test", ...headers },
+        body,
+      });
+    // No length and no transfer-encoding (HTTP/2, in-process): a non-empty body must be JSON …
+    await assertError(await send({ "content-type": "text/plain" }, "{}"), 415);
+    await assertError(await send({}, "a=b"), 415, "unsupported_media_type");
+    // … an empty one needs no type.
+    const empty = await send({ "content-type": "text/plain" }, "");
+    assert.equal(empty.status, 200, `${method}: ${await empty.clone().text()}`);
+    const noType = await send({});
+    assert.equal(noType.status, 200, method);
+    // A declared length decides without buffering the body, so a handler may stream it.
+    const declared = await send(
+      { "content-type": "application/json", "content-length": "2" },
+      "{}",
+    );
+    assert.deepEqual(await declared.json(), { unread: true }, method);
+    // JSON with a space before its parameters is still JSON.
+    const spaced = await send(
+      { "content-type": "application/json ; charset=utf-8", "content-length": "2" },
+      "{}",
+    );
+    assert.equal(spaced.status, 200, method);
+  }
+});
+
+Deno.test("session: a static path sets the user to null (nobody), not left unset", async () => {
+  await using kit = await createTestApp({}, { pages: false });
+  const app = new Hono<AppEnv>();
+  app.use("*", session(kit.ctx.store));
+  app.get("/sw.js", (c) => c.json({ user: c.get("user") === null, token: c.get("sessionToken") }));
+  const r = await app.request("http://app.test/sw.js");
+  assert.deepEqual(await r.json(), { user: true, token: null });
+});
+
+Deno.test("negotiateLanguage: q=1 is full weight; parameters other than q do not change it", () => {
+  const cases: [string, "ko" | "en"][] = [
+    ["en;q=1, ko;q=0.9", "en"],
+    ["ko;q=0.9, en;q=1", "en"],
+    ["en;level=1, ko;q=0.9", "en"],
+    ["ko;q=0.5, en;level=1", "en"],
+  ];
+  for (const [header, want] of cases) {
+    assert.equal(negotiateLanguage(header), want, header);
+  }
+});
+
+Deno.test("body(): a nested field is named with dots; several unknown fields are listed; the field travels", async () => {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => toErrorResponse(c, err));
+  const Schema = z.object({ quiet: z.object({ start: z.string() }).strict().optional() }).strict();
+  app.post("/b", async (c) => c.json({ got: await body(c, Schema) }));
+  const post = async (text: string) =>
+    await (await app.request("http://app.test/b", { method: "POST", body: text })).json();
+
+  const nested = await post('{"quiet":{"start":5}}');
+  assert.match(nested.error.message, /^quiet\.start: /);
+  assert.equal(nested.error.field, "quiet");
+  const unknown = await post('{"a":1,"b":2}');
+  assert.equal(unknown.error.message, "Unknown field(s): a, b.");
+  assert.equal("field" in unknown.error, false, "no one field is at fault");
+  const notObject = await post("[1]");
+  assert.equal("field" in notObject.error, false);
+});
+
+Deno.test("clientIp: n trusted hops pick the n-th entry from the right; junk entries are not addresses", async () => {
+  const app = new Hono<AppEnv>();
+  let hops: number | boolean = 2;
+  app.get("/ip", (c) => c.text(clientIp(c, hops)));
+  const env = { remoteAddr: { transport: "tcp", hostname: "192.0.2.9", port: 1 } };
+  const ask = async (xff: string) =>
+    await (await app.request("http://app.test/ip", { headers: { "x-forwarded-for": xff } }, env))
+      .text();
+  // Two proxies: the outer one saw the client (203.0.113.5), the inner one saw the outer.
+  assert.equal(await ask("198.51.100.66, 203.0.113.5, 10.0.0.1"), "203.0.113.5");
+  assert.equal(await ask("10.0.0.1"), "10.0.0.1", "fewer entries than hops: the left-most");
+  hops = 1;
+  assert.equal(await ask("203.0.113.5, 10.0.0.1,"), "10.0.0.1", "an empty entry is no hop");
+  for (const junk of ["not-an-ip", "zz10.0.0.1", "10.0.0.1zz", "<script>"]) {
+    assert.equal(await ask(`203.0.113.5, ${junk}`), "192.0.2.9", junk);
+  }
+  hops = 0;
+  assert.equal(await ask("203.0.113.5"), "192.0.2.9", "no trusted proxy: the socket");
+});

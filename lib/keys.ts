@@ -36,6 +36,7 @@
  * | ["nudges", machineId, senderId]            | {at} (cooldown)                        |
  * | ["machine_users", machineId, userId]       | {at} (recent users, 24 h)              |
  * | ["notices", bid, id]                       | Notice                                 |
+ * | ["reports", bid, machineId, userId]        | FaultReport: open until the repair     |
  * | ["stats", scope, field]                    | Deno.KvU64; scope "all" (deployment),  |
  * |                                            | "b:<bid>" (a building), a notice id,   |
  * |                                            | or "ops"                               |
@@ -122,6 +123,14 @@ export const K = {
   notice: (bid: string, id: string): Key => ["notices", bid, id],
   notices: (bid: string): Key => ["notices", bid],
   noticesAll: (): Key => ["notices"],
+  report: (bid: string, machineId: string, userId: string): Key => [
+    "reports",
+    bid,
+    machineId,
+    userId,
+  ],
+  machineReports: (bid: string, machineId: string): Key => ["reports", bid, machineId],
+  reports: (bid: string): Key => ["reports", bid],
   stat: (scope: string, field: string): Key => ["stats", scope, field],
   config: (name: string): Key => ["config", name],
   due: (at: number, id: string): Key => ["due", at, id],

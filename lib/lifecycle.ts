@@ -57,7 +57,7 @@ export type Command =
   | { type: "finish" }
   | { type: "collect" }
   | { type: "release" }
-  | { type: "out_of_order"; reason: string }
+  | { type: "out_of_order"; reason: string; repairDate?: string }
   | { type: "repair" };
 
 /** Names of commands, in a stable order (used by tests and docs). */
@@ -318,6 +318,7 @@ export function apply(
           ...cleared(m, now),
           state: "out_of_order",
           outOfOrderReason: cmd.reason,
+          ...(cmd.repairDate ? { repairDate: cmd.repairDate } : {}),
         },
       };
 

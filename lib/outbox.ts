@@ -131,7 +131,7 @@ export class DueWorker {
   #again = false;
   #stopped = false;
   #inflight = new Set<Promise<void>>();
-  #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
+  #watch: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
   #idle: Promise<void> = Promise.resolve();
   /** Jobs processed by this worker (for tests and health). */
   processed = 0;
@@ -160,10 +160,13 @@ export class DueWorker {
 
   /** Start following `["due_wake"]` and process what is due now. */
   start(): void {
-    this.#watch = this.#kv.watch([K.dueWake()]);
+    // A reader, not `for await`: stop() can then cancel the watch while a read
+    // is pending (a locked stream cannot be cancelled).
+    const watch = this.#kv.watch([K.dueWake()]).getReader();
+    this.#watch = watch;
     (async () => {
       try {
-        for await (const _ of this.#watch!) {
+        while (!(await watch.read()).done) {
           if (this.#stopped) break;
           this.poke();
         }
@@ -184,11 +187,13 @@ export class DueWorker {
     this.#running = true;
     this.#idle = (async () => {
       try {
+        // A poke while draining or re-arming (a record added meanwhile) goes round again:
+        // the timer read may have missed it.
         do {
           this.#again = false;
           await this.#drain();
+          await this.#arm();
         } while (this.#again && !this.#stopped);
-        await this.#arm();
       } catch (err) {
         if (!this.#stopped) console.error("outbox: run failed", err);
         this.#armIn(1000);

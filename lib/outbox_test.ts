@@ -238,7 +238,10 @@ Deno.test("DueWorker: leased jobs are claimed (moved to the lease's end) and bou
     const claimed = (await entries(t.kv)).filter((e) => e.value.lease);
     assert.equal(claimed.length, 3);
     for (const l of leases) assert.ok(l > 4000 && l <= 5000, `lease ${l}`);
-    while (release.length || running) {
+    // Release one at a time until all five ran (not "until none is running":
+    // on a loaded machine that is briefly true while the next one is being claimed).
+    const deadline = Date.now() + 5000;
+    while (worker.processed < 5 && Date.now() < deadline) {
       release.shift()?.();
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -401,4 +404,385 @@ Deno.test("DueWorker.stop: takes no more jobs, waits for one in flight within th
   const s0 = Date.now();
   await stuck.stop(300);
   assert.ok(Date.now() - s0 < 1000, "stop() gave up after its grace");
+});
+
+// ───────────── what mutation testing found unguarded (issue 14) ─────────────
+
+/**
+ * The real KV handle, seen through what DueWorker calls: counts `list` calls
+ * (to see a worker spinning), can make the next `list` fail (a KV read
+ * error), and can hand out a watch stream the test controls.
+ */
+function observedKv(kv: Deno.Kv) {
+  const state = {
+    lists: 0,
+    failNextList: false,
+    watch: null as ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null,
+  };
+  const handle = {
+    list: (...args: Parameters<Deno.Kv["list"]>) => {
+      state.lists++;
+      if (state.failNextList) {
+        state.failNextList = false;
+        throw new Error("kv read failed");
+      }
+      return kv.list(...args);
+    },
+    atomic: () => kv.atomic(),
+    watch: (keys: Deno.KvKey[]) => state.watch ?? kv.watch(keys),
+  } as unknown as Deno.Kv;
+  return { handle, state };
+}
+
+async function captureErrors<T>(fn: (logged: unknown[][]) => Promise<T>): Promise<T> {
+  const logged: unknown[][] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    return await fn(logged);
+  } finally {
+    console.error = orig;
+  }
+}
+
+const consumeHandler = (kv: Deno.Kv, seen: [string, number][]) => async (e: DueEntry) => {
+  seen.push([(e.value.job as { machineId: string }).machineId, Date.now()]);
+  await consume(kv.atomic(), e).commit();
+};
+
+Deno.test("DueWorker: the timer is armed for the earliest future record, not any later one", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(t.kv, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("far"), now + 60_000), due(tick("soon"), now + 150)], {
+    queue: false,
+    now,
+  });
+  await op.commit();
+  worker.start();
+  try {
+    await waitUntil(() => seen.length === 1);
+    assert.equal(seen[0][0], "soon");
+    assert.ok(seen[0][1] >= now + 150 && seen[0][1] < now + 1000, `${seen[0][1] - now} ms`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a sooner record re-arms a timer set for a later one", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(t.kv, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("far"), now + 60_000)], { queue: false, now });
+  await op.commit();
+  worker.start();
+  try {
+    await new Promise((r) => setTimeout(r, 50)); // armed for the far one
+    const t1 = Date.now();
+    const op2 = t.kv.atomic();
+    addDue(op2, [due(tick("soon"), t1 + 150)], { queue: false, now: t1 });
+    await op2.commit();
+    await waitUntil(() => seen.length === 1);
+    assert.equal(seen[0][0], "soon");
+    assert.ok(seen[0][1] >= t1 + 150 && seen[0][1] < t1 + 1000, `${seen[0][1] - t1} ms`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: an idle worker does not spin (empty index, a far record, one beyond setTimeout's range)", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const quiet = async (worker: DueWorker, what: string) => {
+    await worker.runDue();
+    const before = state.lists;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(state.lists - before <= 2, `${what}: ${state.lists - before} reads while idle`);
+  };
+  const worker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+  try {
+    await quiet(worker, "empty index");
+    const now = Date.now();
+    const op = t.kv.atomic();
+    addDue(op, [due(tick("far"), now + 60_000)], { queue: false, now });
+    await op.commit();
+    await quiet(worker, "a record a minute away");
+    assert.equal(worker.processed, 0);
+  } finally {
+    await worker.stop();
+  }
+  // setTimeout holds at most 2^31-1 ms (24.8 days); beyond that it would fire at once.
+  await t.kv.delete(["due", (await entries(t.kv))[0].key[1], "tick:far:-"]);
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("beyond"), now + 30 * 86_400_000)], { queue: false, now });
+  await op.commit();
+  const fresh = new DueWorker(handle, { instance: "j", handle: async () => {} });
+  try {
+    await quiet(fresh, "a record 30 days away");
+    assert.equal(fresh.processed, 0);
+  } finally {
+    await fresh.stop();
+  }
+});
+
+Deno.test("DueWorker: a run that fails (KV read error) is logged and retried a second later", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), now)], { queue: false, now });
+  await op.commit();
+  try {
+    await captureErrors(async (logged) => {
+      state.failNextList = true;
+      const t0 = Date.now();
+      worker.poke();
+      await waitUntil(() => seen.length === 1);
+      assert.ok(seen[0][1] - t0 >= 900, `retried after ${seen[0][1] - t0} ms`);
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0][0], "outbox: run failed");
+      assert.equal((logged[0][1] as Error).message, "kv read failed");
+    });
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a failed run's retry does not push back a sooner timer", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("soon"), now + 300)], { queue: false, now });
+  await op.commit();
+  try {
+    await worker.runDue(); // armed for +300 ms
+    await captureErrors(async (logged) => {
+      state.failNextList = true;
+      worker.poke(); // fails, and would retry in a second
+      await waitUntil(() => seen.length === 1);
+      assert.equal(logged.length, 1);
+    });
+    assert.ok(seen[0][1] - now < 800, `the +300 ms timer held (${seen[0][1] - now} ms)`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a handler failure is logged by default", async () => {
+  await using t = await tempKv();
+  const worker = new DueWorker(t.kv, {
+    instance: "i",
+    handle: () => Promise.reject(new Error("handler broke")),
+  });
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  try {
+    await captureErrors(async (logged) => {
+      await worker.runDue();
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0][0], "outbox: job failed");
+      assert.equal((logged[0][1] as Error).message, "handler broke");
+    });
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker: a watch that breaks is logged, unless the worker is stopping", async () => {
+  await using t = await tempKv();
+  for (const stopFirst of [false, true]) {
+    const { handle, state } = observedKv(t.kv);
+    let ctl!: ReadableStreamDefaultController<Deno.KvEntryMaybe<unknown>[]>;
+    state.watch = new ReadableStream({ start: (c) => void (ctl = c) });
+    const worker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+    await captureErrors(async (logged) => {
+      worker.start();
+      await worker.runDue();
+      if (stopFirst) await worker.stop(100);
+      ctl.error(new Error("watch lost"));
+      await new Promise((r) => setTimeout(r, 20));
+      const said = logged.filter((l) => l[0] === "outbox: watch ended");
+      assert.equal(said.length, stopFirst ? 0 : 1, `stopped first: ${stopFirst}`);
+      if (!stopFirst) assert.equal((said[0][1] as Error).message, "watch lost");
+      await worker.stop(100);
+    });
+  }
+});
+
+Deno.test("DueWorker: a record added (and poked) while the worker is re-arming its timer is not left waiting", async () => {
+  await using t = await tempKv();
+  const seen: [string, number][] = [];
+  let injected = false;
+  // After the worker's timer read (the first record of the whole index) has
+  // answered, another instance adds a record due now and its watch pokes.
+  const handle = {
+    list: (sel: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+      const inner = t.kv.list(sel, opts);
+      if (!("prefix" in sel) || opts?.limit !== 1 || injected) return inner;
+      injected = true;
+      return (async function* () {
+        yield* inner;
+        const now = Date.now();
+        const op = t.kv.atomic();
+        addDue(op, [due(tick("racer"), now)], { queue: false, now });
+        await op.commit();
+        worker.poke();
+      })();
+    },
+    atomic: () => t.kv.atomic(),
+    watch: (keys: Deno.KvKey[]) => t.kv.watch(keys),
+  } as unknown as Deno.Kv;
+  const worker = new DueWorker(handle, { instance: "i", handle: consumeHandler(t.kv, seen) });
+  try {
+    worker.poke();
+    await waitUntil(() => injected);
+    await waitUntil(() => seen.length === 1, 1500).catch(() => {
+      throw new Error("the poke during re-arming was lost: the record waits for the next wake");
+    });
+    assert.equal(seen[0][0], "racer");
+  } finally {
+    await worker.stop();
+  }
+});
+
+Deno.test("DueWorker.stop: stops following the wake key (the watch is cancelled)", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  let cancelled = false;
+  state.watch = new ReadableStream({ cancel: () => void (cancelled = true) });
+  const worker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+  worker.start();
+  await worker.runDue();
+  assert.equal(cancelled, false);
+  await worker.stop();
+  assert.equal(cancelled, true);
+});
+
+Deno.test("DueWorker: reads at most `batch` records at a time", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: [string, number][] = [];
+  const worker = new DueWorker(handle, {
+    instance: "i",
+    batch: 2,
+    handle: consumeHandler(t.kv, seen),
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, ["a", "b", "c", "d", "e"].map((m) => due(tick(m), now - 1)), { queue: false, now });
+  await op.commit();
+  await worker.runDue();
+  assert.equal(seen.length, 5);
+  // 2 + 2 + 1 + an empty read, then the timer read.
+  assert.equal(state.lists, 5);
+  await worker.stop();
+});
+
+Deno.test("DueWorker.stop: the rest of a batch already read is left, and no timer is armed after", async () => {
+  await using t = await tempKv();
+  const { handle, state } = observedKv(t.kv);
+  const seen: string[] = [];
+  let stopping: Promise<void> | undefined;
+  let listsAtStop = 0;
+  const worker: DueWorker = new DueWorker(handle, {
+    instance: "i",
+    handle: async (e) => {
+      seen.push((e.value.job as { machineId: string }).machineId);
+      await consume(t.kv.atomic(), e).commit();
+      listsAtStop = state.lists;
+      stopping ??= worker.stop();
+    },
+  });
+  const now = Date.now();
+  const op = t.kv.atomic();
+  addDue(op, [due(tick("a"), now - 3), due(tick("b"), now - 2), due(tick("c"), now - 1)], {
+    queue: false,
+    now,
+  });
+  addDue(op, [due(tick("later"), now + 60_000)], { queue: false, now });
+  await op.commit();
+  await worker.runDue();
+  await stopping;
+  assert.deepEqual(seen, ["a"]);
+  assert.equal((await entries(t.kv)).length, 3, "b, c and later wait for another worker");
+  assert.equal(state.lists, listsAtStop, "nothing read after stop(), not even for a timer");
+});
+
+Deno.test("DueWorker.claim: a claim KV refuses to commit (the record would grow too large) is no claim", async () => {
+  await using t = await tempKv();
+  const key = ["due", 0, "push:n:u:d1"];
+  // The largest record KV accepts: adding the lease then exceeds its value limit.
+  let size = 65_536;
+  for (;; size -= 4) {
+    try {
+      await t.kv.set(key, { job: push("d1"), created: 0, pad: "x".repeat(size) });
+      break;
+    } catch { /* too large: a little smaller */ }
+  }
+  const entry = (await t.kv.get<DueRecord>(key)) as DueEntry;
+  const worker = new DueWorker(t.kv, { instance: "i", handle: async () => {} });
+  assert.equal(await worker.claim(entry), null);
+  assert.equal((await t.kv.get(key)).versionstamp, entry.versionstamp, "left where it was");
+});
+
+Deno.test("DueWorker.runDue: also waits for a run that a job in flight started", async () => {
+  await using t = await tempKv();
+  const seen: string[] = [];
+  const worker: DueWorker = new DueWorker(t.kv, {
+    instance: "i",
+    handle: async (e, w) => {
+      seen.push(e.value.job.t);
+      if (e.value.job.t === "push") {
+        await new Promise((r) => setTimeout(r, 30));
+        // A push that owes another job now, and wakes the worker for it.
+        const op = consume(t.kv.atomic(), e);
+        addDue(op, [due(tick("next"), Date.now())], { queue: false, now: Date.now() });
+        await op.commit();
+        w.poke();
+      } else {
+        await consume(t.kv.atomic(), e).commit();
+      }
+    },
+  });
+  const op = t.kv.atomic();
+  addDue(op, [due(push("d1"), Date.now())], { queue: false, now: Date.now() });
+  await op.commit();
+  await worker.runDue();
+  assert.deepEqual(seen, ["push", "tick"]);
+  assert.equal((await entries(t.kv)).length, 0);
+  await worker.stop();
+});
+
+Deno.test("DueWorker.stop: a run that fails while stopping (KV closing) is not logged", async () => {
+  await using t = await tempKv();
+  let reads = 0;
+  let stopping: Promise<void> | undefined;
+  const handle = {
+    list: (sel: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+      if (++reads === 1) return t.kv.list(sel, opts); // the drain: nothing due
+      // The timer read: the app is shutting down and KV goes away under it.
+      stopping = worker.stop(100);
+      throw new Error("kv closed");
+    },
+    atomic: () => t.kv.atomic(),
+    watch: (keys: Deno.KvKey[]) => t.kv.watch(keys),
+  } as unknown as Deno.Kv;
+  const worker: DueWorker = new DueWorker(handle, { instance: "i", handle: async () => {} });
+  await captureErrors(async (logged) => {
+    await worker.runDue();
+    await stopping;
+    assert.equal(reads, 2);
+    assert.deepEqual(logged, [], "a stopping worker's failure is expected, not an error");
+  });
 });

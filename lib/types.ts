@@ -52,6 +52,8 @@ export interface Machine {
   sensed?: boolean;
   /** Admin's reason (state out_of_order). */
   outOfOrderReason?: string;
+  /** Expected repair day, "YYYY-MM-DD" in the building's time zone (state out_of_order). */
+  repairDate?: string;
   updatedAt: number;
 }
 
@@ -101,6 +103,7 @@ export const NOTIFICATION_KINDS = [
   "hold.expiring",
   "hold.expired",
   "machine.free",
+  "machine.repaired",
   "notice",
   "test",
 ] as const;
@@ -207,6 +210,31 @@ export interface InboxItem {
   critical?: boolean;
   createdAt: number;
   readAt?: number;
+}
+
+/** What a resident can report about a machine. */
+export const FAULT_CATEGORIES = [
+  "wont_start",
+  "leak",
+  "door",
+  "noise",
+  "payment",
+  "other",
+] as const;
+
+/** A category of {@link FAULT_CATEGORIES}. */
+export type FaultCategory = (typeof FAULT_CATEGORIES)[number];
+
+/** A resident's report of a problem with a machine (one open report per resident and machine). */
+export interface FaultReport {
+  machineId: string;
+  userId: string;
+  /** Reporter's display name and room, for the admin. */
+  name: string;
+  room: string;
+  category: FaultCategory;
+  note: string;
+  createdAt: number;
 }
 
 /** Who an admin notice goes to. */

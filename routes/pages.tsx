@@ -23,6 +23,8 @@ import AuthForm, { safeNext } from "../islands/AuthForm.tsx";
 import { inboxPage } from "./pages/inbox.tsx";
 import { settingsPage } from "./pages/settings.tsx";
 import { adminPage } from "./pages/admin.tsx";
+import { operatorPage } from "./pages/operator.tsx";
+import type { User } from "../lib/types.ts";
 
 /** What a page module returns: the title key, nav item and body. */
 export interface PageContent {
@@ -35,6 +37,9 @@ export interface PageContent {
   unread?: number;
 }
 
+/** Most buildings the header's switcher lists (the operator console lists them all). */
+export const SWITCHER_MAX = 100;
+
 /** A page module: renders the body for the signed-in user. */
 export type PageFn = (c: Context<AppEnv>, ctx: AppContext) => Promise<PageContent>;
 
@@ -43,10 +48,37 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
   const manifest = await loadManifest();
   const serve = serveBuilt(manifest);
 
+  /**
+   * The buildings an account may switch between (as `GET /api/me` lists them):
+   * none for an account with one building.
+   */
+  async function choices(user: User | null): Promise<{ id: string; name: string }[]> {
+    if (!user || (user.role !== "operator" && !user.adminOf?.some((b) => b !== user.buildingId))) {
+      return [];
+    }
+    const all = user.role === "operator" ? await ctx.store.listBuildings() : (await Promise.all(
+      [...new Set([user.buildingId, ...(user.adminOf ?? [])])].map((id) =>
+        ctx.store.getBuilding(id)
+      ),
+    )).filter((b) => !!b);
+    return all.map((b) => ({ id: b!.id, name: b!.name }));
+  }
+
   async function render(c: Context<AppEnv>, page: PageContent, status = 200) {
     const lang = c.get("lang");
     const user = c.get("user");
-    const unread = page.unread ?? (user ? await ctx.store.unreadCount(user.id) : 0);
+    const [unread, buildings] = await Promise.all([
+      page.unread ?? (user ? ctx.store.unreadCount(user.id) : 0),
+      choices(user),
+    ]);
+    const bid = c.get("buildingId") ?? "";
+    // A long list keeps its first entries and the current building.
+    const shown = buildings.length > SWITCHER_MAX
+      ? [
+        ...buildings.slice(0, SWITCHER_MAX).filter((b) => b.id !== bid),
+        ...buildings.filter((b) => b.id === bid),
+      ]
+      : buildings;
     const html = "<!doctype html>" + renderToString(
       <Layout
         lang={lang}
@@ -57,11 +89,17 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
               ? ["-admin"]
               : page.active === "settings"
               ? ["-settings"]
+              : page.active === "inbox"
+              ? ["-inbox"]
+              : page.active === "operator"
+              ? ["-admin", "-operator"]
               : []),
         })}
         user={user ? publicUser(user) : null}
         active={page.active}
         unread={unread}
+        buildings={shown.length > 1 ? shown : undefined}
+        building={bid}
       >
         {page.body}
       </Layout>,
@@ -74,8 +112,12 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     });
   }
 
-  /** Pages that need a signed-in user redirect to /login otherwise. */
-  function signedIn(fn: PageFn, admin = false) {
+  /**
+   * Pages that need a signed-in user redirect to /login otherwise; those for
+   * admins (of the building the request acts in) or the operator answer 403
+   * to anyone else.
+   */
+  function signedIn(fn: PageFn, need?: "admin" | "operator") {
     return async (c: Context<AppEnv>) => {
       const user = c.get("user");
       if (!user) {
@@ -90,10 +132,16 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         const qs = q.toString();
         return c.redirect(qs ? `/login?${qs}` : "/login", 302);
       }
-      if (admin && !administers(user, c.get("buildingId") ?? "")) {
+      if (need === "admin" && !administers(user, c.get("buildingId") ?? "")) {
         return render(c, {
           title: "nav.admin",
           body: <p class="banner error">403 · {t(c.get("lang"), "admin.forbidden")}</p>,
+        }, 403);
+      }
+      if (need === "operator" && user.role !== "operator") {
+        return render(c, {
+          title: "nav.operator",
+          body: <p class="banner error">403 · {t(c.get("lang"), "operator.forbidden")}</p>,
         }, 403);
       }
       return render(c, await fn(c, ctx));
@@ -210,7 +258,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
 
     app.get("/inbox", signedIn(inboxPage));
     app.get("/settings", signedIn(settingsPage));
-    app.get("/admin", signedIn(adminPage, true));
+    app.get("/admin", signedIn(adminPage, "admin"));
+    app.get("/operator", signedIn(operatorPage, "operator"));
 
     // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).
     app.get("*", async (c, next) => {

@@ -204,6 +204,19 @@ const TABLE: Record<string, Case[]> = {
   "GET /api/me": [{ name: "me", expect: signedIn(200), cell: { path: "/api/me" } }],
   "GET /api/machines": [{ name: "board", expect: signedIn(200), cell: { path: "/api/machines" } }],
   "GET /api/sync": [{ name: "sync", expect: signedIn(200), cell: { path: "/api/sync" } }],
+  "POST /api/machines/:id/report": [{
+    name: "report a problem with a machine",
+    expect: signedIn(201),
+    cell: async (k, p) => ({
+      path: `/api/machines/${(await machine(k, "available", p.resident.user)).id}/report`,
+      body: { category: "leak", note: "water on the floor" },
+    }),
+  }],
+  "GET /api/admin/reports": [{
+    name: "reports by machine",
+    expect: adminOnly(200),
+    cell: { path: "/api/admin/reports" },
+  }],
   "POST /api/machines/:id/:action": [
     { name: "hold a free machine", expect: signedIn(200), cell: action("hold", "available") },
     {
@@ -572,6 +585,11 @@ const TABLE: Record<string, Case[]> = {
     name: "admin page",
     expect: { ...page, resident: 403, other: 403 },
     cell: { path: "/admin" },
+  }],
+  "GET /operator": [{
+    name: "operator console",
+    expect: { ...page, resident: 403, other: 403 },
+    cell: { path: "/operator" },
   }],
 };
 

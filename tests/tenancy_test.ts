@@ -117,6 +117,15 @@ const ROWS: Row[] = [
     expect: { resA: 200, adminA: 200, resB: 404, adminB: 404, operator: 200 },
   },
   {
+    name: "report a problem with a machine of A",
+    method: "POST",
+    cell: async (w) => ({
+      path: `/api/machines/${await machineA(w, fresh("F"))}/report`,
+      body: { category: "door", note: "" },
+    }),
+    expect: { resA: 201, adminA: 201, resB: 404, adminB: 404, operator: 201 },
+  },
+  {
     name: "rename a machine of A",
     method: "PATCH",
     cell: async (w) => ({

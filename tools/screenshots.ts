@@ -19,9 +19,10 @@ import type { Page } from "playwright-core";
 import config from "../fresh.config.ts";
 import { buildAssets } from "../lib/build.ts";
 import { newId } from "../lib/ids.ts";
+import { K } from "../lib/keys.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
 import { startAppServer } from "../tests/support/browser.ts";
-import { admin, type Client, resident } from "../tests/support/harness.ts";
+import { admin, Client, resident } from "../tests/support/harness.ts";
 import type { TestServer } from "../tests/support/harness.ts";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../tests/support/browser.ts";
@@ -29,7 +30,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../tests/support/browser.ts";
 /** The seeded demo: who is signed in as whom. */
 export interface Demo {
   srv: TestServer;
-  users: Record<"alice" | "bob" | "admin", Client>;
+  /** `admin` is the operator; `dana` lives in the two-room building 해오름관. */
+  users: Record<"alice" | "bob" | "admin" | "dana", Client>;
   machines: Machine[];
 }
 
@@ -57,6 +59,18 @@ export const SHOTS: Shot[] = [
   { name: "board-en", as: "alice", lang: "en", path: "/" },
   { name: "board-dark", as: "alice", lang: "ko", path: "/", colorScheme: "dark" },
   { name: "inbox", as: "alice", lang: "ko", path: "/inbox" },
+  {
+    name: "board-rooms",
+    as: "dana",
+    lang: "ko",
+    path: "/",
+    // Dana pins her room (B동 지하): it comes first.
+    before: async (page) => {
+      await page.click('[data-pin="B동 지하"]');
+      await page.waitForSelector('[data-room="B동 지하"]:first-of-type [aria-pressed="true"]');
+    },
+  },
+  { name: "operator", as: "admin", lang: "ko", path: "/operator" },
 ];
 
 const MIN = 60_000;
@@ -64,8 +78,10 @@ const MIN = 60_000;
 /** Shift a machine's timing into the past, as if `minutesAgo` had passed. */
 async function age(demo: Demo, id: string, minutesAgo: number): Promise<void> {
   const kv = demo.srv.ctx.store.kv;
-  const entry = await kv.get<Machine>(["machines", id]);
-  const m = entry.value!;
+  const bid = demo.users.alice.user.buildingId;
+  const entry = await kv.get<Machine>(K.machine(bid, id));
+  const m = entry.value ?? (await kv.get<Machine>(K.machine(demo.users.dana.user.buildingId, id)))
+    .value!;
   const d = minutesAgo * MIN;
   const shifted: Machine = {
     ...m,
@@ -73,7 +89,7 @@ async function age(demo: Demo, id: string, minutesAgo: number): Promise<void> {
     endsAt: m.endsAt !== undefined ? m.endsAt - d : undefined,
     holdExpiresAt: m.holdExpiresAt !== undefined ? m.holdExpiresAt - d : undefined,
   };
-  await kv.set(["machines", id], shifted);
+  await kv.set(K.machine(m.buildingId, id), shifted);
 }
 
 async function ok(p: Promise<{ status: number; json: unknown }>, what: string): Promise<void> {
@@ -85,7 +101,9 @@ async function ok(p: Promise<{ status: number; json: unknown }>, what: string): 
  * Start a server and seed the demo building: washer 1 is Alice's with 28
  * minutes left, washer 2 is Bob's and done 12 minutes ago, washer 3 is held
  * by Bob, washer 4 is out of order, dryer 1 is free, dryer 2 is Bob's with
- * 44 minutes left; Alice's inbox has a few notifications, some read.
+ * 44 minutes left; Alice's inbox has a few notifications, some read. The
+ * operator runs two more buildings: 해오름관 with two laundry rooms, where
+ * Dana lives, and 은행나무 아파트.
  */
 export async function seedDemo(): Promise<Demo> {
   await buildAssets(config);
@@ -93,7 +111,8 @@ export async function seedDemo(): Promise<Demo> {
   const alice = await resident(srv.url, "alice", "301");
   const bob = await resident(srv.url, "bob", "502");
   const adm = await admin(srv.url);
-  const demo: Demo = { srv, users: { alice, bob, admin: adm }, machines: [] };
+  const dana = new Client(srv.url);
+  const demo: Demo = { srv, users: { alice, bob, admin: adm, dana }, machines: [] };
   const list = (await alice.get("/api/machines")).json.machines as Machine[];
   const washers = list.filter((m) => m.kind === "washer");
   const dryers = list.filter((m) => m.kind === "dryer");
@@ -157,6 +176,44 @@ export async function seedDemo(): Promise<Demo> {
     await store.addToInbox(alice.user.id, bid, { id: newId(10), ...item });
   }
   demo.machines = await store.listMachines(bid);
+
+  // More buildings for the operator: one with two laundry rooms (Dana's), one plain.
+  const made = await adm.post("/api/operator/buildings", {
+    name: "해오름관",
+    washers: 3,
+    dryers: 2,
+    rooms: ["1층 세탁실", "B동 지하"],
+  });
+  if (made.status !== 201) throw new Error(`building: ${made.status}`);
+  const hid = made.json.building.id;
+  for (
+    const [name, kind] of [["세탁기 4", "washer"], ["세탁기 5", "washer"], ["건조기 3", "dryer"]]
+  ) {
+    await ok(
+      adm.post(`/api/admin/machines?building=${hid}`, { name, kind, room: "B동 지하" }),
+      "add machine",
+    );
+  }
+  await ok(dana.register("dana", "다나", "705", { inviteCode: made.json.inviteCode }), "dana");
+  const eun = new Client(srv.url);
+  await ok(eun.register("eun", "은", "204", { inviteCode: made.json.inviteCode }), "eun");
+  const hall = (await dana.get("/api/machines")).json.machines as Machine[];
+  const named = (n: string) => hall.find((m) => m.name === n)!.id;
+  await ok(dana.post(`/api/machines/${named("세탁기 4")}/start`, { minutes: 40 }), "start 4");
+  await age(demo, named("세탁기 4"), 9);
+  await ok(eun.post(`/api/machines/${named("세탁기 1")}/start`, { minutes: 35 }), "start 1");
+  await ok(eun.post(`/api/machines/${named("건조기 1")}/start`, { minutes: 60 }), "start d1");
+  await ok(
+    adm.post(`/api/admin/machines/${named("세탁기 3")}/out_of_order?building=${hid}`, {
+      reason: "배수 불량",
+    }),
+    "out of order",
+  );
+  await ok(adm.post(`/api/operator/buildings/${hid}/admins`, { loginId: "bob" }), "appoint");
+  await ok(
+    adm.post("/api/operator/buildings", { name: "은행나무 아파트", washers: 6, dryers: 4 }),
+    "building 3",
+  );
   return demo;
 }
 

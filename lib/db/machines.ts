@@ -22,7 +22,7 @@ import { retryCommit, tryCommit } from "../commit.ts";
 import { newId } from "../ids.ts";
 import { boardScope, K, userScope } from "../keys.ts";
 import { consume, type DueEntry } from "../outbox.ts";
-import { type DueJob, planMachineChange } from "../notify/plan.ts";
+import { due, type DueJob, planMachineChange, repairedSpec } from "../notify/plan.ts";
 import { StoreError } from "../store_error.ts";
 import type { Building, Machine, MachineKind, Preferences } from "../types.ts";
 import { BuildingStore } from "./buildings.ts";
@@ -210,6 +210,16 @@ export abstract class MachineStore extends BuildingStore {
           ? actorHold(m.kind)
           : await this.kv.get<string>(K.hold(holder, m.kind));
         if (idx.value === holdRef(bid, machineId)) op.check(idx).delete(idx.key);
+      }
+      if (outcome.event === "machine.repaired") {
+        // Everyone who reported it is told, and their reports close, in this commit.
+        const owed: DueJob[] = [];
+        for await (const r of this.kv.list({ prefix: K.machineReports(bid, machineId) })) {
+          const userId = r.key[3] as string;
+          op.delete(r.key); // not checked: a commit holds at most 10 checks
+          owed.push(due({ t: "notify", userId, b: bid, n: repairedSpec(m, userId) }, now));
+        }
+        this.addDue(op, owed, now);
       }
       if (outcome.event === "machine.started" && m.ownerId) {
         op.set(K.machineUser(m.id, m.ownerId), { at: now }, { expireIn: 24 * 3600_000 });

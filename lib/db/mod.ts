@@ -11,6 +11,7 @@
  * | `machines.ts`   | machines and lifecycle commands (one checked commit each) |
  * | `inbox.ts`      | inboxes and push devices                                  |
  * | `notices.ts`    | watches, nudges, notices, statistics, alarms, config      |
+ * | `reports.ts`    | residents' fault reports                                  |
  * | `sensors.ts`    | machines' smart-plug sensors: tokens, detector, facts     |
  *
  * The key layout is documented in `lib/keys.ts`, the only place that builds
@@ -25,6 +26,7 @@ export { getAll, type NewUser, publicUser } from "./users.ts";
 export { holdRef, parseHoldRef } from "./machines.ts";
 export { type SensorRecord, type SensorView } from "./sensors.ts";
 export { INBOX_KEEP, TRIM_EVERY } from "./log.ts";
+export { REPORTS_PER_MACHINE } from "./reports.ts";
 export { StoreError } from "../store_error.ts";
 
 /** Typed access to everything LaundryLive keeps in Deno KV. */

@@ -37,7 +37,7 @@ import {
 } from "../sensor/detector.ts";
 import type { Machine, MachineKind } from "../types.ts";
 import { holdRef, settledDraft } from "./machines.ts";
-import { NoticeStore } from "./notices.ts";
+import { ReportStore } from "./reports.ts";
 import { BUSY_BOARD, type Draft, type LogEvent } from "./records.ts";
 
 /** What KV keeps per sensor. */
@@ -131,7 +131,7 @@ export function sensorView(
 }
 
 /** Sensors of machines: attach, detach, readings, silence checks. */
-export abstract class SensorStore extends NoticeStore {
+export abstract class SensorStore extends ReportStore {
   /** The per-sensor rate limit (tests may lower it). */
   sensorRate: { limit: number; windowMs: number } = { ...SENSOR_RATE };
 

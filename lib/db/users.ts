@@ -132,10 +132,11 @@ export abstract class UserStore extends LogStore {
       if (!entry.value) throw new StoreError("not_found", "No such user.");
       const user = patch(entry.value);
       const op = this.kv.atomic().check(entry).set(entry.key, user);
-      if (user.buildingId !== entry.value.buildingId) {
-        op.delete(K.buildingUser(entry.value.buildingId, id))
-          .set(K.buildingUser(user.buildingId, id), true);
-      }
+      // The building index lists members and the admins appointed to a building.
+      const was = new Set([entry.value.buildingId, ...(entry.value.adminOf ?? [])]);
+      const is = new Set([user.buildingId, ...(user.adminOf ?? [])]);
+      for (const b of was) if (!is.has(b)) op.delete(K.buildingUser(b, id));
+      for (const b of is) if (!was.has(b)) op.set(K.buildingUser(b, id), true);
       return await tryCommit(op) ? user : null;
     });
   }

@@ -209,3 +209,34 @@ Deno.test("outcomeOf: what a push service's answer means for the device's health
     attention: undefined,
   });
 });
+
+Deno.test("deviceAfter: any one trace of trouble (failures, last error, last outcome) makes a success worth writing", async () => {
+  const { deviceAfter } = await import("./health.ts");
+  const now = 50_000_000;
+  const healthy = {
+    deviceId: "d",
+    userId: "u",
+    kind: "webpush" as const,
+    label: "",
+    createdAt: 0,
+    lastSeenAt: 0,
+    failures: 0,
+    lastSuccessAt: now - 1,
+  };
+  assert.equal(deviceAfter(healthy, { ok: true }, now), null, "control: nothing to write");
+  for (
+    const trouble of [
+      { failures: 1 },
+      { lastError: "503" },
+      { lastOutcome: "alarm" as const },
+    ]
+  ) {
+    const after = deviceAfter({ ...healthy, ...trouble }, { ok: true }, now);
+    assert.ok(after !== null, JSON.stringify(trouble));
+    assert.deepEqual(
+      [after.failures, after.lastError, after.lastOutcome, after.lastSuccessAt],
+      [0, undefined, undefined, now],
+      JSON.stringify(trouble),
+    );
+  }
+});

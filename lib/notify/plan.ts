@@ -246,6 +246,17 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
   return out;
 }
 
+/** The notice to a resident who reported a machine that is now repaired. */
+export function repairedSpec(m: Machine, userId: string): NotificationSpec {
+  return machineSpec(
+    m,
+    `machine.repaired:${m.id}:${m.gen}:${userId}`,
+    "machine.repaired",
+    "n.repaired.title",
+    "n.repaired.body",
+  );
+}
+
 /** A tick of machine `m`'s current use at `at` (one record per machine, use and moment). */
 export function tickAt(m: Machine, at: number): DueJob {
   const job: Job = { t: "tick", b: m.buildingId, machineId: m.id, useId: m.useId };

@@ -21,6 +21,7 @@ export const KIND_DEFAULTS: Record<NotificationKind, { urgency: Urgency; ttlSeco
   "hold.expiring": { urgency: "normal", ttlSeconds: 10 * 60 },
   "hold.expired": { urgency: "normal", ttlSeconds: 10 * 60 },
   "machine.free": { urgency: "normal", ttlSeconds: 15 * 60 },
+  "machine.repaired": { urgency: "normal", ttlSeconds: 24 * 3600 },
   "notice": { urgency: "normal", ttlSeconds: 24 * 3600 },
   "test": { urgency: "high", ttlSeconds: 5 * 60 },
 };

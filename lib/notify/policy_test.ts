@@ -124,6 +124,7 @@ Deno.test("KIND_DEFAULTS is exactly the SPEC transport table", () => {
     "hold.expiring": { urgency: "normal", ttlSeconds: 600 },
     "hold.expired": { urgency: "normal", ttlSeconds: 600 },
     "machine.free": { urgency: "normal", ttlSeconds: 900 },
+    "machine.repaired": { urgency: "normal", ttlSeconds: 86400 },
     "notice": { urgency: "normal", ttlSeconds: 86400 },
     "test": { urgency: "high", ttlSeconds: 300 },
   });
@@ -138,6 +139,7 @@ Deno.test("CONFIGURABLE_KINDS lists every kind but test, in settings order", () 
     "hold.expiring",
     "hold.expired",
     "machine.free",
+    "machine.repaired",
     "notice",
   ]);
   assert.deepEqual([...OWN_CYCLE_KINDS].sort(), ["use.done", "use.ending_soon", "use.overdue"]);

@@ -25,7 +25,16 @@ const MachinePatch = z.object({
   order: z.number().int().min(0).max(10_000).optional(),
 }).strict();
 
-const OutOfOrder = z.object({ reason: z.string().trim().max(200).default("") }).strict();
+const OutOfOrder = z.object({
+  reason: z.string().trim().max(200).default(""),
+  /** The expected repair day ("2026-12-04"), shown on the card. */
+  repairDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) &&
+      new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    "not a date",
+  ).optional(),
+}).strict();
 const Empty = z.object({}).strict();
 const UserPatch = z.object({ disabled: z.boolean() }).strict();
 const InviteBody = z.object({
@@ -102,7 +111,7 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     const r = await ctx.board.command(
       bid,
       machineIdParam(c.req.param("id")),
-      { type: "out_of_order", reason: b.reason },
+      { type: "out_of_order", reason: b.reason, repairDate: b.repairDate },
       actorOf(requireAdmin(c), bid),
     );
     return c.json({ machine: r.machine });
@@ -119,6 +128,11 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     );
     return c.json({ machine: r.machine });
   });
+
+  app.get(
+    "/reports",
+    async (c) => c.json({ reports: await ctx.store.listReports(currentBuilding(c)) }),
+  );
 
   app.get("/residents", async (c) => {
     const users = await ctx.store.listUsers(currentBuilding(c));

@@ -9,11 +9,20 @@ import type { AppContext } from "../../lib/context.ts";
 import { isCursor, parseCursor } from "../../lib/cursor.ts";
 import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
 import type { Actor, Command } from "../../lib/lifecycle.ts";
-import type { User } from "../../lib/types.ts";
+import { FAULT_CATEGORIES, type User } from "../../lib/types.ts";
 import { actorRole } from "../../lib/roles.ts";
 import { currentBuilding } from "../../lib/middleware/building.ts";
 
 const Empty = z.object({}).strict();
+
+/** Body of `POST /api/machines/:id/report`. */
+export const ReportBody = z.object({
+  category: z.enum(FAULT_CATEGORIES),
+  note: z.string().trim().max(300).default(""),
+}).strict();
+
+/** Fault reports a resident may file per hour (of any machine). */
+export const REPORTS_PER_HOUR = 10;
 const Minutes = z.object({ minutes: z.number().int().min(1).max(600) }).strict();
 
 /** Resident actions and their bodies. */
@@ -51,6 +60,21 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
       ctx.store.getBuilding(bid),
     ]);
     return c.json({ cursor, serverTime: Date.now(), machines, building });
+  });
+
+  // A resident reports a problem (before the generic action route, which would take it).
+  app.post("/machines/:id/report", async (c) => {
+    const u = requireUser(c);
+    const id = machineIdParam(c.req.param("id"));
+    const b = await body(c, ReportBody);
+    const rl = await ctx.store.hitRate(`report:${u.id}`, REPORTS_PER_HOUR, 3600_000);
+    if (!rl.allowed) {
+      throw new HttpError(429, "rate_limited", "Too many reports; try later.", {
+        "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
+      });
+    }
+    const report = await ctx.store.addReport(currentBuilding(c), id, u, b);
+    return c.json({ report }, 201);
   });
 
   app.post("/machines/:id/:action", async (c) => {

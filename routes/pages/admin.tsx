@@ -22,7 +22,7 @@ export const adminPage: PageFn = async (c, ctx) => {
   const user = c.get("user")!;
   const { store } = ctx;
   const bid = currentBuilding(c);
-  const [machines, cursor, users, invites, notices, overall, alarm] = await Promise.all([
+  const [machines, cursor, users, invites, notices, overall, alarm, reports] = await Promise.all([
     store.listMachines(bid),
     store.currentCursor(user.id, bid),
     store.listUsers(bid),
@@ -30,6 +30,7 @@ export const adminPage: PageFn = async (c, ctx) => {
     store.listNotices(bid),
     store.getStats(statScope(bid)),
     store.pushAlarm(),
+    store.listReports(bid),
   ]);
   const noticeRows = await Promise.all(
     notices.map(async (n) => ({ ...n, stats: await store.getStats(n.id) })),
@@ -67,6 +68,7 @@ export const adminPage: PageFn = async (c, ctx) => {
           cursor={cursor}
           serverTime={serverTime}
           me={user.id}
+          reports={reports}
           settings={{
             minuteMs: store.settings.minuteMs,
             pickupGraceMinutes: store.settings.pickupGraceMinutes,
