@@ -341,6 +341,11 @@ Deno.test("machineView: a cycle nobody registered (a sensor saw it) is someone's
   const late = machineView(someone, "me", 60 * 60_000, "en", s);
   assert.equal(late.state, "in_use");
   assert.equal(late.timeText, "still running");
+  assert.equal(
+    machineView(someone, "me", 50 * 60_000, "en", s).timeText,
+    "still running",
+    "at 0:00",
+  );
   const done = machineView(
     { ...someone, state: "done", sensed: undefined, doneAt: 40 * 60_000 },
     "me",
