@@ -18,7 +18,8 @@ interface Delta {
 
 /** An unread count stored wherever `read`/`write` keep it (never below 0). */
 export class UnreadCounter {
-  #inFlight: Delta[] | null = null;
+  // A plain property, not `#inFlight`: private fields cost the es2020 bundle a helper chunk.
+  private inFlight: Delta[] | null = null;
 
   /** Count through `read`/`write` (e.g. a signal's value). */
   constructor(
@@ -29,7 +30,7 @@ export class UnreadCounter {
   /** Apply a change seen at user-log seq `seq`. */
   change(seq: number, delta: number): void {
     this.write(Math.max(0, this.read() + delta));
-    this.#inFlight?.push({ seq, delta });
+    this.inFlight?.push({ seq, delta });
   }
 
   /**
@@ -39,7 +40,7 @@ export class UnreadCounter {
   fromServer(count: number, cursorOf: string): void {
     const parts = cursorOf.split(":"); // epoch:building:board:user
     const userSeq = Number(parts[parts.length - 1] ?? 0);
-    const later = (this.#inFlight ?? []).filter((d) => d.seq > userSeq);
+    const later = (this.inFlight ?? []).filter((d) => d.seq > userSeq);
     this.write(Math.max(0, count + later.reduce((n, d) => n + d.delta, 0)));
   }
 
@@ -48,13 +49,13 @@ export class UnreadCounter {
     fetchFn: () => Promise<T>,
   ): Promise<T> {
     const mine: Delta[] = [];
-    this.#inFlight = mine;
+    this.inFlight = mine;
     try {
       const r = await fetchFn();
       this.fromServer(r.unread, r.cursor);
       return r;
     } finally {
-      if (this.#inFlight === mine) this.#inFlight = null;
+      if (this.inFlight === mine) this.inFlight = null;
     }
   }
 }

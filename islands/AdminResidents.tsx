@@ -25,6 +25,8 @@ export interface AdminResidentsProps {
   residents: PublicUser[];
   /** The signed-in admin's id (cannot disable themself). */
   me: string;
+  /** The operator may change admins' accounts; a building admin only residents'. */
+  operator?: boolean;
 }
 
 /** Does the resident match the search text (name, room, login id; case-insensitive)? */
@@ -192,7 +194,7 @@ function AdminResidents(props: AdminResidentsProps) {
                 {t(lang, "admin.joined", { date: formatDate(u.createdAt, lang) })}
               </span>
             </div>
-            {u.id !== props.me && (
+            {u.id !== props.me && (u.role !== "admin" || props.operator) && (
               <div class="row-actions">
                 {!u.disabled && (
                   <button

@@ -255,6 +255,7 @@ function Board(props: BoardProps) {
         {v.reason && (
           <p class="reason">{t(lang, "board.out_of_order_reason", { reason: v.reason })}</p>
         )}
+        {v.repairText && <p class="reason" data-repair>{v.repairText}</p>}
         {startFor.value === m.id
           ? (
             <form
@@ -315,6 +316,7 @@ function Board(props: BoardProps) {
             </div>
           )}
         {noteEl(notes.value[m.id])}
+        <a class="report-link" href={`/report?m=${m.id}`}>{t(lang, "report.button")}</a>
       </li>
     );
   };

@@ -52,7 +52,7 @@ function ReportForm(props: ReportFormProps) {
       <div class="panel">
         <p class="banner ok" role="status" data-report-sent>{t(lang, "report.sent")}</p>
         <p>
-          <a class="button primary" href={`/?m=${props.machineId}`}>{t(lang, "nav.board")}</a>
+          <a class="button primary" href={`/?m=${props.machineId}`}>{t(lang, "report.back")}</a>
         </p>
       </div>
     );

@@ -11,6 +11,7 @@ export const islands: Record<string, () => Promise<{ default: unknown }>> = {
   NoticeComposer: () => import("./NoticeComposer.tsx"),
   NotificationBell: () => import("./NotificationBell.tsx"),
   OperatorConsole: () => import("./OperatorConsole.tsx"),
+  ReportForm: () => import("./ReportForm.tsx"),
   Settings: () => import("./Settings.tsx"),
   Toasts: () => import("./Toasts.tsx"),
 };

@@ -143,7 +143,7 @@ export function machineView(
     icon: ICONS[cur.state],
     reason: cur.state === "out_of_order" && cur.outOfOrderReason ? cur.outOfOrderReason : undefined,
     ...(cur.state === "out_of_order" && cur.repairDate
-      ? { repairText: t(lang, "board.repair_eta", { date: dayText(cur.repairDate, lang) }) }
+      ? { repairText: repairText(cur.repairDate, lang) }
       : {}),
     endsAt: cur.state === "in_use" ? cur.endsAt : undefined,
     nudgeOpensIn,
@@ -187,13 +187,8 @@ export function applyBoardEvent(
   return next.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
 }
 
-/** A calendar day "2026-12-04" as people say it: "12월 4일" / "December 4". */
-export function dayText(day: string, lang: Lang): string {
-  const d = new Date(`${day}T12:00:00Z`);
-  if (Number.isNaN(d.getTime())) return day;
-  return new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-US", {
-    month: "long",
-    day: "numeric",
-    timeZone: "UTC",
-  }).format(d);
+/** "수리 예정: 12월 4일" / "Repair expected: 12/4" for a repair day "2026-12-04". */
+export function repairText(day: string, lang: Lang): string {
+  const [, m, d] = day.split("-").map(Number);
+  return t(lang, "board.repair_eta", { m, d });
 }

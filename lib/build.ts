@@ -367,6 +367,7 @@ const ADMIN_ERRORS = new Set([
   "unknown_machine",
   "no_sensor",
   "self",
+  "admin_account",
 ]);
 /** Refusals of requests no page of ours makes (bad hosts, handshakes, frames). */
 const SERVER_ONLY_ERRORS = new Set([
@@ -397,7 +398,14 @@ const SERVER_ONLY_KEYS = new Set([
 ]);
 
 /** The per-page message files besides the common one (see {@linkcode messagePart}). */
-export const MESSAGE_PARTS = ["-admin", "-settings", "-auth", "-operator", "-inbox"] as const;
+export const MESSAGE_PARTS = [
+  "-admin",
+  "-settings",
+  "-auth",
+  "-operator",
+  "-inbox",
+  "-report",
+] as const;
 
 /**
  * Which browser message file a key ships in: "" for the common file every
@@ -431,6 +439,8 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   }
   if (prefix === "login" || prefix === "register" || prefix === "reset") return "-auth";
   if (prefix === "operator") return "-operator";
+  // The fault-report form and the admin's report list; the card's link is common.
+  if ((prefix === "report" && key !== "report.button") || prefix === "fault") return "-report";
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
   if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
   return "";

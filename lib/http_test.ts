@@ -461,13 +461,13 @@ Deno.test("toErrorResponse: the wait in the body and in Retry-After agree, which
       throw new HttpError(405, "method_not_allowed", "No.", { Allow: "GET" }, { field: "x" });
     },
     "/store-wait": () => {
-      throw Object.assign(new StoreError("busy", "Try again.", 503), { retryAfterSec: 2 });
+      throw Object.assign(new StoreError("busy", "Try again."), { retryAfterSec: 2 });
     },
     "/store-zero": () => {
-      throw Object.assign(new StoreError("busy", "Try again.", 503), { retryAfterSec: 0 });
+      throw Object.assign(new StoreError("busy", "Try again."), { retryAfterSec: 0 });
     },
     "/store-text": () => {
-      throw Object.assign(new StoreError("busy", "Try again.", 503), { retryAfterSec: "2" });
+      throw Object.assign(new StoreError("busy", "Try again."), { retryAfterSec: "2" });
     },
   };
   for (const [path, fn] of Object.entries(routes)) app.get(path, fn);

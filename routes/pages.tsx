@@ -21,6 +21,7 @@ import { Layout, type LayoutProps } from "../components/Layout.tsx";
 import Board from "../islands/Board.tsx";
 import AuthForm, { safeNext } from "../islands/AuthForm.tsx";
 import { inboxPage } from "./pages/inbox.tsx";
+import { reportPage } from "./pages/report.tsx";
 import { settingsPage } from "./pages/settings.tsx";
 import { adminPage } from "./pages/admin.tsx";
 import { operatorPage } from "./pages/operator.tsx";
@@ -86,7 +87,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         assets={assetTags(manifest, lang, {
           parts: page.parts ??
             (page.active === "admin"
-              ? ["-admin"]
+              ? ["-admin", "-report"]
               : page.active === "settings"
               ? ["-settings"]
               : page.active === "inbox"
@@ -259,6 +260,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     app.get("/inbox", signedIn(inboxPage));
     app.get("/settings", signedIn(settingsPage));
     app.get("/admin", signedIn(adminPage, "admin"));
+    app.get("/report", signedIn(reportPage));
     app.get("/operator", signedIn(operatorPage, "operator"));
 
     // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).

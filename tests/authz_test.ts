@@ -580,6 +580,13 @@ const TABLE: Record<string, Case[]> = {
   "GET /*": [{ name: "an unknown page", expect: everyone(404), cell: { path: "/no-such-page" } }],
   "GET /": [{ name: "board page", expect: page, cell: { path: "/" } }],
   "GET /inbox": [{ name: "inbox page", expect: page, cell: { path: "/inbox" } }],
+  "GET /report": [{
+    name: "report page of a machine",
+    expect: page,
+    cell: async (k, p) => ({
+      path: `/report?m=${(await machine(k, "available", p.resident.user)).id}`,
+    }),
+  }],
   "GET /settings": [{ name: "settings page", expect: page, cell: { path: "/settings" } }],
   "GET /admin": [{
     name: "admin page",

@@ -159,6 +159,18 @@ const ROWS: Row[] = [
     expect: ADMIN_OF_A,
   },
   {
+    name: "disable another admin of A (the operator's call)",
+    method: "PATCH",
+    cell: async (w) => {
+      const u = await resident(w.url, fresh("coadmin"));
+      await w.who.operator.post(`/api/operator/buildings/${w.a}/admins`, {
+        loginId: u.user.loginId,
+      });
+      return { path: `/api/admin/residents/${u.user.id}`, body: { disabled: true } };
+    },
+    expect: { resA: 403, adminA: 403, resB: 403, adminB: 404, operator: 200 },
+  },
+  {
     name: "issue a reset code for a resident of A",
     method: "POST",
     cell: (w) =>

@@ -192,6 +192,11 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     if (!u || (u.buildingId !== bid && !u.adminOf?.includes(bid)) || u.role === "operator") {
       throw new HttpError(404, "not_found", "No such user.");
     }
+    // Disabling or resetting an admin (who may administer other buildings
+    // too) is the operator's call, not a fellow building admin's.
+    if (u.role === "admin" && requireAdmin(c).role !== "operator") {
+      throw new HttpError(403, "admin_account", "Only the operator can change an admin's account.");
+    }
     return id;
   }
 

@@ -78,7 +78,12 @@ export const adminPage: PageFn = async (c, ctx) => {
             pickupGraceMinutes: store.settings.pickupGraceMinutes,
           }}
         />
-        <AdminResidents lang={lang} residents={users.map(publicUser)} me={user.id} />
+        <AdminResidents
+          lang={lang}
+          residents={users.map(publicUser)}
+          me={user.id}
+          operator={user.role === "operator"}
+        />
         <AdminInvites lang={lang} invites={invites} serverTime={serverTime} />
         <section id="notices" class="admin-section" aria-labelledby="notices-title">
           <h2 id="notices-title">{t(lang, "admin.notices")}</h2>

@@ -16,12 +16,12 @@ export const reportPage: PageFn = async (c, ctx) => {
   if (!m) {
     return {
       title: "notfound.title",
-      status: 404,
       body: <p class="banner error">{t(lang, "notfound.title")}</p>,
     };
   }
   return {
     title: "report.button",
+    parts: ["-report"],
     body: (
       <section class="narrow">
         <h1>{t(lang, "report.title", { machine: m.name })}</h1>

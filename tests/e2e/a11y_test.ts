@@ -93,7 +93,7 @@ for (const scheme of ["light", "dark"] as const) {
         problems.push(...await axe(page, `${lang} offline`));
         problems.push(...await smallTargets(page, `${lang} offline`));
         await signIn(ctx, boss);
-        for (const path of ["/", "/inbox", "/settings", "/admin"]) {
+        for (const path of ["/", "/inbox", "/settings", "/admin", `/report?m=${list[2].id}`]) {
           await page.goto(srv.url + path);
           await hydrated(page);
           await page.waitForTimeout(200);
