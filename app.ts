@@ -5,7 +5,8 @@
  *
  * ```
  * request → requestGuard → publicOrigin → securityHeaders → bodyLimit → language
- *         → session → building → userLanguage → csrf (/api) → route → lib/
+ *         → session → building → userLanguage → csrf (/api, except the sensor webhook)
+ *         → route → lib/
  * ```
  * @module
  */
@@ -26,6 +27,8 @@ import { machineRoutes } from "./routes/api/machines.ts";
 import { adminRoutes } from "./routes/api/admin.ts";
 import { operatorRoutes } from "./routes/api/operator.ts";
 import { building } from "./lib/middleware/building.ts";
+import { exceptSensorWebhook } from "./lib/middleware/sensor_webhook.ts";
+import { adminSensorRoutes, sensorRoutes } from "./routes/api/sensors.ts";
 import { wsRoutes } from "./routes/ws.ts";
 import { healthHandler } from "./lib/healthz.ts";
 import { bodyLimit } from "./lib/middleware/body_limit.ts";
@@ -63,7 +66,7 @@ export function createApp(
   app.use("*", session(ctx.store));
   app.use("*", building(ctx.store));
   app.use("*", userLanguage(ctx.store));
-  app.use("/api/*", csrf(ctx.config.allowedOrigins));
+  app.use("/api/*", exceptSensorWebhook(csrf(ctx.config.allowedOrigins)));
   app.use("/api/*", async (c, next) => {
     await next();
     c.res.headers.set("Cache-Control", "no-store");
@@ -74,6 +77,8 @@ export function createApp(
   app.route("/api", machineRoutes(ctx));
   app.route("/api/admin", adminRoutes(ctx));
   app.route("/api/operator", operatorRoutes(ctx));
+  app.route("/api/admin", adminSensorRoutes(ctx));
+  app.route("/api/sensors", sensorRoutes(ctx));
   app.route("/ws", wsRoutes(ctx));
   for (const mount of extra) mount(app, ctx);
   return app;

@@ -2,14 +2,16 @@
  * Admin: the machines with their live state (the shared live connection's
  * `machines` signal, like the board), and add / rename / out of order /
  * repaired (with an expected repair day) / remove, and the residents' open
- * fault reports under each machine. Removal of a machine in use is refused
- * by the API; its message is shown.
+ * fault reports under each machine, and each machine's smart-plug sensor
+ * (attach: its token is shown once; status and last reading; remove).
+ * Removal of a machine in use is refused by the API; its message is shown.
  * @module
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { island } from "../lib/islands.ts";
-import { type Lang, t } from "../lib/i18n.ts";
+import { formatDuration, type Lang, t } from "../lib/i18n.ts";
+import type { SensorView } from "../lib/db/sensors.ts";
 import { applyBoardEvent, machineView } from "../lib/board_view.ts";
 import type { FaultReport, Machine, MachineKind } from "../lib/types.ts";
 import { api } from "../client/api.ts";
@@ -27,6 +29,19 @@ export interface AdminMachinesProps {
   settings: { minuteMs: number; pickupGraceMinutes: number };
   /** Open fault reports by machine id. */
   reports?: Record<string, FaultReport[]>;
+  /** Sensors by machine id (status at page load; docs/SENSORS.md). */
+  sensors?: Record<string, SensorView>;
+}
+
+/** A sensor's status line: waiting for a first reading, reporting, or silent. */
+export function sensorText(s: SensorView, now: number, lang: Lang): string {
+  if (s.status === "waiting" || s.lastReadingAt === undefined) {
+    return t(lang, "admin.sensor_waiting");
+  }
+  const time = formatDuration(Math.max(0, now - s.lastReadingAt));
+  return s.status === "silent"
+    ? t(lang, "admin.sensor_silent", { time })
+    : t(lang, "admin.sensor_ok", { watts: s.lastWatts ?? 0, time });
 }
 
 /** Keep a focused input focused across renders: a stable ref callback. */
@@ -67,6 +82,9 @@ function AdminMachines(props: AdminMachinesProps) {
   const repairDate = useSignal("");
   /** Open reports; a repair closes a machine's (the server did in the same commit). */
   const reports = useSignal(props.reports ?? {});
+  const sensors = useSignal(props.sensors ?? {});
+  /** A sensor token just issued: shown once, until the next action. */
+  const token = useSignal<{ id: string; token: string } | null>(null);
   const newName = useSignal("");
   const addError = useSignal<{ text: string; field: string } | null>(null);
   const newKind = useSignal<MachineKind>("washer");
@@ -207,6 +225,27 @@ function AdminMachines(props: AdminMachinesProps) {
       return t(lang, "admin.machine_removed", { name: m.name });
     });
 
+  const attachSensor = (m: Machine) =>
+    run(m.id, async () => {
+      const r = await api<{ token: string; sensor: SensorView }>(
+        "POST",
+        `/api/admin/machines/${m.id}/sensor`,
+        {},
+      );
+      sensors.value = { ...sensors.value, [m.id]: r.sensor };
+      token.value = { id: m.id, token: r.token };
+      return t(lang, "admin.sensor_attached", { name: m.name });
+    });
+
+  const detachSensor = (m: Machine) =>
+    run(m.id, async () => {
+      await api("DELETE", `/api/admin/machines/${m.id}/sensor`);
+      const { [m.id]: _gone, ...rest } = sensors.value;
+      sensors.value = rest;
+      if (token.value?.id === m.id) token.value = null;
+      return t(lang, "admin.sensor_detached", { name: m.name });
+    });
+
   const closeOnEscape = (e: KeyboardEvent) => {
     if (e.key === "Escape") closeForm();
   };
@@ -247,6 +286,20 @@ function AdminMachines(props: AdminMachinesProps) {
                   </span>
                 )}
                 {v.repairText && <span class="reason" data-repair>{v.repairText}</span>}
+                {sensors.value[m.id] && (
+                  <span
+                    class={sensors.value[m.id].status === "silent" ? "reason" : "muted"}
+                    data-sensor={sensors.value[m.id].status}
+                  >
+                    {sensorText(sensors.value[m.id], at, lang)}
+                  </span>
+                )}
+                {token.value?.id === m.id && (
+                  <p class="token" data-sensor-token>
+                    {t(lang, "admin.sensor_token")} <code>{token.value.token}</code>{" "}
+                    <code>POST /api/sensors/{m.id}</code>
+                  </p>
+                )}
                 {(reports.value[m.id]?.length ?? 0) > 0 && (
                   <details class="reports" data-reports={m.id}>
                     <summary>
@@ -312,6 +365,26 @@ function AdminMachines(props: AdminMachinesProps) {
                       onClick={() => openForm(m, "ooo")}
                     >
                       {t(lang, "admin.out_of_order")}
+                    </button>
+                  )}
+                {sensors.value[m.id]
+                  ? (
+                    <ConfirmButton
+                      lang={lang}
+                      label={t(lang, "admin.sensor_detach")}
+                      action="sensor_detach"
+                      disabled={rowBusy}
+                      onConfirm={() => detachSensor(m)}
+                    />
+                  )
+                  : (
+                    <button
+                      type="button"
+                      data-action="sensor_attach"
+                      disabled={rowBusy}
+                      onClick={() => attachSensor(m)}
+                    >
+                      {t(lang, "admin.sensor_attach")}
                     </button>
                   )}
                 <ConfirmButton

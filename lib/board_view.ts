@@ -92,20 +92,36 @@ export function machineView(
       }
       break;
     case "in_use": {
-      ownerLabel = mine ? t(lang, "owner.mine", { kind: kindWord }) : t(lang, "owner.neighbour");
+      // A cycle a sensor saw start has no owner: "someone"; whoever is at it may register it.
+      const someone = cur.ownerId === undefined;
+      ownerLabel = mine
+        ? t(lang, "owner.mine", { kind: kindWord })
+        : someone
+        ? t(lang, "owner.someone")
+        : t(lang, "owner.neighbour");
       const left = (cur.endsAt ?? now) - now;
-      timeText = t(lang, "time.remaining", { time: formatDuration(left) });
+      // A sensed cycle's end is the sensor's to say: past its estimate it is still running.
+      timeText = cur.sensed && left <= 0
+        ? t(lang, "time.sensed")
+        : t(lang, "time.remaining", { time: formatDuration(left) });
       const total = (cur.endsAt ?? now) - (cur.startedAt ?? now);
       progress = total > 0 ? Math.min(1, Math.max(0, 1 - left / total)) : 1;
       if (mine) actions.push("extend", "finish");
+      else if (someone) actions.push("start");
       break;
     }
     case "done": {
-      ownerLabel = mine ? t(lang, "owner.mine", { kind: kindWord }) : t(lang, "owner.neighbour");
+      const someone = cur.ownerId === undefined;
+      ownerLabel = mine
+        ? t(lang, "owner.mine", { kind: kindWord })
+        : someone
+        ? t(lang, "owner.someone_done")
+        : t(lang, "owner.neighbour");
       timeText = t(lang, "time.overdue", { time: formatDuration(now - (cur.doneAt ?? now)) });
       // No doneAt: the grace period has not started (the server refuses too).
       const opens = nudgeOpensAt(cur, s);
-      if (mine) actions.push("collect");
+      // Laundry nobody registered: nobody to ask; anyone may clear it.
+      if (mine || someone) actions.push("collect");
       else if (opens !== null && now >= opens) actions.push("nudge");
       else if (opens !== null) nudgeOpensIn = opens - now;
       break;

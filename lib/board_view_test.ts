@@ -314,3 +314,44 @@ Deno.test("machineView: an out-of-order machine shows its expected repair day in
   );
   assert.equal(repairText("2026-01-31", "ko"), "수리 예정: 1월 31일");
 });
+
+Deno.test("machineView: a cycle nobody registered (a sensor saw it) is someone's: anyone may register it, or clear its laundry", () => {
+  const someone: Machine = {
+    id: "s1",
+    buildingId: "b1",
+    name: "W9",
+    kind: "washer",
+    room: "r",
+    order: 9,
+    state: "in_use",
+    useId: "u9",
+    gen: 2,
+    startedAt: 0,
+    endsAt: 50 * 60_000,
+    sensed: true,
+    updatedAt: 0,
+  };
+  const s = { minuteMs: 60_000, pickupGraceMinutes: 3 };
+  const running = machineView(someone, "me", 10 * 60_000, "ko", s);
+  assert.equal(running.ownerLabel, "누군가 사용 중 (센서 감지)");
+  assert.deepEqual(running.actions, ["start"]);
+  assert.equal(running.timeText, "40:00 남음");
+  // Past its estimate the sensor still says running: no negative countdown, no "done".
+  const late = machineView(someone, "me", 60 * 60_000, "en", s);
+  assert.equal(late.state, "in_use");
+  assert.equal(late.timeText, "still running");
+  assert.equal(
+    machineView(someone, "me", 50 * 60_000, "en", s).timeText,
+    "still running",
+    "at 0:00",
+  );
+  const done = machineView(
+    { ...someone, state: "done", sensed: undefined, doneAt: 40 * 60_000 },
+    "me",
+    50 * 60_000,
+    "en",
+    s,
+  );
+  assert.equal(done.ownerLabel, "Someone's laundry");
+  assert.deepEqual(done.actions, ["collect"], "clear it; nobody to nudge");
+});

@@ -365,6 +365,7 @@ const ADMIN_ERRORS = new Set([
   "in_the_past",
   "too_far",
   "unknown_machine",
+  "no_sensor",
   "self",
   "admin_account",
 ]);
@@ -376,6 +377,9 @@ const SERVER_ONLY_ERRORS = new Set([
   "upgrade_required",
   "bad_frame",
   "bad_message",
+  // The sensor webhook's refusals: a plug or Home Assistant reads them, no page.
+  "bad_sensor_token",
+  "bad_reading_time",
 ]);
 
 /** Error codes only the operator console shows (routes/api/operator.ts, the building choice). */

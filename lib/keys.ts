@@ -45,6 +45,8 @@
  * | ["due_wake"]                               | {at}: bumped when a due record is added|
  * | ["lease", name, slot]                      | {by, at}: once-per-slot work (sweep)   |
  * | ["alarm", name]                            | Alarm: our setup is wrong (operator)   |
+ * | ["sensors", bid, machineId]                | SensorRecord: token hash, detector     |
+ * |                                            | state, rate window (lib/db/sensors.ts) |
  * @module
  */
 /** A KV key. */
@@ -136,4 +138,6 @@ export const K = {
   dueWake: (): Key => ["due_wake"],
   lease: (name: string, slot: number): Key => ["lease", name, slot],
   alarm: (name: string): Key => ["alarm", name],
+  sensor: (bid: string, machineId: string): Key => ["sensors", bid, machineId],
+  sensors: (bid: string): Key => ["sensors", bid],
 } as const;

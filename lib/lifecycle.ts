@@ -41,11 +41,11 @@ export const DEFAULT_SETTINGS: LifecycleSettings = {
   nudgeCooldownMinutes: 10,
 };
 
-/** Who issues a command. `system` is the scheduler. */
+/** Who issues a command. `system` is the scheduler; `sensor` a machine's smart plug. */
 export interface Actor {
   id: string;
   name: string;
-  role: "resident" | "admin" | "system";
+  role: "resident" | "admin" | "system" | "sensor";
 }
 
 /** Every command a machine accepts. */
@@ -85,7 +85,9 @@ export type MachineEventType =
   | "machine.out_of_order"
   | "machine.repaired"
   | "machine.hold_expired"
-  | "machine.done";
+  | "machine.done"
+  | "machine.sensed"
+  | "machine.sensor_lost";
 
 /** Error codes a command can fail with. */
 export type LifecycleError =
@@ -126,13 +128,14 @@ function cleared(m: Machine, now: number): Machine {
 
 /**
  * Apply what the passage of time alone does: an expired hold frees the
- * machine; a cycle whose end has passed becomes `done` (at its end time).
+ * machine; a cycle whose end has passed becomes `done` (at its end time),
+ * unless a sensor follows it (`sensed`: the sensor says when it ends).
  */
 export function settle(m: Machine, now: number): Settled {
   if ((m.state === "held" || m.state === "arrived") && (m.holdExpiresAt ?? Infinity) <= now) {
     return { machine: cleared(m, now), event: "machine.hold_expired", previousOwnerId: m.ownerId };
   }
-  if (m.state === "in_use" && (m.endsAt ?? Infinity) <= now) {
+  if (m.state === "in_use" && !m.sensed && (m.endsAt ?? Infinity) <= now) {
     return {
       machine: { ...m, state: "done", doneAt: m.endsAt, updatedAt: now },
       event: "machine.done",
@@ -213,6 +216,21 @@ export function apply(
         );
       }
       const walkUp = m.state === "available";
+      // A cycle a sensor saw start has no owner yet: whoever registers it makes it theirs.
+      if (m.state === "in_use" && m.ownerId === undefined) {
+        return {
+          ok: true,
+          event: "machine.started",
+          machine: {
+            ...m,
+            ownerId: actor.id,
+            ownerName: actor.name,
+            gen: m.gen + 1,
+            endsAt: now + cmd.minutes * min,
+            updatedAt: now,
+          },
+        };
+      }
       if (!walkUp && m.state !== "held" && m.state !== "arrived") {
         return fail("invalid_state", "This machine is not free.");
       }
@@ -278,7 +296,8 @@ export function apply(
       if (m.state !== "done") {
         return fail("invalid_state", "Only a finished machine can be collected.");
       }
-      if (!isOwner && !isAdmin) {
+      // Laundry of a cycle nobody registered (a sensor saw it) may be cleared by anyone.
+      if (!isOwner && !isAdmin && m.ownerId !== undefined) {
         return fail("not_owner", "Only the owner can mark the laundry collected.");
       }
       return { ok: true, event: "machine.collected", machine: cleared(m, now) };
@@ -312,6 +331,115 @@ export function apply(
   }
 }
 
+/**
+ * A fact from a machine's sensor (`lib/sensor/detector.ts`), as a command of
+ * the sensor actor: a cycle started or ended (at the time it really did), the
+ * sensor went silent, or it was detached.
+ */
+export type SensorCommand =
+  | { type: "sensor_start"; at: number; expectMinutes: number }
+  | { type: "sensor_end"; at: number }
+  | { type: "sensor_lost" };
+
+/**
+ * Apply a sensor fact to an already {@link settle}d machine:
+ *
+ * - `sensor_start` on a free machine, or on a done one (the laundry was taken
+ *   out and the machine started again): a walk-up cycle by "someone" (no
+ *   owner, nobody notified), its end estimated at `expectMinutes`; on a held
+ *   machine: the holder's cycle; on a running timed cycle: the sensor follows
+ *   it from now on (`machine.sensed`: the timer no longer ends it);
+ * - `sensor_end` on a running machine: done at the real end (`at`, not
+ *   before the start, not after now), which supersedes the timer's end;
+ * - `sensor_lost` (silent or detached) on a cycle the sensor followed: the
+ *   timer takes over again (`endsAt`).
+ *
+ * Anything else is refused (`invalid_state`): the fact changes nothing on the board.
+ */
+export function applySensor(
+  m: Machine,
+  cmd: SensorCommand,
+  actor: Actor,
+  now: number,
+  s: LifecycleSettings,
+  newUseId: () => string,
+): Outcome {
+  if (actor.role !== "sensor" && actor.role !== "system") {
+    return fail("forbidden", "Only a sensor reports sensor facts.");
+  }
+  if (m.state === "out_of_order") return fail("out_of_order", "This machine is out of order.");
+  switch (cmd.type) {
+    case "sensor_start": {
+      const startedAt = Math.min(cmd.at, now);
+      const endsAt = Math.max(startedAt + cmd.expectMinutes * s.minuteMs, now);
+      if (m.state === "available" || m.state === "done") {
+        return {
+          ok: true,
+          event: "machine.started",
+          machine: {
+            ...cleared(m, now),
+            state: "in_use",
+            useId: newUseId(),
+            startedAt,
+            endsAt,
+            sensed: true,
+          },
+        };
+      }
+      if (m.state === "held" || m.state === "arrived") {
+        const { holdExpiresAt: _, ...rest } = m;
+        return {
+          ok: true,
+          event: "machine.started",
+          machine: {
+            ...rest,
+            state: "in_use",
+            gen: m.gen + 1,
+            startedAt,
+            endsAt,
+            sensed: true,
+            updatedAt: now,
+          },
+        };
+      }
+      if (m.sensed) return fail("invalid_state", "The sensor already follows this cycle.");
+      return {
+        ok: true,
+        event: "machine.sensed",
+        machine: { ...m, sensed: true, gen: m.gen + 1, updatedAt: now },
+      };
+    }
+    case "sensor_end": {
+      if (m.state !== "in_use") return fail("invalid_state", "No cycle is running.");
+      const end = Math.min(Math.max(cmd.at, m.startedAt ?? cmd.at), now);
+      const { sensed: _, ...rest } = m;
+      return {
+        ok: true,
+        event: "machine.done",
+        machine: {
+          ...rest,
+          state: "done",
+          gen: m.gen + 1,
+          endsAt: end,
+          doneAt: end,
+          updatedAt: now,
+        },
+      };
+    }
+    case "sensor_lost": {
+      if (m.state !== "in_use" || !m.sensed) {
+        return fail("invalid_state", "The sensor does not follow a cycle here.");
+      }
+      const { sensed: _, ...rest } = m;
+      return {
+        ok: true,
+        event: "machine.sensor_lost",
+        machine: { ...rest, gen: m.gen + 1, updatedAt: now },
+      };
+    }
+  }
+}
+
 /** Why a nudge is refused, or null when it may be sent. */
 export function nudgeRefusal(
   m: Machine,
@@ -324,6 +452,12 @@ export function nudgeRefusal(
     return { code: "invalid_state", message: "Only a finished machine can be nudged." };
   }
   if (m.ownerId === senderId) return { code: "own_machine", message: "This is your own laundry." };
+  if (m.ownerId === undefined) {
+    return {
+      code: "invalid_state",
+      message: "Nobody registered this laundry: anyone may clear it.",
+    };
+  }
   const opensAt = nudgeOpensAt(m, s)!;
   if (now < opensAt) {
     return {

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import {
   type Actor,
   apply,
+  applySensor,
   type Command,
   COMMANDS,
   DEFAULT_SETTINGS,
@@ -879,5 +880,256 @@ Deno.test("nudgeRefusal: no retry hint where waiting cannot help", () => {
   assert.deepEqual(nudgeRefusal(DONE_AT_0, "u-owner", 0, REAL, undefined), {
     code: "own_machine",
     message: "This is your own laundry.",
+  });
+});
+
+// ───────────────────────────── sensor facts ─────────────────────────────
+
+const SENSOR: Actor = { id: "sensor", name: "sensor", role: "sensor" };
+const W: Machine = {
+  id: "w1",
+  buildingId: "b1",
+  name: "W1",
+  kind: "washer",
+  room: "r",
+  order: 1,
+  state: "available",
+  gen: 5,
+  updatedAt: 0,
+};
+const useId = () => "use-new";
+
+Deno.test("sensor_start on a free machine: a walk-up cycle by someone, end estimated, followed by the sensor", () => {
+  const r = applySensor(
+    W,
+    { type: "sensor_start", at: NOW - 60, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.deepEqual(r, {
+    ok: true,
+    event: "machine.started",
+    machine: {
+      ...W,
+      state: "in_use",
+      useId: "use-new",
+      gen: 6,
+      startedAt: NOW - 60,
+      endsAt: NOW - 60 + 500,
+      sensed: true,
+      updatedAt: NOW,
+    },
+  });
+  // A start reported "in the future" is taken as now.
+  const ahead = applySensor(
+    W,
+    { type: "sensor_start", at: NOW + 99, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.equal(ahead.ok && ahead.machine.startedAt, NOW);
+  // Only a sensor (or the scheduler) reports sensor facts.
+  assert.deepEqual(
+    applySensor(W, { type: "sensor_start", at: NOW, expectMinutes: 50 }, ADMIN, NOW, S, useId),
+    { ok: false, code: "forbidden", message: "Only a sensor reports sensor facts." },
+  );
+});
+
+Deno.test("sensor_start on a done machine is someone's new cycle; on a held one the holder's; on a timed one the sensor takes over", () => {
+  const done: Machine = {
+    ...W,
+    state: "done",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "u1",
+    startedAt: 0,
+    endsAt: 400,
+    doneAt: 400,
+  };
+  const r1 = applySensor(
+    done,
+    { type: "sensor_start", at: NOW, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.ok(r1.ok);
+  assert.equal(r1.machine.ownerId, undefined);
+  assert.equal(r1.machine.useId, "use-new");
+  assert.equal(r1.machine.doneAt, undefined);
+
+  const held: Machine = {
+    ...W,
+    state: "arrived",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "h1",
+    holdExpiresAt: NOW + 50,
+  };
+  const r2 = applySensor(
+    held,
+    { type: "sensor_start", at: NOW - 10, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.deepEqual(r2, {
+    ok: true,
+    event: "machine.started",
+    machine: {
+      ...W,
+      state: "in_use",
+      ownerId: "u-owner",
+      ownerName: "Owner",
+      useId: "h1",
+      gen: 6,
+      startedAt: NOW - 10,
+      endsAt: NOW + 490,
+      sensed: true,
+      updatedAt: NOW,
+    },
+  });
+
+  const timed: Machine = {
+    ...W,
+    state: "in_use",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "u2",
+    startedAt: NOW - 100,
+    endsAt: NOW + 300,
+  };
+  const r3 = applySensor(
+    timed,
+    { type: "sensor_start", at: NOW - 90, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.deepEqual(r3, {
+    ok: true,
+    event: "machine.sensed",
+    machine: { ...timed, sensed: true, gen: 6, updatedAt: NOW },
+  });
+  assert.ok(r3.ok);
+  const again = applySensor(
+    r3.machine,
+    { type: "sensor_start", at: NOW, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.equal(again.ok, false);
+  const broken: Machine = { ...W, state: "out_of_order", outOfOrderReason: "leak" };
+  assert.equal(
+    applySensor(broken, { type: "sensor_start", at: NOW, expectMinutes: 50 }, SENSOR, NOW, S, useId)
+      .ok,
+    false,
+  );
+});
+
+Deno.test("sensor_end: done at the real end (not before the start, not after now); the timer no longer ends a sensed cycle", () => {
+  const sensed: Machine = {
+    ...W,
+    state: "in_use",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "u2",
+    startedAt: NOW - 100,
+    endsAt: NOW - 5,
+    sensed: true,
+  };
+  // The timer's end has passed, but a sensed cycle is not settled by time.
+  assert.equal(settle(sensed, NOW).machine, sensed);
+  const { sensed: _, ...plain } = sensed;
+  assert.equal(settle(plain as Machine, NOW).event, "machine.done");
+  const r = applySensor(sensed, { type: "sensor_end", at: NOW - 20 }, SENSOR, NOW, S, useId);
+  assert.deepEqual(r, {
+    ok: true,
+    event: "machine.done",
+    machine: {
+      ...plain,
+      state: "done",
+      gen: 6,
+      endsAt: NOW - 20,
+      doneAt: NOW - 20,
+      updatedAt: NOW,
+    },
+  });
+  const before = applySensor(sensed, { type: "sensor_end", at: NOW - 500 }, SENSOR, NOW, S, useId);
+  assert.equal(before.ok && before.machine.doneAt, NOW - 100);
+  const after = applySensor(sensed, { type: "sensor_end", at: NOW + 500 }, SENSOR, NOW, S, useId);
+  assert.equal(after.ok && after.machine.doneAt, NOW);
+  assert.equal(applySensor(W, { type: "sensor_end", at: NOW }, SENSOR, NOW, S, useId).ok, false);
+});
+
+Deno.test("sensor_lost: a cycle the sensor followed goes back to its timer; anything else is unchanged", () => {
+  const sensed: Machine = {
+    ...W,
+    state: "in_use",
+    useId: "s1",
+    startedAt: NOW - 100,
+    endsAt: NOW + 400,
+    sensed: true,
+  };
+  const r = applySensor(sensed, { type: "sensor_lost" }, SENSOR, NOW, S, useId);
+  const { sensed: _, ...plain } = sensed;
+  assert.deepEqual(r, {
+    ok: true,
+    event: "machine.sensor_lost",
+    machine: { ...plain, gen: 6, updatedAt: NOW },
+  });
+  assert.equal(
+    applySensor(plain as Machine, { type: "sensor_lost" }, SENSOR, NOW, S, useId).ok,
+    false,
+  );
+  assert.equal(applySensor(W, { type: "sensor_lost" }, SENSOR, NOW, S, useId).ok, false);
+});
+
+Deno.test("a cycle nobody registered: any resident may claim it (start) or clear its laundry (collect)", () => {
+  const someone: Machine = {
+    ...W,
+    state: "in_use",
+    useId: "s1",
+    startedAt: NOW - 100,
+    endsAt: NOW + 400,
+    sensed: true,
+  };
+  const claim = apply(someone, { type: "start", minutes: 30 }, OTHER, NOW, S, useId);
+  assert.deepEqual(claim, {
+    ok: true,
+    event: "machine.started",
+    machine: {
+      ...someone,
+      ownerId: OTHER.id,
+      ownerName: OTHER.name,
+      gen: 6,
+      endsAt: NOW + 300,
+      updatedAt: NOW,
+    },
+  });
+  assert.ok(claim.ok);
+  // Once claimed it is theirs: another resident's start is refused.
+  assert.equal(
+    apply(claim.machine, { type: "start", minutes: 40 }, OWNER, NOW, S, useId).ok,
+    false,
+  );
+  const done: Machine = { ...someone, state: "done", doneAt: NOW - 1, sensed: undefined };
+  const collected = apply(done, { type: "collect" }, OTHER, NOW, S, useId);
+  assert.equal(collected.ok && collected.machine.state, "available");
+  // An owner's laundry stays theirs.
+  const owned: Machine = { ...done, ownerId: OWNER.id, ownerName: OWNER.name };
+  assert.deepEqual(apply(owned, { type: "collect" }, OTHER, NOW, S, useId), {
+    ok: false,
+    code: "not_owner",
+    message: "Only the owner can mark the laundry collected.",
   });
 });

@@ -45,6 +45,11 @@ export interface Machine {
   endsAt?: number;
   /** Epoch ms when the machine became done (state done). */
   doneAt?: number;
+  /**
+   * A live sensor follows the current cycle (state in_use): its end comes
+   * from the sensor, not from the timer (`endsAt` is then an estimate).
+   */
+  sensed?: boolean;
   /** Admin's reason (state out_of_order). */
   outOfOrderReason?: string;
   /** Expected repair day, "YYYY-MM-DD" in the building's time zone (state out_of_order). */

@@ -338,6 +338,49 @@ const TABLE: Record<string, Case[]> = {
       body: {},
     }),
   }],
+  "POST /api/admin/machines/:id/sensor": [{
+    name: "attach a sensor (the token is shown once)",
+    expect: adminOnly(201),
+    cell: async (k, p) => ({
+      path: `/api/admin/machines/${(await machine(k, "available", p.resident.user)).id}/sensor`,
+      body: { stopMinutes: 3 },
+    }),
+  }],
+  "PATCH /api/admin/machines/:id/sensor": [{
+    name: "set a sensor's thresholds",
+    expect: adminOnly(200),
+    cell: async (k, p) => {
+      const m = await machine(k, "available", p.resident.user);
+      await k.ctx.store.attachSensor(k.home, m.id, p.admin.user.id);
+      return { path: `/api/admin/machines/${m.id}/sensor`, body: { stopMinutes: 4 } };
+    },
+  }],
+  "DELETE /api/admin/machines/:id/sensor": [{
+    name: "revoke a machine's sensor",
+    expect: adminOnly(200),
+    cell: async (k, p) => {
+      const m = await machine(k, "available", p.resident.user);
+      await k.ctx.store.attachSensor(k.home, m.id, p.admin.user.id);
+      return { path: `/api/admin/machines/${m.id}/sensor` };
+    },
+  }],
+  // The webhook is authorised by its bearer token only: a session cookie is worth nothing.
+  // (tests/sensor_test.ts sends real tokens, bad ones and other buildings' machines.)
+  "POST /api/sensors/:machineId": [{
+    name: "a reading with a session cookie but no sensor token",
+    expect: everyone(401),
+    codes: {
+      anon: "bad_sensor_token",
+      resident: "bad_sensor_token",
+      admin: "bad_sensor_token",
+      disabled: "bad_sensor_token",
+    },
+    cell: async (k, p) => {
+      const m = await machine(k, "available", p.resident.user);
+      await k.ctx.store.attachSensor(k.home, m.id, p.admin.user.id);
+      return { path: `/api/sensors/${m.id}`, body: { watts: 500 } };
+    },
+  }],
   "GET /api/admin/residents": [{
     name: "list",
     expect: adminOnly(200),
@@ -711,8 +754,9 @@ Deno.test("authz: every state-changing API route refuses cross-origin and non-JS
   const k = await world();
   try {
     const before = JSON.stringify(await k.ctx.store.listMachines(k.home));
+    // The sensor webhook has no CSRF rule (a bearer token, no cookie authority): checked below.
     const routes = [...registeredRoutes(k)].filter((r) =>
-      r.includes(" /api/") && !r.startsWith("GET ")
+      r.includes(" /api/") && !r.startsWith("GET ") && r !== "POST /api/sensors/:machineId"
     );
     assert.ok(routes.some((r) => r.startsWith("PUT ")), "a PUT route is checked");
     assert.ok(routes.some((r) => r.startsWith("PATCH ")), "a PATCH route is checked");
@@ -741,6 +785,37 @@ Deno.test("authz: every state-changing API route refuses cross-origin and non-JS
           assertShape(where, path, r);
           if (r.status !== status) failures.push(`${where}: got ${r.status} ${r.text}`);
         }
+      }
+    }
+    // The one exception, the sensor webhook: a cookie carries no authority there (401 for
+    // every role, cross-site or not), and its bearer token works without Origin or JSON type.
+    const p = await parties(k);
+    const m = await machine(k, "available", p.resident.user);
+    const { token } = (await k.ctx.store.attachSensor(k.home, m.id, p.admin.user.id))!;
+    for (
+      const headers of [
+        { origin: "http://evil.example" } as Record<string, string | null>,
+        { origin: null, "sec-fetch-site": "cross-site" },
+        { origin: null },
+        { "content-type": "text/plain" },
+      ]
+    ) {
+      const where = `POST /api/sensors/:machineId with ${JSON.stringify(headers)}`;
+      const cookieOnly = await k.call("POST", `/api/sensors/${m.id}`, {
+        cookie: p.admin.cookie,
+        body: { watts: 500 },
+        headers,
+      });
+      assertShape(where, "/api/sensors/x", cookieOnly);
+      if (cookieOnly.status !== 401 || cookieOnly.json?.error?.code !== "bad_sensor_token") {
+        failures.push(`${where} (cookie only): got ${cookieOnly.status} ${cookieOnly.text}`);
+      }
+      const bearer = await k.call("POST", `/api/sensors/${m.id}`, {
+        body: { watts: 1 },
+        headers: { ...headers, authorization: `Bearer ${token}` },
+      });
+      if (bearer.status !== 200) {
+        failures.push(`${where} (token): got ${bearer.status} ${bearer.text}`);
       }
     }
     assert.deepEqual(failures, []);

@@ -27,6 +27,7 @@ export const DEFAULT_MODULES: readonly string[] = [
   "lib/push/endpoint_policy.ts",
   "lib/notify/health.ts",
   "lib/board_view.ts",
+  "lib/sensor/detector.ts",
 ];
 
 /** The StrykerJS release line that still runs on Node 20. */

@@ -139,7 +139,13 @@ export abstract class MachineStore extends BuildingStore {
       if (m.state !== "available" && m.state !== "out_of_order") {
         throw new StoreError("machine_in_use", "Machine is in use; mark it out of order first.");
       }
-      return await this.commitMachine(entry, null, [{ type: "machine.removed", machineId: id }]);
+      // Its sensor (if any) goes with it.
+      return await this.commitMachine(
+        entry,
+        null,
+        [{ type: "machine.removed", machineId: id }],
+        this.kv.atomic().delete(K.sensor(bid, id)),
+      );
     }, BUSY_BOARD);
   }
 
@@ -350,7 +356,7 @@ export function parseHoldRef(ref: string, bid: string): [string, string] {
  * The event of a time-driven change. A hold that expired clears the machine,
  * so the event names whose hold it was (the holder is told).
  */
-function settledDraft(prev: Machine, next: Machine, type: MachineEventType): Draft {
+export function settledDraft(prev: Machine, next: Machine, type: MachineEventType): Draft {
   return type === "machine.hold_expired"
     ? { type, machine: next, data: { ownerId: prev.ownerId, useId: prev.useId } }
     : { type, machine: next };

@@ -12,20 +12,22 @@
  * | `inbox.ts`      | inboxes and push devices                                  |
  * | `notices.ts`    | watches, nudges, notices, statistics, alarms, config      |
  * | `reports.ts`    | residents' fault reports                                  |
+ * | `sensors.ts`    | machines' smart-plug sensors: tokens, detector, facts     |
  *
  * The key layout is documented in `lib/keys.ts`, the only place that builds
  * keys; `lib/commit.ts` is the one retry helper for checked commits. Errors
  * are {@link StoreError}s with a code; the HTTP layer maps codes to statuses.
  * @module
  */
-import { ReportStore } from "./reports.ts";
+import { SensorStore } from "./sensors.ts";
 
 export * from "./records.ts";
 export { getAll, type NewUser, publicUser } from "./users.ts";
 export { holdRef, parseHoldRef } from "./machines.ts";
+export { type SensorRecord, type SensorView } from "./sensors.ts";
 export { INBOX_KEEP, TRIM_EVERY } from "./log.ts";
 export { REPORTS_PER_MACHINE } from "./reports.ts";
 export { StoreError } from "../store_error.ts";
 
 /** Typed access to everything LaundryLive keeps in Deno KV. */
-export class Store extends ReportStore {}
+export class Store extends SensorStore {}

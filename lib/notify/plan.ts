@@ -63,7 +63,9 @@ export type Job =
   /** A push held by quiet hours: send it now. */
   | { t: "held"; userId: string; b?: string; id: string; silent: boolean }
   /** Events of a log up to `upTo` have aged out: delete them (and trim an inbox). */
-  | { t: "trim"; scope: string; upTo: number };
+  | { t: "trim"; scope: string; upTo: number }
+  /** Has a machine's sensor gone silent? (`lib/db/sensors.ts`; one record per sensor at a time) */
+  | { t: "sensor"; b: string; machineId: string };
 
 /** A job with the time it is due and its id (unique per due time). */
 export interface DueJob {
@@ -91,6 +93,8 @@ export function jobId(job: Job): string {
       return `held:${job.userId}:${job.id}`;
     case "trim":
       return `trim:${job.scope}:${job.upTo}`;
+    case "sensor":
+      return `sensor:${job.b}:${job.machineId}`;
   }
 }
 
@@ -116,6 +120,7 @@ export const TIMING: ReadonlySet<string> = new Set([
   "machine.extended",
   "machine.finished",
   "machine.done",
+  "machine.sensor_lost",
 ]);
 
 /** The path a machine notification opens. */

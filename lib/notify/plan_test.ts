@@ -325,6 +325,7 @@ Deno.test("TIMING and FREEING: the events that re-time a use and that free a mac
     "machine.extended",
     "machine.finished",
     "machine.held",
+    "machine.sensor_lost",
     "machine.started",
   ]);
   assert.deepEqual([...FREEING].sort(), [
@@ -396,4 +397,52 @@ Deno.test("tickAt: one record per machine, use and moment", () => {
     job: { t: "tick", b: "b1", machineId: "w1", useId: "use1" },
   });
   assert.equal(tickAt(base, 7).id, "tick:w1:-:7");
+});
+
+Deno.test("planMachineChange: a cycle a sensor follows owes no tick at its estimated end; the timer takes over when the sensor is lost", () => {
+  const sensed: Machine = { ...inUse, sensed: true, gen: 3 };
+  // The sensor took over at minute 10: the ending-soon reminder stays, no tick at the end, no overdue.
+  const taken = planMachineChange({
+    before: inUse,
+    after: sensed,
+    events: [ev("machine.started", sensed)],
+    leadMinutes: 5,
+    now: 10 * MIN,
+    settings: S,
+  });
+  assert.deepEqual(taken.map((j) => j.at), [35 * MIN]);
+  // Lost at minute 20: ticks again at the ending-soon moment and the timer's end (and overdue steps).
+  const back: Machine = { ...inUse, gen: 4 };
+  const lost = planMachineChange({
+    before: sensed,
+    after: back,
+    events: [ev("machine.sensor_lost", back)],
+    leadMinutes: 5,
+    now: 20 * MIN,
+    settings: S,
+  });
+  assert.deepEqual(lost.map((j) => j.at), [35 * MIN, 40 * MIN, 50 * MIN, 70 * MIN]);
+  assert.ok(lost.every((j) => j.job.t === "tick"));
+  // A walk-up cycle by "someone" owes nothing: no owner, no timer.
+  const someone: Machine = {
+    ...base,
+    state: "in_use",
+    useId: "s1",
+    gen: 2,
+    startedAt: 0,
+    endsAt: 50 * MIN,
+    sensed: true,
+  };
+  assert.deepEqual(
+    planMachineChange({
+      before: base,
+      after: someone,
+      events: [ev("machine.started", someone)],
+      leadMinutes: 5,
+      now: 0,
+      settings: S,
+    }),
+    [],
+  );
+  assert.equal(jobId({ t: "sensor", b: "b1", machineId: "w1" }), "sensor:b1:w1");
 });

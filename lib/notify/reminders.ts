@@ -51,7 +51,12 @@ export function remindersFor(m: Machine, leadMinutes: number, s: LifecycleSettin
       });
     }
   }
-  const doneAt = m.state === "done" ? m.doneAt : m.state === "in_use" ? m.endsAt : undefined;
+  // A cycle a sensor follows ends when the sensor says so: no overdue from its estimate.
+  const doneAt = m.state === "done"
+    ? m.doneAt
+    : m.state === "in_use" && !m.sensed
+    ? m.endsAt
+    : undefined;
   if (doneAt !== undefined) {
     // The end itself is a state change (in_use → done), handled by settle.
     for (const step of OVERDUE_STEPS) {
@@ -102,7 +107,7 @@ export function dueReminders(
 
 /** When a machine's state itself changes with time (hold expiry, cycle end), or null. */
 export function nextStateChangeAt(m: Machine): number | null {
-  if (m.state === "in_use" && m.endsAt !== undefined) return m.endsAt;
+  if (m.state === "in_use" && !m.sensed && m.endsAt !== undefined) return m.endsAt;
   if ((m.state === "held" || m.state === "arrived") && m.holdExpiresAt !== undefined) {
     return m.holdExpiresAt;
   }

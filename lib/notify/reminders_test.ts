@@ -166,3 +166,32 @@ Deno.test("nextStateChangeAt: an arrived machine changes when its hold expires",
   assert.equal(nextStateChangeAt(arrived), 9_000);
   assert.equal(nextStateChangeAt({ ...arrived, state: "out_of_order" }), null);
 });
+
+Deno.test("a cycle a sensor follows: no overdue from its estimated end, no time-driven end", () => {
+  const m: Machine = {
+    id: "w1",
+    buildingId: "b1",
+    name: "W1",
+    kind: "washer",
+    room: "r",
+    order: 1,
+    state: "in_use",
+    ownerId: "u1",
+    useId: "use1",
+    gen: 2,
+    startedAt: 0,
+    endsAt: 40 * 60_000,
+    sensed: true,
+    updatedAt: 0,
+  };
+  const s = { ...DEFAULT_SETTINGS };
+  assert.deepEqual(remindersFor(m, 5, s).map((r) => r.kind), ["use.ending_soon"]);
+  assert.equal(nextStateChangeAt(m), null);
+  const { sensed: _, ...timed } = m;
+  assert.deepEqual(remindersFor(timed, 5, s).map((r) => r.kind), [
+    "use.ending_soon",
+    "use.overdue",
+    "use.overdue",
+  ]);
+  assert.equal(nextStateChangeAt(timed), 40 * 60_000);
+});

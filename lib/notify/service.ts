@@ -112,6 +112,9 @@ export class NotificationService {
         return await this.offer(entry, job);
       case "notice":
         return await this.expandNotice(entry, job.b, job.noticeId);
+      case "sensor":
+        await this.store.sensorCheck(entry, job.b, job.machineId);
+        return;
       case "trim":
         await this.store.trimLog(job.scope, job.upTo);
         await tryCommit(consume(this.store.kv.atomic(), entry));

@@ -65,10 +65,15 @@ export function adminRoutes(ctx: AppContext): Hono<AppEnv> {
     await next();
   });
 
-  app.get(
-    "/machines",
-    async (c) => c.json({ machines: await ctx.store.listMachines(currentBuilding(c)) }),
-  );
+  app.get("/machines", async (c) => {
+    const bid = currentBuilding(c);
+    // Sensors by machine id: status (waiting, ok, silent), last reading, thresholds.
+    const [machines, sensors] = await Promise.all([
+      ctx.store.listMachines(bid),
+      ctx.store.listSensors(bid),
+    ]);
+    return c.json({ machines, sensors });
+  });
 
   /** The store's `duplicate_name` names the field at fault, for the form. */
   async function naming<T>(work: () => Promise<T>): Promise<T> {

@@ -22,16 +22,19 @@ export const adminPage: PageFn = async (c, ctx) => {
   const user = c.get("user")!;
   const { store } = ctx;
   const bid = currentBuilding(c);
-  const [machines, cursor, users, invites, notices, overall, alarm, reports] = await Promise.all([
-    store.listMachines(bid),
-    store.currentCursor(user.id, bid),
-    store.listUsers(bid),
-    store.listInvites(bid),
-    store.listNotices(bid),
-    store.getStats(statScope(bid)),
-    store.pushAlarm(),
-    store.listReports(bid),
-  ]);
+  const [machines, cursor, users, invites, notices, overall, alarm, reports, sensors] =
+    await Promise
+      .all([
+        store.listMachines(bid),
+        store.currentCursor(user.id, bid),
+        store.listUsers(bid),
+        store.listInvites(bid),
+        store.listNotices(bid),
+        store.getStats(statScope(bid)),
+        store.pushAlarm(),
+        store.listReports(bid),
+        store.listSensors(bid),
+      ]);
   const noticeRows = await Promise.all(
     notices.map(async (n) => ({ ...n, stats: await store.getStats(n.id) })),
   );
@@ -69,6 +72,7 @@ export const adminPage: PageFn = async (c, ctx) => {
           serverTime={serverTime}
           me={user.id}
           reports={reports}
+          sensors={sensors}
           settings={{
             minuteMs: store.settings.minuteMs,
             pickupGraceMinutes: store.settings.pickupGraceMinutes,
