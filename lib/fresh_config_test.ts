@@ -105,12 +105,14 @@ Deno.test("build: every folder and file comes from the config", async () => {
       "en-auth",
       "en-inbox",
       "en-operator",
+      "en-report",
       "en-settings",
       "fr",
       "fr-admin",
       "fr-auth",
       "fr-inbox",
       "fr-operator",
+      "fr-report",
       "fr-settings",
     ]);
     assert.ok((await Deno.readTextFile(join(root, "ui/parts", REGISTRY_FILE))).includes("Hello:"));

@@ -74,7 +74,7 @@ browserTest("e2e board: two laundry rooms, counts per room, the pinned room firs
     assert.equal(machines.length, 5);
     const byName = (n: string) => machines.find((m) => m.name === n)!.id;
     // Ben uses both dryers: no dryer is free anywhere in the building.
-    for (const n of ["건조기 1", "건조기 2"]) {
+    for (const n of [demoMachineName("dryer", 1), "건조기 2"]) {
       assert.equal(
         (await ben.post(`/api/machines/${byName(n)}/start`, { minutes: 50 })).status,
         200,
