@@ -123,18 +123,26 @@ export interface VapidKeys {
 }
 
 /**
- * Generates a fresh VAPID key pair (P-256).
+ * Generates a fresh VAPID key pair (P-256) with Web Crypto (a first start
+ * makes one; it loads no `node:` module).
  *
  * @returns The key pair, URL-safe base64 encoded.
  */
 export async function generateVapidKeys(): Promise<VapidKeys> {
-  const { createECDH } = await nodeCrypto();
-  const ecdh = createECDH("prime256v1");
-  ecdh.generateKeys();
-  const d = ecdh.getPrivateKey();
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+  ]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const x = base64UrlToBytes(jwk.x!)!;
+  const y = base64UrlToBytes(jwk.y!)!;
+  const d = base64UrlToBytes(jwk.d!)!;
+  const pub = new Uint8Array(65);
+  pub[0] = 4; // uncompressed point: 0x04 || x || y
+  pub.set(x, 1 + 32 - x.length);
+  pub.set(y, 33 + 32 - y.length);
   const priv = new Uint8Array(32);
   priv.set(d, 32 - d.length); // a short scalar is left-padded to 32 bytes
-  return { publicKey: toBase64Url(ecdh.getPublicKey()), privateKey: toBase64Url(priv) };
+  return { publicKey: toBase64Url(pub), privateKey: toBase64Url(priv) };
 }
 
 /**
