@@ -14,7 +14,7 @@ import { originalRequest } from "../lib/middleware/public_origin.ts";
 /** The WebSocket route. */
 export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get("/", async (c) => {
+  app.get("/", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new HttpError(426, "upgrade_required", "This endpoint speaks WebSocket only.");
     }
