@@ -100,9 +100,10 @@ export async function runStorm(
               headers: { cookie: seeded.cookies[0] },
             });
             const { cursor } = await res.json() as { cursor: string };
-            const [epoch, board] = cursor.split(":");
+            // epoch:building:board:user (cursors carry the building since tenancy).
+            const [epoch, building, board] = cursor.split(":");
             if (epoch !== seeded.epoch) throw new Error(`epoch ${epoch} ≠ seeded ${seeded.epoch}`);
-            url = wsUrlOf(target.base, `${epoch}:${board}:0`);
+            url = wsUrlOf(target.base, `${epoch}:${building}:${board}:0`);
             headers = seeded.cookies.slice(0, n).map((cookie) => ({ cookie, origin }));
           } else {
             target = await startBaseline("deno");

@@ -183,7 +183,7 @@ class Side {
     const hub = new Hub(fast, { pingMs: 3_600_000, timeoutMs: 7_200_000 });
     const config = loadConfig({ BACKGROUND: "0", SEED: "0" });
     const sender = new WebPushSender({
-      ...generateVapidKeys(),
+      ...(await generateVapidKeys()),
       subject: "mailto:bench@laundrylive.test",
     });
     const notifier = new Notifier(fast, hub, config, sender, null);

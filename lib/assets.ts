@@ -20,8 +20,38 @@
  * ```
  * @module
  */
-import { gzipSync } from "node:zlib";
-import { extname, join, normalize, resolve } from "node:path";
+type NodePath = typeof import("node:path");
+type NodeZlib = typeof import("node:zlib");
+let nodePathP: Promise<NodePath> | null = null;
+let nodeZlibP: Promise<NodeZlib> | null = null;
+/**
+ * `node:path` and `node:zlib` are imported when the first file is served, not
+ * at start: the first `node:` module boots Deno's Node compatibility layer
+ * (~50 ms of CPU), which a server start need not wait for.
+ */
+const nodePath = () => nodePathP ??= import("node:path");
+const nodeZlib = () => nodeZlibP ??= import("node:zlib");
+
+/**
+ * An absolute, normalised POSIX path (what `node:path`'s `resolve` gives):
+ * `.` and `..` segments and repeated or trailing slashes removed, relative
+ * paths taken from the working directory.
+ */
+export function absolutePath(...parts: string[]): string {
+  let joined = "";
+  for (const p of parts) {
+    if (!p) continue;
+    joined = p.startsWith("/") ? p : `${joined}/${p}`;
+  }
+  if (!joined.startsWith("/")) joined = `${Deno.cwd()}/${joined}`;
+  const out: string[] = [];
+  for (const seg of joined.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}`;
+}
 import config from "../fresh.config.ts";
 
 /** URL prefix of the built app files (`_build/static/_app/`). */
@@ -83,16 +113,16 @@ export interface Manifest {
 
 /** Reads `<dir>/manifest.json` (default: the config's `outDir`; run `deno task build` first). */
 export async function loadManifest(
-  dir: string = join(config.root, config.outDir),
+  dir: string = absolutePath(config.root, config.outDir),
 ): Promise<Manifest> {
-  const path = join(dir, "manifest.json");
+  const path = absolutePath(dir, "manifest.json");
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
     throw new Error(`cannot read ${path}: run \`deno task build\` first`, { cause: err });
   }
-  return { ...JSON.parse(text), dir: resolve(dir) };
+  return { ...JSON.parse(text), dir: absolutePath(dir) };
 }
 
 /** URLs for a page's `<head>`; see the module doc for the markup. */
@@ -152,15 +182,16 @@ export function serveBuilt(
   manifest: Manifest,
   options: ServeOptions = {},
 ): (req: Request) => Promise<Response | null> {
-  const buildStatic = join(manifest.dir, "static");
+  const buildStatic = absolutePath(manifest.dir, "static");
   const staticDir = options.staticDir === undefined
-    ? join(config.root, config.staticDir)
+    ? absolutePath(config.root, config.staticDir)
     : options.staticDir;
   const cache = new Map<string, Cached>();
 
   return async function serve(req: Request): Promise<Response | null> {
     if (req.method !== "GET" && req.method !== "HEAD") return null;
-    const path = safePath(new URL(req.url).pathname);
+    const { extname, join, normalize } = await nodePath();
+    const path = safePath(new URL(req.url).pathname, normalize);
     if (path === null) return null;
     const built = path.startsWith(PUBLIC_PREFIX) || path === "/sw.js";
     const base = built ? buildStatic : staticDir;
@@ -194,7 +225,7 @@ export function serveBuilt(
 }
 
 /** Decodes and checks a URL path: null if it could escape its folder. */
-function safePath(pathname: string): string | null {
+function safePath(pathname: string, normalize: NodePath["normalize"]): string | null {
   let path: string;
   try {
     path = decodeURIComponent(pathname);
@@ -223,7 +254,7 @@ async function load(cache: Map<string, Cached>, path: string): Promise<Cached | 
   const etag = `W/"${btoa(String.fromCharCode(...digest.subarray(0, 15)))}"`;
   const compressible = /\.(js|css|map|json|webmanifest|html|txt|svg)$/.test(path);
   const gz = compressible && body.length > 512
-    ? new Uint8Array(gzipSync(body, { level: 9 }))
+    ? new Uint8Array((await nodeZlib()).gzipSync(body, { level: 9 }))
     : null;
   const entry = { mtime, body, gzip: gz && gz.length < body.length * 0.9 ? gz : null, etag };
   cache.set(path, entry);

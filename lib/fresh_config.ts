@@ -11,7 +11,6 @@
  * @module
  */
 import type { BuildOptions as EsbuildOptions, Loader, Plugin } from "esbuild";
-import { fileURLToPath } from "node:url";
 
 /**
  * The message catalogue: one JSON data file per language, `<dir>/<lang>.json`,
@@ -68,6 +67,20 @@ export interface FreshConfig {
   catalogue: CatalogueConfig | null;
 }
 
+/**
+ * The path of a `file:` URL (POSIX), as `node:url`'s `fileURLToPath` gives
+ * it; written out so that loading the config does not boot Deno's Node
+ * compatibility layer at start.
+ */
+function filePath(url: URL): string {
+  if (url.protocol !== "file:") throw new TypeError(`fresh.config: root must be a file: URL`);
+  if (url.hostname !== "" && url.hostname !== "localhost") {
+    throw new TypeError(`fresh.config: root must be a local file: URL`);
+  }
+  if (/%2f/i.test(url.pathname)) throw new TypeError(`fresh.config: root has an encoded "/"`);
+  return decodeURIComponent(url.pathname);
+}
+
 /** A config as written in `fresh.config.ts`: `root` is a `file:` URL (`import.meta.url` of a file in it) or a path. */
 export type FreshConfigInput = Omit<FreshConfig, "root"> & { root: string | URL };
 
@@ -80,7 +93,7 @@ export function defineConfig(input: FreshConfigInput): FreshConfig {
   const url = typeof input.root === "string" && !input.root.startsWith("file:")
     ? null
     : new URL(input.root);
-  const root = (url ? fileURLToPath(url) : input.root as string).replace(/(.)\/+$/, "$1");
+  const root = (url ? filePath(url) : input.root as string).replace(/(.)\/+$/, "$1");
   if (!root.startsWith("/")) throw new Error(`fresh.config: root must be absolute: ${root}`);
   const paths: [string, string | null][] = [
     ["islandsDir", input.islandsDir],

@@ -16,6 +16,8 @@ export interface AppEnv {
   Variables: {
     user: User | null;
     sessionToken: string | null;
+    /** The session's id (SHA-256 of its token, as stored), when signed in. */
+    sessionId: string | null;
     lang: "ko" | "en";
     /** The building the request acts in (`lib/middleware/building.ts`); null when signed out. */
     buildingId: string | null;
@@ -206,12 +208,14 @@ export function session(store: Store): MiddlewareHandler<AppEnv> {
     if (isStaticPath(c.req.path)) {
       c.set("user", null);
       c.set("sessionToken", null);
+      c.set("sessionId", null);
       return await next();
     }
     const token = getCookie(c, SESSION_COOKIE) ?? null;
     const s = token ? await store.getSession(token) : null;
     c.set("user", s?.user ?? null);
     c.set("sessionToken", s ? token : null);
+    c.set("sessionId", s?.id ?? null);
     await next();
   };
 }

@@ -2,7 +2,10 @@
  * Random identifiers and tokens.
  * @module
  */
-import { createHash } from "node:crypto";
+type CreateHash = typeof import("node:crypto").createHash;
+
+let createHash: CreateHash | null = null;
+let loading: Promise<CreateHash> | null = null;
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
@@ -29,9 +32,14 @@ export function newToken(): string {
  * handshake). Hashed synchronously with `node:crypto`: `crypto.subtle.digest`
  * goes through a thread pool and cost ~300 µs of main-thread time per call
  * in a 10,000-socket reconnect storm (bench "storm"), this ~15 µs.
+ * `node:crypto` is imported on the first call, not at start: loading the
+ * first `node:` module boots Deno's Node compatibility layer (~50 ms of CPU),
+ * which a server start need not wait for.
  */
 export function sha256Hex(s: string): Promise<string> {
-  return Promise.resolve(createHash("sha256").update(s).digest("hex"));
+  if (createHash) return Promise.resolve(createHash("sha256").update(s).digest("hex"));
+  loading ??= import("node:crypto").then((m) => (createHash = m.createHash));
+  return loading.then((h) => h("sha256").update(s).digest("hex"));
 }
 
 /** A human-friendly invite code like `WASH-7K3Q-9MPA`. */

@@ -91,13 +91,13 @@ export class Conn {
   visible = true;
   lastHeard = Date.now();
   readonly openedAt = Date.now();
-  /** Notification ids this socket was sent (the only ones it may ack). */
-  readonly ackable = new Set<string>();
-  readonly msgs: Bucket;
-  readonly bytes: Bucket;
+  #ackable: Set<string> | null = null;
+  #msgs: Bucket | null = null;
+  #bytes: Bucket | null = null;
+  readonly #limits: Pick<HubOptions, "msgRate" | "msgBurst" | "byteRate" | "byteBurst">;
   #ready = false;
-  #pending: LogEvent[] = [];
-  #chain: Promise<void> = Promise.resolve();
+  #pending: LogEvent[] | null = null;
+  #chain: Promise<void> | null = null;
   /** Deliveries waiting on the slow (gap-filling) path. */
   #queued = 0;
 
@@ -110,8 +110,25 @@ export class Conn {
     readonly session: string | null = null,
     limits: Pick<HubOptions, "msgRate" | "msgBurst" | "byteRate" | "byteBurst"> = DEFAULTS,
   ) {
-    this.msgs = new Bucket(limits.msgRate, limits.msgBurst);
-    this.bytes = new Bucket(limits.byteRate, limits.byteBurst);
+    this.#limits = limits;
+  }
+
+  // What most sockets never need is made on first use: 10,000 sockets of a
+  // reconnect storm allocate no buckets, sets or promise chains up front.
+
+  /** Notification ids this socket was sent (the only ones it may ack). */
+  get ackable(): Set<string> {
+    return this.#ackable ??= new Set();
+  }
+
+  /** Messages this socket may still send (token bucket, full when made). */
+  get msgs(): Bucket {
+    return this.#msgs ??= new Bucket(this.#limits.msgRate, this.#limits.msgBurst, this.openedAt);
+  }
+
+  /** Bytes this socket may still send (token bucket, full when made). */
+  get bytes(): Bucket {
+    return this.#bytes ??= new Bucket(this.#limits.byteRate, this.#limits.byteBurst, this.openedAt);
   }
 
   /** Send one message if the socket is open. */
@@ -132,8 +149,8 @@ export class Conn {
     this.lastUser = user;
     this.#ready = true;
     const pending = this.#pending;
-    this.#pending = [];
-    if (pending.length) this.offer(pending);
+    this.#pending = null;
+    if (pending?.length) this.offer(pending);
   }
 
   /**
@@ -143,7 +160,7 @@ export class Conn {
    */
   offer(events: LogEvent[], frames?: string[]): void {
     if (!this.#ready) {
-      this.#pending.push(...events);
+      (this.#pending ??= []).push(...events);
       return;
     }
     // Fast path: nothing queued and the events follow on from what this
@@ -161,9 +178,11 @@ export class Conn {
       events = events.slice(i);
     }
     this.#queued++;
-    this.#chain = this.#chain.then(() => this.#deliver(events)).catch((err) => {
-      console.error("realtime: delivery failed", err);
-    }).then(() => {
+    this.#chain = (this.#chain ?? Promise.resolve()).then(() => this.#deliver(events)).catch(
+      (err) => {
+        console.error("realtime: delivery failed", err);
+      },
+    ).then(() => {
       this.#queued--;
     });
   }

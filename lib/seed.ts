@@ -4,6 +4,10 @@
  * (`ADMIN_LOGIN`: runs the deployment, administers every building).
  * Environment values (ADMIN_LOGIN, ADMIN_PASSWORD, INVITE_CODE) override the
  * defaults; an ADMIN_PASSWORD given later resets the operator's password.
+ * The password work (600,000 PBKDF2 iterations, ~100 ms of CPU) can be left
+ * for after the server listens (`deferPassword`): a restart then answers its
+ * first request without it, and an unchanged ADMIN_PASSWORD is only verified
+ * against the stored hash, not re-hashed and rewritten on every start.
  * Runs after `migrate`, so a store of the single-building release keeps its
  * building, admin and invite codes.
  * @module
@@ -11,7 +15,7 @@
 import type { Config } from "./config.ts";
 import type { Store } from "./db/mod.ts";
 import { newToken } from "./ids.ts";
-import { hashPassword } from "./password.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
 
 /** What seeding did, for the start-up banner. */
 export interface SeedReport {
@@ -21,6 +25,19 @@ export interface SeedReport {
   adminPassword?: string;
   /** A resident invite code of the operator's building. */
   inviteCode?: string;
+  /**
+   * With `deferPassword`: the operator's password work still to do (creating
+   * the operator on a fresh store, or checking/resetting it from
+   * ADMIN_PASSWORD), to run once serving started. Requests that read or
+   * claim logins must wait for it.
+   */
+  password?: () => Promise<void>;
+}
+
+/** Options of {@link seed}. */
+export interface SeedOptions {
+  /** Leave the password hashing to `report.password()` instead of doing it now. */
+  deferPassword?: boolean;
 }
 
 /**
@@ -38,7 +55,11 @@ export function demoMachineName(kind: "washer" | "dryer", n: number): string {
 export const DEMO_BUILDING = "데모 건물 · Demo building";
 
 /** Seed an empty store; keep an existing one (but honour env overrides). */
-export async function seed(store: Store, config: Config): Promise<SeedReport> {
+export async function seed(
+  store: Store,
+  config: Config,
+  opts: SeedOptions = {},
+): Promise<SeedReport> {
   const report: SeedReport = { created: false, adminLogin: config.adminLogin };
   let buildings = await store.listBuildings();
   if (buildings.length === 0) {
@@ -61,29 +82,43 @@ export async function seed(store: Store, config: Config): Promise<SeedReport> {
     report.created = true;
   }
 
-  let operator = await store.getUserByLogin(config.adminLogin);
+  const operator = await store.getUserByLogin(config.adminLogin);
+  const bid = operator?.buildingId ?? buildings[0].id;
+  let password: () => Promise<void> = async () => {};
   if (!operator) {
-    const password = config.adminPassword ?? newToken().slice(0, 16);
-    operator = await store.createUser({
-      loginId: config.adminLogin,
-      passwordHash: await hashPassword(password),
-      name: "관리자",
-      room: "관리실",
-      role: "operator",
-      buildingId: buildings[0].id,
-    });
-    if (!config.adminPassword) report.adminPassword = password;
+    const generated = config.adminPassword ?? newToken().slice(0, 16);
+    password = async () => {
+      await store.createUser({
+        loginId: config.adminLogin,
+        passwordHash: await hashPassword(generated),
+        name: "관리자",
+        room: "관리실",
+        role: "operator",
+        buildingId: bid,
+      });
+    };
+    if (!config.adminPassword) report.adminPassword = generated;
     report.created = true;
   } else if (config.adminPassword) {
-    const { adminOf: _, ...rest } = operator;
-    await store.updateUser({
-      ...rest,
-      role: "operator",
-      passwordHash: await hashPassword(config.adminPassword),
-    });
+    const wanted = config.adminPassword;
+    password = async () => {
+      // Read again: with `deferPassword` this runs after serving started.
+      const current = await store.getUserByLogin(config.adminLogin) ?? operator;
+      // Only when it changed: an unchanged password is verified, not rewritten.
+      if (current.role === "operator" && await verifyPassword(wanted, current.passwordHash)) {
+        return;
+      }
+      const { adminOf: _, ...rest } = current;
+      await store.updateUser({
+        ...rest,
+        role: "operator",
+        passwordHash: await hashPassword(wanted),
+      });
+    };
   }
+  if (opts.deferPassword) report.password = password;
+  else await password();
 
-  const bid = operator.buildingId;
   const invites = await store.listInvites(bid);
   if (config.inviteCode) {
     const code = config.inviteCode.trim().toUpperCase();

@@ -15,12 +15,21 @@ import { seed, type SeedReport } from "./seed.ts";
 import { migrate } from "./migrate.ts";
 import { lockRetrying } from "./commit.ts";
 
+/** Requests that must wait for the seed's password work (`/api/auth/*`). */
+const AUTH_PATH = /^[a-z]+:\/\/[^/]+\/api\/auth\//;
+
 /** A running server. */
 export interface Server {
   url: string;
   port: number;
   ctx: AppContext;
   seed: SeedReport | null;
+  /**
+   * Resolves when the seed's password work, done after listening, is over
+   * (the operator exists with ADMIN_PASSWORD's hash); already resolved when
+   * there was none.
+   */
+  seeded: Promise<void>;
   /** Stop serving, close sockets, timers and (if owned) the KV handle. */
   close(): Promise<void>;
 }
@@ -65,7 +74,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   await store.init();
   store.retentionMs = config.retentionMs;
   await migrate(store, Date.now(), { adminLogin: config.adminLogin });
-  const report = config.seed ? await seed(store, config) : null;
+  // The operator's password (PBKDF2) is hashed or checked once serving has
+  // started: a restart answers without waiting for it.
+  const report = config.seed ? await seed(store, config, { deferPassword: true }) : null;
   const hub = new Hub(store, { pingMs: config.pingMs, timeoutMs: config.timeoutMs });
   await hub.start();
   const board = new Board(store, hub);
@@ -78,6 +89,13 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     ? ["https://firebaseinstallations.googleapis.com", "https://fcmregistrations.googleapis.com"]
     : [];
   const app = opts.createApp(ctx, mounts, [...(opts.extraConnect ?? []), ...firebaseConnect]);
+  // Logins, registrations and resets wait until the operator's password is
+  // in place (a fresh store's operator is created by it); the work itself
+  // starts once listening.
+  let openGate = () => {};
+  let authGate: Promise<void> | null = report?.password
+    ? new Promise<void>((r) => (openGate = r))
+    : null;
   const ac = new AbortController();
   let resolveListen: (addr: Deno.NetAddr) => void;
   const listening = new Promise<Deno.NetAddr>((r) => (resolveListen = r));
@@ -89,9 +107,20 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       signal: ac.signal,
       onListen: (addr) => resolveListen(addr as Deno.NetAddr),
     },
-    (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+    (req, info) =>
+      authGate && AUTH_PATH.test(req.url)
+        ? authGate.then(() => app.fetch(req, { remoteAddr: info.remoteAddr }))
+        : app.fetch(req, { remoteAddr: info.remoteAddr }),
   );
   const addr = await listening;
+  const seeded = report?.password
+    ? report.password().catch((err) => {
+      console.error("seeding the operator's password failed:", err);
+    }).finally(() => {
+      authGate = null;
+      openGate();
+    })
+    : Promise.resolve();
   const host = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
   const url = `http://${host}:${addr.port}`;
   if (!opts.quiet) console.log(`LaundryLive listening on ${url}`);
@@ -100,8 +129,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     port: addr.port,
     ctx,
     seed: report,
+    seeded,
     async close() {
       ac.abort();
+      await seeded;
       await hub.close();
       await server.finished;
       for (const fn of ctx.onClose) await fn();

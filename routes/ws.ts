@@ -7,7 +7,6 @@
 import { Hono } from "hono";
 import type { AppContext } from "../lib/context.ts";
 import { isCursor, parseCursor } from "../lib/cursor.ts";
-import { sha256Hex } from "../lib/ids.ts";
 import { type AppEnv, HttpError, isSameOrigin, requireUser } from "../lib/http.ts";
 import { currentBuilding } from "../lib/middleware/building.ts";
 import { originalRequest } from "../lib/middleware/public_origin.ts";
@@ -15,7 +14,7 @@ import { originalRequest } from "../lib/middleware/public_origin.ts";
 /** The WebSocket route. */
 export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get("/", async (c) => {
+  app.get("/", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new HttpError(426, "upgrade_required", "This endpoint speaks WebSocket only.");
     }
@@ -39,8 +38,8 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
     const user = requireUser(c);
     const since = c.req.query("since");
     if (since && !isCursor(since)) throw new HttpError(400, "bad_cursor", "since: not a cursor.");
-    const token = c.get("sessionToken");
-    const sessionHash = token ? await sha256Hex(token) : null;
+    // The session middleware already hashed the token (the session's id).
+    const sessionHash = c.get("sessionId") ?? null;
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(originalRequest(c.req.raw), { idleTimeout: 0 });

@@ -26,7 +26,7 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
   await using push = await startWebPushTesting();
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-crash-" });
   const kvPath = `${dir}/kv.sqlite`;
-  const vapid = generateVapidKeys();
+  const vapid = await generateVapidKeys();
   const env = {
     PORT: "0",
     HOSTNAME_BIND: "127.0.0.1",

@@ -82,7 +82,10 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
   await store.createBuilding({ id: B, name: "B" });
   const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000 });
   const config = loadConfig({ BACKGROUND: "0", PUSH_ENDPOINT_ALLOW: "http://127.0.0.1:9" });
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: "mailto:t@example.org" });
+  const sender = new WebPushSender({
+    ...(await generateVapidKeys()),
+    subject: "mailto:t@example.org",
+  });
   // Pushes go nowhere (a closed port): only the KV side is measured.
   const notifier = new Notifier(store, hub, config, sender, null);
   const service = new NotificationService(store, notifier, config);

@@ -25,7 +25,7 @@ export async function loadVapidKeys(store: Store, config: Config): Promise<Vapid
     return { publicKey: config.vapidPublicKey, privateKey: config.vapidPrivateKey };
   }
   const stored = await store.getConfig<VapidKeys>("vapid");
-  return stored ?? await store.initConfig("vapid", generateVapidKeys());
+  return stored ?? await store.initConfig("vapid", await generateVapidKeys());
 }
 
 /** Options tests use to point FCM at a local fake server. */

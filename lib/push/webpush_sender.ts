@@ -25,7 +25,6 @@
  * @module
  */
 
-import { createECDH, createPrivateKey, sign } from "node:crypto";
 import type { Device, PushOptions, SendResult } from "../types.ts";
 import { base64UrlToBytes } from "../base64url.ts";
 
@@ -50,18 +49,31 @@ async function webPush(): Promise<WebPushLib> {
   return lib ??= (await import("web-push")).default as unknown as WebPushLib;
 }
 
+type NodeCrypto = typeof import("node:crypto");
+let nodeCryptoP: Promise<NodeCrypto> | null = null;
+
+/**
+ * `node:crypto`, imported on first use (a VAPID JWT, a key pair): the first
+ * `node:` module boots Deno's Node compatibility layer (~50 ms of CPU),
+ * which a server start need not wait for.
+ */
+function nodeCrypto(): Promise<NodeCrypto> {
+  return nodeCryptoP ??= import("node:crypto");
+}
+
 /**
  * The RFC 8292 `Authorization` value for `audience`: `vapid t=<ES256 JWT
  * {aud, exp, sub}>, k=<public key>` (what web-push's `getVapidHeaders` makes
  * for aes128gcm), signed with `node:crypto`.
  */
-function vapidHeader(
+async function vapidHeader(
   audience: string,
   subject: string,
   publicKey: string,
   privateKey: string,
   exp: number,
-): string {
+): Promise<string> {
+  const { createPrivateKey, sign } = await nodeCrypto();
   // As web-push checks it: push services refuse a JWT valid for more than 24 h.
   if (!Number.isSafeInteger(exp) || exp < 0 || exp > Math.floor(Date.now() / 1000) + 24 * 3600) {
     throw new RangeError(`VAPID exp ${exp} is not within 24 h from now`);
@@ -111,17 +123,26 @@ export interface VapidKeys {
 }
 
 /**
- * Generates a fresh VAPID key pair (P-256).
+ * Generates a fresh VAPID key pair (P-256) with Web Crypto (a first start
+ * makes one; it loads no `node:` module).
  *
  * @returns The key pair, URL-safe base64 encoded.
  */
-export function generateVapidKeys(): VapidKeys {
-  const ecdh = createECDH("prime256v1");
-  ecdh.generateKeys();
-  const d = ecdh.getPrivateKey();
+export async function generateVapidKeys(): Promise<VapidKeys> {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+  ]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const x = base64UrlToBytes(jwk.x!)!;
+  const y = base64UrlToBytes(jwk.y!)!;
+  const d = base64UrlToBytes(jwk.d!)!;
+  const pub = new Uint8Array(65);
+  pub[0] = 4; // uncompressed point: 0x04 || x || y
+  pub.set(x, 1 + 32 - x.length);
+  pub.set(y, 33 + 32 - y.length);
   const priv = new Uint8Array(32);
   priv.set(d, 32 - d.length); // a short scalar is left-padded to 32 bytes
-  return { publicKey: toBase64Url(ecdh.getPublicKey()), privateKey: toBase64Url(priv) };
+  return { publicKey: toBase64Url(pub), privateKey: toBase64Url(priv) };
 }
 
 /**
@@ -283,12 +304,12 @@ export class WebPushSender {
    * @param origin The push service origin, e.g. `https://fcm.googleapis.com`.
    * @returns The header value.
    */
-  vapidAuthorization(origin: string): string {
+  async vapidAuthorization(origin: string): Promise<string> {
     const nowSec = Math.floor(this.#now() / 1000);
     const cached = this.#vapidCache.get(origin);
     if (cached && nowSec < cached.exp - VAPID_JWT_REFRESH_MARGIN_SECONDS) return cached.header;
     const exp = nowSec + VAPID_JWT_LIFETIME_SECONDS;
-    const Authorization = vapidHeader(
+    const Authorization = await vapidHeader(
       origin,
       this.#subject,
       this.#publicKey,
@@ -366,7 +387,7 @@ export class WebPushSender {
       return { status: "rejected", detail: `cannot encrypt: ${describeError(err)}` };
     }
     try {
-      headers.set("Authorization", this.vapidAuthorization(url.origin));
+      headers.set("Authorization", await this.vapidAuthorization(url.origin));
     } catch (err) {
       // Keys and subject were checked in the constructor: this is our setup.
       return { status: "alarm", detail: `cannot sign VAPID JWT: ${describeError(err)}` };

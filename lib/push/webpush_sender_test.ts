@@ -68,7 +68,7 @@ function parseVapid(header: string | undefined) {
 
 Deno.test("web-push-testing decrypts what WebPushSender sends, then expiry gives gone", async () => {
   await using service = await startWebPushTesting();
-  const keys = generateVapidKeys();
+  const keys = await generateVapidKeys();
   const sender = new WebPushSender({ ...keys, subject: SUBJECT });
   const sub = await service.subscribe(keys.publicKey);
   assert.ok(sub.endpoint.startsWith(service.origin + "/notify/"));
@@ -93,8 +93,8 @@ Deno.test("web-push-testing decrypts what WebPushSender sends, then expiry gives
 
 Deno.test("web-push-testing refuses a push signed with another VAPID key", async () => {
   await using service = await startWebPushTesting();
-  const sub = await service.subscribe(generateVapidKeys().publicKey);
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
+  const sub = await service.subscribe((await generateVapidKeys()).publicKey);
+  const sender = new WebPushSender({ ...(await generateVapidKeys()), subject: SUBJECT });
   const result = await sender.send(sub, "hi", OPTS);
   // Real services answer 401/403 (alarm); web-push-testing answers 400.
   assert.deepEqual([result.status, result.httpStatus], ["rejected", 400]);
@@ -104,7 +104,7 @@ Deno.test("web-push-testing refuses a push signed with another VAPID key", async
 
 Deno.test("WebPushSender sets TTL, Urgency, Topic, aes128gcm and a valid VAPID header", async () => {
   await using capture = await startCapturePush();
-  const keys = generateVapidKeys();
+  const keys = await generateVapidKeys();
   const before = Math.floor(Date.now() / 1000);
   const sender = new WebPushSender({ ...keys, subject: SUBJECT });
   const endpoint = capture.url("/push/sub-1");
@@ -157,7 +157,7 @@ Deno.test("WebPushSender sets TTL, Urgency, Topic, aes128gcm and a valid VAPID h
 
 Deno.test("WebPushSender omits Topic when none is given and clamps TTL", async () => {
   await using capture = await startCapturePush();
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
+  const sender = new WebPushSender({ ...(await generateVapidKeys()), subject: SUBJECT });
   const device = { endpoint: capture.url(), keys: await subscriptionKeys() };
   await sender.send(device, "x", { ttlSeconds: 10 ** 9, urgency: "very-low" });
   await sender.send(device, "x", { ttlSeconds: -5.5, urgency: "low", topic: "" });
@@ -172,7 +172,7 @@ Deno.test("WebPushSender omits Topic when none is given and clamps TTL", async (
 
 Deno.test("WebPushSender sanitises topics to at most 32 URL-safe base64 characters", async () => {
   await using capture = await startCapturePush();
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
+  const sender = new WebPushSender({ ...(await generateVapidKeys()), subject: SUBJECT });
   const device = { endpoint: capture.url(), keys: await subscriptionKeys() };
   const topics = ["machine:w1/세탁", "machine:w1/세탁", "machine:w2/세탁", "a".repeat(33)];
   for (const topic of topics) {
@@ -189,7 +189,7 @@ Deno.test("WebPushSender sanitises topics to at most 32 URL-safe base64 characte
 Deno.test("VAPID JWT is reused per push-service origin and differs between origins", async () => {
   await using a = await startCapturePush();
   await using b = await startCapturePush();
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
+  const sender = new WebPushSender({ ...(await generateVapidKeys()), subject: SUBJECT });
   const keys = await subscriptionKeys();
   await sender.send({ endpoint: a.url("/one"), keys }, "1", OPTS);
   await sender.send({ endpoint: a.url("/two"), keys }, "2", OPTS);
@@ -203,15 +203,19 @@ Deno.test("VAPID JWT is reused per push-service origin and differs between origi
   assert.equal(b1.claims.aud, b.origin);
 });
 
-Deno.test("VAPID JWT is renewed 10 minutes before it expires", () => {
+Deno.test("VAPID JWT is renewed 10 minutes before it expires", async () => {
   let now = Date.now();
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT, now: () => now });
+  const sender = new WebPushSender({
+    ...(await generateVapidKeys()),
+    subject: SUBJECT,
+    now: () => now,
+  });
   const origin = "https://fcm.googleapis.com";
-  const first = sender.vapidAuthorization(origin);
+  const first = await sender.vapidAuthorization(origin);
   now += (11 * 3600 + 49 * 60) * 1000; // 11 min before exp
-  assert.equal(sender.vapidAuthorization(origin), first);
+  assert.equal(await sender.vapidAuthorization(origin), first);
   now += 2 * 60 * 1000; // 9 min before exp
-  const renewed = sender.vapidAuthorization(origin);
+  const renewed = await sender.vapidAuthorization(origin);
   assert.notEqual(renewed, first);
   const exp = parseVapid(renewed).claims.exp;
   assert.equal(exp, Math.floor(now / 1000) + 12 * 3600);
@@ -220,7 +224,7 @@ Deno.test("VAPID JWT is renewed 10 minutes before it expires", () => {
 Deno.test("WebPushSender reports a VAPID signing failure as alarm, without sending", async () => {
   let calls = 0;
   const sender = new WebPushSender({
-    ...generateVapidKeys(),
+    ...(await generateVapidKeys()),
     subject: SUBJECT,
     // A clock 13 h ahead makes exp more than 24 h away: web-push refuses to sign.
     now: () => Date.now() + 13 * 3600 * 1000,
@@ -237,7 +241,7 @@ Deno.test("WebPushSender reads Retry-After on a 503 into the retry result", asyn
   await using capture = await startCapturePush({
     responses: [{ status: 503, headers: { "Retry-After": "7" }, body: "busy" }],
   });
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
+  const sender = new WebPushSender({ ...(await generateVapidKeys()), subject: SUBJECT });
   const device = { endpoint: capture.url(), keys: await subscriptionKeys() };
   const result = await sender.send(device, "x", OPTS);
   assert.equal(result.status, "retry");
@@ -250,7 +254,11 @@ Deno.test("WebPushSender maps 403 to alarm and drops the cached JWT for that ori
     responses: [201, { status: 403, body: '{"reason":"BadJwtToken"}' }, 201],
   });
   let now = Date.now();
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT, now: () => now });
+  const sender = new WebPushSender({
+    ...(await generateVapidKeys()),
+    subject: SUBJECT,
+    now: () => now,
+  });
   const device = { endpoint: capture.url(), keys: await subscriptionKeys() };
   assert.equal((await sender.send(device, "x", OPTS)).status, "ok");
   const alarm = await sender.send(device, "x", OPTS);
@@ -283,7 +291,7 @@ Deno.test("WebPushSender maps HTTP statuses to SendResult", async () => {
     ],
   });
   const sender = new WebPushSender({
-    ...generateVapidKeys(),
+    ...(await generateVapidKeys()),
     subject: SUBJECT,
     defaultRetryAfterMs: 1234,
   });
@@ -319,7 +327,7 @@ Deno.test("WebPushSender gives retry on network errors and timeouts", async () =
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   const sender = new WebPushSender({
-    ...generateVapidKeys(),
+    ...(await generateVapidKeys()),
     subject: SUBJECT,
     defaultRetryAfterMs: 555,
   });
@@ -330,7 +338,11 @@ Deno.test("WebPushSender gives retry on network errors and timeouts", async () =
   assert.match((refused as { detail: string }).detail, /network error/);
 
   await using slow = await startCapturePush({ defaultResponse: { status: 201, delayMs: 200 } });
-  const impatient = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT, timeoutMs: 50 });
+  const impatient = new WebPushSender({
+    ...(await generateVapidKeys()),
+    subject: SUBJECT,
+    timeoutMs: 50,
+  });
   const timedOut = await impatient.send({ endpoint: slow.url(), keys }, "x", OPTS);
   assert.equal(timedOut.status, "retry");
   assert.match((timedOut as { detail: string }).detail, /timeout after 50 ms/);
@@ -338,7 +350,7 @@ Deno.test("WebPushSender gives retry on network errors and timeouts", async () =
 
 Deno.test("WebPushSender rejects bad input without contacting the push service", async () => {
   await using capture = await startCapturePush();
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT });
+  const sender = new WebPushSender({ ...(await generateVapidKeys()), subject: SUBJECT });
   const keys = await subscriptionKeys();
   const endpoint = capture.url();
   const cases: [Parameters<WebPushSender["send"]>, RegExp][] = [
@@ -366,7 +378,11 @@ Deno.test("WebPushSender uses the injected fetch", async () => {
     seen.push(String(input));
     return Promise.resolve(new Response("", { status: 201 }));
   };
-  const sender = new WebPushSender({ ...generateVapidKeys(), subject: SUBJECT, fetch: fakeFetch });
+  const sender = new WebPushSender({
+    ...(await generateVapidKeys()),
+    subject: SUBJECT,
+    fetch: fakeFetch,
+  });
   const endpoint = "https://fcm.googleapis.com/fcm/send/abc";
   const result = await sender.send({ endpoint, keys: await subscriptionKeys() }, "x", OPTS);
   assert.deepEqual(result, { status: "ok", httpStatus: 201 });
@@ -385,13 +401,13 @@ Deno.test("parseRetryAfter reads delay-seconds and HTTP-dates", () => {
   assert.equal(parseRetryAfter("soon", now), undefined);
 });
 
-Deno.test("validateSubject accepts mailto: and https: only; keys are checked", () => {
+Deno.test("validateSubject accepts mailto: and https: only; keys are checked", async () => {
   assert.equal(validateSubject(" mailto:ops@example.org "), "mailto:ops@example.org");
   assert.equal(validateSubject("https://laundry.example.org/"), "https://laundry.example.org/");
   for (const bad of ["", "ops@example.org", "mailto:", "mailto:nobody", "http://example.org"]) {
     assert.throws(() => validateSubject(bad), TypeError, bad);
   }
-  const keys = generateVapidKeys();
+  const keys = await generateVapidKeys();
   assert.match(keys.publicKey, /^[A-Za-z0-9_-]{87}$/);
   assert.match(keys.privateKey, /^[A-Za-z0-9_-]{43}$/);
   assert.throws(() => new WebPushSender({ ...keys, subject: "nope" }), TypeError);

@@ -92,6 +92,8 @@ export async function startTestServer(
       }),
       { quiet: true, createApp, ...opts },
     );
+    // Tests read the seeded operator straight from the store.
+    await server.seeded;
   } catch (err) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw err;
