@@ -369,8 +369,17 @@ const ADMIN_ERRORS = new Set([
   "self",
   "admin_account",
 ]);
-/** Refusals of requests no page of ours makes (bad hosts, handshakes, frames). */
+/**
+ * Refusals of requests no page of ours makes (bad hosts, handshakes, frames,
+ * foreign origins, non-JSON bodies: our pages always send same-origin JSON).
+ * Should a page ever meet one, it shows the generic translated error.
+ */
 const SERVER_ONLY_ERRORS = new Set([
+  "cross_origin",
+  "bad_origin",
+  "unsupported_media_type",
+  "bad_json",
+  "bad_device_id",
   "bad_host",
   "uri_too_long",
   "bad_upgrade",
