@@ -23,6 +23,7 @@
 /// <reference lib="webworker" />
 import {
   buildNotification,
+  cachedPageMayAnswer,
   cacheStrategy,
   clickTarget,
   offlinePage,
@@ -144,7 +145,7 @@ async function staleWhileRevalidate(req: Request): Promise<Response> {
 async function page(req: Request): Promise<Response> {
   const cache = await caches.open(PAGE_CACHE);
   const key = pageCacheKey(req.url);
-  const cached = await cache.match(key);
+  const cached = cachedPageMayAnswer(req.url) ? await cache.match(key) : undefined;
   const network = fetch(req).then(async (res) => {
     // Keep real pages only: not redirects (to /login) or errors.
     if (res.ok && res.type === "basic" && !res.redirected) {

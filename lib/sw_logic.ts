@@ -258,6 +258,15 @@ export function pageCacheKey(url: string): string {
   return u.origin + u.pathname;
 }
 
+/**
+ * Whether a cached page may stand in for this navigation when the network is
+ * slow or gone. Not for a request that chooses a building (`?building=`):
+ * the cached copy (keyed without the query) may be another building's board.
+ */
+export function cachedPageMayAnswer(url: string): boolean {
+  return !new URL(url).searchParams.has("building");
+}
+
 /** Files the worker installs with: the build's app files, icons and manifest. */
 export function precacheList(assets: string[]): string[] {
   const extra = [

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   buildNotification,
+  cachedPageMayAnswer,
   cacheStrategy,
   clickTarget,
   NOTIFICATION_BADGE,
@@ -208,4 +209,11 @@ Deno.test("offlinePage and workerLang", () => {
   assert.equal(workerLang("en-US", "ko"), "ko");
   assert.equal(workerLang("en-US", "fr"), "en", "an unknown saved value is ignored");
   assert.equal(workerLang("ko-KR", null), "ko");
+});
+
+Deno.test("cachedPageMayAnswer: never for a navigation that chooses a building", () => {
+  assert.equal(cachedPageMayAnswer("https://x.test/"), true);
+  assert.equal(cachedPageMayAnswer("https://x.test/?m=w1"), true);
+  assert.equal(cachedPageMayAnswer("https://x.test/?building=b2"), false);
+  assert.equal(cachedPageMayAnswer("https://x.test/admin?building="), false);
 });
