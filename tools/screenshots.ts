@@ -198,7 +198,7 @@ export async function seedDemo(): Promise<Demo> {
   const eun = new Client(srv.url);
   await ok(eun.register("eun", "은", "204", { inviteCode: made.json.inviteCode }), "eun");
   const hall = (await dana.get("/api/machines")).json.machines as Machine[];
-  const named = (n: string) => hall.find((m) => m.name === n)!.id;
+  const named = (n: string) => hall.find((m) => m.name === n || m.name.startsWith(`${n} ·`))!.id;
   await ok(dana.post(`/api/machines/${named("세탁기 4")}/start`, { minutes: 40 }), "start 4");
   await age(demo, named("세탁기 4"), 9);
   await ok(eun.post(`/api/machines/${named("세탁기 1")}/start`, { minutes: 35 }), "start 1");
