@@ -6,8 +6,6 @@
  * thumb uses is at least 44 px tall.
  */
 import assert from "node:assert/strict";
-import AxeBuilder from "@axe-core/playwright";
-import type { Page } from "playwright-core";
 import {
   browserTest,
   hydrated,
@@ -18,37 +16,9 @@ import {
 import { admin, resident } from "../support/harness.ts";
 import { offlinePage } from "../../lib/sw_logic.ts";
 import { loadManifest } from "../../lib/assets.ts";
+import { axe, smallTargets } from "../support/a11y.ts";
 
 const VIEWPORT = { width: 360, height: 740 };
-
-async function axe(page: Page, what: string): Promise<string[]> {
-  const r = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-    .analyze();
-  return r.violations.map((v) =>
-    `${what}: ${v.id} (${v.impact}) ${
-      v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`).join(" | ")
-    }`
-  );
-}
-
-/** Controls under 44 px tall (visible ones; links inside running text excepted). */
-async function smallTargets(page: Page, what: string): Promise<string[]> {
-  const small = await page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>(
-      "button, .button, .tabs a, .bell, a.lang, input:not([type=checkbox]):not([type=radio]), select",
-    )].filter((el) => {
-      const r = el.getBoundingClientRect();
-      return r.width > 0 && r.height > 0 && (r.height < 44 || r.width < 44);
-    }).map((el) => {
-      const r = el.getBoundingClientRect();
-      return `${el.tagName}.${el.className} "${(el.textContent ?? "").trim().slice(0, 20)}" ${
-        Math.round(r.width)
-      }×${Math.round(r.height)}`;
-    })
-  );
-  return small.map((s) => `${what}: ${s}`);
-}
 
 for (const scheme of ["light", "dark"] as const) {
   browserTest(`e2e a11y: axe finds nothing on any page (${scheme})`, async () => {

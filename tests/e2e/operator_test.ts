@@ -12,7 +12,6 @@
  *   360 px.
  */
 import assert from "node:assert/strict";
-import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "playwright-core";
 import {
   browserTest,
@@ -24,6 +23,7 @@ import {
 } from "../support/browser.ts";
 import { admin, Client, resident } from "../support/harness.ts";
 import { t } from "../../lib/i18n.ts";
+import { axe, smallTargets } from "../support/a11y.ts";
 
 const VIEWPORT = { width: 360, height: 740 };
 
@@ -174,35 +174,6 @@ browserTest("e2e operator: create a building, appoint an admin, open its board",
     await srv.close();
   }
 });
-
-async function axe(page: Page, what: string): Promise<string[]> {
-  const r = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-    .analyze();
-  return r.violations.map((v) =>
-    `${what}: ${v.id} (${v.impact}) ${
-      v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`).join(" | ")
-    }`
-  );
-}
-
-/** Visible controls under 44 px (as tests/e2e/a11y_test.ts counts them). */
-async function smallTargets(page: Page, what: string): Promise<string[]> {
-  const small = await page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>(
-      "button, .button, .tabs a, .bell, a.lang, input:not([type=checkbox]):not([type=radio]), select, summary",
-    )].filter((el) => {
-      const r = el.getBoundingClientRect();
-      return r.width > 0 && r.height > 0 && (r.height < 44 || r.width < 44);
-    }).map((el) => {
-      const r = el.getBoundingClientRect();
-      return `${el.tagName}.${el.className} "${(el.textContent ?? "").trim().slice(0, 20)}" ${
-        Math.round(r.width)
-      }×${Math.round(r.height)}`;
-    })
-  );
-  return small.map((s) => `${what}: ${s}`);
-}
 
 for (const scheme of ["light", "dark"] as const) {
   browserTest(`e2e operator a11y: axe finds nothing on /operator (${scheme})`, async () => {
