@@ -5,11 +5,15 @@
  *
  * Roles: `anon` (no cookie), `resident` (for machine actions: the resident
  * whose machine it is), `other` (another resident), `admin` (the operator,
- * who administers every building; building admins and other buildings are
- * the subject of tests/tenancy_test.ts), and `disabled`
+ * who administers every building), and `disabled`
  * (a resident disabled by an admin, still sending the session cookie they had
  * before). Every cell gets fresh fixtures and fresh residents, so one cell's
  * success cannot change another's answer.
+ *
+ * A second table test sends every API cell as a resident and as an admin of
+ * another building: whatever names something of this building answers 404
+ * (403 where the role check comes first), never 2xx (the building admins'
+ * finer rules: tests/tenancy_test.ts).
  *
  * Requests run in-process (`app.request`), except `/ws`, which needs a real
  * upgrade: that row is served from the same app on a loopback port.
@@ -702,6 +706,81 @@ Deno.test("authz: every route × role answers the expected status", async () => 
       }
     }
     assert.deepEqual(failures, []);
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("authz: parties of another building get nothing of this one, on every API route", async () => {
+  const k = await world();
+  try {
+    // Building B, with a resident and an admin of its own.
+    const op = await k.admin();
+    const made = await k.call("POST", "/api/operator/buildings", {
+      cookie: op.cookie,
+      body: { name: "B", washers: 1 },
+    });
+    assert.equal(made.status, 201, made.text);
+    const b = made.json.building.id as string;
+    const foreign = await k.resident(unique("fb"));
+    await k.ctx.store.patchUser(foreign.user.id, (u) => ({ ...u, buildingId: b }));
+    const foreignAdmin = await k.resident(unique("fa"));
+    await k.ctx.store.patchUser(foreignAdmin.user.id, (u) => ({ ...u, buildingId: b }));
+    await k.ctx.store.appointAdmin(b, foreignAdmin.user.id);
+    const failures: string[] = [];
+    let aboutA = 0;
+    for (const [route, cases] of Object.entries(TABLE)) {
+      const [method, pattern] = route.split(" ");
+      // Sign-in routes name no building; the sensor webhook takes a sensor's token, not a
+      // session (tests/sensor_test.ts: another building's machine is 404 with a token).
+      if (
+        !pattern.startsWith("/api/") || pattern.startsWith("/api/auth/") ||
+        pattern.startsWith("/api/sensors/")
+      ) continue;
+      for (const c of cases) {
+        const p = await parties(k, "resident");
+        const cell = typeof c.cell === "function" ? await c.cell(k, p) : c.cell;
+        if (c.waitMs) await new Promise((r) => setTimeout(r, c.waitMs));
+        // Does the request name something of building A (a machine, a member, a notice, an invite)?
+        const a = k.home;
+        const ids = [
+          a,
+          ...(await k.ctx.store.listMachines(a)).map((m) => m.id),
+          ...(await k.ctx.store.memberIds(a)),
+          ...(await k.ctx.store.listNotices(a)).map((n) => n.id),
+          ...(await k.ctx.store.listInvites(a)).map((i) => i.code),
+        ];
+        const namesA = ids.some((id) => cell.path.split(/[/?=&]/).includes(id));
+        if (namesA) aboutA++;
+        for (
+          const [who, party] of [["foreign", foreign], ["foreignAdmin", foreignAdmin]] as const
+        ) {
+          const r = await k.call(method, cell.path, { cookie: party.cookie, body: cell.body });
+          assertShape(`${route} [${c.name}] as ${who}`, cell.path, r);
+          const operatorOnly = pattern.startsWith("/api/operator/");
+          const adminRoute = pattern.startsWith("/api/admin/");
+          const want = operatorOnly
+            ? [403]
+            : namesA
+            ? who === "foreign" && adminRoute ? [403] : [404]
+            : who === "foreign" && adminRoute
+            ? [403]
+            : null; // not about A: answered as for a party of A (any status but 5xx)
+          if (want && !want.includes(r.status)) {
+            failures.push(
+              `${route} [${c.name}] as ${who}: expected ${want}, got ${r.status} ${
+                r.text.slice(0, 120)
+              }`,
+            );
+          }
+          if (namesA && r.status < 300) {
+            failures.push(`${route} [${c.name}] as ${who}: ${r.status}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+    assert.ok(aboutA >= 20, `only ${aboutA} cells named something of building A`);
   } finally {
     await k.close();
   }
