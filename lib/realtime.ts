@@ -96,6 +96,11 @@ export class Conn {
   #bytes: Bucket | null = null;
   readonly #limits: Pick<HubOptions, "msgRate" | "msgBurst" | "byteRate" | "byteBurst">;
   #ready = false;
+
+  /** Whether `hello` has been sent (events and pings only follow it). */
+  get helloSent(): boolean {
+    return this.#ready;
+  }
   #pending: LogEvent[] | null = null;
   #chain: Promise<void> | null = null;
   /** Deliveries waiting on the slow (gap-filling) path. */
@@ -584,7 +589,8 @@ export class Hub {
         this.#remove(c);
         continue;
       }
-      c.send({ type: "ping", t: now });
+      // `hello` is always the first message: no ping before it.
+      if (c.helloSent) c.send({ type: "ping", t: now });
       alive.push(c);
     }
     await this.#flushPresence(alive).catch((err) => {
