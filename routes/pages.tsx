@@ -57,12 +57,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     if (!user || (user.role !== "operator" && !user.adminOf?.some((b) => b !== user.buildingId))) {
       return [];
     }
-    const all = user.role === "operator" ? await ctx.store.listBuildings() : (await Promise.all(
-      [...new Set([user.buildingId, ...(user.adminOf ?? [])])].map((id) =>
-        ctx.store.getBuilding(id)
-      ),
-    )).filter((b) => !!b);
-    return all.map((b) => ({ id: b!.id, name: b!.name }));
+    return (await ctx.store.buildingsOf(user)).map((b) => ({ id: b.id, name: b.name }));
   }
 
   async function render(c: Context<AppEnv>, page: PageContent, status = 200) {

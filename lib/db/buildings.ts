@@ -25,6 +25,17 @@ export abstract class BuildingStore extends UserStore {
     return out.sort((a, b) => a.name.localeCompare(b.name) || a.createdAt - b.createdAt);
   }
 
+  /**
+   * The buildings `u` may act in (and choose between): every building for
+   * the operator; otherwise their own and those they administer.
+   */
+  async buildingsOf(u: User): Promise<Building[]> {
+    if (u.role === "operator") return await this.listBuildings();
+    const ids = [...new Set([u.buildingId, ...(u.adminOf ?? [])])];
+    return (await Promise.all(ids.map((id) => this.getBuilding(id))))
+      .filter((b): b is Building => !!b);
+  }
+
   /** Create a building (its id is random unless given: the migration names the first one). */
   async createBuilding(
     input: { name: string; timeZone?: string; rooms?: string[]; id?: string },

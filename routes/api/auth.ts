@@ -208,14 +208,11 @@ export function meRoute(ctx: AppContext): Hono<AppEnv> {
   app.get("/", async (c) => {
     const u = requireUser(c);
     const bid = currentBuilding(c);
-    const ids = u.role === "operator" ? null : [...new Set([u.buildingId, ...(u.adminOf ?? [])])];
-    const buildings = ids
-      ? (await Promise.all(ids.map((id) => ctx.store.getBuilding(id)))).filter((b) => !!b)
-      : await ctx.store.listBuildings();
+    const buildings = await ctx.store.buildingsOf(u);
     return c.json({
       user: publicUser(u),
-      building: buildings.find((b) => b!.id === bid) ?? await ctx.store.getBuilding(bid),
-      buildings: buildings.map((b) => ({ id: b!.id, name: b!.name })),
+      building: buildings.find((b) => b.id === bid) ?? await ctx.store.getBuilding(bid),
+      buildings: buildings.map((b) => ({ id: b.id, name: b.name })),
     });
   });
   return app;
