@@ -51,6 +51,20 @@ export const DEMO_ROOM = "1층 세탁실 · 1F laundry";
 export function demoMachineName(kind: "washer" | "dryer", n: number): string {
   return kind === "washer" ? `세탁기 ${n} · Washer ${n}` : `건조기 ${n} · Dryer ${n}`;
 }
+/** Give a new building `washers` washers and `dryers` dryers in `room`, with demo names. */
+export async function addMachines(
+  store: Store,
+  bid: string,
+  room: string,
+  count: { washers: number; dryers: number },
+): Promise<void> {
+  for (const [kind, n] of [["washer", count.washers], ["dryer", count.dryers]] as const) {
+    for (let i = 1; i <= n; i++) {
+      await store.addMachine(bid, { name: demoMachineName(kind, i), kind, room });
+    }
+  }
+}
+
 /** The demo building's name. */
 export const DEMO_BUILDING = "데모 건물 · Demo building";
 
@@ -64,20 +78,7 @@ export async function seed(
   let buildings = await store.listBuildings();
   if (buildings.length === 0) {
     const b = await store.createBuilding({ name: DEMO_BUILDING, rooms: [DEMO_ROOM] });
-    for (let i = 1; i <= 4; i++) {
-      await store.addMachine(b.id, {
-        name: demoMachineName("washer", i),
-        kind: "washer",
-        room: DEMO_ROOM,
-      });
-    }
-    for (let i = 1; i <= 2; i++) {
-      await store.addMachine(b.id, {
-        name: demoMachineName("dryer", i),
-        kind: "dryer",
-        room: DEMO_ROOM,
-      });
-    }
+    await addMachines(store, b.id, DEMO_ROOM, { washers: 4, dryers: 2 });
     buildings = [b];
     report.created = true;
   }

@@ -12,7 +12,7 @@ import { type AppEnv, body, HttpError, requireOperator } from "../../lib/http.ts
 import { displayText } from "../../lib/text.ts";
 import { K } from "../../lib/keys.ts";
 import { userIdParam } from "./admin.ts";
-import { DEMO_ROOM, demoMachineName } from "../../lib/seed.ts";
+import { addMachines, DEMO_ROOM } from "../../lib/seed.ts";
 
 /** A valid IANA time zone name. */
 const TimeZone = z.string().trim().min(1).max(64).refine((tz) => {
@@ -138,20 +138,7 @@ export function operatorRoutes(ctx: AppContext): Hono<AppEnv> {
     const b = await body(c, BuildingBody);
     const rooms = b.rooms ?? [DEFAULT_ROOM];
     const building = await store.createBuilding({ name: b.name, timeZone: b.timeZone, rooms });
-    for (let i = 1; i <= b.washers; i++) {
-      await store.addMachine(building.id, {
-        name: demoMachineName("washer", i),
-        kind: "washer",
-        room: rooms[0],
-      });
-    }
-    for (let i = 1; i <= b.dryers; i++) {
-      await store.addMachine(building.id, {
-        name: demoMachineName("dryer", i),
-        kind: "dryer",
-        room: rooms[0],
-      });
-    }
+    await addMachines(store, building.id, rooms[0], b);
     const [invite, adminInvite] = await Promise.all([
       store.createInvite(building.id, me.id),
       store.createInvite(building.id, me.id, { role: "admin" }),
