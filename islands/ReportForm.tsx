@@ -15,7 +15,6 @@ import { errorText } from "../client/errors.ts";
 export interface ReportFormProps {
   lang: Lang;
   machineId: string;
-  machineName: string;
 }
 
 function ReportForm(props: ReportFormProps) {

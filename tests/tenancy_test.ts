@@ -98,6 +98,17 @@ interface Row {
 
 const ADMIN_OF_A = { resA: 403, adminA: 200, resB: 403, adminB: 404, operator: 200 };
 
+/** A scheduled notice of A (made by the operator): its path. */
+async function noticeOfA(w: World): Promise<{ path: string }> {
+  const r = await w.who.operator.post("/api/admin/announcements", {
+    title: "A only",
+    body: "x",
+    target: { type: "all" },
+    sendAt: new Date(Date.now() + 3_600_000).toISOString(),
+  });
+  return { path: `/api/admin/announcements/${r.json.notice.id}` };
+}
+
 let n = 0;
 const fresh = (p: string) => `${p}${++n}`;
 
@@ -190,29 +201,13 @@ const ROWS: Row[] = [
   {
     name: "read a notice of A",
     method: "GET",
-    cell: async (w) => {
-      const r = await w.who.operator.post("/api/admin/announcements", {
-        title: "A only",
-        body: "x",
-        target: { type: "all" },
-        sendAt: new Date(Date.now() + 3_600_000).toISOString(),
-      });
-      return { path: `/api/admin/announcements/${r.json.notice.id}` };
-    },
+    cell: noticeOfA,
     expect: ADMIN_OF_A,
   },
   {
     name: "cancel a notice of A",
     method: "DELETE",
-    cell: async (w) => {
-      const r = await w.who.operator.post("/api/admin/announcements", {
-        title: "A only",
-        body: "x",
-        target: { type: "all" },
-        sendAt: new Date(Date.now() + 3_600_000).toISOString(),
-      });
-      return { path: `/api/admin/announcements/${r.json.notice.id}` };
-    },
+    cell: noticeOfA,
     expect: ADMIN_OF_A,
   },
   {

@@ -26,7 +26,7 @@ export const reportPage: PageFn = async (c, ctx) => {
       <section class="narrow">
         <h1>{t(lang, "report.title", { machine: m.name })}</h1>
         <p class="muted">{m.room}</p>
-        <ReportForm lang={lang} machineId={m.id} machineName={m.name} />
+        <ReportForm lang={lang} machineId={m.id} />
       </section>
     ),
   };
