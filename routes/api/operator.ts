@@ -6,11 +6,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { type Building, type User } from "../../lib/types.ts";
-import { publicUser, type Store } from "../../lib/db/mod.ts";
+import { PRESENCE_TTL_MS, publicUser, type Store } from "../../lib/db/mod.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireOperator } from "../../lib/http.ts";
 import { displayText } from "../../lib/text.ts";
 import { K } from "../../lib/keys.ts";
+import { administers } from "../../lib/roles.ts";
 import { userIdParam } from "./admin.ts";
 import { addMachines, DEMO_ROOM } from "../../lib/seed.ts";
 
@@ -66,18 +67,30 @@ export interface BuildingHealth {
   devicesFailing: number;
 }
 
-/** Compute a building's health (reads only that building's keys and its members'). */
-export async function buildingHealth(store: Store, b: Building): Promise<BuildingHealth> {
-  const [machines, members] = await Promise.all([
+/** A building admin of `bid` (not the operator, who administers every building). */
+function isAdminOf(u: User, bid: string): boolean {
+  return u.role === "admin" && administers(u, bid);
+}
+
+/**
+ * Compute a building's health (reads only that building's keys and its
+ * members'). `members` when the caller has listed them already.
+ */
+export async function buildingHealth(
+  store: Store,
+  b: Building,
+  members?: User[],
+): Promise<BuildingHealth> {
+  const [machines, people] = await Promise.all([
     store.listMachines(b.id),
-    store.listUsers(b.id),
+    members ?? store.listUsers(b.id),
   ]);
   let sockets = 0;
   let devicesFailing = 0;
   const now = Date.now();
-  await Promise.all(members.map(async (u) => {
+  await Promise.all(people.map(async (u) => {
     for await (const e of store.kv.list<{ at: number }>({ prefix: K.presenceOf(u.id) })) {
-      if (e.value.at > now - 60_000) sockets++;
+      if (e.value.at > now - PRESENCE_TTL_MS) sockets++;
     }
     for (const d of await store.listDevices(u.id)) {
       if (d.failures > 0 || d.lastOutcome) devicesFailing++;
@@ -86,8 +99,8 @@ export async function buildingHealth(store: Store, b: Building): Promise<Buildin
   return {
     machines: machines.length,
     outOfOrder: machines.filter((m) => m.state === "out_of_order").length,
-    members: members.filter((u) => u.buildingId === b.id).length,
-    admins: members.filter((u) => u.role === "admin" && u.adminOf?.includes(b.id)).length,
+    members: people.filter((u) => u.buildingId === b.id).length,
+    admins: people.filter((u) => isAdminOf(u, b.id)).length,
     sockets,
     devicesFailing,
   };
@@ -100,11 +113,6 @@ export async function dueBacklog(store: Store, now = Date.now()): Promise<number
     const _ of store.kv.list({ start: K.dueAll(), end: K.due(now - 60_000, "") }, { limit: 1000 })
   ) n++;
   return n;
-}
-
-/** The admins of a building. */
-async function adminsOf(store: Store, bid: string): Promise<User[]> {
-  return (await store.listUsers(bid)).filter((u) => u.role === "admin" && u.adminOf?.includes(bid));
 }
 
 /** Operator routes; every handler starts with requireOperator. */
@@ -153,12 +161,14 @@ export function operatorRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/buildings/:id", async (c) => {
     const b = await store.getBuilding(buildingParam(c.req.param("id")));
     if (!b) throw new HttpError(404, "not_found", "No such building.");
-    const [health, admins, invites] = await Promise.all([
-      buildingHealth(store, b),
-      adminsOf(store, b.id),
+    // The members once, for the health figures and the admin list.
+    const members = await store.listUsers(b.id);
+    const [health, invites] = await Promise.all([
+      buildingHealth(store, b, members),
       store.listInvites(b.id),
     ]);
-    return c.json({ building: b, health, admins: admins.map(publicUser), invites });
+    const admins = members.filter((u) => isAdminOf(u, b.id)).map(publicUser);
+    return c.json({ building: b, health, admins, invites });
   });
 
   app.patch("/buildings/:id", async (c) => {
