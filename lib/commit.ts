@@ -97,3 +97,27 @@ export function lockRetrying(kv: Deno.Kv): Deno.Kv {
     },
   });
 }
+
+/** Deletions per atomic operation (well inside the 1000-mutation limit). */
+const DELETE_BATCH = 500;
+
+/** Delete `keys`, {@link DELETE_BATCH} per atomic operation. Returns how many. */
+export async function deleteKeys(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<number> {
+  for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+    const op = kv.atomic();
+    for (const k of keys.slice(i, i + DELETE_BATCH)) op.delete(k);
+    await op.commit();
+  }
+  return keys.length;
+}
+
+/** Delete every entry `selector` lists, a batch at a time (never all in memory). Returns how many. */
+export async function deleteListed(kv: Deno.Kv, selector: Deno.KvListSelector): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const keys: Deno.KvKey[] = [];
+    for await (const e of kv.list(selector, { limit: DELETE_BATCH })) keys.push(e.key);
+    if (!keys.length) return deleted;
+    deleted += await deleteKeys(kv, keys);
+  }
+}

@@ -1,6 +1,6 @@
 import { storeErrorStatus } from "./http.ts";
 import assert from "node:assert/strict";
-import { isLockedError, retryCommit, tryCommit } from "./commit.ts";
+import { deleteKeys, deleteListed, isLockedError, retryCommit, tryCommit } from "./commit.ts";
 import { StoreError } from "./store_error.ts";
 
 Deno.test("retryCommit: retries null and locked errors, returns the first result", async () => {
@@ -51,5 +51,31 @@ Deno.test("tryCommit: false on a failed check, true on success", async () => {
     assert.equal((await kv.get(["a"])).value, 1);
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("deleteListed and deleteKeys: more than one batch, all gone, counted", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+  try {
+    for (let i = 0; i < 1201; i += 300) {
+      const op = kv.atomic();
+      for (let j = i; j < Math.min(i + 300, 1201); j++) op.set(["a", j], j);
+      await op.commit();
+    }
+    await kv.set(["b", 1], 1);
+    assert.equal(await deleteListed(kv, { prefix: ["a"] }), 1201);
+    assert.equal(await deleteListed(kv, { prefix: ["a"] }), 0);
+    let left = 0;
+    for await (const _ of kv.list({ prefix: ["a"] })) left++;
+    assert.equal(left, 0);
+    assert.equal((await kv.get(["b", 1])).value, 1, "outside the selector: kept");
+    const keys = Array.from({ length: 1001 }, (_, i) => ["c", i]);
+    for (const k of keys.slice(0, 3)) await kv.set(k, true);
+    assert.equal(await deleteKeys(kv, keys), 1001);
+    assert.equal((await kv.get(["c", 2])).value, null);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -23,6 +23,7 @@
 import type { Store } from "./db/mod.ts";
 import { holdRef } from "./db/mod.ts";
 import { K, statScope } from "./keys.ts";
+import { deleteListed } from "./commit.ts";
 import { due, type DueJob, type Job, tickAt, tickTimes } from "./notify/plan.ts";
 import type { Building, Machine, Notice, User } from "./types.ts";
 import type { Invite } from "./db/records.ts";
@@ -159,14 +160,7 @@ async function tenancy(store: Store, opts: MigrateOptions): Promise<void> {
   }
   // The old board log and feed: their cursors now get a snapshot.
   for (const scope of ["board", "ufeed"]) {
-    for (;;) {
-      const keys: Deno.KvKey[] = [];
-      for await (const e of kv.list({ prefix: ["log", scope] }, { limit: 500 })) keys.push(e.key);
-      if (!keys.length) break;
-      const op = kv.atomic();
-      for (const k of keys) op.delete(k);
-      await op.commit();
-    }
+    await deleteListed(kv, { prefix: ["log", scope] });
     await kv.atomic().delete(K.logHead(scope)).delete(K.logFloor(scope)).commit();
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { type Cursor, formatCursor } from "../cursor.ts";
-import { retryCommit, tryCommit } from "../commit.ts";
+import { deleteKeys, deleteListed, retryCommit, tryCommit } from "../commit.ts";
 import { boardScope, CTL_SCOPE, feedScope, K, userScope } from "../keys.ts";
 import { due } from "../notify/plan.ts";
 import { StoreCore } from "./core.ts";
@@ -236,20 +236,10 @@ export abstract class LogStore extends StoreCore {
    * records were deleted. Idempotent (the floor only rises).
    */
   async trimLog(scope: string, upTo: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const keys: Deno.KvKey[] = [];
-      for await (
-        const e of this.kv.list({ start: K.log(scope, 0), end: K.log(scope, upTo + 1) }, {
-          limit: 500,
-        })
-      ) keys.push(e.key);
-      if (!keys.length) break;
-      const op = this.kv.atomic();
-      for (const k of keys) op.delete(k);
-      await op.commit();
-      deleted += keys.length;
-    }
+    let deleted = await deleteListed(this.kv, {
+      start: K.log(scope, 0),
+      end: K.log(scope, upTo + 1),
+    });
     await retryCommit(async () => {
       const floor = await this.kv.get<number>(K.logFloor(scope));
       if ((floor.value ?? 0) >= upTo) return true;
@@ -268,12 +258,6 @@ export abstract class LogStore extends StoreCore {
     }
     if (items.length <= INBOX_KEEP) return 0;
     items.sort((a, b) => b.at - a.at);
-    const old = items.slice(INBOX_KEEP);
-    for (let i = 0; i < old.length; i += 500) {
-      const op = this.kv.atomic();
-      for (const o of old.slice(i, i + 500)) op.delete(o.key);
-      await op.commit();
-    }
-    return old.length;
+    return await deleteKeys(this.kv, items.slice(INBOX_KEEP).map((o) => o.key));
   }
 }
