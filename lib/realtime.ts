@@ -613,11 +613,6 @@ export class Hub {
     for (const f of all) f.cancel();
     await Promise.all(all.map((f) => f.reading.catch(() => {})));
   }
-
-  /** Buildings this instance follows (they have sockets here). */
-  get buildings(): string[] {
-    return [...this.#follows.keys()];
-  }
 }
 
 /** What a hub knows of one followed building (or, with `bid` null, the control feed). */
