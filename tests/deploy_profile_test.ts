@@ -15,7 +15,8 @@
  */
 import assert from "node:assert/strict";
 import { admin, Client, resident, TEST_ADMIN_PASSWORD, TEST_INVITE } from "./support/harness.ts";
-import type { FromWorker, ToWorker } from "./support/instance_worker.ts";
+import type { ToWorker } from "./support/instance_worker.ts";
+import { CLOSE_TIMEOUT_MS, reply, spawnInstance } from "./support/instance_client.ts";
 import { startWebPushTesting, type TestSubscription } from "./support/push_service.ts";
 import {
   addWebPushDevice,
@@ -49,35 +50,16 @@ interface Instance {
   worker: Worker;
 }
 
-function reply(worker: Worker, timeoutMs: number): Promise<FromWorker> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker silent ${timeoutMs} ms`)), timeoutMs);
-    worker.addEventListener("message", (ev: MessageEvent<FromWorker>) => {
-      clearTimeout(timer);
-      resolve(ev.data);
-    }, { once: true });
-  });
-}
-
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
-  const worker = new Worker(new URL("./support/instance_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  const answer = reply(worker, 60_000);
-  worker.postMessage({ type: "start", env, full: true } satisfies ToWorker);
-  const msg = await answer;
-  if (msg.type !== "started") {
-    worker.terminate();
-    throw new Error(`${name} did not start: ${JSON.stringify(msg)}`);
-  }
-  return { name, url: msg.url, alive: true, worker };
+  const { url, worker } = await spawnInstance(env, { full: true, name });
+  return { name, url, alive: true, worker };
 }
 
 /** Stop gracefully (Deploy's SIGINT: sockets closed, jobs in flight finish) or kill. */
 async function stopInstance(i: Instance, hard: boolean): Promise<void> {
   i.alive = false;
   if (!hard) {
-    const answer = reply(i.worker, 10_000).catch(() => null);
+    const answer = reply(i.worker, CLOSE_TIMEOUT_MS).catch(() => null);
     i.worker.postMessage({ type: "close" } satisfies ToWorker);
     await answer;
   }

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Store } from "../lib/db/mod.ts";
 import { Client, isEvent, openSocket, resident, serverEnv } from "./support/harness.ts";
-import type { FromWorker, ToWorker } from "./support/instance_worker.ts";
+import { closeInstance, spawnInstance } from "./support/instance_client.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -21,47 +21,12 @@ interface Instance {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function nextMessage(worker: Worker, timeoutMs: number): Promise<FromWorker> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      worker.removeEventListener("message", onMsg);
-      reject(new Error(`worker silent for ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMsg = (ev: MessageEvent<FromWorker>) => {
-      clearTimeout(timer);
-      worker.removeEventListener("message", onMsg);
-      resolve(ev.data);
-    };
-    worker.addEventListener("message", onMsg);
-  });
-}
-
 /** Start a server in a new Worker. */
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const worker = new Worker(new URL("./support/instance_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  worker.postMessage({ type: "start", env } satisfies ToWorker);
-  const msg = await nextMessage(worker, 15_000).catch((e) => {
-    worker.terminate();
-    throw e;
-  });
-  if (msg.type !== "started") {
-    worker.terminate();
-    throw new Error(`instance did not start: ${JSON.stringify(msg)}`);
-  }
+  const { url, worker } = await spawnInstance(env);
   let closing: Promise<void> | null = null;
-  const close = () =>
-    closing ??= (async () => {
-      try {
-        worker.postMessage({ type: "close" } satisfies ToWorker);
-        const r = await nextMessage(worker, 10_000);
-        if (r.type !== "closed") throw new Error(`close failed: ${JSON.stringify(r)}`);
-      } finally {
-        worker.terminate();
-      }
-    })();
-  return { url: msg.url, close, [Symbol.asyncDispose]: close };
+  const close = () => closing ??= closeInstance(worker);
+  return { url, close, [Symbol.asyncDispose]: close };
 }
 
 /** A temp dir with a KV path, removed on dispose. */
