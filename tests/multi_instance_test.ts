@@ -88,7 +88,9 @@ Deno.test("two instances, one KV: a change through instance 1 reaches a socket o
   console.log(
     `  instance 1 → socket on instance 2: ${latencies.map((l) => l.toFixed(1)).join(", ")} ms`,
   );
-  for (const l of latencies) assert.ok(l < 100, `cross-instance latency ${l} ms`);
+  // A correctness bound, not a speed target (that is `deno task bench`): well under
+  // the 1 s a polling fallback would take, with room for a loaded CI machine.
+  for (const l of latencies) assert.ok(l < 750, `cross-instance latency ${l} ms`);
 
   // And the other way round: bob's change through 2 reaches alice's socket on 1.
   const d = ms1[4];

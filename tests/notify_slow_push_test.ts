@@ -48,7 +48,7 @@ Deno.test("slow push: a hanging push service delays the other recipients of a no
     }),
   );
   const answered = Date.now() - t0;
-  assert.ok(answered < 1000, `the notice is answered once recorded (${answered} ms)`);
+  assert.ok(answered < 1400, `the notice is answered once recorded (${answered} ms)`);
   const arrivals: number[] = [];
   for (const f of fast) {
     while (!(await payloads(push, f.hash)).some((p) => p.id === `notice:${r.notice.id}`)) {
@@ -57,7 +57,10 @@ Deno.test("slow push: a hanging push service delays the other recipients of a no
     }
     arrivals.push(Date.now() - t0);
   }
-  for (const a of arrivals) assert.ok(a < 1000, `fast recipients within 1 s: ${arrivals}`);
+  // Below the 1.5 s give-up: the fast recipients never waited for the slow service.
+  for (const a of arrivals) {
+    assert.ok(a < 1400, `fast recipients before the slow one's timeout: ${arrivals}`);
+  }
   await slow.waitForRequests(3, 4000);
 });
 
