@@ -6,7 +6,7 @@
  * ```
  *
  * A free machine may carry an exclusive offer to the next in its waitlist
- * (`offer`, SPEC 2 "Waitlist"): until it lapses only that resident may hold
+ * (`offer`; docs/API.md "Waitlist and offers"): until it lapses only that resident may hold
  * or start it (an admin may override); they accept by holding it, or pass.
  * A lapsed or passed offer goes to the next in line (`passed` remembers who
  * let this free machine go, until it is used again).

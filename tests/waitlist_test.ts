@@ -1,5 +1,5 @@
 /**
- * The waitlist end to end (SPEC 2 "Waitlist"), on a real server, KV file,
+ * The waitlist end to end (docs/API.md "Waitlist and offers"), on a real server, KV file,
  * sockets and push peer: residents queue per laundry room and kind; a freed
  * machine is offered to the first in line exclusively for OFFER_MINUTES;
  * pass or no answer goes to the next; accepting holds it (and leaves the

@@ -1,5 +1,5 @@
 /**
- * Waitlists (SPEC 2, "Waitlist"): residents queue per laundry room and
+ * Waitlists (docs/API.md, "Waitlist and offers"): residents queue per laundry room and
  * machine kind; when a machine there frees up, the first in line who has
  * not let this one go gets an exclusive offer (`lib/lifecycle.ts`).
  *
