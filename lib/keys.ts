@@ -52,6 +52,11 @@
  * | ["alarm", name]                            | Alarm: our setup is wrong (operator)   |
  * | ["sensors", bid, machineId]                | SensorRecord: token hash, detector     |
  * |                                            | state, rate window (lib/db/sensors.ts) |
+ * | ["usage", bid, startedAt, useId]           | UsageRecord: one use that ended (busy  |
+ * |                                            | hours, lib/usage.ts), written with the |
+ * |                                            | machine change; expires after 35 days  |
+ * | ["usage_nudges", bid, at, id]              | NudgeRecord {machineId, at}: a nudge   |
+ * |                                            | sent (id: machine:sender); 35 days     |
  * @module
  */
 /** A KV key. */
@@ -155,4 +160,13 @@ export const K = {
   alarm: (name: string): Key => ["alarm", name],
   sensor: (bid: string, machineId: string): Key => ["sensors", bid, machineId],
   sensors: (bid: string): Key => ["sensors", bid],
+  usage: (bid: string, startedAt: number, useId: string): Key => [
+    "usage",
+    bid,
+    startedAt,
+    useId,
+  ],
+  usages: (bid: string): Key => ["usage", bid],
+  usageNudge: (bid: string, at: number, id: string): Key => ["usage_nudges", bid, at, id],
+  usageNudges: (bid: string): Key => ["usage_nudges", bid],
 } as const;
