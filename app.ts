@@ -29,6 +29,7 @@ import { operatorRoutes } from "./routes/api/operator.ts";
 import { building } from "./lib/middleware/building.ts";
 import { exceptSensorWebhook } from "./lib/middleware/sensor_webhook.ts";
 import { adminSensorRoutes, sensorRoutes } from "./routes/api/sensors.ts";
+import { usageRoutes } from "./routes/api/usage.ts";
 import { wsRoutes } from "./routes/ws.ts";
 import { healthHandler } from "./lib/healthz.ts";
 import { bodyLimit } from "./lib/middleware/body_limit.ts";
@@ -79,6 +80,7 @@ export function createApp(
   app.route("/api/operator", operatorRoutes(ctx));
   app.route("/api/admin", adminSensorRoutes(ctx));
   app.route("/api/sensors", sensorRoutes(ctx));
+  app.route("/api", usageRoutes(ctx));
   app.route("/ws", wsRoutes(ctx));
   for (const mount of extra) mount(app, ctx);
   return app;

@@ -407,6 +407,7 @@ const SERVER_ONLY_KEYS = new Set([
   "nav.settings",
   "nav.admin",
   "nav.operator",
+  "nav.busy",
 ]);
 
 /** The per-page message files besides the common one (see {@linkcode messagePart}). */
@@ -427,8 +428,8 @@ export const MESSAGE_PARTS = [
  * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages;
  * `operator.*` on /operator; `inbox.*` but the bell's `inbox.title` on
  * /inbox; the bell's `ios.*` guidance for Apple user agents), or null for keys only the server and the
- * service worker use (`n.*`, `push.*`, `offline.*`, `notfound.*`, the top
- * bar's tabs: the worker bundles the whole catalogue).
+ * service worker use (`n.*`, `push.*`, `offline.*`, `notfound.*`, `busy.*`, the
+ * top bar's tabs: the worker bundles the whole catalogue).
  */
 export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | null {
   const prefix = key.slice(0, key.indexOf("."));
@@ -457,7 +458,8 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
   // The bell's iPhone/iPad guidance: pages load it for Apple user agents only.
   if (prefix === "ios") return "-ios";
-  if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
+  // Busy hours are server-rendered SVG pages (routes/pages/busy.tsx): no script reads them.
+  if (["n", "push", "offline", "notfound", "busy"].includes(prefix)) return null;
   return "";
 }
 

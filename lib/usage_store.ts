@@ -6,13 +6,22 @@
  * themselves 35 days after their last moment ({@link USAGE_RETENTION_MS}).
  * @module
  */
-import { K } from "./keys.ts";
+import { K, statScope } from "./keys.ts";
+import type { Store } from "./db/mod.ts";
+import { DEFAULT_TIME_ZONE } from "./db/records.ts";
 import {
   DAY_MS,
+  funnel,
+  type FunnelGroup,
+  machineMetrics,
+  type MachineUsage,
   type NudgeRecord,
+  type RoomHeatmap,
+  roomHeatmaps,
   USAGE_RETENTION_MS,
   USAGE_WINDOW_DAYS,
   type UsageRecord,
+  validZone,
 } from "./usage.ts";
 
 /** The longest a use is looked back for before the window (a cycle running into it). */
@@ -120,4 +129,60 @@ export async function putUsageHistory(
     const res = await op.commit();
     if (!res.ok) throw new Error("usage history: commit refused");
   }
+}
+
+/** What residents see: one heatmap per laundry room of the last 4 weeks. */
+export interface BusyView {
+  timeZone: string;
+  days: number;
+  now: number;
+  rooms: RoomHeatmap[];
+}
+
+/** Building `bid`'s busy hours (404 when there is no such building). */
+export async function busyView(store: Store, bid: string, now = Date.now()): Promise<BusyView> {
+  const [building, machines, records] = await Promise.all([
+    store.getBuilding(bid),
+    store.listMachines(bid),
+    listUsage(store.kv, bid, now),
+  ]);
+  const timeZone = validZone(building?.timeZone ?? DEFAULT_TIME_ZONE);
+  return {
+    timeZone,
+    days: USAGE_WINDOW_DAYS,
+    now,
+    rooms: roomHeatmaps(records, machines, building?.rooms ?? [], timeZone, now),
+  };
+}
+
+/** What admins see: per-machine usage of the last `days` and the delivery funnel. */
+export interface UsageView {
+  timeZone: string;
+  days: number;
+  now: number;
+  machines: MachineUsage[];
+  funnel: FunnelGroup[];
+}
+
+/** Building `bid`'s usage per machine and its delivery counters as a funnel. */
+export async function usageView(
+  store: Store,
+  bid: string,
+  days = USAGE_WINDOW_DAYS,
+  now = Date.now(),
+): Promise<UsageView> {
+  const [building, machines, records, nudges, stats] = await Promise.all([
+    store.getBuilding(bid),
+    store.listMachines(bid),
+    listUsage(store.kv, bid, now, days),
+    listNudges(store.kv, bid, now, days),
+    store.getStats(statScope(bid)),
+  ]);
+  return {
+    timeZone: validZone(building?.timeZone ?? DEFAULT_TIME_ZONE),
+    days,
+    now,
+    machines: machineMetrics(records, machines, nudges, now, days),
+    funnel: funnel({ ...stats }),
+  };
 }
