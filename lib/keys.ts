@@ -169,4 +169,5 @@ export const K = {
   usages: (bid: string): Key => ["usage", bid],
   usageNudge: (bid: string, at: number, id: string): Key => ["usage_nudges", bid, at, id],
   usageNudges: (bid: string): Key => ["usage_nudges", bid],
+  stats: (scope: string): Key => ["stats", scope],
 } as const;

@@ -176,13 +176,32 @@ export async function usageView(
     store.listMachines(bid),
     listUsage(store.kv, bid, now, days),
     listNudges(store.kv, bid, now, days),
-    store.getStats(statScope(bid)),
+    deliveryCounters(store, statScope(bid)),
   ]);
   return {
     timeZone: validZone(building?.timeZone ?? DEFAULT_TIME_ZONE),
     days,
     now,
     machines: machineMetrics(records, machines, nudges, now, days),
-    funnel: funnel({ ...stats }),
+    funnel: funnel(stats),
   };
+}
+
+/**
+ * Every delivery counter of `scope`: the store's named fields (`getStats`,
+ * zero when never counted) and any other field stored under the scope (per
+ * channel, `<channel>:<outcome>`), whatever fields exist.
+ */
+export async function deliveryCounters(
+  store: Store,
+  scope: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = { ...(await store.getStats(scope)) };
+  for await (const e of store.kv.list<Deno.KvU64>({ prefix: K.stats(scope) })) {
+    const field = e.key[2];
+    if (typeof field === "string" && e.value instanceof Deno.KvU64) {
+      out[field] = Number(e.value.value);
+    }
+  }
+  return out;
 }

@@ -71,7 +71,7 @@ function Room({ lang, map, index }: { lang: Lang; map: RoomHeatmap; index: numbe
           </span>
         )}
       </p>
-      {map.peak && (
+      {map.peak && map.max >= 0.05 && (
         <p class="muted">
           {t(lang, "busy.peak", {
             day: dayName(lang, map.peak.day),
@@ -225,6 +225,8 @@ export const usagePage: PageFn = async (c, ctx) => {
   const days = (USAGE_PERIODS as readonly number[]).includes(asked) ? asked : USAGE_WINDOW_DAYS;
   const view = await usageView(ctx.store, bid, days);
   const rows = view.machines;
+  // The laundry room column only where there is more than one.
+  const rooms = new Set(rows.map((r) => r.room)).size > 1;
   const name = (r: (typeof rows)[number]) =>
     r.removed ? t(lang, "busy.admin.removed", { name: r.name }) : r.name;
   const min = (n: number) => t(lang, "time.min", { n: Math.round(n) });
@@ -314,7 +316,7 @@ export const usagePage: PageFn = async (c, ctx) => {
                 <thead>
                   <tr>
                     <th scope="col">{t(lang, "busy.admin.col.machine")}</th>
-                    <th scope="col">{t(lang, "busy.admin.col.room")}</th>
+                    {rooms && <th scope="col">{t(lang, "busy.admin.col.room")}</th>}
                     <th scope="col">{t(lang, "busy.admin.col.uses")}</th>
                     <th scope="col">{t(lang, "busy.admin.util")}</th>
                     <th scope="col">{t(lang, "busy.admin.cycle")}</th>
@@ -326,7 +328,7 @@ export const usagePage: PageFn = async (c, ctx) => {
                   {rows.map((r) => (
                     <tr key={r.machineId} data-machine={r.machineId}>
                       <th scope="row">{name(r)}</th>
-                      <td>{r.room}</td>
+                      {rooms && <td class="wrap">{r.room}</td>}
                       <td data-uses>{r.uses}</td>
                       <td>{pct(r.utilisation)}</td>
                       <td>{r.avgCycleMinutes === null ? "–" : min(r.avgCycleMinutes)}</td>

@@ -17,11 +17,11 @@ const HOUR = 60 * MIN;
 /** How likely a cycle starts on a machine in a local weekday (0 = Monday) and hour. */
 export function demandAt(day: number, hour: number): number {
   const weekend = day >= 5;
-  if (hour < 6) return 0.02;
-  if (weekend && hour >= 9 && hour < 13) return 0.55;
-  if (hour >= 19 && hour < 23) return weekend ? 0.3 : 0.6;
-  if (hour >= 7 && hour < 9) return weekend ? 0.1 : 0.25;
-  return 0.12;
+  if (hour < 6) return 0.03;
+  if (weekend && hour >= 9 && hour < 13) return 0.7;
+  if (hour >= 19 && hour < 23) return weekend ? 0.4 : 0.8;
+  if (hour >= 7 && hour < 9) return weekend ? 0.15 : 0.4;
+  return 0.2;
 }
 
 /** A small deterministic random source (Park–Miller). */
@@ -56,8 +56,8 @@ export function demoHistory(
       const length = (m.kind === "dryer" ? 50 : 35) + Math.floor(rand() * 21);
       const end = start + length * MIN;
       const wait = rand() < 0.7 ? Math.floor(rand() * 8) : 10 + Math.floor(rand() * 35);
-      const collected = Math.min(end + wait * MIN, opts.now - HOUR);
-      if (end >= collected) break;
+      const collected = end + wait * MIN;
+      if (collected > opts.now - HOUR) break;
       records.push({
         machineId: m.id,
         name: m.name,
