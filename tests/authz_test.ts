@@ -552,6 +552,17 @@ const TABLE: Record<string, Case[]> = {
     cell: { path: "/api/admin/stats" },
   }],
 
+  "GET /api/busy": [{ name: "busy hours", expect: signedIn(200), cell: { path: "/api/busy" } }],
+  "GET /api/admin/usage": [
+    { name: "usage by machine", expect: adminOnly(200), cell: { path: "/api/admin/usage" } },
+    {
+      name: "usage of too long a period",
+      expect: adminOnly(400),
+      codes: { admin: "invalid_body" },
+      cell: { path: "/api/admin/usage?days=99" },
+    },
+  ],
+
   "GET /api/push/config": [{
     name: "config",
     expect: signedIn(200),
@@ -655,6 +666,12 @@ const TABLE: Record<string, Case[]> = {
     name: "admin page",
     expect: { ...page, resident: 403, other: 403 },
     cell: { path: "/admin" },
+  }],
+  "GET /busy": [{ name: "busy hours page", expect: page, cell: { path: "/busy" } }],
+  "GET /admin/usage": [{
+    name: "usage page",
+    expect: { ...page, resident: 403, other: 403 },
+    cell: { path: "/admin/usage" },
   }],
   "GET /operator": [{
     name: "operator console",
