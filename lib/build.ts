@@ -391,6 +391,16 @@ const SERVER_ONLY_ERRORS = new Set([
   "bad_reading_time",
 ]);
 
+/** Error codes only the settings page shows (the email fallback, routes/api/email.ts). */
+const SETTINGS_ERRORS = new Set([
+  "email_not_configured",
+  "email_token_invalid",
+  "email_token_expired",
+  "email_not_verified",
+  "email_rejected",
+  "mail_unavailable",
+  "field.address",
+]);
 /** Error codes only the operator console shows (routes/api/operator.ts, the building choice). */
 const OPERATOR_ERRORS = new Set(["no_building", "building_exists", "not_admin", "no_user"]);
 /** Field rules only the sign-in pages show (the admin page's own: `code`). */
@@ -438,6 +448,7 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
     }
     if (ADMIN_ERRORS.has(code) || code === "field.code") return "-admin";
     if (OPERATOR_ERRORS.has(code)) return "-operator";
+    if (SETTINGS_ERRORS.has(code)) return "-settings";
     if (SERVER_ONLY_ERRORS.has(code)) return null;
     return "";
   }
@@ -451,7 +462,7 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   // The fault-report form and the admin's report list; the card's link is common.
   if ((prefix === "report" && key !== "report.button") || prefix === "fault") return "-report";
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
-  if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
+  if (["n", "push", "offline", "notfound", "mail"].includes(prefix)) return null;
   return "";
 }
 

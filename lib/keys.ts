@@ -47,6 +47,11 @@
  * | ["alarm", name]                            | Alarm: our setup is wrong (operator)   |
  * | ["sensors", bid, machineId]                | SensorRecord: token hash, detector     |
  * |                                            | state, rate window (lib/db/sensors.ts) |
+ * | ["email", userId]                          | EmailRecord: the fallback address,     |
+ * |                                            | verified, opted in, bounces (lib/mail/)|
+ * | ["email_token", tokenHash]                 | EmailToken: a verification link, once  |
+ * | ["email_token_by_user", userId]            | tokenHash: the one live link per user  |
+ * | ["mailed", notificationId, userId]         | SentMark: emailed once per user        |
  * @module
  */
 /** A KV key. */
@@ -140,4 +145,8 @@ export const K = {
   alarm: (name: string): Key => ["alarm", name],
   sensor: (bid: string, machineId: string): Key => ["sensors", bid, machineId],
   sensors: (bid: string): Key => ["sensors", bid],
+  email: (userId: string): Key => ["email", userId],
+  emailToken: (hash: string): Key => ["email_token", hash],
+  emailTokenOfUser: (userId: string): Key => ["email_token_by_user", userId],
+  mailed: (id: string, userId: string): Key => ["mailed", id, userId],
 } as const;
