@@ -36,6 +36,13 @@ export interface SmtpPeer {
   tempFailNext: number;
   /** RCPT TO commands seen (also the refused ones). */
   rcptSeen: string[];
+  /**
+   * Hold each message this long after its data arrived before answering
+   * (a mail in flight); one whose connection closed meanwhile is dropped.
+   */
+  holdDataMs: number;
+  /** Messages dropped because the sender went away while they were held. */
+  dropped: ReceivedMail[];
   /** Wait until `pred` holds for a received mail; returns it. */
   waitFor(pred: (m: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
   stop(): Promise<void>;
@@ -53,6 +60,8 @@ export async function startSmtpPeer(port = 0): Promise<SmtpPeer> {
   const refuse = new Map<string, number>();
   const rcptSeen: string[] = [];
   const pending = new Set<Promise<void>>();
+  const dropped: ReceivedMail[] = [];
+  const closed = new Set<string>();
   const peer = {} as SmtpPeer;
   const server = new SMTPServer({
     logger: false,
@@ -74,10 +83,17 @@ export async function startSmtpPeer(port = 0): Promise<SmtpPeer> {
       if (code) return cb(Object.assign(new Error("No such mailbox"), { responseCode: code }));
       cb();
     },
+    onClose(session) {
+      closed.add(session.id);
+    },
     onData(stream, session, cb) {
       const done = (async () => {
         const parsed = await simpleParser(stream);
-        received.push({
+        const until = Date.now() + peer.holdDataMs;
+        while (Date.now() < until && !closed.has(session.id)) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const mail: ReceivedMail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
           subject: parsed.subject ?? "",
@@ -86,7 +102,12 @@ export async function startSmtpPeer(port = 0): Promise<SmtpPeer> {
           messageId: parsed.messageId ?? "",
           headers: parsed.headers,
           user: String(session.user ?? ""),
-        });
+        };
+        if (closed.has(session.id)) {
+          dropped.push(mail);
+          throw new Error("the client went away");
+        }
+        received.push(mail);
       })();
       pending.add(done);
       done.then(() => cb(), (err) => cb(err)).finally(() => pending.delete(done));
@@ -106,10 +127,12 @@ export async function startSmtpPeer(port = 0): Promise<SmtpPeer> {
     refuse,
     rcptSeen,
     tempFailNext: 0,
+    holdDataMs: 0,
+    dropped,
     async waitFor(pred: (m: ReceivedMail) => boolean, timeoutMs = 8000) {
       const deadline = Date.now() + timeoutMs;
       while (true) {
-        await Promise.all([...pending]);
+        await Promise.allSettled([...pending]);
         const m = received.find(pred);
         if (m) return m;
         if (Date.now() > deadline) {
