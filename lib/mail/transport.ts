@@ -34,13 +34,22 @@ export function defaultFrom(publicUrl: string | undefined): string {
 
 /** Sends through one SMTP server (pooled connection, timeouts). */
 export class SmtpTransport implements MailTransport {
-  readonly #t: ReturnType<typeof nodemailer.createTransport>;
+  readonly #t: {
+    sendMail(m: nodemailer.SendMailOptions): Promise<{ rejected?: unknown[]; response?: string }>;
+    close(): void;
+  };
   readonly #from: string;
 
   /** `url`: `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…` (TLS). */
   constructor(url: string, from: string, timeoutMs = 15_000) {
     this.#from = from;
-    this.#t = nodemailer.createTransport(url, {
+    // An options object (a second argument would be message defaults): the URL's
+    // host, port, TLS and login, plus timeouts and a small pool of connections
+    // reused across mails (one TLS handshake per connection, not per mail).
+    this.#t = nodemailer.createTransport({
+      url,
+      pool: true,
+      maxConnections: 4,
       connectionTimeout: timeoutMs,
       greetingTimeout: timeoutMs,
       socketTimeout: timeoutMs * 2,
