@@ -55,7 +55,7 @@ Deno.test("email restart: due during the downtime, due after it, and in flight a
     MAIL_FROM: "LaundryLive <no-reply@laundry.test>",
     MAIL_RETRY_BASE_MS: "200",
     // A leased job of a killed worker comes due again after max(lease, 2 × timeout).
-    PUSH_LEASE_MS: "1500",
+    PUSH_LEASE_MS: "3000",
     PUSH_TIMEOUT_MS: "500",
     INVITE_CODE: "MAIL-INVITE",
     ADMIN_PASSWORD: "mail-admin-pass-1",
@@ -130,12 +130,12 @@ Deno.test("email restart: due during the downtime, due after it, and in flight a
     }
     const ben = mailsFor(peer, users.ben.address, users.ben.id!)[0];
     assert.ok(ben.subject.includes("완료"), ben.subject);
-    await sleep(2000); // stragglers: a second send would come within a lease
+    await sleep(3000); // stragglers: a second send would come within a lease (3 s)
     // A second SIGKILL and restart: the marks are in KV, nothing is sent again.
     await p2.kill("SIGKILL");
     const p3 = await runServerProcess(env);
     servers.push(p3);
-    await sleep(2500);
+    await sleep(3500);
     for (const name of names) {
       const u = users[name];
       assert.equal(mailsFor(peer, u.address, u.id!).length, 1, `${name}: exactly one mail`);

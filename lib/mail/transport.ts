@@ -39,10 +39,17 @@ export class SmtpTransport implements MailTransport {
     close(): void;
   };
   readonly #from: string;
+  readonly #totalMs: number;
 
-  /** `url`: `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…` (TLS). */
+  /**
+   * `url`: `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…`
+   * (TLS). `timeoutMs` bounds each step (connect, greeting, socket silence ×2);
+   * the whole send answers "retry" after 3 × `timeoutMs` (callers keep it
+   * under a job's lease, so a slow server cannot make two workers send).
+   */
   constructor(url: string, from: string, timeoutMs = 15_000) {
     this.#from = from;
+    this.#totalMs = timeoutMs * 3;
     // An options object (a second argument would be message defaults): the URL's
     // host, port, TLS and login, plus timeouts and a small pool of connections
     // reused across mails (one TLS handshake per connection, not per mail).
@@ -58,6 +65,21 @@ export class SmtpTransport implements MailTransport {
 
   /** Send one mail; never throws. */
   async send(mail: OutgoingMail): Promise<MailResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<MailResult>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ status: "retry", detail: `no answer within ${this.#totalMs} ms` }),
+        this.#totalMs,
+      );
+    });
+    try {
+      return await Promise.race([this.#send(mail), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(mail: OutgoingMail): Promise<MailResult> {
     try {
       const info = await this.#t.sendMail({
         from: this.#from,

@@ -70,3 +70,18 @@ Deno.test("defaultFrom: no-reply at the public host, else localhost", () => {
   );
   assert.equal(defaultFrom(undefined), "LaundryLive <no-reply@localhost>");
 });
+
+Deno.test("SmtpTransport: a server that holds the data answers retry after 3 × the step timeout", async () => {
+  await using peer = await startSmtpPeer();
+  peer.holdDataMs = 5_000;
+  const t = new SmtpTransport(peer.url, "no-reply@laundry.test", 200);
+  try {
+    const start = Date.now();
+    const r = await t.send(MAIL);
+    assert.equal(r.status, "retry");
+    assert.ok(Date.now() - start < 2000, `${Date.now() - start} ms`);
+  } finally {
+    t.close();
+    peer.holdDataMs = 0;
+  }
+});
