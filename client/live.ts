@@ -7,7 +7,7 @@
  * @module
  */
 import { signal } from "@preact/signals";
-import { applyBoardEvent } from "../lib/board_view.ts";
+import { applyBoardEvent, applyWaitEvent, type WaitlistView } from "../lib/board_view.ts";
 import type { LogEvent } from "../lib/db/records.ts";
 import type { ServerMessage } from "../lib/protocol.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
@@ -30,6 +30,8 @@ export function backoffDelay(attempt: number, random = Math.random): number {
 
 /** Machines on the board. */
 export const machines = signal<Machine[]>([]);
+/** The building's waitlists (each resident in order), kept by the board's events. */
+export const queues = signal<WaitlistView[]>([]);
 /** Connection state. */
 export const status = signal<LiveStatus>("connecting");
 /** serverTime − Date.now(), so countdowns end on time on a phone with a wrong clock. */
@@ -61,7 +63,10 @@ const SNAPSHOT_KEY = "ll.board";
 
 function saveSnapshot(): void {
   try {
-    localStorage.setItem(SNAPSHOT_KEY, JSON.stringify({ cursor, machines: machines.value }));
+    localStorage.setItem(
+      SNAPSHOT_KEY,
+      JSON.stringify({ cursor, machines: machines.value, queues: queues.value }),
+    );
   } catch { /* storage full or disabled */ }
 }
 
@@ -80,8 +85,15 @@ export function fetchInbox<T extends { unread: number; cursor: string }>(
   return unreadCounter.fetch(fetchFn);
 }
 
+/** Apply a board event to the machines and the waitlists. */
+function boardEvent(e: LogEvent): void {
+  if (e.scope !== "board") return;
+  machines.value = applyBoardEvent(machines.value, e);
+  queues.value = applyWaitEvent(queues.value, e);
+}
+
 function handleEvent(e: LogEvent): void {
-  if (e.scope === "board") machines.value = applyBoardEvent(machines.value, e);
+  boardEvent(e);
   if (e.type === "notification") {
     const item = (e.data as { item: InboxItem }).item;
     if (!item.readAt) unreadCounter.change(e.seq, 1);
@@ -105,10 +117,13 @@ function onMessage(raw: string): void {
   switch (msg.type) {
     case "hello":
       clockOffset.value = msg.serverTime - Date.now();
-      if (msg.snapshot) machines.value = msg.snapshot.machines;
+      if (msg.snapshot) {
+        machines.value = msg.snapshot.machines;
+        queues.value = msg.snapshot.waitlists ?? [];
+      }
       // Replayed events rebuild the board but do not pop a toast for each.
       for (const e of msg.events) {
-        if (e.scope === "board") machines.value = applyBoardEvent(machines.value, e);
+        boardEvent(e);
         for (const fn of listeners) fn(e);
       }
       cursor = msg.cursor;
@@ -221,16 +236,26 @@ async function refreshUnread(): Promise<void> {
  * and machines (or the last saved snapshot when the page came from cache).
  */
 export function startLive(
-  initial: { cursor: string; machines: Machine[]; serverTime: number; unread?: number },
+  initial: {
+    cursor: string;
+    machines: Machine[];
+    queues?: WaitlistView[];
+    serverTime: number;
+    unread?: number;
+  },
 ): void {
   if (started) {
     // Another island started first without board data (the bell): adopt ours.
-    if (initial.machines.length && !machines.value.length) machines.value = initial.machines;
+    if (initial.machines.length && !machines.value.length) {
+      machines.value = initial.machines;
+      queues.value = initial.queues ?? [];
+    }
     return;
   }
   started = true;
   cursor = initial.cursor;
   machines.value = initial.machines;
+  queues.value = initial.queues ?? [];
   if (initial.unread !== undefined) unread.value = initial.unread;
   clockOffset.value = initial.serverTime - Date.now();
   // A page served from the offline cache carries an old cursor: the last
@@ -240,7 +265,10 @@ export function startLive(
     const saved = JSON.parse(localStorage.getItem(SNAPSHOT_KEY) ?? "null");
     if (saved && (!cursor || newer(saved.cursor, cursor))) {
       cursor = saved.cursor;
-      if (saved.machines.length || !initial.machines.length) machines.value = saved.machines;
+      if (saved.machines.length || !initial.machines.length) {
+        machines.value = saved.machines;
+        queues.value = saved.queues ?? [];
+      }
       stale.value = initial.machines.length === 0 || !initial.cursor;
     }
   } catch { /* ignore */ }

@@ -6,20 +6,31 @@
  * end time on the clock) or overdue time, and the buttons that make sense for
  * this resident now. Updates arrive over the shared live connection.
  *
+ * Each room's washers and dryers have a waitlist: its length, this
+ * resident's place, and a button to queue or leave; a machine offered to
+ * this resident says so with 잡기 / 양보하기, one offered to someone else is
+ * not free for anyone else.
+ *
  * Feedback is drawn where it belongs: a command's result on the machine's
- * card, a watch's on its group, always translated (`err.<code>`), never the
+ * card, a queue's on its group, always translated (`err.<code>`), never the
  * API's English message. While offline the buttons are off, with the reason.
  * @module
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { island } from "../lib/islands.ts";
-import { clockTime, freeCounts, machineView, type ViewAction } from "../lib/board_view.ts";
+import {
+  clockTime,
+  freeCounts,
+  machineView,
+  type ViewAction,
+  type WaitlistView,
+} from "../lib/board_view.ts";
 import { formatDuration, type Lang, type MessageKey, t } from "../lib/i18n.ts";
 import type { Machine, MachineKind } from "../lib/types.ts";
 import { api, ApiError } from "../client/api.ts";
 import { errorText } from "../client/errors.ts";
-import { machines, now, stale, startLive, status, toast } from "../client/live.ts";
+import { machines, now, queues, stale, startLive, status } from "../client/live.ts";
 
 /** Props rendered by the server. */
 export interface BoardProps {
@@ -33,7 +44,8 @@ export interface BoardProps {
   me: { id: string; name: string };
   lang: Lang;
   settings: { minuteMs: number; pickupGraceMinutes: number; nudgeCooldownMinutes?: number };
-  watches: MachineKind[];
+  /** The building's waitlists, residents in order. */
+  queues: WaitlistView[];
   focus?: string;
 }
 
@@ -57,7 +69,6 @@ function Board(props: BoardProps) {
   const busy = useSignal<string | null>(null);
   const startFor = useSignal<string | null>(null);
   const minutes = useSignal(40);
-  const watches = useSignal<MachineKind[]>(props.watches);
   const armed = useSignal<string | null>(null);
   /** Machines this resident asked to collect, until when asking again can work. */
   const nudged = useSignal<Record<string, number>>({});
@@ -66,6 +77,7 @@ function Board(props: BoardProps) {
 
   // Server render and first client render use the props; afterwards the live signals.
   const list = started.value ? machines.value : props.machines;
+  const qs = started.value ? queues.value : props.queues;
   const at = started.value ? now.value : props.serverTime;
   const offline = started.value && status.value === "offline";
 
@@ -73,6 +85,7 @@ function Board(props: BoardProps) {
     startLive({
       cursor: props.cursor,
       machines: props.machines,
+      queues: props.queues,
       serverTime: props.serverTime,
     });
     started.value = true;
@@ -80,18 +93,6 @@ function Board(props: BoardProps) {
       pinned.value = localStorage.getItem(ROOM_KEY);
     } catch { /* storage off: nothing pinned */ }
   }, []);
-
-  // A watch is one-shot: when its "a dryer is free" toast arrives the server has dropped it.
-  const item = toast.value;
-  useEffect(() => {
-    if (item?.kind !== "machine.free") return;
-    const kind = machines.value.find((m) => m.id === item.machineId)?.kind ??
-      (watches.value.length === 1 ? watches.value[0] : undefined);
-    if (kind && watches.value.includes(kind)) {
-      watches.value = watches.value.filter((k) => k !== kind);
-      note(kind, t(lang, "board.watch_fired", { kind: t(lang, `kind.${kind}`) }), false);
-    }
-  }, [item?.id]);
 
   useEffect(() => {
     if (!armed.value) return;
@@ -121,7 +122,7 @@ function Board(props: BoardProps) {
     busy.value = m.id;
     note(m.id, null);
     try {
-      await api("POST", `/api/machines/${m.id}/${action}`, body);
+      await api("POST", `/api/machines/${m.id}/${action === "take" ? "hold" : action}`, body);
       if (action === "nudge") {
         note(m.id, t(lang, "board.nudged"));
         const cooldown = (props.settings.nudgeCooldownMinutes ?? 10) * props.settings.minuteMs;
@@ -148,28 +149,15 @@ function Board(props: BoardProps) {
     } catch { /* kept for this page only */ }
   }
 
-  async function toggleWatch(kind: MachineKind) {
-    const on = watches.value.includes(kind);
-    const kindWord = t(lang, `kind.${kind}`);
+  /** Queue for `kind` machines in `room`, or leave the queue one is in. */
+  async function toggleQueue(room: string, kind: MachineKind, inLine: boolean) {
+    const key = `${room}|${kind}`;
     try {
-      if (on) {
-        await api("DELETE", `/api/watches/${kind}`);
-        watches.value = watches.value.filter((k) => k !== kind);
-        note(kind, null);
-        return;
-      }
-      const r = await api<{ freeNow: string | null }>("POST", "/api/watches", { kind });
-      const free = r.freeNow ? list.find((m) => m.id === r.freeNow) : undefined;
-      if (r.freeNow) {
-        // One is free already: say which, and do not leave a watch that would fire later.
-        await api("DELETE", `/api/watches/${kind}`).catch(() => {});
-        note(kind, t(lang, "board.free_now", { kind: kindWord, machine: free?.name ?? "" }));
-      } else {
-        watches.value = [...watches.value, kind];
-        note(kind, t(lang, "board.watching", { kind: kindWord }));
-      }
+      if (inLine) await api("DELETE", `/api/waitlist/${kind}`);
+      else await api("POST", "/api/waitlist", { room, kind });
+      note(key, inLine ? null : t(lang, "board.queued"));
     } catch (e) {
-      note(kind, errorText(lang, e), true);
+      note(key, errorText(lang, e), true);
     }
   }
 
@@ -181,14 +169,11 @@ function Board(props: BoardProps) {
     ? t(lang, "conn.connecting")
     : t(lang, "conn.reconnecting");
   const views = list.map((m) => ({ m, v: machineView(m, props.me.id, at, lang, props.settings) }));
-  const counts = freeCounts(views.map(({ v }) => v));
   // Laundry rooms that have machines, in the building's order, the pinned one first.
   const rooms = [...new Set([...(props.rooms ?? []), ...list.map((m) => m.room)])]
     .filter((r) => list.some((m) => m.room === r));
   const p = pinned.value;
   if (p && rooms.includes(p)) rooms.sort((a, b) => +(b === p) - +(a === p));
-  /** Kinds drawn already: a watch (button and note) is building-wide, drawn once. */
-  const drawn = new Set<MachineKind>();
 
   const noteEl = (n?: Note) =>
     n
@@ -206,7 +191,7 @@ function Board(props: BoardProps) {
       <li
         key={m.id}
         id={`m-${m.id}`}
-        class={`card state-${v.state}${v.mine ? " mine" : ""}${
+        class={`card state-${v.state}${v.mine ? " mine" : ""}${v.offered ? " offered" : ""}${
           props.focus === m.id ? " focus" : ""
         }`}
         data-machine={m.id}
@@ -295,7 +280,7 @@ function Board(props: BoardProps) {
                   <button
                     type="button"
                     key={a}
-                    class={a === "start" || a === "hold" || a === "collect" || sure
+                    class={a === "start" || a === "hold" || a === "take" || a === "collect" || sure
                       ? "primary"
                       : ""}
                     data-action={a}
@@ -362,23 +347,24 @@ function Board(props: BoardProps) {
                 m.room === room
               ),
               `-${i}`,
+              room,
             )}
           </section>
         ))
-        : groups(views, "")}
+        : groups(views, "", rooms[0])}
     </section>
   );
 
-  /** The washer and dryer groups of `vs` (`sfx` makes ids unique per room; rooms nest them). */
-  function groups(vs: typeof views, sfx: string) {
+  /** The washer and dryer groups of `vs` in `room` (`sfx` makes ids unique per room; rooms nest them). */
+  function groups(vs: typeof views, sfx: string, room: string) {
     const H = sfx ? "h3" : "h2";
     return KINDS.map((kind) => {
       const group = vs.filter(({ m }) => m.kind === kind);
       if (group.length === 0) return null;
       const c = freeCounts(group.map(({ v }) => v))[kind];
-      const on = watches.value.includes(kind);
-      const first = !drawn.has(kind);
-      drawn.add(kind);
+      const line = qs.find((q) => q.room === room && q.kind === kind)?.queue ?? [];
+      const place = line.indexOf(props.me.id) + 1;
+      const key = `${room}|${kind}`;
       return (
         <section class="group" key={kind} data-group={kind} aria-labelledby={`g-${kind}${sfx}`}>
           <div class="group-head">
@@ -388,22 +374,28 @@ function Board(props: BoardProps) {
                 {t(lang, "board.free_count", { free: c.free, total: c.total })}
               </span>
             </H>
-            {first && (counts[kind].free === 0 || on) && (
-              <button
-                type="button"
-                class="watch-btn"
-                aria-pressed={on}
-                data-watch={kind}
-                disabled={offline}
-                onClick={() => toggleWatch(kind)}
-              >
-                {t(lang, on ? "action.unwatch" : "action.watch", {
-                  kind: t(lang, `kind.${kind}`),
-                })}
-              </button>
+            {(line.length > 0 || c.free === 0) && (
+              <span class="queue" data-queue={line.length} data-place={place || undefined}>
+                {line.length > 0 && (place
+                  ? t(lang, "board.queue_place", { n: line.length, place })
+                  : t(lang, "board.queue_len", { n: line.length }))}
+                <button
+                  type="button"
+                  class="watch-btn"
+                  aria-pressed={place > 0}
+                  data-queue-btn={kind}
+                  disabled={offline}
+                  onClick={() =>
+                    toggleQueue(room, kind, place > 0)}
+                >
+                  {place
+                    ? t(lang, "action.unqueue")
+                    : t(lang, "action.queue", { kind: t(lang, `kind.${kind}`) })}
+                </button>
+              </span>
             )}
           </div>
-          {first && noteEl(notes.value[kind])}
+          {noteEl(notes.value[key])}
           <ul class="machines">{group.map(card)}</ul>
         </section>
       );

@@ -6,8 +6,8 @@
  * @module
  */
 import { formatDuration, type Lang, t } from "./i18n.ts";
-import { type LifecycleSettings, nudgeOpensAt, settle } from "./lifecycle.ts";
-import type { Machine, MachineState } from "./types.ts";
+import { type LifecycleSettings, nudgeOpensAt, offeredTo, settle } from "./lifecycle.ts";
+import type { Machine, MachineKind, MachineState } from "./types.ts";
 
 /** A button on a machine card. */
 export type ViewAction =
@@ -18,7 +18,9 @@ export type ViewAction =
   | "finish"
   | "collect"
   | "release"
-  | "nudge";
+  | "nudge"
+  | "take"
+  | "pass";
 
 /** Everything a machine card shows. */
 export interface MachineView {
@@ -30,6 +32,8 @@ export interface MachineView {
   /** "내 세탁기" / "이웃 사용 중" / "" */
   ownerLabel: string;
   mine: boolean;
+  /** Free, but offered to the next in line (mine when I am that resident). */
+  offered?: boolean;
   /** Countdown / overdue / hold text, or "". */
   timeText: string;
   /** 0..1 progress of the cycle (in_use), for the progress bar. */
@@ -74,10 +78,21 @@ export function machineView(
   let progress: number | null = null;
   let nudgeOpensIn: number | undefined;
   const actions: ViewAction[] = [];
+  const holder = offeredTo(cur, now);
   switch (cur.state) {
-    case "available":
-      actions.push("hold", "start");
+    case "available": {
+      if (!holder) {
+        actions.push("hold", "start");
+        break;
+      }
+      // Offered to the next in line: theirs to take or pass; everyone else waits.
+      const left = formatDuration(cur.offer!.until - now);
+      const me1 = holder === me;
+      ownerLabel = t(lang, me1 ? "owner.offer_mine" : "owner.offer_other");
+      timeText = t(lang, me1 ? "time.offer_left" : "time.offer_other", { time: left });
+      if (me1) actions.push("take", "pass");
       break;
+    }
     case "held":
     case "arrived":
       ownerLabel = mine
@@ -134,9 +149,10 @@ export function machineView(
     name: cur.name,
     kind: cur.kind,
     state: cur.state,
-    stateLabel: t(lang, `state.${cur.state}`),
+    stateLabel: t(lang, holder ? "state.offered" : `state.${cur.state}`),
     ownerLabel,
-    mine,
+    mine: mine || holder === me,
+    offered: !!holder,
     timeText,
     progress,
     actions,
@@ -160,14 +176,14 @@ export function clockTime(ms: number, lang: Lang, timeZone?: string): string {
   }).format(new Date(ms));
 }
 
-/** Free and total machines of each kind ("세탁기 2/4 비어 있음"). */
+/** Free and total machines of each kind ("세탁기 2/4 비어 있음"); an offered one is not free. */
 export function freeCounts(
-  views: Pick<MachineView, "kind" | "state">[],
+  views: Pick<MachineView, "kind" | "state" | "offered">[],
 ): Record<Machine["kind"], { free: number; total: number }> {
   const out = { washer: { free: 0, total: 0 }, dryer: { free: 0, total: 0 } };
   for (const v of views) {
     out[v.kind].total++;
-    if (v.state === "available") out[v.kind].free++;
+    if (v.state === "available" && !v.offered) out[v.kind].free++;
   }
   return out;
 }
@@ -191,4 +207,29 @@ export function applyBoardEvent(
 export function repairText(day: string, lang: Lang): string {
   const [, m, d] = day.split("-").map(Number);
   return t(lang, "board.repair_eta", { m, d });
+}
+
+/** One queue as boards show it: residents in order. */
+export interface WaitlistView {
+  room: string;
+  kind: MachineKind;
+  queue: string[];
+}
+
+/**
+ * Apply one board event to a list of queues (pure; the board island and
+ * tests use it): `waitlist.joined` appends, `waitlist.left` removes.
+ */
+export function applyWaitEvent(
+  queues: WaitlistView[],
+  e: { type: string; data?: Record<string, unknown> },
+): WaitlistView[] {
+  if (e.type !== "waitlist.joined" && e.type !== "waitlist.left") return queues;
+  const { room, kind, userId } = e.data as { room: string; kind: MachineKind; userId: string };
+  const rest = queues.filter((q) => q.room !== room || q.kind !== kind);
+  const q = queues.find((q) => q.room === room && q.kind === kind)?.queue ?? [];
+  const next = e.type === "waitlist.left"
+    ? q.filter((u) => u !== userId)
+    : [...q.filter((u) => u !== userId), userId];
+  return next.length ? [...rest, { room, kind, queue: next }] : rest;
 }

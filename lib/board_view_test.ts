@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { applyBoardEvent, clockTime, freeCounts, machineView, repairText } from "./board_view.ts";
+import {
+  applyBoardEvent,
+  applyWaitEvent,
+  clockTime,
+  freeCounts,
+  machineView,
+  repairText,
+} from "./board_view.ts";
 import type { Machine } from "./types.ts";
 
 const s = { minuteMs: 60_000, pickupGraceMinutes: 3 };
@@ -97,6 +104,7 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     stateLabel: "사용 가능",
     ownerLabel: "",
     mine: false,
+    offered: false,
     timeText: "",
     progress: null,
     actions: ["hold", "start"],
@@ -121,6 +129,7 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     stateLabel: "On the way",
     ownerLabel: "My dryer",
     mine: true,
+    offered: false,
     timeText: "arrive within 10:00",
     progress: null,
     actions: ["arrive", "start", "release"],
@@ -151,6 +160,7 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     stateLabel: "사용 중",
     ownerLabel: "이웃 사용 중",
     mine: false,
+    offered: false,
     timeText: "1:40:00 남음",
     progress: 0,
     actions: [],
@@ -169,6 +179,7 @@ Deno.test("the whole view of each state, for the owner and for a neighbour", () 
     stateLabel: "완료 · 수거 대기",
     ownerLabel: "이웃 사용 중",
     mine: false,
+    offered: false,
     timeText: "1:30 지남",
     progress: null,
     actions: [],
@@ -354,4 +365,50 @@ Deno.test("machineView: a cycle nobody registered (a sensor saw it) is someone's
   );
   assert.equal(done.ownerLabel, "Someone's laundry");
   assert.deepEqual(done.actions, ["collect"], "clear it; nobody to nudge");
+});
+
+Deno.test("offered: the holder sees 잡기 / 양보하기 and the time left; others see it held, not free", () => {
+  const m: Machine = { ...m0, offer: { userId: "me", until: 90_000 } };
+  const mine = machineView(m, "me", 0, "ko", s);
+  assert.deepEqual(mine.actions, ["take", "pass"]);
+  assert.equal(mine.mine, true);
+  assert.equal(mine.offered, true);
+  assert.equal(mine.ownerLabel, "내 차례예요!");
+  assert.equal(mine.timeText, "1:30 안에 잡기");
+  const theirs = machineView(m, "you", 0, "en", s);
+  assert.deepEqual(theirs.actions, []);
+  assert.equal(theirs.mine, false);
+  assert.equal(theirs.stateLabel, "Held");
+  assert.equal(theirs.timeText, "free again in 1:30");
+  assert.deepEqual(freeCounts([mine, machineView(m0, "me", 0, "ko", s)]).washer, {
+    free: 1,
+    total: 2,
+  });
+  // Lapsed (the board's clock passed it): free for anyone again.
+  const later = machineView(m, "you", 90_000, "ko", s);
+  assert.deepEqual(later.actions, ["hold", "start"]);
+  assert.equal(later.offered, false);
+});
+
+Deno.test("applyWaitEvent: joined appends (once), left removes, empty queues vanish, others untouched", () => {
+  const j = (userId: string, room = "r") => ({
+    type: "waitlist.joined",
+    data: { room, kind: "dryer", userId },
+  });
+  let q = applyWaitEvent([], j("a"));
+  q = applyWaitEvent(q, j("b"));
+  q = applyWaitEvent(q, j("c", "s"));
+  assert.deepEqual(
+    q,
+    [
+      { room: "r", kind: "dryer", queue: ["a", "b"] },
+      { room: "s", kind: "dryer", queue: ["c"] },
+    ].reverse().reverse().sort((x, y) => x.room.localeCompare(y.room)),
+  );
+  // Moved to the back: left then joined.
+  q = applyWaitEvent(applyWaitEvent(q, { ...j("a"), type: "waitlist.left" }), j("a"));
+  assert.deepEqual(q.find((x) => x.room === "r")?.queue, ["b", "a"]);
+  q = applyWaitEvent(q, { ...j("c", "s"), type: "waitlist.left" });
+  assert.equal(q.find((x) => x.room === "s"), undefined);
+  assert.equal(applyWaitEvent(q, { type: "machine.held" }), q, "other events change nothing");
 });

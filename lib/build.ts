@@ -375,6 +375,9 @@ const ADMIN_ERRORS = new Set([
  * Should a page ever meet one, it shows the generic translated error.
  */
 const SERVER_ONLY_ERRORS = new Set([
+  // No page sends an unknown action or a cursor over HTTP.
+  "unknown_action",
+  "bad_cursor",
   "cross_origin",
   "bad_origin",
   "unsupported_media_type",
@@ -424,6 +427,7 @@ export const MESSAGE_PARTS = [
   "-operator",
   "-inbox",
   "-report",
+  "-ios",
 ] as const;
 
 /**
@@ -432,7 +436,7 @@ export const MESSAGE_PARTS = [
  * page uses (`admin.*`/`notice.*` on /admin; `settings.*`/`kindname.*` on
  * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages;
  * `operator.*` on /operator; `inbox.*` but the bell's `inbox.title` on
- * /inbox), or null for keys only the server and the
+ * /inbox; the bell's `ios.*` guidance for Apple user agents), or null for keys only the server and the
  * service worker use (`n.*`, `push.*`, `offline.*`, `notfound.*`, the top
  * bar's tabs: the worker bundles the whole catalogue).
  */
@@ -462,6 +466,8 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   // The fault-report form and the admin's report list; the card's link is common.
   if ((prefix === "report" && key !== "report.button") || prefix === "fault") return "-report";
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
+  // The bell's iPhone/iPad guidance: pages load it for Apple user agents only.
+  if (prefix === "ios") return "-ios";
   if (["n", "push", "offline", "notfound", "mail"].includes(prefix)) return null;
   return "";
 }

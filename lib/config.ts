@@ -46,6 +46,8 @@ export interface Config {
   login: LoginLimitSettings;
   /** Length of one "minute" in ms (60 000; tests and demos shrink it). */
   minuteMs: number;
+  /** How many minutes a waitlist offer holds a free machine (`OFFER_MINUTES`, 1–30). */
+  offerMinutes: number;
   /** Event log retention. */
   retentionMs: number;
   /** WebSocket heartbeat. */
@@ -162,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       windowMs: num(env.LOGIN_WINDOW_MS, 15 * 60_000),
     },
     minuteMs: num(env.MINUTE_MS, 60_000),
+    offerMinutes: Math.min(30, Math.max(1, Math.round(num(env.OFFER_MINUTES, 5)))),
     retentionMs: num(env.EVENT_RETENTION_MS, 24 * 3600_000),
     pingMs: num(env.WS_PING_MS, 25_000),
     timeoutMs: num(env.WS_TIMEOUT_MS, 60_000),

@@ -32,7 +32,12 @@
  * | ["devices", userId, deviceId]              | Device                                 |
  * | ["sent", notificationId, userId, deviceId] | SentMark: pushed once per device       |
  * | ["acked", userId, notificationId]          | {at}: an open page showed it           |
- * | ["watches", bid, kind, userId]             | {at}                                   |
+ * | ["waitlist", bid, room, kind, pos]          | {userId, at}: a queue, in order        |
+ * |                                            | (pos: join time, user id)              |
+ * | ["waiting", bid, userId, kind]             | WaitRef {room, pos, lapses}: the queue |
+ * |                                            | a resident is in (one per kind)        |
+ * | ["watches", bid, kind, userId]             | {at}: one-shot watches of an earlier   |
+ * |                                            | release (migration `waitlist-1` only)  |
  * | ["nudges", machineId, senderId]            | {at} (cooldown)                        |
  * | ["machine_users", machineId, userId]       | {at} (recent users, 24 h)              |
  * | ["notices", bid, id]                       | Notice                                 |
@@ -122,6 +127,16 @@ export const K = {
   acked: (userId: string, id: string): Key => ["acked", userId, id],
   watch: (bid: string, kind: string, userId: string): Key => ["watches", bid, kind, userId],
   watches: (bid: string, kind: string): Key => ["watches", bid, kind],
+  waitEntry: (bid: string, room: string, kind: string, pos: string): Key => [
+    "waitlist",
+    bid,
+    room,
+    kind,
+    pos,
+  ],
+  waitlist: (bid: string, room: string, kind: string): Key => ["waitlist", bid, room, kind],
+  waitlists: (bid: string): Key => ["waitlist", bid],
+  waiting: (bid: string, userId: string, kind: string): Key => ["waiting", bid, userId, kind],
   nudge: (machineId: string, senderId: string): Key => ["nudges", machineId, senderId],
   machineUser: (machineId: string, userId: string): Key => ["machine_users", machineId, userId],
   machineUsers: (machineId: string): Key => ["machine_users", machineId],

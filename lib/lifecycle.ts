@@ -5,6 +5,12 @@
  * available ─hold─▶ held ─arrive─▶ arrived ─start─▶ in_use ─(end)─▶ done ─collect─▶ available
  * ```
  *
+ * A free machine may carry an exclusive offer to the next in its waitlist
+ * (`offer`; docs/API.md "Waitlist and offers"): until it lapses only that resident may hold
+ * or start it (an admin may override); they accept by holding it, or pass.
+ * A lapsed or passed offer goes to the next in line (`passed` remembers who
+ * let this free machine go, until it is used again).
+ *
  * Nothing here does I/O: {@link settle} applies what time alone changes
  * (holds expire, cycles end) and {@link apply} applies a command. The KV layer
  * (`lib/db.ts`) loads a machine, calls these, and commits the result with an
@@ -28,6 +34,8 @@ export interface LifecycleSettings {
   pickupGraceMinutes: number;
   /** One nudge per (sender, machine) per this many minutes. */
   nudgeCooldownMinutes: number;
+  /** How long a waitlist offer holds a free machine for the next in line. */
+  offerMinutes: number;
 }
 
 /** The defaults of SPEC section 2/3. */
@@ -39,6 +47,7 @@ export const DEFAULT_SETTINGS: LifecycleSettings = {
   maxExtendMinutes: 120,
   pickupGraceMinutes: 3,
   nudgeCooldownMinutes: 10,
+  offerMinutes: 5,
 };
 
 /** Who issues a command. `system` is the scheduler; `sensor` a machine's smart plug. */
@@ -58,7 +67,11 @@ export type Command =
   | { type: "collect" }
   | { type: "release" }
   | { type: "out_of_order"; reason: string; repairDate?: string }
-  | { type: "repair" };
+  | { type: "repair" }
+  /** The waitlist offers this free machine to `userId` (system only). */
+  | { type: "offer"; userId: string }
+  /** The offer's holder lets it go to the next in line. */
+  | { type: "pass" };
 
 /** Names of commands, in a stable order (used by tests and docs). */
 export const COMMANDS = [
@@ -71,6 +84,8 @@ export const COMMANDS = [
   "release",
   "out_of_order",
   "repair",
+  "offer",
+  "pass",
 ] as const;
 
 /** Event types appended to the board log for machine changes. */
@@ -87,7 +102,10 @@ export type MachineEventType =
   | "machine.hold_expired"
   | "machine.done"
   | "machine.sensed"
-  | "machine.sensor_lost";
+  | "machine.sensor_lost"
+  | "machine.offered"
+  | "machine.offer_lapsed"
+  | "machine.offer_passed";
 
 /** Error codes a command can fail with. */
 export type LifecycleError =
@@ -95,6 +113,7 @@ export type LifecycleError =
   | "not_owner"
   | "forbidden"
   | "out_of_order"
+  | "offered"
   | "bad_minutes";
 
 /** The result of applying a command. */
@@ -106,7 +125,7 @@ export type Outcome =
 export interface Settled {
   machine: Machine;
   /** The time-driven event that happened, if the state changed. */
-  event?: "machine.hold_expired" | "machine.done";
+  event?: "machine.hold_expired" | "machine.done" | "machine.offer_lapsed";
   /** Who lost a hold / whose cycle ended (for notifications). */
   previousOwnerId?: string;
 }
@@ -126,12 +145,37 @@ function cleared(m: Machine, now: number): Machine {
   };
 }
 
+/** The holder of a free machine's offer that has not lapsed at `now`, if any. */
+export function offeredTo(m: Machine, now: number): string | undefined {
+  return m.state === "available" && m.offer && m.offer.until > now ? m.offer.userId : undefined;
+}
+
+/** A free machine without its offer; `passer` joins those who let it go. */
+function withoutOffer(m: Machine, now: number, passer: string): Machine {
+  const { offer: _, ...rest } = m;
+  return { ...rest, passed: [...(m.passed ?? []), passer], gen: m.gen + 1, updatedAt: now };
+}
+
+/** `m` without the waitlist fields of its free period (it is taken now). */
+function taken(m: Machine): Machine {
+  const { offer: _o, passed: _p, ...rest } = m;
+  return rest;
+}
+
 /**
  * Apply what the passage of time alone does: an expired hold frees the
  * machine; a cycle whose end has passed becomes `done` (at its end time),
- * unless a sensor follows it (`sensed`: the sensor says when it ends).
+ * unless a sensor follows it (`sensed`: the sensor says when it ends); an
+ * offer nobody took in time lapses (the holder joins `passed`).
  */
 export function settle(m: Machine, now: number): Settled {
+  if (m.state === "available" && m.offer && m.offer.until <= now) {
+    return {
+      machine: withoutOffer(m, now, m.offer.userId),
+      event: "machine.offer_lapsed",
+      previousOwnerId: m.offer.userId,
+    };
+  }
   if ((m.state === "held" || m.state === "arrived") && (m.holdExpiresAt ?? Infinity) <= now) {
     return { machine: cleared(m, now), event: "machine.hold_expired", previousOwnerId: m.ownerId };
   }
@@ -172,6 +216,14 @@ export function apply(
   if (m.state === "out_of_order" && cmd.type !== "repair" && cmd.type !== "out_of_order") {
     return fail("out_of_order", "This machine is out of order.");
   }
+  // During an offer only its holder takes the machine; an admin may override.
+  const holder = offeredTo(m, now);
+  if (
+    holder && holder !== actor.id && actor.role !== "admin" &&
+    (cmd.type === "hold" || cmd.type === "start")
+  ) {
+    return fail("offered", "This machine is offered to the next in line for a few minutes.");
+  }
 
   switch (cmd.type) {
     case "hold":
@@ -180,7 +232,7 @@ export function apply(
         ok: true,
         event: "machine.held",
         machine: {
-          ...m,
+          ...taken(m),
           state: "held",
           ownerId: actor.id,
           ownerName: actor.name,
@@ -328,6 +380,27 @@ export function apply(
         return fail("invalid_state", "This machine is not out of order.");
       }
       return { ok: true, event: "machine.repaired", machine: cleared(m, now) };
+
+    case "offer":
+      if (actor.role !== "system") return fail("forbidden", "Only the waitlist makes offers.");
+      if (m.state !== "available" || holder) {
+        return fail("invalid_state", "Only a free machine without an offer can be offered.");
+      }
+      return {
+        ok: true,
+        event: "machine.offered",
+        machine: {
+          ...m,
+          offer: { userId: cmd.userId, until: now + s.offerMinutes * min },
+          gen: m.gen + 1,
+          updatedAt: now,
+        },
+      };
+
+    case "pass":
+      if (!holder) return fail("invalid_state", "There is no offer to pass on.");
+      if (holder !== actor.id) return fail("not_owner", "This offer is someone else's.");
+      return { ok: true, event: "machine.offer_passed", machine: withoutOffer(m, now, actor.id) };
   }
 }
 

@@ -35,6 +35,7 @@ const S: LifecycleSettings = {
   maxExtendMinutes: 120,
   pickupGraceMinutes: 3, // 30 ms
   nudgeCooldownMinutes: 10, // 100 ms
+  offerMinutes: 5, // 50 ms
 };
 
 const NOW = 10_000;
@@ -62,6 +63,8 @@ const CMD: Record<CommandName, Command> = {
   release: { type: "release" },
   out_of_order: { type: "out_of_order", reason: "leaking" },
   repair: { type: "repair" },
+  offer: { type: "offer", userId: "u-next" },
+  pass: { type: "pass" },
 };
 
 const NEW_USE_ID = "use-new";
@@ -268,6 +271,9 @@ const TABLE: Record<MachineState, Record<CommandName, Row>> = {
       admin: ok("machine.out_of_order", BROKEN),
     },
     repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+    // Only the waitlist (the system actor) offers; nothing is offered to pass on.
+    offer: all("forbidden"),
+    pass: all("invalid_state"),
   },
   held: {
     hold: all("invalid_state"),
@@ -295,6 +301,8 @@ const TABLE: Record<MachineState, Record<CommandName, Row>> = {
       admin: ok("machine.out_of_order", BROKEN),
     },
     repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+    offer: all("forbidden"),
+    pass: all("invalid_state"),
   },
   arrived: {
     hold: all("invalid_state"),
@@ -318,6 +326,8 @@ const TABLE: Record<MachineState, Record<CommandName, Row>> = {
       admin: ok("machine.out_of_order", BROKEN),
     },
     repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+    offer: all("forbidden"),
+    pass: all("invalid_state"),
   },
   in_use: {
     hold: all("invalid_state"),
@@ -341,6 +351,8 @@ const TABLE: Record<MachineState, Record<CommandName, Row>> = {
       admin: ok("machine.out_of_order", BROKEN),
     },
     repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+    offer: all("forbidden"),
+    pass: all("invalid_state"),
   },
   done: {
     hold: all("invalid_state"),
@@ -360,6 +372,8 @@ const TABLE: Record<MachineState, Record<CommandName, Row>> = {
       admin: ok("machine.out_of_order", BROKEN),
     },
     repair: { owner: "forbidden", other: "forbidden", admin: "invalid_state" },
+    offer: all("forbidden"),
+    pass: all("invalid_state"),
   },
   out_of_order: {
     hold: all("out_of_order"),
@@ -379,6 +393,8 @@ const TABLE: Record<MachineState, Record<CommandName, Row>> = {
       other: "forbidden",
       admin: ok("machine.repaired", FREED),
     },
+    offer: all("out_of_order"),
+    pass: all("out_of_order"),
   },
 };
 
@@ -424,7 +440,7 @@ Deno.test("table covers every state × command × actor, and nothing else", () =
   for (const state of STATES) {
     for (const c of COMMANDS) cells += Object.keys(TABLE[state][c]).length;
   }
-  assert.equal(cells, 6 * 9 * 3);
+  assert.equal(cells, 6 * 11 * 3);
 });
 
 Deno.test("fixtures are in the state they claim and already settled", () => {
@@ -793,6 +809,7 @@ Deno.test("DEFAULT_SETTINGS are the SPEC's durations", () => {
     maxExtendMinutes: 120,
     pickupGraceMinutes: 3,
     nudgeCooldownMinutes: 10,
+    offerMinutes: 5,
   });
 });
 
@@ -1132,4 +1149,95 @@ Deno.test("a cycle nobody registered: any resident may claim it (start) or clear
     code: "not_owner",
     message: "Only the owner can mark the laundry collected.",
   });
+});
+
+// ───────────────────────────── waitlist offers ─────────────────────────────
+
+const NEXT: Actor = { id: "u-next", name: "Next", role: "resident" };
+/** The free machine offered to NEXT until NOW + 50. */
+const OFFERED: Machine = deepFreeze({
+  ...FIXTURES.available,
+  offer: { userId: "u-next", until: NOW + 50 },
+  gen: 6,
+  updatedAt: NOW,
+});
+
+Deno.test("offer: the waitlist offers a free machine for offerMinutes; never twice, never a taken one", () => {
+  const m = expectOk(run(FIXTURES.available, CMD.offer, SYSTEM), "offer");
+  assert.deepEqual(m, OFFERED);
+  expectError(run(OFFERED, { type: "offer", userId: "u-other" }, SYSTEM), "invalid_state", "twice");
+  for (const st of ["held", "arrived", "in_use", "done"] as const) {
+    expectError(run(FIXTURES[st], CMD.offer, SYSTEM), "invalid_state", st);
+  }
+  expectError(run(FIXTURES.out_of_order, CMD.offer, SYSTEM), "out_of_order");
+  // A lapsed offer no longer blocks a new one.
+  expectOk(run(OFFERED, { type: "offer", userId: "u-other" }, SYSTEM, NOW + 50), "after lapse");
+});
+
+Deno.test("offer: during it only the holder takes the machine; an admin may override; after it anyone", () => {
+  for (const cmd of [CMD.hold, CMD.start]) {
+    expectError(run(OFFERED, cmd, OTHER), "offered", `${cmd.type} by other`);
+    expectError(run(OFFERED, cmd, OWNER), "offered", `${cmd.type} by a resident`);
+    const mine = expectOk(run(OFFERED, cmd, NEXT), `${cmd.type} by the holder`);
+    assert.equal(mine.ownerId, NEXT.id);
+    assert.equal(mine.offer, undefined, "accepting ends the offer");
+    assert.equal(mine.passed, undefined);
+    const admin = expectOk(run(OFFERED, cmd, ADMIN), `${cmd.type} by an admin`);
+    assert.equal(admin.ownerId, ADMIN.id);
+    assert.equal(admin.offer, undefined);
+    // At the moment it lapses, the offer no longer protects it.
+    expectOk(run(OFFERED, cmd, OTHER, NOW + 50), `${cmd.type} after the lapse`);
+  }
+});
+
+Deno.test("pass: only the holder, only during the offer; they join `passed`", () => {
+  const r = run(OFFERED, CMD.pass, NEXT);
+  assert.ok(r.ok);
+  assert.equal(r.event, "machine.offer_passed");
+  assert.deepEqual(r.machine, {
+    ...FIXTURES.available,
+    passed: ["u-next"],
+    gen: 7,
+    updatedAt: NOW,
+  });
+  expectError(run(OFFERED, CMD.pass, OTHER), "not_owner");
+  expectError(run(OFFERED, CMD.pass, ADMIN), "not_owner");
+  expectError(run(OFFERED, CMD.pass, NEXT, NOW + 50), "invalid_state", "lapsed");
+  // Passed residents accumulate within one free period.
+  const again = expectOk(run({ ...OFFERED, passed: ["u-a"] }, CMD.pass, NEXT));
+  assert.deepEqual(again.passed, ["u-a", "u-next"]);
+});
+
+Deno.test("settle: an offer lapses at its time; the holder joins `passed`; before then nothing changes", () => {
+  assert.deepEqual(settle(OFFERED, NOW + 49), { machine: OFFERED });
+  const s = settle({ ...OFFERED, passed: ["u-a"] }, NOW + 50);
+  assert.equal(s.event, "machine.offer_lapsed");
+  assert.equal(s.previousOwnerId, "u-next");
+  assert.deepEqual(s.machine, {
+    ...FIXTURES.available,
+    passed: ["u-a", "u-next"],
+    gen: 7,
+    updatedAt: NOW + 50,
+  });
+});
+
+Deno.test("a new free period forgets who passed: used and freed, broken, or sensed", () => {
+  const passedBy = { ...FIXTURES.available, passed: ["u-a"] };
+  const held = expectOk(run(passedBy, CMD.hold, OTHER));
+  assert.equal(held.passed, undefined);
+  const freed = expectOk(run(held, CMD.release, OTHER));
+  assert.equal(freed.passed, undefined);
+  const broken = expectOk(run(OFFERED, CMD.out_of_order, ADMIN));
+  assert.equal(broken.offer, undefined);
+  const sensed = applySensor(
+    OFFERED,
+    { type: "sensor_start", at: NOW, expectMinutes: 40 },
+    { id: "sensor", name: "", role: "sensor" },
+    NOW,
+    S,
+    newUseId,
+  );
+  assert.ok(sensed.ok);
+  assert.equal(sensed.machine.offer, undefined, "a walk-up the sensor saw ends the offer");
+  assert.equal(sensed.machine.ownerId, undefined);
 });

@@ -18,14 +18,20 @@
  *   KV queue messages. Every machine gets due-index ticks for the moments its
  *   current use has something due, and every scheduled (or half-sent) notice
  *   a `notice` job, so nothing owed is lost on the way to the due-index.
+ * - `waitlist-1`: the release before kept one-shot watches ("tell me when a
+ *   dryer is free") per building and kind. Each becomes a place in that
+ *   building's queue of the kind, in the first laundry room that has such
+ *   machines, in the order the watches were made (with the board event, so
+ *   open boards see it); the watch is deleted in the same commit.
  * @module
  */
 import type { Store } from "./db/mod.ts";
 import { holdRef } from "./db/mod.ts";
-import { K, statScope } from "./keys.ts";
+import { boardScope, K, statScope } from "./keys.ts";
+import { queuePos, waitDraft } from "./db/waitlist_ops.ts";
 import { deleteListed } from "./commit.ts";
 import { due, type DueJob, type Job, tickAt, tickTimes } from "./notify/plan.ts";
-import type { Building, Machine, Notice, User } from "./types.ts";
+import type { Building, Machine, MachineKind, Notice, User } from "./types.ts";
 import type { Invite } from "./db/records.ts";
 
 /** The id the single-building release's building gets. */
@@ -72,6 +78,11 @@ export async function migrate(
       await op.commit();
     }
     ran.push("outbox-1");
+  }
+  if (!(await store.kv.get(K.migrated("waitlist-1"))).value) {
+    await watchesToWaitlists(store);
+    await store.kv.set(K.migrated("waitlist-1"), { at: now });
+    ran.push("waitlist-1");
   }
   return ran;
 }
@@ -162,5 +173,44 @@ async function tenancy(store: Store, opts: MigrateOptions): Promise<void> {
   for (const scope of ["board", "ufeed"]) {
     await deleteListed(kv, { prefix: ["log", scope] });
     await kv.atomic().delete(K.logHead(scope)).delete(K.logFloor(scope)).commit();
+  }
+}
+
+async function watchesToWaitlists(store: Store): Promise<void> {
+  const kv = store.kv;
+  const watches: Deno.KvEntry<{ at?: number }>[] = [];
+  for await (const e of kv.list<{ at?: number }>({ prefix: ["watches"] })) {
+    if (e.key.length === 4) watches.push(e);
+  }
+  watches.sort((a, b) => (a.value.at ?? 0) - (b.value.at ?? 0));
+  const roomsOf = new Map<string, Machine[]>();
+  for (const w of watches) {
+    const [, bid, kind, userId] = w.key as [string, string, MachineKind, string];
+    if (!roomsOf.has(bid)) roomsOf.set(bid, await store.listMachines(bid));
+    const b = await store.getBuilding(bid);
+    const machines = roomsOf.get(bid)!.filter((m) => m.kind === kind);
+    const order = [...(b?.rooms ?? []), ...machines.map((m) => m.room)];
+    const room = order.find((r) => machines.some((m) => m.room === r));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [idx, head] = await kv.getMany<[unknown, number]>([
+        K.waiting(bid, userId, kind),
+        K.logHead(boardScope(bid)),
+      ]);
+      const op = kv.atomic().check(w).delete(w.key);
+      if (room && !idx.value) {
+        const at = w.value.at ?? Date.now();
+        const pos = queuePos(at, userId);
+        op.check(idx).set(K.waitEntry(bid, room, kind, pos), { userId, at })
+          .set(K.waiting(bid, userId, kind), { room, pos, lapses: 0 });
+        store.appendOp(
+          op,
+          boardScope(bid),
+          [waitDraft("waitlist.joined", room, kind, userId)],
+          head,
+        );
+      }
+      const res = await op.commit();
+      if (res.ok || !(await kv.get(w.key)).value) break; // done, or done by another instance
+    }
   }
 }

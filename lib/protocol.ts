@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { LogEvent } from "./db/mod.ts";
 import type { Machine, PublicUser } from "./types.ts";
+import type { WaitlistView } from "./board_view.ts";
 
 /** Messages a client may send. Unknown types or fields are refused. */
 export const ClientMessage = z.discriminatedUnion("type", [
@@ -27,7 +28,7 @@ export interface HelloMessage {
   cursor: string;
   recovered: boolean;
   events: LogEvent[];
-  snapshot?: { machines: Machine[] };
+  snapshot?: { machines: Machine[]; waitlists: WaitlistView[] };
   inboxReset: boolean;
   user: PublicUser;
 }

@@ -58,7 +58,7 @@ export interface ServerOptions {
 export async function prepareStore(config: Config): Promise<SeedReport | null> {
   const kv = lockRetrying(await Deno.openKv(config.kvPath));
   try {
-    const store = new Store(kv, { minuteMs: config.minuteMs });
+    const store = new Store(kv, { minuteMs: config.minuteMs, offerMinutes: config.offerMinutes });
     await store.init();
     await migrate(store, Date.now(), { adminLogin: config.adminLogin });
     return config.seed ? await seed(store, config) : null;
@@ -70,7 +70,7 @@ export async function prepareStore(config: Config): Promise<SeedReport | null> {
 /** Open the store, build the app and serve it. */
 export async function startServer(config: Config, opts: ServerOptions): Promise<Server> {
   const kv = lockRetrying(await Deno.openKv(config.kvPath));
-  const store = new Store(kv, { minuteMs: config.minuteMs });
+  const store = new Store(kv, { minuteMs: config.minuteMs, offerMinutes: config.offerMinutes });
   await store.init();
   store.retentionMs = config.retentionMs;
   await migrate(store, Date.now(), { adminLogin: config.adminLogin });

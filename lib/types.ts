@@ -54,6 +54,13 @@ export interface Machine {
   outOfOrderReason?: string;
   /** Expected repair day, "YYYY-MM-DD" in the building's time zone (state out_of_order). */
   repairDate?: string;
+  /**
+   * An exclusive offer of this free machine to the next in its waitlist
+   * (state available): only `userId` may take it until `until` (epoch ms).
+   */
+  offer?: { userId: string; until: number };
+  /** Who let this free machine go (passed or lapsed an offer) since it was last used. */
+  passed?: string[];
   updatedAt: number;
 }
 
@@ -103,6 +110,8 @@ export const NOTIFICATION_KINDS = [
   "hold.expiring",
   "hold.expired",
   "machine.free",
+  "waitlist.offer",
+  "waitlist.withdrawn",
   "machine.repaired",
   "notice",
   "test",

@@ -60,6 +60,9 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     return (await ctx.store.buildingsOf(user)).map((b) => ({ id: b.id, name: b.name }));
   }
 
+  /** User agents that may be iOS or iPadOS (whose push needs the home-screen app). */
+  const APPLE_UA = /iPhone|iPad|iPod|Macintosh/;
+
   async function render(c: Context<AppEnv>, page: PageContent, status = 200) {
     const lang = c.get("lang");
     const user = c.get("user");
@@ -80,16 +83,21 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         lang={lang}
         title={t(lang, page.title)}
         assets={assetTags(manifest, lang, {
-          parts: page.parts ??
-            (page.active === "admin"
-              ? ["-admin", "-report"]
-              : page.active === "settings"
-              ? ["-settings"]
-              : page.active === "inbox"
-              ? ["-inbox"]
-              : page.active === "operator"
-              ? ["-admin", "-operator"]
-              : []),
+          parts: [
+            ...(page.parts ??
+              (page.active === "admin"
+                ? ["-admin", "-report"]
+                : page.active === "settings"
+                ? ["-settings"]
+                : page.active === "inbox"
+                ? ["-inbox"]
+                : page.active === "operator"
+                ? ["-admin", "-operator"]
+                : [])),
+            // The bell's "add to home screen" guidance: only Apple devices can need it
+            // (iPadOS Safari says "Macintosh").
+            ...(user && APPLE_UA.test(c.req.header("user-agent") ?? "") ? ["-ios" as const] : []),
+          ],
         })}
         user={user ? publicUser(user) : null}
         active={page.active}
@@ -220,10 +228,10 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         const user = c.get("user")!;
         const lang = c.get("lang");
         const bid = currentBuilding(c);
-        const [machines, cursor, watches, building] = await Promise.all([
+        const [machines, cursor, queues, building] = await Promise.all([
           ctx.store.listMachines(bid),
           ctx.store.currentCursor(user.id, bid),
-          ctx.store.watchesOf(bid, user.id),
+          ctx.store.waitlists(bid),
           ctx.store.getBuilding(bid),
         ]);
         const focus = c.req.query("m");
@@ -244,7 +252,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
                 pickupGraceMinutes: ctx.store.settings.pickupGraceMinutes,
                 nudgeCooldownMinutes: ctx.store.settings.nudgeCooldownMinutes,
               }}
-              watches={watches}
+              queues={queues}
               focus={focus && /^[0-9a-z]{4,32}$/.test(focus) ? focus : undefined}
             />
           ),

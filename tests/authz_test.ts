@@ -127,6 +127,32 @@ async function machine(k: TestApp, state: MachineState, owner: User): Promise<Ma
   return state === "arrived" ? await run({ type: "arrive" }, owner) : m;
 }
 
+/** A new washer in a room of its own, running `owner`'s cycle (its queue is open). */
+async function busyRoom(k: TestApp, owner: User): Promise<string> {
+  const m = await k.ctx.board.addMachine(k.home, {
+    name: unique("W"),
+    kind: "washer",
+    room: unique("Q"),
+  });
+  await k.ctx.board.command(k.home, m.id, { type: "start", minutes: 60 }, actorOf(owner, k.home));
+  return m.room;
+}
+
+/**
+ * A new dryer in its own room, free and offered by the waitlist to `to` (a
+ * dryer: the shared admin session may hold a washer of another cell).
+ */
+async function offered(k: TestApp, to: User): Promise<Machine> {
+  const m = await k.ctx.board.addMachine(k.home, {
+    name: unique("D"),
+    kind: "dryer",
+    room: unique("Q"),
+  });
+  const system = { id: "system", name: "", role: "system" as const };
+  return (await k.ctx.board.command(k.home, m.id, { type: "offer", userId: to.id }, system))
+    .machine;
+}
+
 const action = (
   act: string,
   state: MachineState,
@@ -288,6 +314,31 @@ const TABLE: Record<string, Case[]> = {
       expect: signedIn(409),
       codes: { resident: "out_of_order", other: "out_of_order", admin: "out_of_order" },
       cell: action("hold", "out_of_order"),
+    },
+    {
+      name: "pass on the waitlist offer the resident holds",
+      expect: ownerOnly,
+      codes: { other: "not_owner", admin: "not_owner" },
+      cell: async (k, p) => ({
+        path: `/api/machines/${(await offered(k, p.resident.user)).id}/pass`,
+      }),
+    },
+    {
+      name: "take a machine offered to the resident (others wait)",
+      expect: { ...signedIn(409), resident: 200, admin: 200 },
+      codes: { other: "offered" },
+      cell: async (k, p) => ({
+        path: `/api/machines/${(await offered(k, p.resident.user)).id}/hold`,
+      }),
+    },
+    {
+      name: "offers are the waitlist's, not an action",
+      expect: signedIn(404),
+      codes: { resident: "unknown_action" },
+      cell: async (k, p) => ({
+        path: `/api/machines/${(await machine(k, "available", p.resident.user)).id}/offer`,
+        body: { userId: p.resident.user.id },
+      }),
     },
     {
       name: "an unknown action",
@@ -576,16 +627,24 @@ const TABLE: Record<string, Case[]> = {
     expect: signedIn(422),
     cell: { path: "/api/email/verify", body: { token: "x".repeat(43) } },
   }],
-  "GET /api/watches": [{ name: "list", expect: signedIn(200), cell: { path: "/api/watches" } }],
-  "POST /api/watches": [{
-    name: "watch dryers",
+  "GET /api/waitlist": [{ name: "list", expect: signedIn(200), cell: { path: "/api/waitlist" } }],
+  "POST /api/waitlist": [{
+    name: "queue for the washers of a room where all are busy",
     expect: signedIn(201),
-    cell: { path: "/api/watches", body: { kind: "dryer" } },
+    cell: async (k, p) => ({
+      path: "/api/waitlist",
+      body: { room: await busyRoom(k, p.other.user), kind: "washer" },
+    }),
+  }, {
+    name: "queue in a room that has no such machines",
+    expect: signedIn(404),
+    codes: { resident: "not_found" },
+    cell: { path: "/api/waitlist", body: { room: "없는 방", kind: "dryer" } },
   }],
-  "DELETE /api/watches/:kind": [{
-    name: "stop watching washers",
+  "DELETE /api/waitlist/:kind": [{
+    name: "leave the washer queue",
     expect: signedIn(200),
-    cell: { path: "/api/watches/washer" },
+    cell: { path: "/api/waitlist/washer" },
   }],
 
   // `/ws` is checked over a real socket (see the test "authz: /ws"); here a
@@ -964,7 +1023,7 @@ Deno.test("authz: /ws upgrades signed-in users only (disabled residents' cookies
   }
 });
 
-Deno.test("authz: a resident's inbox, devices, preferences and watches are theirs alone", async () => {
+Deno.test("authz: a resident's inbox, devices, preferences and waitlist places are theirs alone", async () => {
   const k = await world();
   try {
     const p = await parties(k, "other");
@@ -1021,12 +1080,11 @@ Deno.test("authz: a resident's inbox, devices, preferences and watches are their
       body: { endingSoonMinutes: before.endingSoonMinutes === 7 ? 8 : 7, lang: "en" },
     });
     assert.equal(pref.status, 200);
-    assert.equal(
-      await k.call("POST", "/api/watches", { cookie: other, body: { kind: "dryer" } }).then((r) =>
-        r.status
-      ),
-      201,
-    );
+    const joined = await k.call("POST", "/api/waitlist", {
+      cookie: other,
+      body: { room: await busyRoom(k, p.resident.user), kind: "washer" },
+    });
+    assert.equal(joined.status, 201, joined.text);
 
     // The owner's side is unchanged.
     const after = (await k.call("GET", "/api/notifications", { cookie: owner })).json;
@@ -1036,7 +1094,8 @@ Deno.test("authz: a resident's inbox, devices, preferences and watches are their
       (await k.call("GET", "/api/preferences", { cookie: owner })).json.preferences,
       before,
     );
-    assert.deepEqual((await k.call("GET", "/api/watches", { cookie: owner })).json.kinds, []);
+    const mine = (await k.call("GET", "/api/waitlist", { cookie: owner })).json.queues;
+    assert.deepEqual(mine.map((q: { place: number | null }) => q.place), [null]);
   } finally {
     await k.close();
   }

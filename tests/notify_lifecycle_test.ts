@@ -1,9 +1,9 @@
 /**
  * Notifications driven by the machine lifecycle (SPEC sections 2–3): pickup
- * nudges (grace, cooldown, anonymity), watches (one-shot `machine.free`),
- * hold expiry warnings, and reminders of a use that changed (finished early,
- * extended) — all observed at the real push peer. MINUTE_MS shrinks every
- * minute-based duration.
+ * nudges (grace, cooldown, anonymity), hold expiry warnings, and reminders
+ * of a use that changed (finished early, extended) — all observed at the
+ * real push peer (waitlist offers: tests/waitlist_test.ts). MINUTE_MS
+ * shrinks every minute-based duration.
  * @module
  */
 import assert from "node:assert/strict";
@@ -80,51 +80,6 @@ Deno.test("nudge: too early → 409; after the grace the owner gets an anonymous
   assert.notEqual(all[1].id, all[2].id, "two nudges are two notifications");
   await assertPushCountStays(push, sub.clientHash, 3, 500);
   await waitForStat(srv, "pushed", 3);
-});
-
-Deno.test("watch: a watcher gets machine.free once when a machine of that kind frees up; the watch is consumed", async () => {
-  await using push = await startWebPushTesting();
-  await using srv = await startNotifyServer({ PUSH_ENDPOINT_ALLOW: push.origin });
-  const w = await resident(srv.url, "watcher");
-  const o = await resident(srv.url, "other");
-  const { sub } = await addWebPushDevice(w, push);
-  const r = await w.post("/api/watches", { kind: "dryer" });
-  assert.equal(r.status, 201, JSON.stringify(r.json));
-  assert.equal(r.json.watching, true);
-  assert.deepEqual(ok(await w.get("/api/watches")).kinds, ["dryer"]);
-
-  // A washer freeing up is not what they watch.
-  const washer = await machineOf(o, "washer");
-  await act(o, washer.id, "hold");
-  await act(o, washer.id, "release");
-  // A dryer frees up: offered.
-  const [d1, d2] = (await machines(o)).filter((m: Json) => m.kind === "dryer");
-  await act(o, d1.id, "hold");
-  await act(o, d1.id, "release");
-  const { payload, all } = await waitForPayload(
-    push,
-    sub.clientHash,
-    (p) => p.kind === "machine.free",
-  );
-  assert.equal(all.length, 1, JSON.stringify(all));
-  assert.equal(payload.url, `/?m=${d1.id}`);
-  assert.equal(payload.tag, "free");
-  assert.equal(payload.title, "빈 건조기가 생겼어요");
-  assert.ok(payload.body.includes(d1.name));
-  assert.deepEqual(ok(await w.get("/api/watches")).kinds, [], "the watch was consumed");
-
-  // Another dryer frees up: no second offer.
-  await act(o, d2.id, "hold");
-  await act(o, d2.id, "release");
-  await assertPushCountStays(push, sub.clientHash, 1, 1000);
-
-  // A cancelled watch offers nothing either.
-  ok(await w.post("/api/watches", { kind: "dryer" }));
-  ok(await w.del("/api/watches/dryer"));
-  await act(o, d2.id, "hold");
-  await act(o, d2.id, "release");
-  await assertPushCountStays(push, sub.clientHash, 1, 800);
-  assert.equal((await inbox(w)).filter((i: Json) => i.kind === "machine.free").length, 1);
 });
 
 Deno.test("hold: the holder gets hold.expiring, then hold.expired, and the machine is free again", async () => {

@@ -22,6 +22,7 @@ import {
   ok,
   overallStats,
   payloads,
+  reportAndRepair,
   setPrefs,
   startNotifyServer,
   waitForPayload,
@@ -117,7 +118,7 @@ Deno.test("routing: a nudge to an owner with a visible page is in-app only", asy
   await assertPushCountStays(push, sub.clientHash, 0, 1000);
 });
 
-Deno.test("quiet hours, silent mode: machine.free is pushed with silent:true; the own use.done is not silenced", async () => {
+Deno.test("quiet hours, silent mode: machine.repaired is pushed with silent:true; the own use.done is not silenced", async () => {
   await using push = await startWebPushTesting();
   await using srv = await startNotifyServer({
     MINUTE_MS: "1000",
@@ -133,14 +134,13 @@ Deno.test("quiet hours, silent mode: machine.free is pushed with silent:true; th
   });
   assert.equal(prefs.quiet.mode, "silent");
 
-  ok(await a.post("/api/watches", { kind: "dryer" }));
+  const adm = await admin(srv.url);
   const d = await machineOf(b, "dryer");
-  await act(b, d.id, "hold");
-  await act(b, d.id, "release");
+  await reportAndRepair(a, adm, d.id);
   const { payload: free } = await waitForPayload(
     push,
     sub.clientHash,
-    (p) => p.kind === "machine.free",
+    (p) => p.kind === "machine.repaired",
   );
   assert.equal(free.silent, true, "non-critical push during quiet hours is silent");
 
@@ -153,23 +153,21 @@ Deno.test("quiet hours, silent mode: machine.free is pushed with silent:true; th
   );
   assert.equal(done.silent, false, "the user's own cycle reminder is never silenced");
 
-  // Outside the quiet hours (same preferences otherwise), machine.free is not silent.
+  // Outside the quiet hours (same preferences otherwise), machine.repaired is not silent.
   await setPrefs(a, {
     quiet: { enabled: true, start: localHHMM(tz, 60), end: localHHMM(tz, 120), mode: "silent" },
   });
-  ok(await a.post("/api/watches", { kind: "dryer" }));
-  await act(b, d.id, "hold");
-  await act(b, d.id, "release");
+  await reportAndRepair(a, adm, d.id);
   const { all } = await waitForPayload(
     push,
     sub.clientHash,
-    (p) => p.kind === "machine.free" && p.id !== free.id,
+    (p) => p.kind === "machine.repaired" && p.id !== free.id,
   );
   assert.equal(all.at(-1).silent, false);
   await waitForStat(srv, "pushed", 3);
 });
 
-Deno.test("quiet hours, hold mode: machine.free is held (inbox has it); critical notices and own cycles are not", async () => {
+Deno.test("quiet hours, hold mode: machine.repaired is held (inbox has it); critical notices and own cycles are not", async () => {
   await using push = await startWebPushTesting();
   await using srv = await startNotifyServer({
     MINUTE_MS: "1000",
@@ -186,14 +184,12 @@ Deno.test("quiet hours, hold mode: machine.free is held (inbox has it); critical
   });
   const before = await overallStats(adm);
 
-  ok(await a.post("/api/watches", { kind: "dryer" }));
   const d = await machineOf(b, "dryer");
-  await act(b, d.id, "hold");
-  await act(b, d.id, "release");
+  await reportAndRepair(a, adm, d.id);
   const item = await waitFor(
-    async () => (await inbox(a)).find((i: Json) => i.kind === "machine.free"),
+    async () => (await inbox(a)).find((i: Json) => i.kind === "machine.repaired"),
     3000,
-    "machine.free in the inbox",
+    "machine.repaired in the inbox",
   );
   assert.equal(item.machineId, d.id);
   await assertPushCountStays(push, sub.clientHash, 0, 1200);
@@ -239,7 +235,7 @@ Deno.test("quiet hours, hold mode: machine.free is held (inbox has it); critical
   for await (const e of kv.list<DueRecord>({ prefix: ["due"] })) {
     if (e.value.job.t === "held" && e.value.job.userId === a.user.id) held.push(e);
   }
-  assert.equal(held.length, 2, "machine.free and the routine notice are held");
+  assert.equal(held.length, 2, "machine.repaired and the routine notice are held");
   const prefs = ok(await a.get("/api/preferences")).preferences;
   const end = quietUntil(prefs, Date.now())!;
   for (const e of held) assert.equal(e.key[1], end, "due exactly when the quiet hours end");
@@ -250,10 +246,10 @@ Deno.test("quiet hours, hold mode: machine.free is held (inbox has it); critical
   const { all: afterQuiet } = await waitForPayload(
     push,
     sub.clientHash,
-    (p) => p.kind === "machine.free",
+    (p) => p.kind === "machine.repaired",
     5000,
   );
   await waitForPayload(push, sub.clientHash, (p) => p.title === "Routine", 5000);
   await assertPushCountStays(push, sub.clientHash, 4, 800);
-  assert.equal(afterQuiet.find((p: Json) => p.kind === "machine.free").silent, false);
+  assert.equal(afterQuiet.find((p: Json) => p.kind === "machine.repaired").silent, false);
 });

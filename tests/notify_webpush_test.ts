@@ -24,6 +24,7 @@ import {
   overallStats,
   parseVapid,
   putWebPush,
+  reportAndRepair,
   setPrefs,
   sleep,
   startNotifyServer,
@@ -168,7 +169,7 @@ Deno.test("web push: a 503 with Retry-After is retried, then delivered; the devi
   assert.equal(capture.requests.length, 2, "no further attempt after the 201");
 });
 
-Deno.test("web push: TTL, Urgency, Topic, Content-Encoding and VAPID headers for use.ending_soon and machine.free", async () => {
+Deno.test("web push: TTL, Urgency, Topic, Content-Encoding and VAPID headers for use.ending_soon and machine.repaired", async () => {
   await using capture = await startCapturePush();
   await using srv = await startNotifyServer({
     MINUTE_MS: "1000",
@@ -204,22 +205,20 @@ Deno.test("web push: TTL, Urgency, Topic, Content-Encoding and VAPID headers for
   assert.equal(sp.tag, `m-${w.id}`, "payload tag = Topic (collapse)");
   assert.equal(sp.id, `use.ending_soon:${started.useId}:${started.gen}`);
 
-  // Finish early (no use.done later), then watch dryers; bob frees one.
+  // Finish early (no use.done later), then a dryer alice reported is repaired.
   await act(a, w.id, "finish");
-  ok(await a.post("/api/watches", { kind: "dryer" }));
   const d = await machineOf(b, "dryer");
-  await act(b, d.id, "hold");
-  await act(b, d.id, "release");
+  await reportAndRepair(a, await admin(srv.url), d.id);
   const reqs = await capture.waitForRequests(2, 5000);
-  const free = reqs[1];
-  assert.equal(free.headers["ttl"], "900");
-  assert.equal(free.headers["urgency"], "normal");
-  assert.equal(free.headers["topic"], "free");
-  assert.equal(free.headers["content-encoding"], "aes128gcm");
-  assert.equal(parseVapid(free.headers["authorization"]).k, vapid);
-  const fp = JSON.parse(await keys.decrypt(free.body));
-  assert.equal(fp.kind, "machine.free");
-  assert.equal(fp.tag, "free");
+  const fixed = reqs[1];
+  assert.equal(fixed.headers["ttl"], "86400");
+  assert.equal(fixed.headers["urgency"], "normal");
+  assert.equal(fixed.headers["topic"], `m-${d.id}`);
+  assert.equal(fixed.headers["content-encoding"], "aes128gcm");
+  assert.equal(parseVapid(fixed.headers["authorization"]).k, vapid);
+  const fp = JSON.parse(await keys.decrypt(fixed.body));
+  assert.equal(fp.kind, "machine.repaired");
+  assert.equal(fp.tag, `m-${d.id}`);
   assert.equal(fp.url, `/?m=${d.id}`);
   await sleep(500);
   assert.equal(capture.requests.length, 2, JSON.stringify(capture.requests.map((r) => r.path)));

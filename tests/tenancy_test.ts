@@ -340,7 +340,7 @@ Deno.test("tenancy: boards, admin lists, statistics and sockets show only the bu
   assert.equal(typeof list.dueBacklog, "number");
 });
 
-Deno.test("tenancy: watches and nudges stay in their building", async () => {
+Deno.test("tenancy: waitlists, offers and nudges stay in their building", async () => {
   await using srv = await startNotifyServer({ MINUTE_MS: "200" });
   const w = await world(srv.url);
   const { resA, resB } = w.who;
@@ -348,17 +348,29 @@ Deno.test("tenancy: watches and nudges stay in their building", async () => {
   const washersA = ok(await resA.get("/api/machines")).machines.filter((m: Json) =>
     m.kind === "washer"
   );
-  // Every washer of A busy, so watching is meaningful.
+  // Every washer of A busy, so queueing is meaningful.
   for (const m of washersA) ok(await resA3.post(`/api/machines/${m.id}/start`, { minutes: 60 }));
-  ok(await resA.post("/api/watches", { kind: "washer" }));
+  ok(await resA.post("/api/waitlist", { room: washersA[0].room, kind: "washer" }));
   const washersB = ok(await resB.get("/api/machines")).machines.filter((m: Json) =>
     m.kind === "washer"
   );
   const resB2 = new Client(srv.url);
   assert.equal((await resB2.register("resb2", "B2", "302", { inviteCode: w.inviteB })).status, 201);
   for (const m of washersB) ok(await resB2.post(`/api/machines/${m.id}/start`, { minutes: 60 }));
-  ok(await resB.post("/api/watches", { kind: "washer" }));
-  // A washer of A frees up: A's watcher is offered it, B's is not.
+  ok(await resB.post("/api/waitlist", { room: washersB[0].room, kind: "washer" }));
+  // Each building sees only its own queue.
+  const qA = ok(await resA.get("/api/waitlist")).queues;
+  const qB = ok(await resB.get("/api/waitlist")).queues;
+  assert.deepEqual(qA.map((q: Json) => [q.length, q.place]), [[1, 1]]);
+  assert.deepEqual(qB.map((q: Json) => [q.length, q.place]), [[1, 1]]);
+  // A room of the other building does not exist here.
+  if (washersA[0].room !== washersB[0].room) {
+    assert.equal(
+      (await resB.post("/api/waitlist", { room: washersA[0].room, kind: "washer" })).status,
+      404,
+    );
+  }
+  // A washer of A frees up: A's first in line is offered it, B's is not.
   const freed = washersA[0].id;
   ok(await resA3.post(`/api/machines/${freed}/finish`, {}));
   ok(await resA3.post(`/api/machines/${freed}/collect`, {}));
@@ -366,18 +378,23 @@ Deno.test("tenancy: watches and nudges stay in their building", async () => {
   let offered = false;
   while (Date.now() < deadline && !offered) {
     offered = ok(await resA.get("/api/notifications")).items.some((i: Json) =>
-      i.kind === "machine.free"
+      i.kind === "waitlist.offer"
     );
     if (!offered) await sleep(50);
   }
-  assert.ok(offered, "A's watcher was offered A's free washer");
+  assert.ok(offered, "A's first in line was offered A's free washer");
   await sleep(300);
   assert.ok(
-    !ok(await resB.get("/api/notifications")).items.some((i: Json) => i.kind === "machine.free"),
-    "B's watcher was offered a washer of A",
+    !ok(await resB.get("/api/notifications")).items.some((i: Json) => i.kind === "waitlist.offer"),
+    "B's queue was offered a washer of A",
   );
-  assert.deepEqual(ok(await resB.get("/api/watches")).kinds, ["washer"], "B's watch still waits");
-  // A resident of B cannot nudge about A's machine: it does not exist for them.
+  assert.deepEqual(
+    ok(await resB.get("/api/waitlist")).queues.map((q: Json) => q.place),
+    [1],
+    "B's place still waits",
+  );
+  // A resident of B cannot pass on, nudge about or take A's machine: it does not exist for them.
+  assert.equal((await resB.post(`/api/machines/${freed}/pass`, {})).status, 404);
   const nudge = await resB.post(`/api/machines/${washersA[1].id}/nudge`, {});
   assert.equal(nudge.status, 404);
 });

@@ -6,11 +6,11 @@ import { retryCommit, tryCommit } from "../commit.ts";
 import { K } from "../keys.ts";
 import { type DeliveryOutcome, deviceAfter } from "../notify/health.ts";
 import type { Device, InboxItem } from "../types.ts";
-import { MachineStore } from "./machines.ts";
+import { WaitlistStore } from "./waitlist.ts";
 import type { LogEvent } from "./records.ts";
 
 /** Inbox items and push devices of users. */
-export abstract class InboxStore extends MachineStore {
+export abstract class InboxStore extends WaitlistStore {
   // ───────────────────────────── inbox ─────────────────────────────
 
   /**

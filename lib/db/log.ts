@@ -20,6 +20,7 @@ import {
   MAX_REPLAY,
   type SyncResult,
 } from "./records.ts";
+import type { WaitlistView } from "../board_view.ts";
 import type { Machine } from "../types.ts";
 
 /** A log owes a trim of its older events every this many events. */
@@ -172,6 +173,9 @@ export abstract class LogStore extends StoreCore {
   /** The machines of a building, in board order (the machines layer). */
   abstract listMachines(bid: string): Promise<Machine[]>;
 
+  /** The waitlists of a building (the waitlist layer). */
+  abstract waitlists(bid: string): Promise<WaitlistView[]>;
+
   /**
    * What a client of building `bid` holding `since` missed: the events of
    * both logs in order, or a snapshot when the cursor is from another epoch
@@ -200,7 +204,7 @@ export abstract class LogStore extends StoreCore {
         cursor,
         recovered: false,
         events: userOk ? events : [],
-        snapshot: { machines: await this.listMachines(bid) },
+        snapshot: { machines: await this.listMachines(bid), waitlists: await this.waitlists(bid) },
         inboxReset: !userOk,
       };
     }

@@ -26,6 +26,7 @@ import { due, type DueJob, planMachineChange, repairedSpec } from "../notify/pla
 import { StoreError } from "../store_error.ts";
 import type { Building, Machine, MachineKind, Preferences } from "../types.ts";
 import { BuildingStore } from "./buildings.ts";
+import { lapseOps, leaveOps, type WaitRef } from "./waitlist_ops.ts";
 import {
   BUSY_BOARD,
   type CommandResult,
@@ -165,8 +166,8 @@ export abstract class MachineStore extends BuildingStore {
     actor: Actor,
   ): Promise<CommandResult> {
     return await retryCommit(async () => {
-      const [entry, head, prefs, holdW, holdD, userHead] = await this.kv.getMany<
-        [Machine, number, Preferences, string, string, number]
+      const [entry, head, prefs, holdW, holdD, userHead, waitW, waitD] = await this.kv.getMany<
+        [Machine, number, Preferences, string, string, number, WaitRef, WaitRef]
       >([
         K.machine(bid, machineId),
         K.logHead(boardScope(bid)),
@@ -174,6 +175,8 @@ export abstract class MachineStore extends BuildingStore {
         K.hold(actor.id, "washer"),
         K.hold(actor.id, "dryer"),
         K.logHead(userScope(actor.id)),
+        K.waiting(bid, actor.id, "washer"),
+        K.waiting(bid, actor.id, "dryer"),
       ]);
       if (!entry.value) throw new StoreError("not_found", "No such machine.");
       const now = Date.now();
@@ -227,6 +230,12 @@ export abstract class MachineStore extends BuildingStore {
       const drafts: Draft[] = [];
       if (settled.event) drafts.push(settledDraft(entry.value, settled.machine, settled.event));
       drafts.push({ type: outcome.event, machine: m });
+      // Whoever takes a machine of a kind is served: they leave that kind's queue.
+      const waiting = m.kind === "washer" ? waitW : waitD;
+      if (
+        (outcome.event === "machine.held" || outcome.event === "machine.started") &&
+        m.ownerId === actor.id && waiting.value
+      ) drafts.push(...leaveOps(op, bid, actor.id, m.kind, waiting as Deno.KvEntry<WaitRef>));
       const lead = m.ownerId === actor.id
         ? prefs.value?.endingSoonMinutes ?? DEFAULT_LEAD_MINUTES
         : await this.leadMinutes(m.ownerId);
@@ -314,12 +323,17 @@ export abstract class MachineStore extends BuildingStore {
     if (m) op.set(key, m);
     else op.delete(key);
     const lead = known.lead ?? await this.leadMinutes(m?.ownerId);
+    // A lapsed offer counts against its holder's place in line, in this commit.
+    for (const d of [...drafts]) {
+      const who = d.type === "machine.offer_lapsed" ? d.data?.userId as string : undefined;
+      if (who) drafts.push(...await lapseOps(this.kv, op, bid, who, d.machine!.kind, now));
+    }
     this.addDue(
       op,
       planMachineChange({
         before,
         after: m,
-        events: drafts,
+        events: drafts.filter((d) => d.machine || d.machineId),
         leadMinutes: lead,
         now,
         settings: this.settings,
@@ -354,10 +368,16 @@ export function parseHoldRef(ref: string, bid: string): [string, string] {
 
 /**
  * The event of a time-driven change. A hold that expired clears the machine,
- * so the event names whose hold it was (the holder is told).
+ * so the event names whose hold it was (the holder is told); a lapsed offer
+ * names whose offer it was.
  */
 export function settledDraft(prev: Machine, next: Machine, type: MachineEventType): Draft {
-  return type === "machine.hold_expired"
-    ? { type, machine: next, data: { ownerId: prev.ownerId, useId: prev.useId } }
-    : { type, machine: next };
+  if (type === "machine.hold_expired") {
+    return { type, machine: next, data: { ownerId: prev.ownerId, useId: prev.useId } };
+  }
+  // A lapsed offer names whose it was (their place in line counts it).
+  if (type === "machine.offer_lapsed") {
+    return { type, machine: next, data: { userId: prev.offer?.userId } };
+  }
+  return { type, machine: next };
 }

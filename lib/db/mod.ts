@@ -9,8 +9,9 @@
  * | `users.ts`      | users, sessions, invites, preferences, presence, rates    |
  * | `buildings.ts`  | buildings and their admins                                |
  * | `machines.ts`   | machines and lifecycle commands (one checked commit each) |
+ * | `waitlist.ts`   | waitlists per laundry room and kind (offers: lifecycle)    |
  * | `inbox.ts`      | inboxes and push devices                                  |
- * | `notices.ts`    | watches, nudges, notices, statistics, alarms, config      |
+ * | `notices.ts`    | nudges, notices, statistics, alarms, config               |
  * | `reports.ts`    | residents' fault reports                                  |
  * | `sensors.ts`    | machines' smart-plug sensors: tokens, detector, facts     |
  *
@@ -27,6 +28,7 @@ export { holdRef, parseHoldRef } from "./machines.ts";
 export { type SensorRecord, type SensorView } from "./sensors.ts";
 export { INBOX_KEEP, TRIM_EVERY } from "./log.ts";
 export { REPORTS_PER_MACHINE } from "./reports.ts";
+export { LAPSE_LIMIT, WAITLIST_MAX, type WaitlistView } from "./waitlist.ts";
 export { StoreError } from "../store_error.ts";
 
 /** Typed access to everything LaundryLive keeps in Deno KV. */

@@ -1,5 +1,5 @@
 /**
- * Watches, nudges, admin notices, delivery statistics, alarms and server
+ * Nudges, admin notices, delivery statistics, alarms and server
  * config: the parts of notification bookkeeping the store owns.
  * @module
  */
@@ -8,35 +8,13 @@ import { settle } from "../lifecycle.ts";
 import { K } from "../keys.ts";
 import { due as dueNow, type NotificationSpec } from "../notify/plan.ts";
 import { StoreError } from "../store_error.ts";
-import type { DeliveryStats, Machine, MachineKind, Notice } from "../types.ts";
+import type { DeliveryStats, Machine, Notice } from "../types.ts";
 import { InboxStore } from "./inbox.ts";
 import { type PushAlarmRecord, STAT_FIELDS } from "./records.ts";
 
-/** Watches, nudges, notices, statistics, alarms, config. */
+/** Nudges, notices, statistics, alarms, config. */
 export abstract class NoticeStore extends InboxStore {
-  // ───────────────────────────── watches & nudges ─────────────────────────────
-
-  /** Watch for a free machine of `kind` in building `bid`. */
-  async addWatch(bid: string, userId: string, kind: MachineKind): Promise<void> {
-    await this.kv.set(K.watch(bid, kind, userId), { at: Date.now() });
-  }
-
-  /** Stop watching; true when there was a watch. */
-  async removeWatch(bid: string, userId: string, kind: MachineKind): Promise<boolean> {
-    const e = await this.kv.get(K.watch(bid, kind, userId));
-    if (!e.value) return false;
-    await this.kv.delete(e.key);
-    return true;
-  }
-
-  /** The kinds a user watches in building `bid`. */
-  async watchesOf(bid: string, userId: string): Promise<MachineKind[]> {
-    const [w, d] = await this.kv.getMany([
-      K.watch(bid, "washer", userId),
-      K.watch(bid, "dryer", userId),
-    ]);
-    return [...(w.value ? ["washer" as const] : []), ...(d.value ? ["dryer" as const] : [])];
-  }
+  // ───────────────────────────── nudges ─────────────────────────────
 
   /**
    * Record a nudge if the cooldown allows it, and owe the owner the

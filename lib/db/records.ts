@@ -4,6 +4,7 @@
  * @module
  */
 import type { Machine } from "../types.ts";
+import type { WaitlistView } from "../board_view.ts";
 
 /** One entry of an event log. */
 export interface LogEvent {
@@ -86,7 +87,7 @@ export interface SyncResult {
   /** True when every missed event is in `events`; false when `snapshot` replaces them. */
   recovered: boolean;
   events: LogEvent[];
-  snapshot?: { machines: Machine[] };
+  snapshot?: { machines: Machine[]; waitlists: WaitlistView[] };
   /** True when the user's own log could not be replayed (refetch the inbox). */
   inboxReset: boolean;
 }

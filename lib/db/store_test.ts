@@ -502,7 +502,7 @@ Deno.test("sync: no cursor → snapshot", async () => {
     const r = await store.sync(ALICE.id, B, null);
     assert.equal(r.recovered, false);
     assert.deepEqual(r.events, []);
-    assert.deepEqual(r.snapshot, { machines: [m] });
+    assert.deepEqual(r.snapshot, { machines: [m], waitlists: [] });
     assert.equal(r.inboxReset, true);
     assert.equal(r.cursor, await store.currentCursor(ALICE.id, B));
     assert.equal(r.cursor, `${store.epoch}:${B}:1:0`);

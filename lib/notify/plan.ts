@@ -42,7 +42,7 @@ export type Job =
   | { t: "tick"; b: string; machineId: string; useId?: string }
   /** Deliver one notification to one user: inbox + event + route + push jobs. */
   | { t: "notify"; userId: string; b: string; n: NotificationSpec; scopes?: string[] }
-  /** A machine became free: offer it to the watchers of its kind (one-shot watches). */
+  /** A machine became free (or its offer lapsed or was passed): offer it to the next in its waitlist. */
   | { t: "free"; b: string; machineId: string; gen: number }
   /** Send an admin notice: expand its recipients into notify jobs. */
   | { t: "notice"; b: string; noticeId: string }
@@ -114,6 +114,8 @@ export const FREEING: ReadonlySet<string> = new Set([
   "machine.hold_expired",
   "machine.repaired",
   "machine.added",
+  "machine.offer_lapsed",
+  "machine.offer_passed",
 ]);
 
 /** Machine events that start or re-time a use (schedule ticks). */
@@ -125,6 +127,7 @@ export const TIMING: ReadonlySet<string> = new Set([
   "machine.finished",
   "machine.done",
   "machine.sensor_lost",
+  "machine.offered",
 ]);
 
 /** The path a machine notification opens. */
@@ -204,6 +207,49 @@ export function ownerNotice(
   return null;
 }
 
+/**
+ * The waitlist's notices of one event: the offer to its holder (it lapses
+ * with the offer), or, when something other than the holder's own answer
+ * or its lapse ended an offer (an admin took the machine, a sensor saw a
+ * walk-up start, it broke or was removed), word to the holder that it was
+ * withdrawn (they keep their place in line).
+ */
+export function offerNotice(
+  e: PlannedEvent,
+  before: Machine | null,
+): { userId: string; spec: NotificationSpec } | null {
+  const m = e.machine;
+  if (e.type === "machine.offered" && m?.offer) {
+    return {
+      userId: m.offer.userId,
+      spec: machineSpec(
+        m,
+        `waitlist.offer:${m.id}:${m.gen}`,
+        "waitlist.offer",
+        "n.offer.title",
+        "n.offer.body",
+        { kind: m.kind === "washer" ? "@kind.washer" : "@kind.dryer" },
+        m.offer.until,
+      ),
+    };
+  }
+  const offer = before?.state === "available" ? before.offer : undefined;
+  if (
+    !offer || e.type === "machine.offer_lapsed" || e.type === "machine.offer_passed" ||
+    (m && m.offer?.userId === offer.userId) || m?.ownerId === offer.userId
+  ) return null;
+  return {
+    userId: offer.userId,
+    spec: machineSpec(
+      before!,
+      `waitlist.withdrawn:${before!.id}:${before!.gen}`,
+      "waitlist.withdrawn",
+      "n.withdrawn.title",
+      "n.withdrawn.body",
+    ),
+  };
+}
+
 /** What {@link planMachineChange} needs to know. */
 export interface ChangeInput {
   /** The machine before the change (after nothing: as stored), or null when added. */
@@ -221,20 +267,16 @@ export interface ChangeInput {
 /**
  * Every job one committed machine change owes: the owner's notices (done,
  * hold expired, out of order) due now, a tick at every future moment the
- * new use has something due, and an offer to watchers when it freed up.
+ * new use has something due, and an offer to the next in line when it freed up.
  */
 export function planMachineChange(c: ChangeInput): DueJob[] {
   const out: DueJob[] = [];
   let before = c.before;
   for (const e of c.events) {
-    const notice = ownerNotice(e, before);
-    if (notice) {
-      out.push(
-        due(
-          { t: "notify", userId: notice.userId, b: e.machine!.buildingId, n: notice.spec },
-          c.now,
-        ),
-      );
+    for (const notice of [ownerNotice(e, before), offerNotice(e, before)]) {
+      if (!notice) continue;
+      const b = (e.machine ?? before)!.buildingId;
+      out.push(due({ t: "notify", userId: notice.userId, b, n: notice.spec }, c.now));
     }
     before = e.machine ?? before;
   }

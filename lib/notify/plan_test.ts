@@ -7,6 +7,7 @@ import {
   jobId,
   machineSpec,
   machineUrl,
+  offerNotice,
   ownerNotice,
   planMachineChange,
   type PlannedEvent,
@@ -325,6 +326,7 @@ Deno.test("TIMING and FREEING: the events that re-time a use and that free a mac
     "machine.extended",
     "machine.finished",
     "machine.held",
+    "machine.offered",
     "machine.sensor_lost",
     "machine.started",
   ]);
@@ -332,6 +334,8 @@ Deno.test("TIMING and FREEING: the events that re-time a use and that free a mac
     "machine.added",
     "machine.collected",
     "machine.hold_expired",
+    "machine.offer_lapsed",
+    "machine.offer_passed",
     "machine.released",
     "machine.repaired",
   ]);
@@ -445,4 +449,82 @@ Deno.test("planMachineChange: a cycle a sensor follows owes no tick at its estim
     [],
   );
   assert.equal(jobId({ t: "sensor", b: "b1", machineId: "w1" }), "sensor:b1:w1");
+});
+
+// ───────────────────────────── waitlist offers ─────────────────────────────
+
+const offered: Machine = { ...base, gen: 4, offer: { userId: "u7", until: 5 * MIN } };
+
+Deno.test("offerNotice: an offer tells its holder, lapsing with the offer", () => {
+  const n = offerNotice(ev("machine.offered", offered), base);
+  assert.deepEqual(n, {
+    userId: "u7",
+    spec: {
+      id: "waitlist.offer:w1:4",
+      kind: "waitlist.offer",
+      url: "/?m=w1",
+      machineId: "w1",
+      expiresAt: 5 * MIN,
+      text: {
+        key: { title: "n.offer.title", body: "n.offer.body" },
+        params: { machine: "W1", kind: "@kind.washer" },
+      },
+    },
+  });
+});
+
+Deno.test("offerNotice: the holder's own answer or the lapse tells nobody; anything else withdraws", () => {
+  const after = { ...base, gen: 5 };
+  assert.equal(offerNotice(ev("machine.offer_lapsed", after), offered), null);
+  assert.equal(offerNotice(ev("machine.offer_passed", after), offered), null);
+  // Accepted: the holder holds it (or started it walking up).
+  assert.equal(offerNotice(ev("machine.held", { ...held, ownerId: "u7" }), offered), null);
+  assert.equal(offerNotice(ev("machine.started", { ...inUse, ownerId: "u7" }), offered), null);
+  // A rename keeps the offer.
+  assert.equal(offerNotice(ev("machine.updated", { ...offered, name: "W9" }), offered), null);
+  // An admin took it, a sensor saw a walk-up, it broke, or it was removed.
+  for (
+    const e of [
+      ev("machine.held", { ...held, ownerId: "admin" }),
+      ev("machine.started", { ...inUse, ownerId: undefined }),
+      ev("machine.out_of_order", { ...base, state: "out_of_order" }),
+      { type: "machine.removed" } as PlannedEvent,
+    ]
+  ) {
+    const n = offerNotice(e, offered);
+    assert.equal(n?.userId, "u7", e.type);
+    assert.equal(n?.spec.id, "waitlist.withdrawn:w1:4", e.type);
+    assert.equal(n?.spec.kind, "waitlist.withdrawn");
+  }
+  // Without an offer before, nothing to withdraw.
+  assert.equal(offerNotice(ev("machine.held", held), base), null);
+  assert.equal(offerNotice(ev("machine.held", held), null), null);
+});
+
+Deno.test("planMachineChange: an offer owes the holder's notice now and a tick when it lapses", () => {
+  const jobs = planMachineChange({
+    before: base,
+    after: offered,
+    events: [ev("machine.offered", offered)],
+    leadMinutes: 5,
+    now: 1000,
+    settings: S,
+  });
+  assert.deepEqual(jobs.map((j) => [j.job.t, j.at]), [["notify", 1000], ["tick", 5 * MIN]]);
+  // A lapse frees it for the next in line (a `free` job of the new generation).
+  const lapsed: Machine = { ...base, gen: 5, passed: ["u7"] };
+  const next = planMachineChange({
+    before: offered,
+    after: lapsed,
+    events: [ev("machine.offer_lapsed", lapsed, { userId: "u7" })],
+    leadMinutes: 5,
+    now: 5 * MIN,
+    settings: S,
+  });
+  assert.deepEqual(next.map((j) => j.job), [{
+    t: "free",
+    b: "b1",
+    machineId: "w1",
+    gen: 5,
+  }]);
 });

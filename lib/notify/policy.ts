@@ -21,21 +21,31 @@ export const KIND_DEFAULTS: Record<NotificationKind, { urgency: Urgency; ttlSeco
   "hold.expiring": { urgency: "normal", ttlSeconds: 10 * 60 },
   "hold.expired": { urgency: "normal", ttlSeconds: 10 * 60 },
   "machine.free": { urgency: "normal", ttlSeconds: 15 * 60 },
+  "waitlist.offer": { urgency: "high", ttlSeconds: 5 * 60 },
+  "waitlist.withdrawn": { urgency: "normal", ttlSeconds: 15 * 60 },
   "machine.repaired": { urgency: "normal", ttlSeconds: 24 * 3600 },
   "notice": { urgency: "normal", ttlSeconds: 24 * 3600 },
   "test": { urgency: "high", ttlSeconds: 5 * 60 },
 };
 
-/** Kinds a user can switch push on/off for, in settings order. */
+/**
+ * Kinds a user can switch push on/off for, in settings order. `machine.free`
+ * (the one-shot watch of an earlier release) is no longer sent: waitlist
+ * offers replaced it, so it has no switch (a saved choice for it is kept).
+ */
 export const CONFIGURABLE_KINDS: NotificationKind[] = NOTIFICATION_KINDS.filter((k) =>
-  k !== "test"
+  k !== "test" && k !== "machine.free"
 );
 
-/** The user's own cycle reminders: never held by quiet hours (SPEC section 3). */
+/**
+ * The user's own cycle reminders and the turn they queued for: never held
+ * by quiet hours (SPEC section 3; an offer held until morning would lapse).
+ */
 export const OWN_CYCLE_KINDS: ReadonlySet<NotificationKind> = new Set([
   "use.ending_soon",
   "use.done",
   "use.overdue",
+  "waitlist.offer",
 ]);
 
 /** Preferences of a user who never changed them. */

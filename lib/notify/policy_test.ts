@@ -124,13 +124,15 @@ Deno.test("KIND_DEFAULTS is exactly the SPEC transport table", () => {
     "hold.expiring": { urgency: "normal", ttlSeconds: 600 },
     "hold.expired": { urgency: "normal", ttlSeconds: 600 },
     "machine.free": { urgency: "normal", ttlSeconds: 900 },
+    "waitlist.offer": { urgency: "high", ttlSeconds: 300 },
+    "waitlist.withdrawn": { urgency: "normal", ttlSeconds: 900 },
     "machine.repaired": { urgency: "normal", ttlSeconds: 86400 },
     "notice": { urgency: "normal", ttlSeconds: 86400 },
     "test": { urgency: "high", ttlSeconds: 300 },
   });
 });
 
-Deno.test("CONFIGURABLE_KINDS lists every kind but test, in settings order", () => {
+Deno.test("CONFIGURABLE_KINDS lists every kind but test and the retired machine.free, in settings order", () => {
   assert.deepEqual(CONFIGURABLE_KINDS, [
     "use.ending_soon",
     "use.done",
@@ -138,11 +140,17 @@ Deno.test("CONFIGURABLE_KINDS lists every kind but test, in settings order", () 
     "pickup.nudge",
     "hold.expiring",
     "hold.expired",
-    "machine.free",
+    "waitlist.offer",
+    "waitlist.withdrawn",
     "machine.repaired",
     "notice",
   ]);
-  assert.deepEqual([...OWN_CYCLE_KINDS].sort(), ["use.done", "use.ending_soon", "use.overdue"]);
+  assert.deepEqual([...OWN_CYCLE_KINDS].sort(), [
+    "use.done",
+    "use.ending_soon",
+    "use.overdue",
+    "waitlist.offer",
+  ]);
 });
 
 Deno.test("defaultPreferences: Korean, Seoul, no opt-outs, 5 minute lead, quiet hours off", () => {

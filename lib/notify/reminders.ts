@@ -111,5 +111,6 @@ export function nextStateChangeAt(m: Machine): number | null {
   if ((m.state === "held" || m.state === "arrived") && m.holdExpiresAt !== undefined) {
     return m.holdExpiresAt;
   }
+  if (m.state === "available" && m.offer) return m.offer.until;
   return null;
 }

@@ -4,8 +4,8 @@
  *
  * - `tick`: settle the machine and owe the reminders due for its current use
  *   ({@link dueReminders}), in one commit. Stale ticks do nothing.
- * - `free`: offer a machine that became available to the watchers of its
- *   kind (one-shot watches, taken in the commit that owes their notices).
+ * - `free`: offer a machine that became available (or whose offer lapsed
+ *   or was passed) to the next in its waitlist ({@link NotificationService.offer}).
  * - `notice`: expand an admin notice into one `notify` job per recipient, in
  *   batches, each batch one commit that also records how far it got.
  * - `notify`, `push`, `ack_check`, `held`: the {@link Notifier}'s.
@@ -19,25 +19,17 @@ import { retryCommit, tryCommit } from "../commit.ts";
 import type { Store } from "../db/mod.ts";
 import { newId } from "../ids.ts";
 import { K, statScope } from "../keys.ts";
-import { nudgeRefusal } from "../lifecycle.ts";
+import { type Actor, nudgeRefusal, offeredTo } from "../lifecycle.ts";
+import { StoreError } from "../store_error.ts";
 import { consume, type DueEntry, type DueWorker } from "../outbox.ts";
 import type { Machine, Notice, NoticeTarget, User } from "../types.ts";
 import type { DeviceOutcome, Notifier, TestPushReport } from "./notifier.ts";
 import { outcomeOf } from "./health.ts";
-import {
-  due,
-  type DueJob,
-  type Job,
-  machineSpec,
-  machineUrl,
-  type NotificationSpec,
-} from "./plan.ts";
+import { due, type DueJob, type Job, machineSpec, type NotificationSpec } from "./plan.ts";
 import { dueReminders, type Reminder } from "./reminders.ts";
 
 /** Recipients expanded per commit when a notice is sent (a batch of the longest notice is ~340 KB, well under 800 KiB). */
 export const NOTICE_BATCH = 50;
-/** Watchers offered a machine per commit (each watch key is checked: ≤ 10 checks). */
-export const WATCH_BATCH = 8;
 /** How long `POST /api/push/test` waits for devices before answering "pending". */
 export const TEST_PUSH_WAIT_MS = 4_000;
 
@@ -65,21 +57,10 @@ export function reminderJobs(
   );
 }
 
-/** The spec offering a free machine to a watcher. */
-export function freeSpec(m: Machine, userId: string): NotificationSpec {
-  return {
-    id: `machine.free:${m.id}:${m.gen}:${userId}`,
-    kind: "machine.free",
-    url: machineUrl(m.id),
-    machineId: m.id,
-    text: {
-      key: { title: "n.free.title", body: "n.free.body" },
-      params: { kind: m.kind === "washer" ? "@kind.washer" : "@kind.dryer", machine: m.name },
-    },
-  };
-}
+/** The actor of waitlist offers. */
+const WAITLIST: Actor = { id: "system", name: "", role: "system" };
 
-/** Notifications, reminders, nudges, watches and admin notices. */
+/** Notifications, reminders, nudges, waitlist offers and admin notices. */
 export class NotificationService {
   /** Wire the service. */
   constructor(
@@ -132,48 +113,29 @@ export class NotificationService {
   }
 
   /**
-   * A `free` record: while the machine is still free (same generation),
-   * take up to {@link WATCH_BATCH} watches of its kind and owe each watcher
-   * the offer, in one commit; the record is consumed with the last batch.
+   * A `free` record: while the machine is still free (same generation) and
+   * not offered to anyone, offer it to the first in its laundry room's queue
+   * of its kind who has not let it go already (one checked machine command:
+   * the offer, its board event and the notice to its holder are one commit).
+   * The record is consumed afterwards; a crash in between re-runs it, which
+   * then finds the offer made and does nothing (an offer is made only to a
+   * machine without one, so there is never more than one).
    */
   async offer(entry: DueEntry, job: Extract<Job, { t: "free" }>): Promise<void> {
-    for (let batch = 0; batch < 10_000; batch++) {
-      const done = await retryCommit(async () => {
-        const now = Date.now();
-        const m = (await this.store.kv.get<Machine>(K.machine(job.b, job.machineId))).value;
-        const current = await this.store.kv.get(entry.key);
-        if (current.versionstamp !== entry.versionstamp) return true; // someone else did it
-        if (!m || m.gen !== job.gen || m.state !== "available") {
-          return await tryCommit(consume(this.store.kv.atomic(), entry)) ? true : null;
+    const m = await this.store.getMachine(job.b, job.machineId);
+    const now = Date.now();
+    if (m && m.gen === job.gen && m.state === "available" && !offeredTo(m, now)) {
+      const next = await this.store.nextInLine(job.b, m.room, m.kind, m.passed);
+      if (next) {
+        try {
+          await this.store.command(job.b, m.id, { type: "offer", userId: next }, WAITLIST);
+        } catch (err) {
+          // The machine changed meanwhile (taken, offered by a newer record): nothing to offer.
+          if (!(err instanceof StoreError)) throw err;
         }
-        const watches: Deno.KvEntry<unknown>[] = [];
-        for await (
-          const w of this.store.kv.list({ prefix: K.watches(job.b, m.kind) }, {
-            limit: WATCH_BATCH + 1,
-          })
-        ) watches.push(w);
-        const take = watches.slice(0, WATCH_BATCH);
-        const last = watches.length <= WATCH_BATCH;
-        const op = this.store.kv.atomic().check(current);
-        for (const w of take) op.check(w).delete(w.key);
-        this.store.addDue(
-          op,
-          take.map((w) => {
-            const userId = w.key[3] as string;
-            return due({ t: "notify", userId, b: job.b, n: freeSpec(m, userId) }, now);
-          }),
-          now,
-        );
-        if (last) op.delete(entry.key);
-        if (!(await tryCommit(op))) return null;
-        return last;
-      });
-      if (done) return;
-      // The record was not consumed yet: re-read its version for the next batch.
-      const again = await this.store.kv.get<DueEntry["value"]>(entry.key);
-      if (!again.value) return;
-      entry = again as DueEntry;
+      }
     }
+    await tryCommit(consume(this.store.kv.atomic(), entry));
   }
 
   /**

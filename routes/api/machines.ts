@@ -34,6 +34,7 @@ const ACTIONS = {
   finish: Empty,
   collect: Empty,
   release: Empty,
+  pass: Empty,
 } as const;
 
 /** The actor for a user acting in building `bid` (its admins act as admins there). */

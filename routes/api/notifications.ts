@@ -1,6 +1,6 @@
 /**
- * Inbox, preferences and watches: `/api/notifications`, `/api/preferences`,
- * `/api/watches`.
+ * Inbox, preferences and waitlists: `/api/notifications`, `/api/preferences`,
+ * `/api/waitlist`.
  * @module
  */
 import { currentBuilding } from "../../lib/middleware/building.ts";
@@ -29,7 +29,8 @@ export const PreferencesBody = z.object({
   lang: z.enum(["ko", "en"]).optional(),
   timeZone: z.string().max(64).refine(validTimeZone, "unknown time zone").optional(),
   push: z.record(
-    z.enum(CONFIGURABLE_KINDS as [NotificationKind, ...NotificationKind[]]),
+    // Every kind with a switch, and `machine.free` (a choice saved by an earlier release).
+    z.enum(["machine.free", ...CONFIGURABLE_KINDS] as [NotificationKind, ...NotificationKind[]]),
     z.boolean(),
   )
     .optional(),
@@ -43,9 +44,16 @@ export const PreferencesBody = z.object({
 }).strict();
 
 const ReadBody = z.object({ ids: z.array(z.string().max(200)).max(500).optional() }).strict();
-const WatchBody = z.object({ kind: z.enum(["washer", "dryer"]) }).strict();
+/** Body of `POST /api/waitlist`. */
+export const WaitBody = z.object({
+  room: z.string().trim().min(1).max(60),
+  kind: z.enum(["washer", "dryer"]),
+}).strict();
 
-/** Inbox, preferences and watch routes. */
+/** Waitlist joins and leaves a resident may make per 10 minutes. */
+export const WAITLIST_CHANGES_PER_10_MIN = 30;
+
+/** Inbox, preferences and waitlist routes. */
 export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const notifier = () => ctx.notifier!;
@@ -93,32 +101,47 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.json({ preferences: next });
   });
 
-  app.get("/watches", async (c) => {
+  app.get("/waitlist", async (c) => {
     const u = requireUser(c);
-    return c.json({ kinds: await ctx.store.watchesOf(currentBuilding(c), u.id) });
+    const queues = await ctx.store.waitlists(currentBuilding(c));
+    return c.json({
+      queues: queues.map((q) => ({
+        room: q.room,
+        kind: q.kind,
+        length: q.queue.length,
+        place: q.queue.indexOf(u.id) + 1 || null,
+      })),
+    });
   });
 
-  app.post("/watches", async (c) => {
+  app.post("/waitlist", async (c) => {
     const u = requireUser(c);
-    const b = await body(c, WatchBody);
-    const bid = currentBuilding(c);
-    // Already free? Say so instead of waiting for a change that may not come.
-    const free = (await ctx.store.listMachines(bid)).find((m) =>
-      m.kind === b.kind && m.state === "available"
-    );
-    await ctx.store.addWatch(bid, u.id, b.kind);
-    return c.json({ kind: b.kind, watching: true, freeNow: free?.id ?? null }, 201);
+    const b = await body(c, WaitBody);
+    await limitWaitlist(u.id);
+    const r = await ctx.store.joinWaitlist(currentBuilding(c), u.id, b.room, b.kind);
+    return c.json({ room: b.room, kind: b.kind, ...r }, 201);
   });
 
-  app.delete("/watches/:kind", async (c) => {
+  app.delete("/waitlist/:kind", async (c) => {
     const u = requireUser(c);
     const kind = c.req.param("kind");
     if (kind !== "washer" && kind !== "dryer") {
       throw new HttpError(404, "not_found", "No such kind.");
     }
-    await ctx.store.removeWatch(currentBuilding(c), u.id, kind);
-    return c.json({ kind, watching: false });
+    await limitWaitlist(u.id);
+    const left = await ctx.store.leaveWaitlist(currentBuilding(c), u.id, kind);
+    return c.json({ kind, left });
   });
+
+  /** Joining and leaving are board events: a resident gets {@link WAITLIST_CHANGES_PER_10_MIN}. */
+  async function limitWaitlist(userId: string): Promise<void> {
+    const rl = await ctx.store.hitRate(`waitlist:${userId}`, WAITLIST_CHANGES_PER_10_MIN, 600_000);
+    if (!rl.allowed) {
+      throw new HttpError(429, "rate_limited", "Too many waitlist changes; try later.", {
+        "Retry-After": String(Math.ceil(rl.retryAfterMs / 1000)),
+      });
+    }
+  }
 
   return app;
 }

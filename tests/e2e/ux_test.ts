@@ -84,7 +84,7 @@ for (const lang of ["ko", "en"] as const) {
         (await boss.patch(`/api/admin/machines/${w1}`, { name: LONG_NAME })).status,
         200,
       );
-      // Both dryers busy, so watching dryers makes sense.
+      // Both dryers busy, so queueing for dryers makes sense.
       for (const d of dryers) {
         assert.equal(
           (await other.post(`/api/machines/${d.id}/start`, { minutes: 30 })).status,
@@ -118,7 +118,7 @@ for (const lang of ["ko", "en"] as const) {
         t(lang, "board.free_count", { free: washers.length, total: washers.length }),
       );
       assert.equal(await free("dryer"), t(lang, "board.free_count", { free: 0, total: 2 }));
-      assert.equal(await page.locator('[data-watch="washer"]').count(), 0, "washers are free");
+      assert.equal(await page.locator('[data-queue-btn="washer"]').count(), 0, "washers are free");
 
       await page.setViewportSize(VIEWPORT);
       // Start the long-named washer through the UI: the countdown with its end clock.
@@ -157,31 +157,36 @@ for (const lang of ["ko", "en"] as const) {
       assert.equal(await page.textContent(`${card2} [data-note]`), t(lang, "err.invalid_state"));
       await inView(page, `${card2} [data-note]`);
 
-      // Watch dryers (none free): the button says so; when one frees up, the toast
-      // arrives and the one-shot watch is shown as off again.
-      await page.locator('[data-watch="dryer"]').scrollIntoViewIfNeeded();
-      await page.click('[data-watch="dryer"]');
-      await page.waitForSelector('[data-watch="dryer"][aria-pressed="true"]');
+      // Queue for dryers (none free): the group shows the line and our place; when
+      // one frees up it is offered to us (잡기 / 양보하기), and taking it leaves the line.
+      await page.locator('[data-queue-btn="dryer"]').scrollIntoViewIfNeeded();
+      await page.click('[data-queue-btn="dryer"]');
+      await page.waitForSelector('[data-queue-btn="dryer"][aria-pressed="true"]');
       await inView(page, '[data-group="dryer"] [data-note]');
       assert.equal(
         await page.textContent('[data-group="dryer"] [data-note]'),
-        t(lang, "board.watching", { kind: t(lang, "kind.dryer") }),
+        t(lang, "board.queued"),
+      );
+      assert.ok(
+        (await page.textContent('[data-group="dryer"] [data-queue]'))!.includes(
+          t(lang, "board.queue_place", { n: 1, place: 1 }),
+        ),
       );
       assert.equal((await other.post(`/api/machines/${dryers[0].id}/finish`, {})).status, 200);
       assert.equal((await other.post(`/api/machines/${dryers[0].id}/collect`, {})).status, 200);
-      await page.waitForSelector(
-        '[data-watch="dryer"][aria-pressed="false"], [data-group="dryer"]:not(:has([data-watch]))',
-        {
-          timeout: 10_000,
-        },
+      const dcard = `[data-machine="${dryers[0].id}"]`;
+      await page.waitForSelector(`${dcard}.offered [data-action="take"]`, { timeout: 10_000 });
+      assert.equal(
+        await page.textContent(`${dcard} .owner`),
+        t(lang, "owner.offer_mine"),
       );
-      // The toast arrived and the board shows the watch as used up.
-      await page.waitForFunction(
-        (text) => document.querySelector('[data-group="dryer"] [data-note]')?.textContent === text,
-        t(lang, "board.watch_fired", { kind: t(lang, "kind.dryer") }),
-        { timeout: 10_000 },
-      );
-      assert.deepEqual((await me.get("/api/watches")).json.kinds, []);
+      await page.click(`${dcard} [data-action="take"]`);
+      await page.waitForSelector(`${dcard}[data-state="held"].mine`, { timeout: 10_000 });
+      // Taken: out of the line.
+      await page.waitForSelector('[data-queue-btn="dryer"][aria-pressed="false"]', {
+        timeout: 10_000,
+      });
+      assert.deepEqual((await me.get("/api/waitlist")).json.queues, []);
       // Offline: the buttons are off, and the board says why.
       await ctx.setOffline(true);
       await page.waitForSelector("[data-offline-actions]", { timeout: 15_000 });

@@ -103,7 +103,7 @@ export async function createTestApp(
   });
   // The wiring of lib/server.ts startServer, minus Deno.serve.
   const kv = await Deno.openKv(config.kvPath);
-  const store = new Store(kv, { minuteMs: config.minuteMs });
+  const store = new Store(kv, { minuteMs: config.minuteMs, offerMinutes: config.offerMinutes });
   await store.init();
   await migrate(store, Date.now(), { adminLogin: config.adminLogin });
   await seed(store, config);

@@ -204,8 +204,11 @@ function sampleBody(r: Rand, path: string, ctx: GenContext): unknown {
     }]
     : path.includes("/notifications/read")
     ? [{ ids: pick(r, [[], ["x"], Array(600).fill("a"), ["x".repeat(300)]]) }]
-    : path.includes("/watches")
-    ? [{ kind: pick(r, ["washer", "dryer", "car"]) }]
+    : path.includes("/waitlist")
+    ? [{
+      room: pick(r, ["1층 세탁실 · 1F laundry", "", "x".repeat(100), 7]),
+      kind: pick(r, ["washer", "dryer", "car"]),
+    }]
     : path.includes("/push/devices")
     ? [{
       kind: "webpush",
@@ -306,9 +309,9 @@ export const ROUTES: readonly [string, string][] = [
   ["POST", "/api/notifications/read"],
   ["GET", "/api/preferences"],
   ["PUT", "/api/preferences"],
-  ["GET", "/api/watches"],
-  ["POST", "/api/watches"],
-  ["DELETE", "/api/watches/:kind"],
+  ["GET", "/api/waitlist"],
+  ["POST", "/api/waitlist"],
+  ["DELETE", "/api/waitlist/:kind"],
   ["GET", "/ws?since=:cursor"],
   ["GET", ":page"],
 ];

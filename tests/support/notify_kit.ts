@@ -159,6 +159,24 @@ export async function machineOf(c: Client, kind: "washer" | "dryer", index = 0):
   return m;
 }
 
+/**
+ * A quick non-critical notification for `reporter`: they report machine
+ * `machineId`, the admin marks it out of order and repairs it, and the
+ * reporter is owed `machine.repaired` (normal urgency, may be held or silenced).
+ */
+export async function reportAndRepair(
+  reporter: Client,
+  adminClient: Client,
+  machineId: string,
+): Promise<void> {
+  ok(await reporter.post(`/api/machines/${machineId}/report`, { category: "noise" }), "report");
+  ok(
+    await adminClient.post(`/api/admin/machines/${machineId}/out_of_order`, { reason: "점검" }),
+    "out of order",
+  );
+  ok(await adminClient.post(`/api/admin/machines/${machineId}/repair`, {}), "repair");
+}
+
 /** Run a machine action and return the machine after it (asserts 200). */
 export async function act(
   c: Client,
