@@ -40,6 +40,7 @@ import type { ServerOptions } from "./lib/server.ts";
 import { pushRoutes } from "./routes/api/push.ts";
 import { notificationRoutes } from "./routes/api/notifications.ts";
 import { noticeRoutes } from "./routes/api/admin_notices.ts";
+import { emailRoutes } from "./routes/api/email.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 
 export type { Mount };
@@ -101,6 +102,7 @@ export function features(opts: FeatureOptions = {}): (ctx: AppContext) => Promis
       (app, c) => app.route("/api/push", pushRoutes(c)),
       (app, c) => app.route("/api", notificationRoutes(c)),
       (app, c) => app.route("/api/admin", noticeRoutes(c)),
+      (app, c) => app.route("/api/email", emailRoutes(c)),
     ];
     if (opts.pages !== false) mounts.push(await pageRoutes(ctx));
     return mounts;

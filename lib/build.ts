@@ -394,6 +394,16 @@ const SERVER_ONLY_ERRORS = new Set([
   "bad_reading_time",
 ]);
 
+/** Error codes only the settings page shows (the email fallback, routes/api/email.ts). */
+const SETTINGS_ERRORS = new Set([
+  "email_not_configured",
+  "email_token_invalid",
+  "email_token_expired",
+  "email_not_verified",
+  "email_rejected",
+  "mail_unavailable",
+  "field.address",
+]);
 /** Error codes only the operator console shows (routes/api/operator.ts, the building choice). */
 const OPERATOR_ERRORS = new Set(["no_building", "building_exists", "not_admin", "no_user"]);
 /** Field rules only the sign-in pages show (the admin page's own: `code`). */
@@ -443,6 +453,7 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
     }
     if (ADMIN_ERRORS.has(code) || code === "field.code") return "-admin";
     if (OPERATOR_ERRORS.has(code)) return "-operator";
+    if (SETTINGS_ERRORS.has(code)) return "-settings";
     if (SERVER_ONLY_ERRORS.has(code)) return null;
     return "";
   }
@@ -458,8 +469,9 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
   // The bell's iPhone/iPad guidance: pages load it for Apple user agents only.
   if (prefix === "ios") return "-ios";
-  // Busy hours are server-rendered SVG pages (routes/pages/busy.tsx): no script reads them.
-  if (["n", "push", "offline", "notfound", "busy"].includes(prefix)) return null;
+  // Busy hours are server-rendered SVG pages (routes/pages/busy.tsx) and mail is composed
+  // on the server: no script reads them.
+  if (["n", "push", "offline", "notfound", "busy", "mail"].includes(prefix)) return null;
   return "";
 }
 

@@ -57,6 +57,11 @@
  * |                                            | machine change; expires after 35 days  |
  * | ["usage_nudges", bid, at, id]              | NudgeRecord {machineId, at}: a nudge   |
  * |                                            | sent (id: machine:sender); 35 days     |
+ * | ["email", userId]                          | EmailRecord: the fallback address,     |
+ * |                                            | verified, opted in, bounces (lib/mail/)|
+ * | ["email_token", tokenHash]                 | EmailToken: a verification link, once  |
+ * | ["email_token_by_user", userId]            | tokenHash: the one live link per user  |
+ * | ["mailed", notificationId, userId]         | SentMark: emailed once per user        |
  * @module
  */
 /** A KV key. */
@@ -170,4 +175,8 @@ export const K = {
   usageNudge: (bid: string, at: number, id: string): Key => ["usage_nudges", bid, at, id],
   usageNudges: (bid: string): Key => ["usage_nudges", bid],
   stats: (scope: string): Key => ["stats", scope],
+  email: (userId: string): Key => ["email", userId],
+  emailToken: (hash: string): Key => ["email_token", hash],
+  emailTokenOfUser: (userId: string): Key => ["email_token_by_user", userId],
+  mailed: (id: string, userId: string): Key => ["mailed", id, userId],
 } as const;

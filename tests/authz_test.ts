@@ -618,6 +618,26 @@ const TABLE: Record<string, Case[]> = {
     expect: signedIn(200),
     cell: { path: "/api/preferences", body: { endingSoonMinutes: 5 } },
   }],
+  // The email fallback: this server has no SMTP_URL, so changes are refused with a
+  // translated 422 (tests/email_test.ts runs them against a real SMTP peer).
+  "GET /api/email": [{ name: "read", expect: signedIn(200), cell: { path: "/api/email" } }],
+  "PUT /api/email": [{
+    name: "no SMTP",
+    expect: signedIn(422),
+    codes: { resident: "email_not_configured" },
+    cell: { path: "/api/email", body: { address: "ann@example.org" } },
+  }],
+  "PATCH /api/email": [{
+    name: "no SMTP",
+    expect: signedIn(422),
+    cell: { path: "/api/email", body: { enabled: false } },
+  }],
+  "DELETE /api/email": [{ name: "no SMTP", expect: signedIn(422), cell: { path: "/api/email" } }],
+  "POST /api/email/verify": [{
+    name: "no SMTP",
+    expect: signedIn(422),
+    cell: { path: "/api/email/verify", body: { token: "x".repeat(43) } },
+  }],
   "GET /api/waitlist": [{ name: "list", expect: signedIn(200), cell: { path: "/api/waitlist" } }],
   "POST /api/waitlist": [{
     name: "queue for the washers of a room where all are busy",

@@ -25,6 +25,7 @@ import type { Hub } from "../realtime.ts";
 import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "../types.ts";
 import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
+import type { EmailChannel } from "../mail/channel.ts";
 import { type DueJob, type Job, jobId, type NotificationSpec } from "./plan.ts";
 import { deviceAfter, outcomeOf } from "./health.ts";
 import { collapseTag, defaultPreferences, pushOptions, route } from "./policy.ts";
@@ -170,6 +171,8 @@ function count(op: Deno.AtomicOperation, scopes: string[], delta: Counts): void 
 /** Sends notifications; one per process. */
 export class Notifier {
   #fcm: Promise<FcmSender | null> | null = null;
+  /** The email fallback (lib/mail/), when `SMTP_URL` is set: owed where pushes are. */
+  email: EmailChannel | null = null;
   /** Alarm hook (defaults to console.error): our push setup is wrong. */
   onAlarm: (msg: string) => void = (msg) => console.error(`ALARM push: ${msg}`);
 
@@ -252,6 +255,7 @@ export class Notifier {
           pushJobs(userId, b, n.id, devices, decision.silent, now, n.expiresAt),
           now,
         );
+        await this.email?.owe(op, userId, b, n, devices, now);
       }
       return await tryCommit(op) ? true : await this.#goneOrRetry(entry);
     }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
@@ -289,6 +293,7 @@ export class Notifier {
         silent = again.silent;
       }
       this.store.addDue(op, pushJobs(userId, job.b, id, devices, silent, now), now);
+      await this.email?.owe(op, userId, job.b, item.value, devices, now);
       return await this.#done(op, entry);
     });
   }
