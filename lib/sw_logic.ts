@@ -414,8 +414,30 @@ export async function performAction(
   const req = actionRequest(action, original.data);
   if (!req) return "invalid";
   const key = handledKey(original.data.id!, action);
-  if (await deps.has(key)) return "repeat";
-  await deps.put(key);
+  // Two deliveries at once both find no mark yet: the first claims the key
+  // synchronously, before anything is awaited.
+  if (inFlight.has(key)) return "repeat";
+  inFlight.add(key);
+  try {
+    if (await deps.has(key)) return "repeat";
+    await deps.put(key);
+    return await act(req, key, action as PushActionName, original, lang, deps);
+  } finally {
+    inFlight.delete(key);
+  }
+}
+
+/** Actions being performed in this worker now (see {@link performAction}). */
+const inFlight = new Set<string>();
+
+async function act(
+  req: ActionRequest,
+  key: string,
+  action: PushActionName,
+  original: { title: string; tag?: string; data: Partial<ClickData> },
+  lang: Lang,
+  deps: ActionDeps,
+): Promise<"done" | "refused" | "offline"> {
   let outcome: ActionOutcome;
   try {
     const res = await deps.fetch(req.path, req.init);
@@ -425,12 +447,10 @@ export async function performAction(
       : { ok: false, code: typeof body?.error?.code === "string" ? body.error.code : "internal" };
   } catch {
     await deps.remove(key);
-    await deps.show(
-      outcomeNotification(lang, action as PushActionName, { ok: false, code: "offline" }, original),
-    );
+    await deps.show(outcomeNotification(lang, action, { ok: false, code: "offline" }, original));
     return "offline";
   }
-  await deps.show(outcomeNotification(lang, action as PushActionName, outcome, original));
+  await deps.show(outcomeNotification(lang, action, outcome, original));
   return outcome.ok ? "done" : "refused";
 }
 

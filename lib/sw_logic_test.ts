@@ -413,6 +413,14 @@ Deno.test("performAction: once per (notification, action); a second delivery doe
   assert.equal(w.shown[0].options.body, "세탁기 1 완료!");
   assert.equal(w.shown[0].options.tag, "m-w1abc", "replaces the notification with the buttons");
   assert.equal(w.shown[0].options.actions, undefined);
+  // Two deliveries at the same moment: one call.
+  const both = await Promise.all([
+    performAction("extend", { ...original, data: { ...original.data, id: "n2" } }, "ko", w.deps),
+    performAction("extend", { ...original, data: { ...original.data, id: "n2" } }, "ko", w.deps),
+  ]);
+  assert.deepEqual(both.sort(), ["done", "repeat"]);
+  assert.equal(w.calls.length, 2);
+  w.calls.pop();
   // Another action of the same notification is its own click.
   assert.equal(await performAction("collect", original, "ko", w.deps), "done");
   assert.equal(w.calls.length, 2);
