@@ -51,7 +51,11 @@ export const adminPage: PageFn = async (c, ctx) => {
       channelTotals(store.kv, statScope(bid)),
     ]);
   const noticeRows = await Promise.all(
-    notices.map(async (n) => ({ ...n, stats: await store.getStats(n.id) })),
+    notices.map(async (n) => ({
+      ...n,
+      stats: await store.getStats(n.id),
+      channels: await channelTotals(store.kv, n.id),
+    })),
   );
   const audience = audienceOf(users);
   const serverTime = Date.now();

@@ -10,7 +10,7 @@
  *   notification button), extends the cycle by exactly 10 minutes with the
  *   user's cookies, shows the outcome as a follow-up notification in Korean,
  *   and its report counts one click and one action; the item is read and the
- *   badge goes to 0;
+ *   badge goes to 0, and the admin page's server-rendered chart counts it;
  * - the "잡기" action on a free machine holds it.
  */
 import assert from "node:assert/strict";
@@ -209,6 +209,15 @@ browserTest(
       assert.ok(item.readAt, "acting on it read it");
       assert.equal(await badgeInWorker(sw), "0", "and the badge went with it");
       assert.deepEqual(errors, []);
+
+      // The admin page draws it: today's column of the server-rendered 30-day chart.
+      const html = await (await fetch(srv.url + "/admin", { headers: { cookie: adm.cookie } }))
+        .text();
+      assert.match(html, /<figure class="delivery-chart" data-delivery-chart/);
+      assert.equal((html.match(/<g data-day="/g) ?? []).length, 30, "30 days");
+      const today = new Date().toISOString().slice(0, 10);
+      assert.match(html, new RegExp(`<g data-day="${today}" data-sent="0" data-clicked="1">`));
+      assert.match(html, /<tr data-channel="webpush">.*?<td data-outcome="acted">1<\/td>/s);
     } finally {
       await browser.close();
       await srv.close();
