@@ -6,7 +6,7 @@
  * ```
  * request → requestGuard → publicOrigin → securityHeaders → bodyLimit → language
  *         → session → building → userLanguage → csrf (/api, except the sensor webhook)
- *         → route → lib/
+ *         → idempotency (/api/machines: Idempotency-Key) → route → lib/
  * ```
  * @module
  */
@@ -35,6 +35,7 @@ import { healthHandler } from "./lib/healthz.ts";
 import { bodyLimit } from "./lib/middleware/body_limit.ts";
 import { publicOrigin } from "./lib/middleware/public_origin.ts";
 import { requestGuard } from "./lib/middleware/request_guard.ts";
+import { idempotency } from "./lib/middleware/idempotency.ts";
 import { type NotifySetupOptions, setupNotifications } from "./lib/notify/setup.ts";
 import type { ServerOptions } from "./lib/server.ts";
 import { pushRoutes } from "./routes/api/push.ts";
@@ -69,6 +70,8 @@ export function createApp(
   app.use("*", building(ctx.store));
   app.use("*", userLanguage(ctx.store));
   app.use("/api/*", exceptSensorWebhook(csrf(ctx.config.allowedOrigins)));
+  // The service worker's notification actions may arrive twice: run each once.
+  app.use("/api/machines/*", idempotency(ctx.store.kv));
   app.use("/api/*", async (c, next) => {
     await next();
     c.res.headers.set("Cache-Control", "no-store");

@@ -392,6 +392,9 @@ const SERVER_ONLY_ERRORS = new Set([
   // The sensor webhook's refusals: a plug or Home Assistant reads them, no page.
   "bad_sensor_token",
   "bad_reading_time",
+  // Only the service worker's action buttons send Idempotency-Key (it bundles every text).
+  "in_progress",
+  "bad_idempotency_key",
 ]);
 
 /** Error codes only the settings page shows (the email fallback, routes/api/email.ts). */

@@ -45,6 +45,12 @@
  * | ["stats", scope, field]                    | Deno.KvU64; scope "all" (deployment),  |
  * |                                            | "b:<bid>" (a building), a notice id,   |
  * |                                            | or "ops"                               |
+ * | ["stats_day", scope, day, field]           | Deno.KvU64: one UTC day ("YYYY-MM-DD") |
+ * |                                            | of a building's or "all" counters      |
+ * | ["idem", userId, key]                      | IdemRecord: an Idempotency-Key's first |
+ * |                                            | answer (24 h; lib/middleware/          |
+ * |                                            | idempotency.ts)                        |
+ * | ["push_report", id, userId, device, event] | {at}: a click/action counted once (7 d)|
  * | ["config", name]                           | server secrets (VAPID keys)            |
  * | ["due", at, jobId]                         | DueRecord: the due-index (outbox)      |
  * | ["due_wake"]                               | {at}: bumped when a due record is added|
@@ -157,6 +163,16 @@ export const K = {
   machineReports: (bid: string, machineId: string): Key => ["reports", bid, machineId],
   reports: (bid: string): Key => ["reports", bid],
   stat: (scope: string, field: string): Key => ["stats", scope, field],
+  statDay: (scope: string, day: string, field: string): Key => ["stats_day", scope, day, field],
+  statDays: (scope: string): Key => ["stats_day", scope],
+  idem: (userId: string, key: string): Key => ["idem", userId, key],
+  pushReport: (id: string, userId: string, deviceId: string, event: string): Key => [
+    "push_report",
+    id,
+    userId,
+    deviceId,
+    event,
+  ],
   config: (name: string): Key => ["config", name],
   due: (at: number, id: string): Key => ["due", at, id],
   dueAll: (): Key => ["due"],

@@ -593,6 +593,23 @@ const TABLE: Record<string, Case[]> = {
       return { path: `/api/push/devices/${id}` };
     },
   }],
+  "POST /api/push/report": [{
+    name: "a click on the resident's own notification (nobody else's)",
+    expect: { ...ownerOnly, other: 404, admin: 404 },
+    cell: async (k, p) => {
+      const id = unique("note-");
+      await k.ctx.store.addToInbox(p.resident.user.id, k.home, {
+        id,
+        kind: "test",
+        title: "T",
+        body: "B",
+        url: "/inbox",
+        tag: "test",
+        createdAt: Date.now(),
+      });
+      return { path: "/api/push/report", body: { id, event: "click" } };
+    },
+  }],
   "POST /api/push/test": [{
     name: "test push",
     expect: signedIn(200),

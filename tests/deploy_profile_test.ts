@@ -20,6 +20,7 @@ import { CLOSE_TIMEOUT_MS, reply, spawnInstance } from "./support/instance_clien
 import { startWebPushTesting, type TestSubscription } from "./support/push_service.ts";
 import {
   addWebPushDevice,
+  decodePush,
   type Json,
   ok,
   setPrefs,
@@ -246,7 +247,7 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
       assert.equal(new Set(inboxIds).size, inboxIds.length, "no duplicate in the inbox");
       expected(inboxIds);
       const pushed = (await push.notifications(residents[r].sub.clientHash)).map((p) =>
-        JSON.parse(p).id as string
+        decodePush(p).id as string
       );
       const unique = [...new Set(pushed)];
       expected(unique);

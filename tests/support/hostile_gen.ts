@@ -309,6 +309,7 @@ export const ROUTES: readonly [string, string][] = [
   ["PUT", "/api/push/devices/:device"],
   ["DELETE", "/api/push/devices/:device"],
   ["POST", "/api/push/test"],
+  ["POST", "/api/push/report"],
   ["GET", "/api/notifications?limit=:n&before=:cursor"],
   ["POST", "/api/notifications/read"],
   ["GET", "/api/preferences"],
