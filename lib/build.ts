@@ -375,6 +375,8 @@ const ADMIN_ERRORS = new Set([
  * Should a page ever meet one, it shows the generic translated error.
  */
 const SERVER_ONLY_ERRORS = new Set([
+  // The service worker's own refusal of a notification button while offline (it bundles all).
+  "offline",
   // No page sends an unknown action or a cursor over HTTP.
   "unknown_action",
   "bad_cursor",
