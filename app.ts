@@ -6,7 +6,7 @@
  * ```
  * request → requestGuard → publicOrigin → securityHeaders → bodyLimit → language
  *         → session → building → userLanguage → csrf (/api, except the sensor webhook)
- *         → route → lib/
+ *         → idempotency (/api/machines: Idempotency-Key) → route → lib/
  * ```
  * @module
  */
@@ -29,16 +29,19 @@ import { operatorRoutes } from "./routes/api/operator.ts";
 import { building } from "./lib/middleware/building.ts";
 import { exceptSensorWebhook } from "./lib/middleware/sensor_webhook.ts";
 import { adminSensorRoutes, sensorRoutes } from "./routes/api/sensors.ts";
+import { usageRoutes } from "./routes/api/usage.ts";
 import { wsRoutes } from "./routes/ws.ts";
 import { healthHandler } from "./lib/healthz.ts";
 import { bodyLimit } from "./lib/middleware/body_limit.ts";
 import { publicOrigin } from "./lib/middleware/public_origin.ts";
 import { requestGuard } from "./lib/middleware/request_guard.ts";
+import { idempotency } from "./lib/middleware/idempotency.ts";
 import { type NotifySetupOptions, setupNotifications } from "./lib/notify/setup.ts";
 import type { ServerOptions } from "./lib/server.ts";
 import { pushRoutes } from "./routes/api/push.ts";
 import { notificationRoutes } from "./routes/api/notifications.ts";
 import { noticeRoutes } from "./routes/api/admin_notices.ts";
+import { emailRoutes } from "./routes/api/email.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 
 export type { Mount };
@@ -67,6 +70,8 @@ export function createApp(
   app.use("*", building(ctx.store));
   app.use("*", userLanguage(ctx.store));
   app.use("/api/*", exceptSensorWebhook(csrf(ctx.config.allowedOrigins)));
+  // The service worker's notification actions may arrive twice: run each once.
+  app.use("/api/machines/*", idempotency(ctx.store.kv));
   app.use("/api/*", async (c, next) => {
     await next();
     c.res.headers.set("Cache-Control", "no-store");
@@ -79,6 +84,7 @@ export function createApp(
   app.route("/api/operator", operatorRoutes(ctx));
   app.route("/api/admin", adminSensorRoutes(ctx));
   app.route("/api/sensors", sensorRoutes(ctx));
+  app.route("/api", usageRoutes(ctx));
   app.route("/ws", wsRoutes(ctx));
   for (const mount of extra) mount(app, ctx);
   return app;
@@ -99,6 +105,7 @@ export function features(opts: FeatureOptions = {}): (ctx: AppContext) => Promis
       (app, c) => app.route("/api/push", pushRoutes(c)),
       (app, c) => app.route("/api", notificationRoutes(c)),
       (app, c) => app.route("/api/admin", noticeRoutes(c)),
+      (app, c) => app.route("/api/email", emailRoutes(c)),
     ];
     if (opts.pages !== false) mounts.push(await pageRoutes(ctx));
     return mounts;

@@ -16,7 +16,9 @@
  *   this cache on logout.
  * - `ll-meta`: `/__ll/device` holds `{deviceId, kind}` written by the page
  *   (client/push.ts), because a worker has no localStorage; used by
- *   `pushsubscriptionchange`.
+ *   `pushsubscriptionchange` and the click report. `/__ll/acted/<id>/<action>`
+ *   marks a notification's action button handled (a second delivery of the
+ *   same click does nothing); `/__ll/badge` the app badge last set.
  * No other API call and never `/ws` goes through a cache.
  * @module
  */
@@ -25,10 +27,14 @@ import {
   buildNotification,
   cachedPageMayAnswer,
   cacheStrategy,
+  type ClickData,
+  clickReport,
   clickTarget,
+  type NotificationSpec,
   offlinePage,
   pageCacheKey,
   parsePushData,
+  performAction,
   precacheList,
   workerLang,
 } from "./lib/sw_logic.ts";
@@ -50,6 +56,7 @@ const DEVICE_KEY = "/__ll/device";
 const PAGE_TIMEOUT_MS = 4000;
 
 const LANG_KEY = "/__ll/lang";
+const BADGE_KEY = "/__ll/badge";
 /** The user's language as the last page said, kept across worker restarts. */
 let savedLang: string | null | undefined;
 
@@ -200,8 +207,36 @@ async function snapshot(req: Request): Promise<Response> {
 
 // ───────────────────────────── push ─────────────────────────────
 
+/** Set (or clear, at 0) the app icon's badge where the browser has one; remember it. */
+async function setBadge(n: number): Promise<void> {
+  const nav = sw.navigator as WorkerNavigator & {
+    setAppBadge?: (n?: number) => Promise<void>;
+    clearAppBadge?: () => Promise<void>;
+  };
+  try {
+    if (n > 0) await nav.setAppBadge?.(n);
+    else await nav.clearAppBadge?.();
+  } catch { /* no badge here (Android, Firefox) or no permission */ }
+  await (await caches.open(META_CACHE)).put(BADGE_KEY, new Response(String(n))).catch(() => {});
+}
+
+/** Show a notification, falling back to the plainest form if an option is refused. */
+async function show(n: NotificationSpec): Promise<void> {
+  try {
+    await sw.registration.showNotification(n.title, n.options as NotificationOptions);
+  } catch {
+    await sw.registration.showNotification(n.title, {
+      body: n.options.body,
+      icon: n.options.icon,
+      data: n.options.data,
+    });
+  }
+}
+
 sw.addEventListener("push", (event) => {
   // Always show something: iOS revokes the permission of a worker that doesn't.
+  // A declarative message (lib/push/declarative.ts) is shown as it says, with
+  // the kind's action buttons added; Safari shows it even without us.
   event.waitUntil((async () => {
     let raw: unknown = null;
     try {
@@ -211,7 +246,7 @@ sw.addEventListener("push", (event) => {
         raw = event.data?.text() ?? null;
       } catch { /* no data */ }
     }
-    const payload = parsePushData(raw);
+    const payload = parsePushData(raw, sw.location.origin);
     let tagShowing = false;
     if (payload?.tag) {
       try {
@@ -219,46 +254,108 @@ sw.addEventListener("push", (event) => {
       } catch { /* getNotifications unsupported */ }
     }
     const n = buildNotification(payload, { lang: await lang(), tagShowing });
-    try {
-      await sw.registration.showNotification(n.title, n.options as NotificationOptions);
-    } catch {
-      // E.g. an option this browser rejects: show the plainest form instead.
-      await sw.registration.showNotification(n.title, {
-        body: n.options.body,
-        icon: n.options.icon,
-        data: n.options.data,
-      });
-    }
+    await Promise.all([
+      show(n),
+      payload?.badge !== undefined ? setBadge(payload.badge) : undefined,
+    ]);
   })());
 });
 
-sw.addEventListener("notificationclick", (event) => {
-  event.notification.close();
-  const url = (event.notification.data as { url?: string } | null)?.url;
-  event.waitUntil((async () => {
-    const windows = await sw.clients.matchAll({ type: "window", includeUncontrolled: true });
-    const action = clickTarget(
-      url,
-      windows.map((w) => ({
-        id: w.id,
-        url: w.url,
-        focused: w.focused,
-        visibilityState: w.visibilityState,
-      })),
-      sw.location.origin,
+/** Tell the server about a click or an action (counted once; the item becomes read). */
+async function report(data: Partial<ClickData> | null, action: string): Promise<void> {
+  const body = clickReport(data, action, (await storedDevice())?.deviceId ?? null);
+  if (!body) return;
+  try {
+    const res = await fetch("/api/push/report", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "content-type": "application/json",
+        ...(data?.b ? { "x-building": data.b } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    if (res.ok) {
+      const { unread } = await res.json() as { unread?: number };
+      if (typeof unread === "number") await setBadge(unread);
+    }
+  } catch { /* offline: the click still did its job */ }
+}
+
+/** A click on the notification itself: focus or open the page it is about. */
+async function open(url: string | undefined): Promise<void> {
+  const windows = await sw.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const action = clickTarget(
+    url,
+    windows.map((w) => ({
+      id: w.id,
+      url: w.url,
+      focused: w.focused,
+      visibilityState: w.visibilityState,
+    })),
+    sw.location.origin,
+  );
+  if (action.type === "open") {
+    await sw.clients.openWindow(action.url);
+    return;
+  }
+  const win = windows.find((w) => w.id === action.id)!;
+  const focused = await win.focus().catch(() => win);
+  if (action.navigate) {
+    await (focused ?? win).navigate(action.navigate).catch(() =>
+      sw.clients.openWindow(action.navigate!)
     );
-    if (action.type === "open") {
-      await sw.clients.openWindow(action.url);
-      return;
-    }
-    const win = windows.find((w) => w.id === action.id)!;
-    const focused = await win.focus().catch(() => win);
-    if (action.navigate) {
-      await (focused ?? win).navigate(action.navigate).catch(() =>
-        sw.clients.openWindow(action.navigate!)
+  }
+}
+
+/** A meta-cache flag (present or not). */
+const flags = {
+  async has(key: string) {
+    return !!(await (await caches.open(META_CACHE)).match(key));
+  },
+  async put(key: string) {
+    await (await caches.open(META_CACHE)).put(key, new Response("1"));
+  },
+  async remove(key: string) {
+    await (await caches.open(META_CACHE)).delete(key);
+  },
+};
+
+/**
+ * A click: an action button (Chrome/Edge) runs its machine API call once and
+ * shows how it went, without opening the app; a click on the notification
+ * opens (or focuses) its page. Both are reported once. The work runs even
+ * where `waitUntil` refuses it (a synthetic event in tests).
+ */
+sw.addEventListener("notificationclick", (event) => {
+  const notification = event.notification;
+  const data = (notification.data ?? null) as Partial<ClickData> | null;
+  const action = event.action ?? "";
+  notification.close();
+  const work = (async () => {
+    if (action && data) {
+      const result = await performAction(
+        action,
+        {
+          title: notification.title,
+          tag: notification.tag || undefined,
+          data,
+        },
+        notification.lang === "en" || notification.lang === "ko" ? notification.lang : await lang(),
+        {
+          fetch: (path, init) => fetch(path, init),
+          ...flags,
+          show,
+        },
       );
+      if (result === "done" || result === "refused") await report(data, action);
+      if (result !== "invalid") return;
     }
-  })());
+    await Promise.all([open(data?.url), report(data, "")]);
+  })();
+  try {
+    event.waitUntil(work);
+  } catch { /* not dispatched by the browser: the work runs anyway */ }
 });
 
 // ─────────────────────── subscription renewal ───────────────────────

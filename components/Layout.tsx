@@ -18,7 +18,7 @@ export interface LayoutProps {
   assets: AssetTags;
   user: PublicUser | null;
   /** Which nav item is current. */
-  active?: "board" | "inbox" | "settings" | "admin" | "operator";
+  active?: "board" | "busy" | "inbox" | "settings" | "admin" | "operator";
   unread?: number;
   /** The buildings this account may switch between (only when there are several). */
   buildings?: { id: string; name: string }[];
@@ -32,6 +32,7 @@ export function Layout(props: LayoutProps) {
   const { lang, user, active } = props;
   const nav = [
     ["board", "/", t(lang, "nav.board")],
+    ["busy", "/busy", t(lang, "nav.busy")],
     ["inbox", "/inbox", t(lang, "nav.inbox")],
     ["settings", "/settings", t(lang, "nav.settings")],
     ...(user?.role === "admin" || user?.role === "operator"

@@ -17,7 +17,11 @@ import ConfirmButton, { errorText, Flash, type FlashMessage, formatWhen } from "
 import { type CreatedNotice, NOTICES_CHANGED, targetSummary } from "./NoticeComposer.tsx";
 
 /** A notice with its delivery counters, as GET /api/admin/announcements lists it. */
-export type NoticeRow = Notice & { stats: DeliveryStats };
+export type NoticeRow = Notice & {
+  stats: DeliveryStats;
+  /** Per channel: sent, delivered, clicked, acted, failed, pruned (lib/notify/delivery_stats.ts). */
+  channels?: Record<string, Record<string, number>>;
+};
 
 /** Props rendered by the server. */
 export interface AdminNoticesProps {
@@ -34,6 +38,29 @@ export const REFRESH_MS = 10_000;
 export const SENDING_REFRESH_MS = 700;
 
 const STAT_KEYS = ["recipients", "inApp", "pushed", "failed", "pruned", "held"] as const;
+
+const CHANNEL_KEYS = ["sent", "delivered", "clicked", "acted", "failed", "pruned"] as const;
+
+/** Each channel that sent something: "Web Push · 보냄 3 · 전달 3 · 누름 1 · …". */
+function Channels(props: { lang: Lang; channels?: NoticeRow["channels"] }) {
+  const used = Object.entries(props.channels ?? {}).filter(([, c]) => c.sent > 0 || c.clicked > 0);
+  if (!used.length) return null;
+  return (
+    <ul class="notice-channels">
+      {used.map(([ch, c]) => (
+        <li key={ch} data-notice-channel={ch}>
+          <strong>{ch === "webpush" ? "Web Push" : ch === "fcm" ? "FCM" : ch}</strong>
+          {CHANNEL_KEYS.map((k) => (
+            <span key={k} data-outcome={k}>
+              {" · "}
+              {t(props.lang, `notice.chart_${k}`)} {c[k] ?? 0}
+            </span>
+          ))}
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 /** The six delivery counters as a definition list. */
 function Stats(props: { lang: Lang; stats: DeliveryStats; label: string; big?: boolean }) {
@@ -159,7 +186,10 @@ function AdminNotices(props: AdminNoticesProps) {
                   : t(lang, "notice.scheduled_for", { time: formatWhen(n.sendAt, lang) })}
               </span>
               {(n.status === "sent" || n.status === "sending") && (
-                <Stats lang={lang} stats={n.stats} label={t(lang, "notice.report")} />
+                <>
+                  <Stats lang={lang} stats={n.stats} label={t(lang, "notice.report")} />
+                  <Channels lang={lang} channels={n.channels} />
+                </>
               )}
             </div>
             {n.status === "scheduled" && (

@@ -2,7 +2,8 @@
  * The inbox: every notification the user got, whatever the channel, newest
  * first, with relative times. New ones arrive live (`notification` events of
  * the shared connection); reads made in another tab or device arrive as
- * `inbox.read` events. Mark one read, or all.
+ * `inbox.read` events. Mark one read, or all. The app icon's badge follows
+ * the unread count (client/badge.ts).
  * @module
  */
 import { useEffect } from "preact/hooks";
@@ -14,6 +15,7 @@ import { api } from "../client/api.ts";
 import { fetchInbox, now, onEvent, startLiveLight, status, unread } from "../client/live.ts";
 import { relativeTime } from "../client/time.ts";
 import { errorText } from "../client/errors.ts";
+import { showAppBadge } from "../client/badge.ts";
 
 /** Props rendered by the server. */
 export interface InboxProps {
@@ -97,6 +99,8 @@ function Inbox(props: InboxProps) {
   const at = started.value ? now.value : props.serverTime;
   const list = items.value;
   const count = list.filter((i) => !i.readAt).length;
+  // The app icon shows what this list shows (cleared once everything is read).
+  useEffect(() => showAppBadge(count), [count]);
 
   return (
     <section class="inbox-page" aria-labelledby="inbox-title">
@@ -125,7 +129,14 @@ function Inbox(props: InboxProps) {
             data-item={i.id}
             data-read={i.readAt ? "1" : "0"}
           >
-            <a href={i.url} onClick={() => !i.readAt && markReadOnLeave(i.id)}>
+            <a
+              href={i.url}
+              onClick={() => {
+                if (i.readAt) return;
+                markReadOnLeave(i.id);
+                showAppBadge(count - 1);
+              }}
+            >
               <span class="inbox-line">
                 <span class="inbox-state">
                   <span aria-hidden="true">{i.readAt ? "○" : "●"}</span>

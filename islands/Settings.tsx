@@ -2,7 +2,9 @@
  * Notification settings: which kinds to push, the "ending soon" lead time,
  * quiet hours (in the browser's time zone), language; this user's devices
  * with their health ("tap to fix" re-subscribes this browser), removal and a
- * test send with per-device results; and logout.
+ * test send with per-device results; the email fallback (an address
+ * verified by a one-time link, opt-in, bounces) when the server sends mail;
+ * and logout.
  * @module
  */
 import { useEffect } from "preact/hooks";
@@ -22,6 +24,7 @@ import {
 } from "../client/push.ts";
 import { relativeTime } from "../client/time.ts";
 import { errorText } from "../client/errors.ts";
+import type { EmailView } from "../lib/mail/records.ts";
 
 /** A device as `GET /api/push/devices` lists it. */
 export interface DeviceInfo {
@@ -44,6 +47,10 @@ export interface SettingsProps {
   kinds: NotificationKind[];
   user: { name: string; room: string };
   serverTime: number;
+  /** The email fallback: offered only when the server sends mail (`SMTP_URL`). */
+  email: { available: boolean; view: EmailView | null };
+  /** A verification token from the link in the mail (`/settings?verify=`), to confirm. */
+  verifyToken: string | null;
 }
 
 interface TestResult {
@@ -67,6 +74,43 @@ function Settings(props: SettingsProps) {
   const timeZone = useSignal(props.prefs.timeZone);
 
   const errText = (e: unknown) => errorText(lang, e);
+  const email = useSignal<EmailView | null>(props.email.view);
+  const verifyToken = useSignal<string | null>(props.verifyToken);
+  const emailBusy = useSignal(false);
+  const emailMessage = useSignal<{ text: string; error: boolean } | null>(null);
+  const emailAddress = useSignal(props.email.view?.pending ?? props.email.view?.address ?? "");
+
+  async function emailCall(
+    method: "PUT" | "PATCH" | "DELETE" | "POST",
+    path: string,
+    payload: unknown,
+    done: (v: EmailView | null) => string,
+  ) {
+    emailBusy.value = true;
+    emailMessage.value = null;
+    try {
+      const r = await api<{ email: EmailView | null }>(method, path, payload);
+      email.value = r.email;
+      emailMessage.value = { text: done(r.email), error: false };
+    } catch (err) {
+      emailMessage.value = { text: errText(err), error: true };
+    } finally {
+      emailBusy.value = false;
+    }
+  }
+
+  async function confirmEmail() {
+    await emailCall(
+      "POST",
+      "/api/email/verify",
+      { token: verifyToken.value },
+      () => t(lang, "settings.email_confirmed"),
+    );
+    verifyToken.value = null;
+    try {
+      history.replaceState(null, "", "/settings");
+    } catch { /* not in a browser */ }
+  }
 
   async function reloadDevices() {
     try {
@@ -413,6 +457,122 @@ function Settings(props: SettingsProps) {
           </div>
         )}
       </section>
+
+      {props.email.available && (
+        <section class="panel" aria-labelledby="email-title" data-email>
+          <h2 id="email-title">{t(lang, "settings.email")}</h2>
+          <p class="muted">{t(lang, "settings.email_intro")}</p>
+          {verifyToken.value && (
+            <div class="banner warn" data-email-confirm>
+              <p>{t(lang, "settings.email_confirm_prompt")}</p>
+              <button
+                type="button"
+                class="primary"
+                data-action="email-confirm"
+                disabled={emailBusy.value}
+                onClick={confirmEmail}
+              >
+                {t(lang, "settings.email_confirm")}
+              </button>
+            </div>
+          )}
+          {email.value?.address && (
+            <p data-email-verified>
+              <span aria-hidden="true">✓</span>{" "}
+              {t(lang, "settings.email_verified", { address: email.value.address })}
+              {email.value.bounces > 0 && (
+                <span class="chip" data-email-bounces={email.value.bounces}>
+                  {t(lang, "settings.email_bounces", { n: email.value.bounces })}
+                </span>
+              )}
+            </p>
+          )}
+          {email.value?.bouncing && (
+            <p class="banner error" role="alert" data-email-bouncing>
+              {t(lang, "settings.email_bouncing", { n: email.value.bounces })}
+            </p>
+          )}
+          {email.value?.address && (
+            <label class="check">
+              <input
+                type="checkbox"
+                name="emailEnabled"
+                checked={email.value.enabled}
+                disabled={emailBusy.value}
+                onChange={(e) =>
+                  emailCall(
+                    "PATCH",
+                    "/api/email",
+                    { enabled: (e.currentTarget as HTMLInputElement).checked },
+                    () => t(lang, "settings.saved"),
+                  )}
+              />
+              <span>{t(lang, "settings.email_enabled")}</span>
+            </label>
+          )}
+          {email.value?.pending && (
+            <p class="muted" data-email-pending>
+              {t(lang, "settings.email_sent", { address: email.value.pending })}
+            </p>
+          )}
+          <form
+            class="inline"
+            data-form="email"
+            onSubmit={(e) => {
+              e.preventDefault();
+              emailCall(
+                "PUT",
+                "/api/email",
+                { address: emailAddress.value },
+                (v) =>
+                  t(lang, "settings.email_sent", { address: v?.pending ?? emailAddress.value }),
+              );
+            }}
+          >
+            <label class="field">
+              <span>{t(lang, "settings.email_address")}</span>
+              <input
+                type="email"
+                name="email"
+                autoComplete="email"
+                required
+                maxLength={254}
+                value={emailAddress.value}
+                onInput={(e) => (emailAddress.value = (e.currentTarget as HTMLInputElement).value)}
+              />
+            </label>
+            <button type="submit" disabled={emailBusy.value}>
+              {t(lang, "settings.email_send")}
+            </button>
+          </form>
+          {emailMessage.value && (
+            <p
+              class={`banner ${emailMessage.value.error ? "error" : "ok"}`}
+              role={emailMessage.value.error ? "alert" : "status"}
+              data-email-message
+            >
+              {emailMessage.value.text}
+            </p>
+          )}
+          {email.value && (
+            <button
+              type="button"
+              class="danger"
+              data-action="email-remove"
+              disabled={emailBusy.value}
+              onClick={() =>
+                emailCall(
+                  "DELETE",
+                  "/api/email",
+                  undefined,
+                  () => t(lang, "settings.email_removed"),
+                )}
+            >
+              {t(lang, "settings.email_remove")}
+            </button>
+          )}
+        </section>
+      )}
 
       <section class="panel" aria-labelledby="account-title">
         <h2 id="account-title">{t(lang, "settings.account")}</h2>

@@ -375,6 +375,8 @@ const ADMIN_ERRORS = new Set([
  * Should a page ever meet one, it shows the generic translated error.
  */
 const SERVER_ONLY_ERRORS = new Set([
+  // The service worker's own refusal of a notification button while offline (it bundles all).
+  "offline",
   // No page sends an unknown action or a cursor over HTTP.
   "unknown_action",
   "bad_cursor",
@@ -392,8 +394,21 @@ const SERVER_ONLY_ERRORS = new Set([
   // The sensor webhook's refusals: a plug or Home Assistant reads them, no page.
   "bad_sensor_token",
   "bad_reading_time",
+  // Only the service worker's action buttons send Idempotency-Key (it bundles every text).
+  "in_progress",
+  "bad_idempotency_key",
 ]);
 
+/** Error codes only the settings page shows (the email fallback, routes/api/email.ts). */
+const SETTINGS_ERRORS = new Set([
+  "email_not_configured",
+  "email_token_invalid",
+  "email_token_expired",
+  "email_not_verified",
+  "email_rejected",
+  "mail_unavailable",
+  "field.address",
+]);
 /** Error codes only the operator console shows (routes/api/operator.ts, the building choice). */
 const OPERATOR_ERRORS = new Set(["no_building", "building_exists", "not_admin", "no_user"]);
 /** Field rules only the sign-in pages show (the admin page's own: `code`). */
@@ -407,6 +422,7 @@ const SERVER_ONLY_KEYS = new Set([
   "nav.settings",
   "nav.admin",
   "nav.operator",
+  "nav.busy",
 ]);
 
 /** The per-page message files besides the common one (see {@linkcode messagePart}). */
@@ -427,8 +443,8 @@ export const MESSAGE_PARTS = [
  * /settings; `login.*`/`register.*`/`reset.*` on the sign-in pages;
  * `operator.*` on /operator; `inbox.*` but the bell's `inbox.title` on
  * /inbox; the bell's `ios.*` guidance for Apple user agents), or null for keys only the server and the
- * service worker use (`n.*`, `push.*`, `offline.*`, `notfound.*`, the top
- * bar's tabs: the worker bundles the whole catalogue).
+ * service worker use (`n.*`, `push.*`, `offline.*`, `notfound.*`, `busy.*`, the
+ * top bar's tabs: the worker bundles the whole catalogue).
  */
 export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | null {
   const prefix = key.slice(0, key.indexOf("."));
@@ -442,6 +458,7 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
     }
     if (ADMIN_ERRORS.has(code) || code === "field.code") return "-admin";
     if (OPERATOR_ERRORS.has(code)) return "-operator";
+    if (SETTINGS_ERRORS.has(code)) return "-settings";
     if (SERVER_ONLY_ERRORS.has(code)) return null;
     return "";
   }
@@ -457,7 +474,9 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
   // The bell's iPhone/iPad guidance: pages load it for Apple user agents only.
   if (prefix === "ios") return "-ios";
-  if (["n", "push", "offline", "notfound"].includes(prefix)) return null;
+  // Busy hours are server-rendered SVG pages (routes/pages/busy.tsx) and mail is composed
+  // on the server: no script reads them.
+  if (["n", "push", "offline", "notfound", "busy", "mail"].includes(prefix)) return null;
   return "";
 }
 

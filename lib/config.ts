@@ -76,6 +76,15 @@ export interface Config {
   workers: number;
   /** This worker's name (`/healthz`): "main", or "w1"… in a pool. */
   workerName: string;
+  /**
+   * The SMTP server of the email fallback (`SMTP_URL`, `smtp://user:pass@host:587`
+   * or `smtps://…:465`); unset: no email option anywhere (lib/mail/).
+   */
+  smtpUrl?: string;
+  /** The From of notification mail (`MAIL_FROM`, e.g. `LaundryLive <no-reply@example.org>`). */
+  mailFrom?: string;
+  /** Base of the email retry backoff (`MAIL_RETRY_BASE_MS`, 60 s: 1, 2, 4… minutes). */
+  mailRetryBaseMs: number;
 }
 
 function num(v: string | undefined, def: number): number {
@@ -109,6 +118,21 @@ function publicUrl(v: string | undefined): string | undefined {
     throw new Error(`PUBLIC_URL must be http(s): ${v}`);
   }
   return u.origin;
+}
+
+function smtpUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error("Invalid SMTP_URL (expected smtp://user:pass@host:port or smtps://…)");
+  }
+  if (u.protocol !== "smtp:" && u.protocol !== "smtps:") {
+    throw new Error("SMTP_URL must start with smtp:// or smtps://");
+  }
+  if (!u.hostname) throw new Error("SMTP_URL names no host");
+  return v;
 }
 
 /** Read the configuration from an environment map (default: `Deno.env`). */
@@ -154,5 +178,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     pushRetryBaseMs: num(env.PUSH_RETRY_BASE_MS, 1000),
     workers: Math.max(1, Math.floor(num(env.WORKERS, 1))),
     workerName: env.WORKER_NAME || "main",
+    smtpUrl: smtpUrl(env.SMTP_URL),
+    mailFrom: env.MAIL_FROM || undefined,
+    mailRetryBaseMs: num(env.MAIL_RETRY_BASE_MS, 60_000),
   };
 }

@@ -11,6 +11,7 @@ import type { Hub } from "./realtime.ts";
 import type { Notifier } from "./notify/notifier.ts";
 import type { NotificationService } from "./notify/service.ts";
 import type { DueWorker } from "./outbox.ts";
+import type { EmailAccounts } from "./mail/accounts.ts";
 
 /** A route module: mounts itself on the app (the composition root, `app.ts`, lists them). */
 export type Mount = (app: Hono<AppEnv>, ctx: AppContext) => void;
@@ -26,6 +27,8 @@ export interface AppContext {
   /** Processes the due-index (outbox) on this instance. */
   worker?: DueWorker;
   vapidPublicKey?: string;
+  /** Residents' fallback addresses (lib/mail/), when `SMTP_URL` is set. */
+  emailAccounts?: EmailAccounts;
   /** Run (in order) when the server closes, before the KV handle is closed. */
   onClose: (() => Promise<void>)[];
 }

@@ -45,6 +45,12 @@
  * | ["stats", scope, field]                    | Deno.KvU64; scope "all" (deployment),  |
  * |                                            | "b:<bid>" (a building), a notice id,   |
  * |                                            | or "ops"                               |
+ * | ["stats_day", scope, day, field]           | Deno.KvU64: one UTC day ("YYYY-MM-DD") |
+ * |                                            | of a building's or "all" counters      |
+ * | ["idem", userId, key]                      | IdemRecord: an Idempotency-Key's first |
+ * |                                            | answer (24 h; lib/middleware/          |
+ * |                                            | idempotency.ts)                        |
+ * | ["push_report", id, userId, device, event] | {at}: a click/action counted once (7 d)|
  * | ["config", name]                           | server secrets (VAPID keys)            |
  * | ["due", at, jobId]                         | DueRecord: the due-index (outbox)      |
  * | ["due_wake"]                               | {at}: bumped when a due record is added|
@@ -52,6 +58,16 @@
  * | ["alarm", name]                            | Alarm: our setup is wrong (operator)   |
  * | ["sensors", bid, machineId]                | SensorRecord: token hash, detector     |
  * |                                            | state, rate window (lib/db/sensors.ts) |
+ * | ["usage", bid, startedAt, useId]           | UsageRecord: one use that ended (busy  |
+ * |                                            | hours, lib/usage.ts), written with the |
+ * |                                            | machine change; expires after 35 days  |
+ * | ["usage_nudges", bid, at, id]              | NudgeRecord {machineId, at}: a nudge   |
+ * |                                            | sent (id: machine:sender); 35 days     |
+ * | ["email", userId]                          | EmailRecord: the fallback address,     |
+ * |                                            | verified, opted in, bounces (lib/mail/)|
+ * | ["email_token", tokenHash]                 | EmailToken: a verification link, once  |
+ * | ["email_token_by_user", userId]            | tokenHash: the one live link per user  |
+ * | ["mailed", notificationId, userId]         | SentMark: emailed once per user        |
  * @module
  */
 /** A KV key. */
@@ -147,6 +163,16 @@ export const K = {
   machineReports: (bid: string, machineId: string): Key => ["reports", bid, machineId],
   reports: (bid: string): Key => ["reports", bid],
   stat: (scope: string, field: string): Key => ["stats", scope, field],
+  statDay: (scope: string, day: string, field: string): Key => ["stats_day", scope, day, field],
+  statDays: (scope: string): Key => ["stats_day", scope],
+  idem: (userId: string, key: string): Key => ["idem", userId, key],
+  pushReport: (id: string, userId: string, deviceId: string, event: string): Key => [
+    "push_report",
+    id,
+    userId,
+    deviceId,
+    event,
+  ],
   config: (name: string): Key => ["config", name],
   due: (at: number, id: string): Key => ["due", at, id],
   dueAll: (): Key => ["due"],
@@ -155,4 +181,18 @@ export const K = {
   alarm: (name: string): Key => ["alarm", name],
   sensor: (bid: string, machineId: string): Key => ["sensors", bid, machineId],
   sensors: (bid: string): Key => ["sensors", bid],
+  usage: (bid: string, startedAt: number, useId: string): Key => [
+    "usage",
+    bid,
+    startedAt,
+    useId,
+  ],
+  usages: (bid: string): Key => ["usage", bid],
+  usageNudge: (bid: string, at: number, id: string): Key => ["usage_nudges", bid, at, id],
+  usageNudges: (bid: string): Key => ["usage_nudges", bid],
+  stats: (scope: string): Key => ["stats", scope],
+  email: (userId: string): Key => ["email", userId],
+  emailToken: (hash: string): Key => ["email_token", hash],
+  emailTokenOfUser: (userId: string): Key => ["email_token_by_user", userId],
+  mailed: (id: string, userId: string): Key => ["mailed", id, userId],
 } as const;

@@ -11,11 +11,21 @@
  *   of a worker that receives a push and shows nothing).
  * - {@linkcode clickTarget}: a click → which open window to focus (and
  *   navigate), or which URL to open.
+ * - {@linkcode performAction}: an action button (+10분, 수거 완료, 잡기) → the
+ *   machine API call with the user's cookies, once per (notification,
+ *   action), and the follow-up notification that says how it went;
+ *   {@linkcode clickReport}: the click report (`POST /api/push/report`).
  * - {@linkcode cacheStrategy}: a request → how the worker answers it.
  * @module
  */
-import { type Lang, t } from "./i18n.ts";
+import { type Lang, type MessageKey, t } from "./i18n.ts";
 import { NOTIFICATION_KINDS, type NotificationKind, type PushPayload } from "./types.ts";
+import {
+  actionsFor,
+  EXTEND_MINUTES,
+  type PushActionName,
+  readDeclarative,
+} from "./push/declarative.ts";
 
 /** Icon of every notification (also the manifest's 192 px icon). */
 export const NOTIFICATION_ICON = "/icons/icon-192.png";
@@ -54,15 +64,69 @@ export function safeAppUrl(raw: unknown, origin?: string): string {
 }
 
 /**
- * Reads a push message's data into a {@link PushPayload}, or null when it is
+ * A push as the worker shows it: the old flat {@link PushPayload} fields plus
+ * what a declarative message adds (all optional, absent from flat payloads).
+ */
+export interface ShownPayload extends PushPayload {
+  /** The machine the notification is about (its actions act on it). */
+  machineId?: string;
+  /** The building (sent as `X-Building` with an action). */
+  b?: string;
+  /** The unread count to show on the app icon. */
+  badge?: number;
+  /** The transport it came by (`webpush`, `fcm`), for the click report. */
+  ch?: string;
+  /** The recipient's language (the text is in it; actions are labelled in it). */
+  lang?: Lang;
+}
+
+/**
+ * Reads a push message's data into a {@link ShownPayload}, or null when it is
  * not one (then show {@link buildNotification}'s generic notification).
  *
- * Accepts our JSON payload (`PushMessageData.json()`), the same object as
- * text, an FCM data message (every field a string: `silent: "true"`,
- * `ts: "1700000000000"`; see `payloadToData` in lib/push/fcm_sender.ts), and
- * the envelope the FCM web SDK delivers (`{data: {...}, from, fcmMessageId}`).
+ * Accepts, newest first:
+ * - a declarative Web Push message (`{web_push: 8030, notification, app_badge?,
+ *   mutable?}`, lib/push/declarative.ts), as object or text, and its FCM form
+ *   (string fields, possibly in the FCM web SDK's `{data: {...}}` envelope);
+ * - the flat payload of earlier releases (`{id, kind, title, body, tag, url,
+ *   silent, critical?, ts}`), its FCM data form (every field a string:
+ *   `silent: "true"`, `ts: "1700000000000"`) and that in the SDK envelope.
+ * `origin` lets an absolute `navigate` URL of our own origin through.
  */
-export function parsePushData(raw: unknown): PushPayload | null {
+export function parsePushData(raw: unknown, origin?: string): ShownPayload | null {
+  const dm = readDeclarative(raw);
+  if (dm) {
+    const n = dm.notification as unknown as Record<string, unknown>;
+    const title = str(n.title, MAX_TITLE);
+    if (!title) return null;
+    const d = (typeof n.data === "object" && n.data !== null ? n.data : {}) as Record<
+      string,
+      unknown
+    >;
+    const ts = Number(d.ts);
+    const badge = Number(dm.app_badge ?? n.app_badge);
+    const machineId = str(d.machineId, 40);
+    const b = str(d.b, 40);
+    const ch = str(d.ch, 16);
+    return {
+      id: str(d.id, 200),
+      kind: typeof d.kind === "string" && KINDS.has(d.kind)
+        ? d.kind as NotificationKind
+        : kindOf(d.kind),
+      title,
+      body: str(n.body, MAX_BODY),
+      tag: str(n.tag, 64),
+      url: safeAppUrl(n.navigate, origin),
+      silent: bool(n.silent),
+      critical: bool(d.critical),
+      ts: Number.isFinite(ts) && ts > 0 ? ts : 0,
+      ...(/^[0-9a-z]{1,40}$/.test(machineId) ? { machineId } : {}),
+      ...(/^[0-9a-z]{1,40}$/.test(b) ? { b } : {}),
+      ...(Number.isInteger(badge) && badge >= 0 ? { badge } : {}),
+      ...(ch ? { ch } : {}),
+      ...(n.lang === "ko" || n.lang === "en" ? { lang: n.lang } : {}),
+    };
+  }
   let v: unknown = raw;
   if (typeof v === "string") {
     try {
@@ -95,6 +159,14 @@ export function parsePushData(raw: unknown): PushPayload | null {
   };
 }
 
+/**
+ * A kind this build does not list (a newer server's): kept when it has
+ * actions here (`waitlist.offer` on a build without it), else "notice".
+ */
+function kindOf(v: unknown): NotificationKind {
+  return (typeof v === "string" && actionsFor(v).length ? v : "notice") as NotificationKind;
+}
+
 /** What `registration.showNotification(title, options)` gets. */
 export interface NotificationSpec {
   title: string;
@@ -108,8 +180,22 @@ export interface NotificationSpec {
     requireInteraction: boolean;
     renotify: boolean;
     timestamp?: number;
-    data: { url: string; id: string; kind: string };
+    /** Action buttons (Chrome/Edge show them; others ignore them). */
+    actions?: { action: PushActionName; title: string }[];
+    data: ClickData;
   };
+}
+
+/** `notification.data` of a notification the worker showed. */
+export interface ClickData {
+  url: string;
+  id: string;
+  kind: string;
+  machineId?: string;
+  b?: string;
+  ch?: string;
+  /** The unread count the push carried (the app badge set with it). */
+  badge?: number;
 }
 
 /** Context of {@linkcode buildNotification}. */
@@ -128,11 +214,13 @@ export interface BuildContext {
  * and badge, the collapse `tag`, `silent` as routed (quiet hours, silent
  * notices), `requireInteraction` for critical notices, `renotify` when it
  * replaces a showing notification with the same tag (never together with
- * `silent`: browsers reject that pair), and `data: {url, id, kind}` for the
- * click. A null payload (malformed push) still yields a notification: a
- * generic one that opens the inbox.
+ * `silent`: browsers reject that pair), the kind's action buttons (labelled
+ * in the recipient's language) when it names a machine, and
+ * `data: {url, id, kind, machineId?, b?, ch?, badge?}` for the click. A null
+ * payload (malformed push) still yields a notification: a generic one that
+ * opens the inbox.
  */
-export function buildNotification(p: PushPayload | null, ctx: BuildContext): NotificationSpec {
+export function buildNotification(p: ShownPayload | null, ctx: BuildContext): NotificationSpec {
   if (!p) {
     return {
       title: t(ctx.lang, "push.generic_title"),
@@ -151,6 +239,8 @@ export function buildNotification(p: PushPayload | null, ctx: BuildContext): Not
   }
   const tag = p.tag || undefined;
   const silent = p.silent === true;
+  const lang = p.lang ?? ctx.lang;
+  const actions = p.machineId ? actionsFor(p.kind) : [];
   return {
     title: p.title,
     options: {
@@ -158,13 +248,229 @@ export function buildNotification(p: PushPayload | null, ctx: BuildContext): Not
       icon: NOTIFICATION_ICON,
       badge: NOTIFICATION_BADGE,
       ...(tag ? { tag } : {}),
-      lang: ctx.lang,
+      lang,
       silent,
       requireInteraction: p.critical === true,
       renotify: !!tag && !silent && ctx.tagShowing === true,
       ...(p.ts ? { timestamp: p.ts } : {}),
-      data: { url: p.url || "/", id: p.id, kind: p.kind },
+      ...(actions.length
+        ? { actions: actions.map((a) => ({ action: a, title: t(lang, ACTION_LABEL[a]) })) }
+        : {}),
+      data: {
+        url: p.url || "/",
+        id: p.id,
+        kind: p.kind,
+        ...(p.machineId ? { machineId: p.machineId } : {}),
+        ...(p.b ? { b: p.b } : {}),
+        ...(p.ch ? { ch: p.ch } : {}),
+        ...(p.badge !== undefined ? { badge: p.badge } : {}),
+      },
     },
+  };
+}
+
+const ACTION_LABEL: Record<PushActionName, MessageKey> = {
+  extend: "push.action.extend",
+  collect: "push.action.collect",
+  hold: "push.action.hold",
+};
+
+const ACTION_DONE: Record<PushActionName, MessageKey> = {
+  extend: "push.done.extend",
+  collect: "push.done.collect",
+  hold: "push.done.hold",
+};
+
+// ───────────────────────────── actions ─────────────────────────────
+
+/** The machine API request an action button makes (same origin, the user's cookies). */
+export interface ActionRequest {
+  path: string;
+  init: {
+    method: "POST";
+    credentials: "same-origin";
+    headers: Record<string, string>;
+    body: string;
+  };
+}
+
+/**
+ * The request for action `action` on a notification, or null when that
+ * notification has no such action (a forged or stale click does nothing).
+ * `Idempotency-Key: n:<notification id>:<action>` makes the server answer a
+ * repeat with the first answer instead of applying it twice; `X-Building`
+ * names the building the notification is about.
+ */
+export function actionRequest(action: string, data: Partial<ClickData>): ActionRequest | null {
+  const id = typeof data.id === "string" ? data.id : "";
+  const m = typeof data.machineId === "string" ? data.machineId : "";
+  if (!id || !/^[0-9a-z]{4,32}$/.test(m)) return null;
+  if (!actionsFor(String(data.kind)).includes(action as PushActionName)) return null;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "idempotency-key": idempotencyKey(id, action),
+  };
+  if (typeof data.b === "string" && /^[0-9a-z]{1,32}$/.test(data.b)) headers["x-building"] = data.b;
+  return {
+    path: `/api/machines/${m}/${action}`,
+    init: {
+      method: "POST",
+      credentials: "same-origin",
+      headers,
+      body: JSON.stringify(action === "extend" ? { minutes: EXTEND_MINUTES } : {}),
+    },
+  };
+}
+
+/** The `Idempotency-Key` of an action on a notification (at most 200 characters). */
+export function idempotencyKey(id: string, action: string): string {
+  return `n:${id}:${action}`.slice(0, 200);
+}
+
+/** The worker's meta-cache key that marks an action on a notification handled. */
+export function handledKey(id: string, action: string): string {
+  return `/__ll/acted/${encodeURIComponent(id)}/${encodeURIComponent(action)}`;
+}
+
+/** How an action went: done, or refused with the API's error code. */
+export type ActionOutcome = { ok: true } | { ok: false; code: string };
+
+/**
+ * The follow-up notification after an action: what happened, in the user's
+ * language (an error code is translated, never shown raw), replacing the
+ * original (same tag) so the buttons cannot be pressed again.
+ */
+export function outcomeNotification(
+  lang: Lang,
+  action: PushActionName,
+  outcome: ActionOutcome,
+  original: { title: string; tag?: string; data: Partial<ClickData> },
+): NotificationSpec {
+  let body: string;
+  let title: string;
+  if (outcome.ok) {
+    title = t(lang, ACTION_DONE[action], { n: EXTEND_MINUTES });
+    body = original.title;
+  } else {
+    title = t(lang, "push.failed");
+    const key = `err.${outcome.code}` as MessageKey;
+    const text = t(lang, key);
+    body = outcome.code === "offline"
+      ? t(lang, "push.offline")
+      : text === key
+      ? t(lang, "error.generic")
+      : text;
+  }
+  return {
+    title,
+    options: {
+      body,
+      icon: NOTIFICATION_ICON,
+      badge: NOTIFICATION_BADGE,
+      ...(original.tag ? { tag: original.tag } : {}),
+      lang,
+      silent: true,
+      requireInteraction: false,
+      renotify: false,
+      data: {
+        url: typeof original.data.url === "string" ? original.data.url : "/",
+        id: "",
+        kind: "action",
+      },
+    },
+  };
+}
+
+/** What {@link performAction} uses of the worker (injected, so it runs under `deno test`). */
+export interface ActionDeps {
+  /** `fetch` of a same-origin path. */
+  fetch(
+    path: string,
+    init: ActionRequest["init"],
+  ): Promise<{ ok: boolean; json(): Promise<unknown> }>;
+  /** Whether the meta cache has a key; put/delete it. */
+  has(key: string): Promise<boolean>;
+  put(key: string): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Show a notification. */
+  show(n: NotificationSpec): Promise<void>;
+}
+
+/**
+ * Perform an action button's click once: a click already handled (the
+ * browser delivered it twice, or the user pressed it on a copy) does
+ * nothing and returns "repeat"; an action the notification does not have
+ * returns "invalid". Otherwise it is marked handled first, the machine API is
+ * called (a network failure unmarks it, so pressing again can work), and the
+ * follow-up notification is shown. The server's `Idempotency-Key` check is the
+ * second guard: a repeat that gets past the mark is answered, not applied.
+ */
+export async function performAction(
+  action: string,
+  original: { title: string; tag?: string; data: Partial<ClickData> },
+  lang: Lang,
+  deps: ActionDeps,
+): Promise<"done" | "refused" | "repeat" | "invalid" | "offline"> {
+  const req = actionRequest(action, original.data);
+  if (!req) return "invalid";
+  const key = handledKey(original.data.id!, action);
+  // Two deliveries at once both find no mark yet: the first claims the key
+  // synchronously, before anything is awaited.
+  if (inFlight.has(key)) return "repeat";
+  inFlight.add(key);
+  try {
+    if (await deps.has(key)) return "repeat";
+    await deps.put(key);
+    return await act(req, key, action as PushActionName, original, lang, deps);
+  } finally {
+    inFlight.delete(key);
+  }
+}
+
+/** Actions being performed in this worker now (see {@link performAction}). */
+const inFlight = new Set<string>();
+
+async function act(
+  req: ActionRequest,
+  key: string,
+  action: PushActionName,
+  original: { title: string; tag?: string; data: Partial<ClickData> },
+  lang: Lang,
+  deps: ActionDeps,
+): Promise<"done" | "refused" | "offline"> {
+  let outcome: ActionOutcome;
+  try {
+    const res = await deps.fetch(req.path, req.init);
+    const body = await res.json().catch(() => null) as { error?: { code?: unknown } } | null;
+    outcome = res.ok
+      ? { ok: true }
+      : { ok: false, code: typeof body?.error?.code === "string" ? body.error.code : "internal" };
+  } catch {
+    await deps.remove(key);
+    await deps.show(outcomeNotification(lang, action, { ok: false, code: "offline" }, original));
+    return "offline";
+  }
+  await deps.show(outcomeNotification(lang, action, outcome, original));
+  return outcome.ok ? "done" : "refused";
+}
+
+/**
+ * The body of the click report (`POST /api/push/report`): which notification,
+ * `click` or the action pressed, this browser's device id and the transport.
+ * Null for a notification without an id (the generic one, a follow-up).
+ */
+export function clickReport(
+  data: Partial<ClickData> | null | undefined,
+  action: string,
+  deviceId: string | null,
+): Record<string, string> | null {
+  if (!data || typeof data.id !== "string" || !data.id) return null;
+  return {
+    id: data.id,
+    event: action ? "action" : "click",
+    ...(action ? { action } : {}),
+    ...(deviceId ? { deviceId } : {}),
+    channel: data.ch === "fcm" ? "fcm" : "webpush",
   };
 }
 

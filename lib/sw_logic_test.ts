@@ -1,21 +1,29 @@
 import assert from "node:assert/strict";
 import {
+  actionRequest,
   buildNotification,
   cachedPageMayAnswer,
   cacheStrategy,
+  type ClickData,
+  clickReport,
   clickTarget,
+  handledKey,
   NOTIFICATION_BADGE,
   NOTIFICATION_ICON,
+  type NotificationSpec,
   offlinePage,
+  outcomeNotification,
   pageCacheKey,
   parsePushData,
+  performAction,
   precacheList,
   safeAppUrl,
   workerLang,
 } from "./sw_logic.ts";
 import { payloadToData } from "./push/fcm_sender.ts";
 import { t } from "./i18n.ts";
-import type { PushPayload } from "./types.ts";
+import type { InboxItem, PushPayload } from "./types.ts";
+import { declarativeMessage, toFcmData } from "./push/declarative.ts";
 
 const ORIGIN = "https://laundry.example.org";
 
@@ -216,4 +224,242 @@ Deno.test("cachedPageMayAnswer: never for a navigation that chooses a building",
   assert.equal(cachedPageMayAnswer("https://x.test/?m=w1"), true);
   assert.equal(cachedPageMayAnswer("https://x.test/?building=b2"), false);
   assert.equal(cachedPageMayAnswer("https://x.test/admin?building="), false);
+});
+
+// ───────────────────── declarative messages and action buttons ─────────────────────
+
+const doneItem: InboxItem = {
+  id: "use.done:u1:3",
+  kind: "use.done",
+  title: "Washer 1 is done!",
+  body: "All finished.",
+  url: "/?m=w1abc",
+  tag: "m-w1abc",
+  machineId: "w1abc",
+  createdAt: 1_700_000_000_000,
+};
+
+Deno.test("parsePushData reads a declarative message (and its FCM form) into what the worker shows", () => {
+  const m = declarativeMessage(doneItem, {
+    silent: true,
+    lang: "en",
+    unread: 4,
+    b: "bld1",
+    channel: "webpush",
+  });
+  const p = parsePushData(m)!;
+  assert.deepEqual(p, {
+    id: doneItem.id,
+    kind: "use.done",
+    title: doneItem.title,
+    body: doneItem.body,
+    tag: "m-w1abc",
+    url: "/?m=w1abc",
+    silent: true,
+    critical: false,
+    ts: doneItem.createdAt,
+    machineId: "w1abc",
+    b: "bld1",
+    badge: 4,
+    ch: "webpush",
+    lang: "en",
+  });
+  assert.deepEqual(parsePushData(JSON.stringify(m)), p);
+  const viaFcm = parsePushData({
+    data: toFcmData({
+      ...m,
+      notification: { ...m.notification, data: { ...m.notification.data, ch: "fcm" } },
+    }),
+  })!;
+  assert.equal(viaFcm.ch, "fcm");
+  assert.equal(viaFcm.badge, 4);
+  // An absolute navigate URL on our origin is reduced to its path; another site's is not followed.
+  const abs = { ...m, notification: { ...m.notification, navigate: `${ORIGIN}/inbox?n=1` } };
+  assert.equal(parsePushData(abs, ORIGIN)!.url, "/inbox?n=1");
+  const evil = { ...m, notification: { ...m.notification, navigate: "https://evil.example/" } };
+  assert.equal(parsePushData(evil, ORIGIN)!.url, "/");
+  // A kind this build does not know, but that has buttons, is kept; others read as notices.
+  const offer = {
+    ...m,
+    notification: { ...m.notification, data: { ...m.notification.data, kind: "waitlist.offer" } },
+  };
+  assert.equal(parsePushData(offer)!.kind, "waitlist.offer");
+  const future = {
+    ...m,
+    notification: { ...m.notification, data: { ...m.notification.data, kind: "x.y" } },
+  };
+  assert.equal(parsePushData(future)!.kind, "notice");
+  assert.equal(
+    parsePushData({ web_push: 8030, notification: { navigate: "/" } }),
+    null,
+    "no title",
+  );
+});
+
+Deno.test("buildNotification: action buttons in the recipient's language, only with a machine", () => {
+  const m = declarativeMessage(doneItem, {
+    silent: false,
+    lang: "ko",
+    unread: 2,
+    channel: "webpush",
+  });
+  const n = buildNotification(parsePushData(m), { lang: "en" });
+  assert.deepEqual(n.options.actions, [
+    { action: "extend", title: t("ko", "push.action.extend") },
+    { action: "collect", title: t("ko", "push.action.collect") },
+  ]);
+  assert.equal(t("ko", "push.action.extend"), "+10분");
+  assert.equal(t("ko", "push.action.collect"), "수거 완료");
+  assert.equal(t("ko", "push.action.hold"), "잡기 (출발해요)");
+  assert.equal(n.options.lang, "ko");
+  assert.deepEqual(n.options.data, {
+    url: "/?m=w1abc",
+    id: doneItem.id,
+    kind: "use.done",
+    machineId: "w1abc",
+    ch: "webpush",
+    badge: 2,
+  });
+  const free = buildNotification(
+    parsePushData(declarativeMessage({ ...doneItem, kind: "machine.free", tag: "free" }, {
+      silent: false,
+      lang: "en",
+      channel: "webpush",
+    })),
+    { lang: "ko" },
+  );
+  assert.deepEqual(free.options.actions, [{ action: "hold", title: "Take it (on my way)" }]);
+  const noMachine = buildNotification(
+    parsePushData(declarativeMessage({ ...doneItem, machineId: undefined }, {
+      silent: false,
+      lang: "en",
+      channel: "webpush",
+    })),
+    { lang: "ko" },
+  );
+  assert.equal(noMachine.options.actions, undefined, "nothing to act on");
+  assert.equal(
+    buildNotification(parsePushData(payload), { lang: "ko" }).options.actions,
+    undefined,
+  );
+});
+
+Deno.test("actionRequest: the machine API call with Idempotency-Key and X-Building; only the kind's actions", () => {
+  const data: ClickData = {
+    url: "/?m=w1abc",
+    id: doneItem.id,
+    kind: "use.done",
+    machineId: "w1abc",
+    b: "bld1",
+  };
+  assert.deepEqual(actionRequest("extend", data), {
+    path: "/api/machines/w1abc/extend",
+    init: {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": `n:${doneItem.id}:extend`,
+        "x-building": "bld1",
+      },
+      body: JSON.stringify({ minutes: 10 }),
+    },
+  });
+  assert.equal(actionRequest("collect", data)!.init.body, "{}");
+  assert.equal(actionRequest("hold", data), null, "use.done has no hold button");
+  assert.equal(actionRequest("delete", data), null);
+  assert.equal(actionRequest("extend", { ...data, machineId: "../admin" }), null);
+  assert.equal(actionRequest("extend", { ...data, id: "" }), null);
+  const noB = actionRequest("collect", { ...data, b: "A B" })!;
+  assert.equal("x-building" in noB.init.headers, false);
+});
+
+/** An in-memory worker: a meta cache, a server that counts calls, shown notifications. */
+function fakeWorker(answer: { ok: boolean; body: unknown } | "offline") {
+  const cache = new Set<string>();
+  const calls: { path: string; init: unknown }[] = [];
+  const shown: NotificationSpec[] = [];
+  return {
+    cache,
+    calls,
+    shown,
+    deps: {
+      fetch: (path: string, init: unknown) => {
+        calls.push({ path, init });
+        if (answer === "offline") return Promise.reject(new TypeError("Failed to fetch"));
+        return Promise.resolve({ ok: answer.ok, json: () => Promise.resolve(answer.body) });
+      },
+      has: (k: string) => Promise.resolve(cache.has(k)),
+      put: (k: string) => Promise.resolve(void cache.add(k)),
+      remove: (k: string) => Promise.resolve(void cache.delete(k)),
+      show: (n: NotificationSpec) => Promise.resolve(void shown.push(n)),
+    },
+  };
+}
+
+Deno.test("performAction: once per (notification, action); a second delivery does nothing", async () => {
+  const w = fakeWorker({ ok: true, body: { machine: {} } });
+  const original = {
+    title: "세탁기 1 완료!",
+    tag: "m-w1abc",
+    data: { url: "/?m=w1abc", id: doneItem.id, kind: "use.done", machineId: "w1abc" },
+  };
+  assert.equal(await performAction("extend", original, "ko", w.deps), "done");
+  assert.equal(await performAction("extend", original, "ko", w.deps), "repeat");
+  assert.equal(w.calls.length, 1, "one API call");
+  assert.ok(w.cache.has(handledKey(doneItem.id, "extend")));
+  assert.equal(w.shown.length, 1);
+  assert.equal(w.shown[0].title, "10분 연장했어요");
+  assert.equal(w.shown[0].options.body, "세탁기 1 완료!");
+  assert.equal(w.shown[0].options.tag, "m-w1abc", "replaces the notification with the buttons");
+  assert.equal(w.shown[0].options.actions, undefined);
+  // Two deliveries at the same moment: one call.
+  const both = await Promise.all([
+    performAction("extend", { ...original, data: { ...original.data, id: "n2" } }, "ko", w.deps),
+    performAction("extend", { ...original, data: { ...original.data, id: "n2" } }, "ko", w.deps),
+  ]);
+  assert.deepEqual(both.sort(), ["done", "repeat"]);
+  assert.equal(w.calls.length, 2);
+  w.calls.pop();
+  // Another action of the same notification is its own click.
+  assert.equal(await performAction("collect", original, "ko", w.deps), "done");
+  assert.equal(w.calls.length, 2);
+  assert.equal(await performAction("hold", original, "ko", w.deps), "invalid");
+  assert.equal(w.calls.length, 2);
+});
+
+Deno.test("performAction: a refusal is shown translated; offline unmarks it so pressing again works", async () => {
+  const refused = fakeWorker({ ok: false, body: { error: { code: "not_owner", message: "x" } } });
+  const original = {
+    title: "Washer 1",
+    data: { url: "/?m=w1abc", id: "n1", kind: "machine.free", machineId: "w1abc" },
+  };
+  assert.equal(await performAction("hold", original, "en", refused.deps), "refused");
+  assert.equal(refused.shown[0].title, t("en", "push.failed"));
+  assert.equal(refused.shown[0].options.body, t("en", "err.not_owner"));
+  const unknown = outcomeNotification("ko", "hold", { ok: false, code: "weird_code" }, original);
+  assert.equal(unknown.options.body, t("ko", "error.generic"), "never a raw code");
+
+  const offline = fakeWorker("offline");
+  assert.equal(await performAction("hold", original, "ko", offline.deps), "offline");
+  assert.equal(offline.cache.size, 0, "not marked: the next press tries again");
+  assert.equal(offline.shown[0].options.body, t("ko", "push.offline"));
+});
+
+Deno.test("clickReport: click or action, with the device and channel; nothing for id-less notifications", () => {
+  const data = { url: "/", id: "n1", kind: "use.done", ch: "fcm" };
+  assert.deepEqual(clickReport(data, "", "dev_12345678"), {
+    id: "n1",
+    event: "click",
+    deviceId: "dev_12345678",
+    channel: "fcm",
+  });
+  assert.deepEqual(clickReport({ ...data, ch: undefined }, "extend", null), {
+    id: "n1",
+    event: "action",
+    action: "extend",
+    channel: "webpush",
+  });
+  assert.equal(clickReport({ url: "/inbox", id: "", kind: "notice" }, "", null), null);
+  assert.equal(clickReport(null, "", null), null);
 });

@@ -25,6 +25,7 @@ import { reportPage } from "./pages/report.tsx";
 import { settingsPage } from "./pages/settings.tsx";
 import { adminPage } from "./pages/admin.tsx";
 import { operatorPage } from "./pages/operator.tsx";
+import { busyPage, usagePage } from "./pages/busy.tsx";
 import type { User } from "../lib/types.ts";
 
 /** What a page module returns: the title key, nav item and body. */
@@ -265,6 +266,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     app.get("/admin", signedIn(adminPage, "admin"));
     app.get("/report", signedIn(reportPage));
     app.get("/operator", signedIn(operatorPage, "operator"));
+    app.get("/busy", signedIn(busyPage));
+    app.get("/admin/usage", signedIn(usagePage, "admin"));
 
     // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).
     app.get("*", async (c, next) => {

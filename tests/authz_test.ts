@@ -552,6 +552,17 @@ const TABLE: Record<string, Case[]> = {
     cell: { path: "/api/admin/stats" },
   }],
 
+  "GET /api/busy": [{ name: "busy hours", expect: signedIn(200), cell: { path: "/api/busy" } }],
+  "GET /api/admin/usage": [
+    { name: "usage by machine", expect: adminOnly(200), cell: { path: "/api/admin/usage" } },
+    {
+      name: "usage of too long a period",
+      expect: adminOnly(400),
+      codes: { admin: "invalid_body" },
+      cell: { path: "/api/admin/usage?days=99" },
+    },
+  ],
+
   "GET /api/push/config": [{
     name: "config",
     expect: signedIn(200),
@@ -582,6 +593,23 @@ const TABLE: Record<string, Case[]> = {
       return { path: `/api/push/devices/${id}` };
     },
   }],
+  "POST /api/push/report": [{
+    name: "a click on the resident's own notification (nobody else's)",
+    expect: { ...ownerOnly, other: 404, admin: 404 },
+    cell: async (k, p) => {
+      const id = unique("note-");
+      await k.ctx.store.addToInbox(p.resident.user.id, k.home, {
+        id,
+        kind: "test",
+        title: "T",
+        body: "B",
+        url: "/inbox",
+        tag: "test",
+        createdAt: Date.now(),
+      });
+      return { path: "/api/push/report", body: { id, event: "click" } };
+    },
+  }],
   "POST /api/push/test": [{
     name: "test push",
     expect: signedIn(200),
@@ -606,6 +634,26 @@ const TABLE: Record<string, Case[]> = {
     name: "change",
     expect: signedIn(200),
     cell: { path: "/api/preferences", body: { endingSoonMinutes: 5 } },
+  }],
+  // The email fallback: this server has no SMTP_URL, so changes are refused with a
+  // translated 422 (tests/email_test.ts runs them against a real SMTP peer).
+  "GET /api/email": [{ name: "read", expect: signedIn(200), cell: { path: "/api/email" } }],
+  "PUT /api/email": [{
+    name: "no SMTP",
+    expect: signedIn(422),
+    codes: { resident: "email_not_configured" },
+    cell: { path: "/api/email", body: { address: "ann@example.org" } },
+  }],
+  "PATCH /api/email": [{
+    name: "no SMTP",
+    expect: signedIn(422),
+    cell: { path: "/api/email", body: { enabled: false } },
+  }],
+  "DELETE /api/email": [{ name: "no SMTP", expect: signedIn(422), cell: { path: "/api/email" } }],
+  "POST /api/email/verify": [{
+    name: "no SMTP",
+    expect: signedIn(422),
+    cell: { path: "/api/email/verify", body: { token: "x".repeat(43) } },
   }],
   "GET /api/waitlist": [{ name: "list", expect: signedIn(200), cell: { path: "/api/waitlist" } }],
   "POST /api/waitlist": [{
@@ -655,6 +703,12 @@ const TABLE: Record<string, Case[]> = {
     name: "admin page",
     expect: { ...page, resident: 403, other: 403 },
     cell: { path: "/admin" },
+  }],
+  "GET /busy": [{ name: "busy hours page", expect: page, cell: { path: "/busy" } }],
+  "GET /admin/usage": [{
+    name: "usage page",
+    expect: { ...page, resident: 403, other: 403 },
+    cell: { path: "/admin/usage" },
   }],
   "GET /operator": [{
     name: "operator console",

@@ -17,7 +17,7 @@ import { generateVapidKeys } from "../lib/push/webpush_sender.ts";
 import type { InboxItem } from "../lib/types.ts";
 import { runServerProcess, type ServerProcess } from "./support/harness.ts";
 import { startWebPushTesting, type TestSubscription } from "./support/push_service.ts";
-import { sleep, TEST_VAPID_SUBJECT } from "./support/notify_kit.ts";
+import { decodePush, sleep, TEST_VAPID_SUBJECT } from "./support/notify_kit.ts";
 
 const RESIDENTS = 200;
 const CONCURRENCY = 8;
@@ -146,7 +146,7 @@ async function crashMidBurst(queues: "auto" | "off"): Promise<void> {
     let repeated = 0;
     const payloads = await Promise.all(users.map((u) => push.notifications(u.sub.clientHash)));
     users.forEach((u, i) => {
-      const ids: string[] = payloads[i].map((p) => JSON.parse(p).id);
+      const ids: string[] = payloads[i].map((p) => decodePush(p).id);
       const done = ids.filter((id) => id.startsWith("use.done:"));
       assert.ok(done.every((id) => id === `use.done:${u.useId}`), `only its own: ${done}`);
       if (done.length === 0) lost++;

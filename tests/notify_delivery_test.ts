@@ -14,6 +14,7 @@ import { due } from "../lib/notify/plan.ts";
 import {
   act,
   addWebPushDevice,
+  decodePush,
   devices,
   type Json,
   machineOf,
@@ -77,7 +78,7 @@ Deno.test("push retry: a Retry-After longer than the backoff is honoured", async
   const gap = second.receivedAt - first.receivedAt;
   assert.ok(gap >= 2900, `retried ${gap} ms later: Retry-After (3 s) wins over the 2 s backoff`);
   assert.ok(gap < 5000, `but not much later (${gap} ms)`);
-  assert.equal(JSON.parse(await keys.decrypt(second.body)).kind, "use.done");
+  assert.equal(decodePush(await keys.decrypt(second.body)).kind, "use.done");
   await waitForStat(srv, "pushed", 1);
 });
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { admin, resident, waitFor } from "./support/harness.ts";
 import { fakeFcmAppOptions, startFakeFcm } from "./support/fake_fcm.ts";
+import { parsePushData } from "../lib/sw_logic.ts";
 import {
   act,
   devices,
@@ -61,14 +62,27 @@ Deno.test("fcm: an FCM device receives use.done via firebase-admin; an UNREGISTE
   assert.equal(m.webpush.headers.Urgency, "high");
   assert.equal(m.webpush.headers.TTL, "3600");
   assert.equal(m.webpush.headers.Topic, `m-${wa.id}`);
+  // The declarative Web Push message in FCM's string form (lib/push/declarative.ts).
   const data = m.webpush.data;
-  assert.equal(data.kind, "use.done");
-  assert.equal(data.id, `use.done:${sa.useId}`);
-  assert.equal(data.title, `${wa.name} 완료!`);
-  assert.equal(data.tag, `m-${wa.id}`);
-  assert.equal(data.url, `/?m=${wa.id}`);
-  assert.equal(data.silent, "false");
   for (const v of Object.values(data)) assert.equal(typeof v, "string", "FCM data are strings");
+  assert.equal(data.web_push, "8030");
+  assert.equal(data.mutable, "true", "use.done has action buttons");
+  assert.equal(data.app_badge, "1", "one unread notification");
+  const n = JSON.parse(data.notification);
+  assert.equal(n.data.kind, "use.done");
+  assert.equal(n.data.id, `use.done:${sa.useId}`);
+  assert.equal(n.data.machineId, wa.id);
+  assert.equal(n.data.ch, "fcm");
+  assert.equal(n.title, `${wa.name} 완료!`);
+  assert.equal(n.tag, `m-${wa.id}`);
+  assert.equal(n.navigate, `/?m=${wa.id}`);
+  assert.equal(n.silent, false);
+  assert.equal(n.lang, "ko");
+  // The service worker reads it as it reads a Web Push message.
+  const shown = parsePushData({ data, from: "1", fcmMessageId: "x" })!;
+  assert.equal(shown.machineId, wa.id);
+  assert.equal(shown.ch, "fcm");
+  assert.equal(shown.badge, 1);
   assert.equal(m.android.priority, "high");
   assert.equal(m.android.collapse_key ?? m.android.collapseKey, `m-${wa.id}`);
 

@@ -14,6 +14,7 @@ import {
   act,
   addWebPushDevice,
   assertPushCountStays,
+  decodePush,
   devices,
   inbox,
   type Json,
@@ -143,8 +144,8 @@ Deno.test("web push: a 503 with Retry-After is retried, then delivered; the devi
     second.receivedAt - first.receivedAt >= 1000,
     `Retry-After: 1 honoured (gap ${second.receivedAt - first.receivedAt} ms)`,
   );
-  const p1 = JSON.parse(await keys.decrypt(first.body));
-  const p2 = JSON.parse(await keys.decrypt(second.body));
+  const p1 = decodePush(await keys.decrypt(first.body));
+  const p2 = decodePush(await keys.decrypt(second.body));
   assert.equal(p2.kind, "use.done");
   assert.equal(p2.id, `use.done:${started.useId}`);
   assert.equal(p1.id, p2.id, "the retry carries the same notification");
@@ -200,7 +201,7 @@ Deno.test("web push: TTL, Urgency, Topic, Content-Encoding and VAPID headers for
   assert.equal(v.claims.aud, capture.origin, "aud is the push service's origin");
   assert.equal(v.claims.sub, TEST_VAPID_SUBJECT);
   assert.ok(v.claims.exp > Date.now() / 1000 && v.claims.exp <= Date.now() / 1000 + 86_400);
-  const sp = JSON.parse(await keys.decrypt(soon.body));
+  const sp = decodePush(await keys.decrypt(soon.body));
   assert.equal(sp.kind, "use.ending_soon");
   assert.equal(sp.tag, `m-${w.id}`, "payload tag = Topic (collapse)");
   assert.equal(sp.id, `use.ending_soon:${started.useId}:${started.gen}`);
@@ -216,7 +217,7 @@ Deno.test("web push: TTL, Urgency, Topic, Content-Encoding and VAPID headers for
   assert.equal(fixed.headers["topic"], `m-${d.id}`);
   assert.equal(fixed.headers["content-encoding"], "aes128gcm");
   assert.equal(parseVapid(fixed.headers["authorization"]).k, vapid);
-  const fp = JSON.parse(await keys.decrypt(fixed.body));
+  const fp = decodePush(await keys.decrypt(fixed.body));
   assert.equal(fp.kind, "machine.repaired");
   assert.equal(fp.tag, `m-${d.id}`);
   assert.equal(fp.url, `/?m=${d.id}`);

@@ -15,6 +15,7 @@ import {
   act,
   addWebPushDevice,
   assertApiError,
+  decodePush,
   type Json,
   machines,
   ok,
@@ -222,7 +223,7 @@ Deno.test("waitlist: an admin's override tells the offer's holder, who keeps the
   // An admin may still take an offered machine (override); the holder is told again.
   const withdrawn = async () =>
     (await push.notifications(sub.clientHash)).filter((s) =>
-      JSON.parse(s).kind === "waitlist.withdrawn"
+      decodePush(s).kind === "waitlist.withdrawn"
     ).length;
   assert.equal(await withdrawn(), 1);
   const held = ok(await adm.post(`/api/machines/${d1.id}/hold`)).machine;

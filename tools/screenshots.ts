@@ -19,9 +19,10 @@ import type { Page } from "playwright-core";
 import config from "../fresh.config.ts";
 import { buildAssets } from "../lib/build.ts";
 import { newId } from "../lib/ids.ts";
-import { K } from "../lib/keys.ts";
+import { K, statScope } from "../lib/keys.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
 import { startAppServer } from "../tests/support/browser.ts";
+import { seedHistory } from "../tests/support/usage_kit.ts";
 import { admin, Client, resident } from "../tests/support/harness.ts";
 import type { TestServer } from "../tests/support/harness.ts";
 import { chromium } from "playwright-core";
@@ -71,6 +72,17 @@ export const SHOTS: Shot[] = [
     },
   },
   { name: "operator", as: "admin", lang: "ko", path: "/operator" },
+  { name: "busy", as: "alice", lang: "ko", path: "/busy" },
+  { name: "busy-dark", as: "alice", lang: "en", path: "/busy", colorScheme: "dark" },
+  { name: "admin-usage", as: "admin", lang: "ko", path: "/admin/usage" },
+  {
+    name: "admin-usage-wide",
+    as: "admin",
+    lang: "ko",
+    path: "/admin/usage",
+    width: 1280,
+    fullPage: true,
+  },
 ];
 
 const MIN = 60_000;
@@ -101,7 +113,8 @@ async function ok(p: Promise<{ status: number; json: unknown }>, what: string): 
  * Start a server and seed the demo building: washer 1 is Alice's with 28
  * minutes left, washer 2 is Bob's and done 12 minutes ago, washer 3 is held
  * by Bob, washer 4 is out of order, dryer 1 is free, dryer 2 is Bob's with
- * 44 minutes left; Alice's inbox has a few notifications, some read. The
+ * 44 minutes left; Alice's inbox has a few notifications, some read; four
+ * weeks of usage history (busy hours) and delivery counters. The
  * operator runs two more buildings: 해오름관 with two laundry rooms, where
  * Dana lives, and 은행나무 아파트.
  */
@@ -176,6 +189,16 @@ export async function seedDemo(): Promise<Demo> {
     await store.addToInbox(alice.user.id, bid, { id: newId(10), ...item });
   }
   demo.machines = await store.listMachines(bid);
+  // Four weeks of use for the busy-hours pages, and the delivery counters they had.
+  const history = await seedHistory(store.kv, bid, demo.machines, { seed: 11 });
+  await store.countDelivery([statScope(bid)], {
+    recipients: history.records.length + history.nudges.length,
+    inApp: Math.round(history.records.length * 0.3),
+    pushed: Math.round(history.records.length * 0.7) + history.nudges.length,
+    held: 9,
+    failed: 4,
+    pruned: 1,
+  });
 
   // More buildings for the operator: one with two laundry rooms (Dana's), one plain.
   const made = await adm.post("/api/operator/buildings", {

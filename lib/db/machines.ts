@@ -24,6 +24,8 @@ import { boardScope, K, userScope } from "../keys.ts";
 import { consume, type DueEntry } from "../outbox.ts";
 import { due, type DueJob, planMachineChange, repairedSpec } from "../notify/plan.ts";
 import { StoreError } from "../store_error.ts";
+import { usageWrites } from "../usage.ts";
+import { usageOps } from "../usage_store.ts";
 import type { Building, Machine, MachineKind, Preferences } from "../types.ts";
 import { BuildingStore } from "./buildings.ts";
 import { lapseOps, leaveOps, type WaitRef } from "./waitlist_ops.ts";
@@ -322,6 +324,7 @@ export abstract class MachineStore extends BuildingStore {
     else op.check({ key, versionstamp: null });
     if (m) op.set(key, m);
     else op.delete(key);
+    usageOps(op, bid, usageWrites(before, m, now), now); // busy hours: a use that ended
     const lead = known.lead ?? await this.leadMinutes(m?.ownerId);
     // A lapsed offer counts against its holder's place in line, in this commit.
     for (const d of [...drafts]) {

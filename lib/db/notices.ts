@@ -8,6 +8,7 @@ import { settle } from "../lifecycle.ts";
 import { K } from "../keys.ts";
 import { due as dueNow, type NotificationSpec } from "../notify/plan.ts";
 import { StoreError } from "../store_error.ts";
+import { nudgeOp } from "../usage_store.ts";
 import type { DeliveryStats, Machine, Notice } from "../types.ts";
 import { InboxStore } from "./inbox.ts";
 import { type PushAlarmRecord, STAT_FIELDS } from "./records.ts";
@@ -43,6 +44,7 @@ export abstract class NoticeStore extends InboxStore {
         expireIn: 24 * 3600_000,
       });
       this.addDue(op, [dueNow({ t: "notify", userId: m.ownerId!, b: bid, n: spec(m) }, now)], now);
+      nudgeOp(op, bid, machineId, senderId, now); // busy hours: nudges per machine
       return await tryCommit(op) ? { refusal: null } : null;
     }).then((r) => r.refusal);
   }

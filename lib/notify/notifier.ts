@@ -25,9 +25,12 @@ import type { Hub } from "../realtime.ts";
 import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "../types.ts";
 import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
+import type { EmailChannel } from "../mail/channel.ts";
 import { type DueJob, type Job, jobId, type NotificationSpec } from "./plan.ts";
 import { deviceAfter, outcomeOf } from "./health.ts";
 import { collapseTag, defaultPreferences, pushOptions, route } from "./policy.ts";
+import { declarativeMessage, toFcmData } from "../push/declarative.ts";
+import { countChannel } from "./delivery_stats.ts";
 
 /** What a test push reports: its inbox id and each device's outcome. */
 export interface TestPushReport {
@@ -170,6 +173,8 @@ function count(op: Deno.AtomicOperation, scopes: string[], delta: Counts): void 
 /** Sends notifications; one per process. */
 export class Notifier {
   #fcm: Promise<FcmSender | null> | null = null;
+  /** The email fallback (lib/mail/), when `SMTP_URL` is set: owed where pushes are. */
+  email: EmailChannel | null = null;
   /** Alarm hook (defaults to console.error): our push setup is wrong. */
   onAlarm: (msg: string) => void = (msg) => console.error(`ALARM push: ${msg}`);
 
@@ -252,6 +257,7 @@ export class Notifier {
           pushJobs(userId, b, n.id, devices, decision.silent, now, n.expiresAt),
           now,
         );
+        await this.email?.owe(op, userId, b, n, devices, now);
       }
       return await tryCommit(op) ? true : await this.#goneOrRetry(entry);
     }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
@@ -289,6 +295,7 @@ export class Notifier {
         silent = again.silent;
       }
       this.store.addDue(op, pushJobs(userId, job.b, id, devices, silent, now), now);
+      await this.email?.owe(op, userId, job.b, item.value, devices, now);
       return await this.#done(op, entry);
     });
   }
@@ -299,10 +306,13 @@ export class Notifier {
    */
   async push(entry: DueEntry, job: Extract<Job, { t: "push" }>): Promise<void> {
     const { userId, id, deviceId } = job;
-    const [sent, deviceE, itemE] = await this.store.kv.getMany<[SentMark, Device, InboxItem]>([
+    const [sent, deviceE, itemE, prefsE] = await this.store.kv.getMany<
+      [SentMark, Device, InboxItem, Preferences]
+    >([
       K.sent(id, userId, deviceId),
       K.device(userId, deviceId),
       K.inboxItem(userId, id),
+      K.prefs(userId),
     ]);
     const device = deviceE.value;
     const item = itemE.value;
@@ -315,13 +325,17 @@ export class Notifier {
       ...(job.b ? [statScope(job.b)] : []),
       ...(item.noticeId ? [item.noticeId] : []),
     ];
-    const result = await this.sendTo(device, item, job.silent, job.expiresAt);
+    const result = await this.sendTo(device, item, job.silent, job.expiresAt, {
+      b: job.b,
+      lang: (prefsE.value ?? defaultPreferences()).lang,
+      unread: await this.store.unreadCount(userId),
+    });
     const now = Date.now();
     // The device's health goes in the same commit, checked against the device
     // read before the send (nothing to write for a success on a healthy device).
     const health = result.status === "gone" ? null : deviceAfter(device, outcomeOf(result), now);
     const alarm = result.status === "alarm" ? this.alarm(device, result, now) : null;
-    const op = this.#outcome(entry, job, result, scopes, alarm, now);
+    const op = this.#outcome(entry, job, result, scopes, alarm, now, device.kind);
     if (health) op.check(deviceE).set(deviceE.key, health);
     if (await tryCommit(op)) return;
     // Our lease was taken over (we were slower than the lease): nothing more.
@@ -329,11 +343,17 @@ export class Notifier {
     if ((await this.store.kv.get(entry.key)).versionstamp !== entry.versionstamp) return;
     // The device changed meanwhile (re-registered): the outcome alone, then
     // the health on the device as it is now.
-    if (!(await tryCommit(this.#outcome(entry, job, result, scopes, alarm, now)))) return;
+    if (!(await tryCommit(this.#outcome(entry, job, result, scopes, alarm, now, device.kind)))) {
+      return;
+    }
     await this.store.recordDeviceResult(userId, deviceId, outcomeOf(result));
   }
 
-  /** The commit of a push's outcome: ledger, counters, and prune, retry or alarm. */
+  /**
+   * The commit of a push's outcome: ledger, counters (the totals and the
+   * channel's `sent` on the first attempt, then `delivered`, `failed` or
+   * `pruned`, see lib/notify/delivery_stats.ts), and prune, retry or alarm.
+   */
   #outcome(
     entry: DueEntry,
     job: Extract<Job, { t: "push" }>,
@@ -341,9 +361,20 @@ export class Notifier {
     scopes: string[],
     alarm: PushAlarmRecord | null,
     now: number,
+    channel: Device["kind"],
   ): Deno.AtomicOperation {
     const { userId, id, deviceId } = job;
     const op = this.store.kv.atomic();
+    const final = result.status !== "retry" || job.attempt >= MAX_PUSH_ATTEMPTS;
+    if (job.attempt === 1) countChannel(op, scopes, channel, "sent", now);
+    if (final) {
+      const outcome = result.status === "ok"
+        ? "delivered"
+        : result.status === "gone"
+        ? "pruned"
+        : "failed";
+      countChannel(op, scopes, channel, outcome, now);
+    }
     const mark = (outcome: string) =>
       op.set(K.sent(id, userId, deviceId), { status: "sent", at: now, outcome } as SentMark, {
         expireIn: 7 * 86_400_000,
@@ -402,17 +433,31 @@ export class Notifier {
     };
   }
 
-  /** Send an inbox item to one device now (no ledger: callers keep their own). */
+  /**
+   * Send an inbox item to one device now (no ledger: callers keep their own),
+   * as a declarative Web Push message (lib/push/declarative.ts): in the
+   * recipient's language `ctx.lang`, with the app badge `ctx.unread` (read
+   * from the store when not given) and building `ctx.b`.
+   */
   async sendTo(
     device: Device,
     item: InboxItem,
     silent: boolean,
     expiresAt?: number,
+    ctx: { b?: string; lang?: Lang; unread?: number } = {},
   ): Promise<SendResult> {
-    const payload = payloadOf(item, silent);
+    const lang = ctx.lang ?? (await this.preferences(device.userId)).lang;
+    const unread = ctx.unread ?? await this.store.unreadCount(device.userId);
+    const message = declarativeMessage(item, {
+      silent,
+      lang,
+      unread,
+      b: ctx.b,
+      channel: device.kind,
+    });
     const opts = pushOptions(item.kind, item.tag, Date.now(), expiresAt, item.critical);
     try {
-      const json = JSON.stringify(payload);
+      const json = JSON.stringify(message);
       if (device.kind === "webpush") {
         if (!device.endpoint || !device.keys) {
           return { status: "rejected", detail: "device has no subscription" };
@@ -426,7 +471,10 @@ export class Notifier {
       const fcm = await this.fcm();
       if (!fcm) return { status: "alarm", detail: "FCM device but FCM is not configured" };
       if (!device.token) return { status: "rejected", detail: "device has no token" };
-      return await fcm.send(device.token, payload, { ...opts, link: payload.url });
+      return await fcm.send(device.token, toFcmData(message), {
+        ...opts,
+        link: this.config.publicUrl ? this.config.publicUrl + message.notification.navigate : "",
+      });
     } catch (err) {
       return { status: "retry", retryAfterMs: 5_000, detail: String(err) };
     }

@@ -64,6 +64,8 @@ export type Job =
   | { t: "held"; userId: string; b?: string; id: string; silent: boolean }
   /** Events of a log up to `upTo` have aged out: delete them (and trim an inbox). */
   | { t: "trim"; scope: string; upTo: number }
+  /** Email one inbox item to a user whose devices cannot take it (leased; lib/mail/channel.ts). */
+  | { t: "email"; userId: string; b?: string; id: string; attempt: number }
   /** Has a machine's sensor gone silent? (`lib/db/sensors.ts`; one record per sensor at a time) */
   | { t: "sensor"; b: string; machineId: string };
 
@@ -95,6 +97,8 @@ export function jobId(job: Job): string {
       return `trim:${job.scope}:${job.upTo}`;
     case "sensor":
       return `sensor:${job.b}:${job.machineId}`;
+    case "email":
+      return `email:${job.id}:${job.userId}`;
   }
 }
 

@@ -96,6 +96,11 @@ export class NotificationService {
       case "sensor":
         await this.store.sensorCheck(entry, job.b, job.machineId);
         return;
+      case "email":
+        if (this.notifier.email) return await this.notifier.email.send(entry, job);
+        // SMTP_URL was removed since it was owed: nothing can send it.
+        await tryCommit(consume(this.store.kv.atomic(), entry));
+        return;
       case "trim":
         await this.store.trimLog(job.scope, job.upTo);
         await tryCommit(consume(this.store.kv.atomic(), entry));

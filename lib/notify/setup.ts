@@ -90,10 +90,20 @@ export async function setupNotifications(
     ? () => FcmSender.create({ serviceAccount: config.firebaseServiceAccount, ...opts.fcm })
     : null;
   const notifier = new Notifier(store, ctx.hub, config, webpush, fcmFactory);
+  if (config.smtpUrl) {
+    // nodemailer is loaded only where email is configured.
+    const { setupEmail } = await import("../mail/setup.ts");
+    const mail = setupEmail(store, config);
+    notifier.email = mail.channel;
+    ctx.emailAccounts = mail.accounts;
+    ctx.onClose.push(() => Promise.resolve(mail.transport.close()));
+  }
   const service = new NotificationService(store, notifier, config);
   const worker = new DueWorker(store.kv, {
     instance: ctx.hub.instance,
     handle: (entry, w) => service.handle(entry, w),
+    // Outside effects: a push and an email are leased while they are sent.
+    leased: (job) => job.t === "push" || job.t === "email",
     leaseMs: Math.max(config.pushLeaseMs, config.pushTimeoutMs * 2),
     concurrency: config.pushConcurrency,
   });

@@ -8,6 +8,10 @@
  *
  * Messages are FCM *data* messages for the web: the payload's fields travel as
  * strings in `webpush.data`, and our service worker shows the notification.
+ * The notifier sends the declarative Web Push message in its string form
+ * (`toFcmData` in lib/push/declarative.ts: `web_push`, `notification` as
+ * JSON, `mutable`, `app_badge`); the flat {@link PushPayload} of earlier
+ * releases is still accepted.
  *
  * @example
  * ```ts
@@ -48,6 +52,9 @@ export interface FcmSenderOptions {
   /** `retryAfterMs` when a retryable error names none (default 10 000 ms). */
   defaultRetryAfterMs?: number;
 }
+
+/** What one FCM message carries: a flat payload, or a string map sent as is. */
+export type FcmPayload = PushPayload | Record<string, string>;
 
 /** Transport options for one FCM message. */
 export type FcmSendOptions = PushOptions & {
@@ -147,7 +154,7 @@ export function mapFcmError(
  * @param payload The notification payload.
  * @returns A string map for `webpush.data`.
  */
-export function payloadToData(payload: PushPayload): Record<string, string> {
+export function payloadToData(payload: FcmPayload): Record<string, string> {
   const data: Record<string, string> = {};
   for (const [key, value] of Object.entries(payload)) {
     if (value === undefined || value === null) continue;
@@ -170,7 +177,7 @@ export function payloadToData(payload: PushPayload): Record<string, string> {
  */
 export async function buildFcmMessage(
   token: string,
-  payload: PushPayload,
+  payload: FcmPayload,
   opts: FcmSendOptions,
 ): Promise<Message> {
   const ttl = Math.min(MAX_TTL_SECONDS, Math.max(0, Math.floor(opts.ttlSeconds || 0)));
@@ -305,7 +312,7 @@ export class FcmSender {
    * @param opts TTL, urgency, topic and click link.
    * @returns The outcome (see {@link mapFcmError}); never throws.
    */
-  async send(token: string, payload: PushPayload, opts: FcmSendOptions): Promise<SendResult> {
+  async send(token: string, payload: FcmPayload, opts: FcmSendOptions): Promise<SendResult> {
     if (this.#closed) return { status: "alarm", detail: "FCM sender is closed" };
     if (typeof token !== "string" || token === "") {
       return { status: "rejected", detail: "device has no FCM token" };

@@ -8,6 +8,7 @@ import { currentBuilding } from "../../lib/middleware/building.ts";
 import { statScope } from "../../lib/keys.ts";
 import { z } from "zod";
 import type { AppContext } from "../../lib/context.ts";
+import { channelTotals, dailySeries } from "../../lib/notify/delivery_stats.ts";
 import { type AppEnv, body, HttpError, requireAdmin } from "../../lib/http.ts";
 
 /** Body of POST /api/admin/announcements. */
@@ -68,7 +69,11 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/announcements", async (c) => {
     const notices = await ctx.store.listNotices(currentBuilding(c));
     const withStats = await Promise.all(
-      notices.map(async (n) => ({ ...n, stats: await ctx.store.getStats(n.id) })),
+      notices.map(async (n) => ({
+        ...n,
+        stats: await ctx.store.getStats(n.id),
+        channels: await channelTotals(ctx.store.kv, n.id),
+      })),
     );
     return c.json({ notices: withStats });
   });
@@ -76,7 +81,11 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/announcements/:id", async (c) => {
     const n = await ctx.store.getNotice(currentBuilding(c), noticeIdParam(c.req.param("id")));
     if (!n) throw new HttpError(404, "not_found", "No such notice.");
-    return c.json({ notice: n, stats: await ctx.store.getStats(n.id) });
+    return c.json({
+      notice: n,
+      stats: await ctx.store.getStats(n.id),
+      channels: await channelTotals(ctx.store.kv, n.id),
+    });
   });
 
   app.delete("/announcements/:id", async (c) => {
@@ -95,12 +104,17 @@ export function noticeRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.json({ notice: cancelled });
   });
 
-  app.get("/stats", async (c) =>
-    c.json({
-      overall: await ctx.store.getStats(statScope(currentBuilding(c))),
+  app.get("/stats", async (c) => {
+    const scope = statScope(currentBuilding(c));
+    const [overall, pushAlarm, channels, days] = await Promise.all([
+      ctx.store.getStats(scope),
       // Our push setup is wrong (a push service refused our credentials).
-      pushAlarm: await ctx.store.pushAlarm(),
-    }));
+      ctx.store.pushAlarm(),
+      channelTotals(ctx.store.kv, scope),
+      dailySeries(ctx.store.kv, scope),
+    ]);
+    return c.json({ overall, pushAlarm, channels, days });
+  });
 
   return app;
 }

@@ -1,5 +1,6 @@
 /**
- * `/api/push/*`: VAPID/Firebase config, the device registry, test sends.
+ * `/api/push/*`: VAPID/Firebase config, the device registry, test sends, and
+ * the service worker's click/action report.
  * @module
  */
 import { currentBuilding } from "../../lib/middleware/building.ts";
@@ -10,6 +11,8 @@ import { type AppEnv, body, HttpError, requireUser } from "../../lib/http.ts";
 import { publicDevice } from "../../lib/notify/health.ts";
 import { isAllowedEndpoint } from "../../lib/push/endpoint_policy.ts";
 import { base64UrlToBytes } from "../../lib/base64url.ts";
+import { statScope } from "../../lib/keys.ts";
+import { recordInteraction } from "../../lib/notify/delivery_stats.ts";
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, "must be base64url").max(200);
 
@@ -37,6 +40,18 @@ export const DeviceBody = z.discriminatedUnion("kind", [
     label: z.string().trim().max(60).optional(),
   }).strict(),
 ]);
+
+/** Body of POST /api/push/report (the service worker's click and action report). */
+export const ReportBody = z.object({
+  id: z.string().min(1).max(200),
+  event: z.enum(["click", "action"]),
+  action: z.enum(["extend", "collect", "hold"]).optional(),
+  deviceId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional(),
+  channel: z.enum(["webpush", "fcm"]).default("webpush"),
+}).strict().refine((b) => (b.event === "action") === (b.action !== undefined), {
+  message: 'action: required with event "action", absent with "click"',
+  path: ["action"],
+});
 
 /** Most devices one user may register. */
 export const MAX_DEVICES = 20;
@@ -143,6 +158,29 @@ export function pushRoutes(ctx: AppContext): Hono<AppEnv> {
         detail: "detail" in d.result ? d.result.detail : undefined,
       })),
     });
+  });
+
+  // The service worker reports a click on a notification, or an action
+  // button, once per (notification, device, event): counted for the
+  // delivery report, and the notification counts as read (the badge).
+  app.post("/report", async (c) => {
+    const u = requireUser(c);
+    const b = await body(c, ReportBody);
+    const bid = currentBuilding(c);
+    const item = await ctx.store.getInboxItem(u.id, b.id);
+    if (!item) throw new HttpError(404, "not_found", "No such notification.");
+    const counted = await recordInteraction(ctx.store.kv, {
+      id: b.id,
+      userId: u.id,
+      deviceId: b.deviceId ?? "-",
+      channel: b.channel,
+      action: b.event === "action" ? b.action! : null,
+    }, ["all", statScope(bid), ...(item.noticeId ? [item.noticeId] : [])]);
+    if (!item.readAt) {
+      await ctx.store.markRead(u.id, bid, [item.id]);
+      ctx.hub.poll(bid);
+    }
+    return c.json({ counted, unread: await ctx.store.unreadCount(u.id) });
   });
 
   return app;

@@ -15,6 +15,8 @@ import AdminResidents from "../../islands/AdminResidents.tsx";
 import AdminInvites from "../../islands/AdminInvites.tsx";
 import AdminNotices from "../../islands/AdminNotices.tsx";
 import NoticeComposer, { audienceOf } from "../../islands/NoticeComposer.tsx";
+import { DeliveryChart } from "../../components/DeliveryChart.tsx";
+import { channelTotals, dailySeries } from "../../lib/notify/delivery_stats.ts";
 
 /** The admin page. */
 export const adminPage: PageFn = async (c, ctx) => {
@@ -22,21 +24,38 @@ export const adminPage: PageFn = async (c, ctx) => {
   const user = c.get("user")!;
   const { store } = ctx;
   const bid = currentBuilding(c);
-  const [machines, cursor, users, invites, notices, overall, alarm, reports, sensors] =
-    await Promise
-      .all([
-        store.listMachines(bid),
-        store.currentCursor(user.id, bid),
-        store.listUsers(bid),
-        store.listInvites(bid),
-        store.listNotices(bid),
-        store.getStats(statScope(bid)),
-        store.pushAlarm(),
-        store.listReports(bid),
-        store.listSensors(bid),
-      ]);
+  const [
+    machines,
+    cursor,
+    users,
+    invites,
+    notices,
+    overall,
+    alarm,
+    reports,
+    sensors,
+    days,
+    channels,
+  ] = await Promise
+    .all([
+      store.listMachines(bid),
+      store.currentCursor(user.id, bid),
+      store.listUsers(bid),
+      store.listInvites(bid),
+      store.listNotices(bid),
+      store.getStats(statScope(bid)),
+      store.pushAlarm(),
+      store.listReports(bid),
+      store.listSensors(bid),
+      dailySeries(store.kv, statScope(bid)),
+      channelTotals(store.kv, statScope(bid)),
+    ]);
   const noticeRows = await Promise.all(
-    notices.map(async (n) => ({ ...n, stats: await store.getStats(n.id) })),
+    notices.map(async (n) => ({
+      ...n,
+      stats: await store.getStats(n.id),
+      channels: await channelTotals(store.kv, n.id),
+    })),
   );
   const audience = audienceOf(users);
   const serverTime = Date.now();
@@ -64,6 +83,7 @@ export const adminPage: PageFn = async (c, ctx) => {
         )}
         <nav class="admin-jump" aria-label={t(lang, "admin.jump")}>
           {sections.map(([id, label]) => <a key={id} href={`#${id}`}>{label}</a>)}
+          <a href="/admin/usage">{t(lang, "busy.admin.title")}</a>
         </nav>
         <AdminMachines
           lang={lang}
@@ -95,6 +115,7 @@ export const adminPage: PageFn = async (c, ctx) => {
             audience={audience}
           />
           <AdminNotices lang={lang} notices={noticeRows} overall={overall} machines={machines} />
+          <DeliveryChart lang={lang} days={days} channels={channels} />
         </section>
       </div>
     ),

@@ -118,9 +118,19 @@ browserTest("e2e board: two laundry rooms, counts per room, the pinned room firs
       demoMachineName("dryer", 1),
     ]);
     assert.deepEqual(await names(ROOM_2), ["세탁기 3", "건조기 2"]);
-    // No dryer free anywhere: the watch button is offered once, not once per room.
-    assert.equal(await page.locator('[data-watch="dryer"]').count(), 1);
-    assert.equal(await page.locator('[data-watch="washer"]').count(), 0);
+    // No dryer free anywhere: each room offers its own dryer queue; room 1's washers are free:
+    // no washer queue there.
+    for (const room of [ROOM_1, ROOM_2]) {
+      assert.equal(
+        await page.locator(`[data-room="${room}"] [data-queue-btn="dryer"]`).count(),
+        1,
+        room,
+      );
+    }
+    assert.equal(
+      await page.locator(`[data-room="${ROOM_1}"] [data-queue-btn="washer"]`).count(),
+      0,
+    );
     // Unique ids (aria-labelledby stays right).
     const dupes = await page.evaluate(() => {
       const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
@@ -155,8 +165,11 @@ browserTest("e2e board: two laundry rooms, counts per room, the pinned room firs
       ROOM_2,
     );
     assert.deepEqual(await roomOrder(page), [ROOM_2, ROOM_1]);
-    // The watch button now sits in the first room shown.
-    assert.equal(await page.locator(`[data-room="${ROOM_2}"] [data-watch="dryer"]`).count(), 1);
+    // The first room shown has its own dryer queue button.
+    assert.equal(
+      await page.locator(`[data-room="${ROOM_2}"] [data-queue-btn="dryer"]`).count(),
+      1,
+    );
     const wide = await page.evaluate(() =>
       document.documentElement.scrollWidth - document.documentElement.clientWidth
     );

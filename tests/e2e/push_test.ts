@@ -268,10 +268,11 @@ browserTest("e2e bell: subscribe, register, re-send on open, test push, logout",
       `[data-test-results] [data-result="ok"][data-device="${deviceId}"]`,
     );
     const got = await service.waitForNotifications(sub.clientHash, 1);
-    const received = JSON.parse(got[0]) as PushPayload;
-    assert.equal(received.kind, "test");
-    assert.equal(received.title, t("ko", "n.test.title"));
-    assert.equal(received.url, "/settings");
+    const received = JSON.parse(got[0]);
+    assert.equal(received.web_push, 8030, "a declarative Web Push message");
+    assert.equal(received.notification.data.kind, "test");
+    assert.equal(received.notification.title, t("ko", "n.test.title"));
+    assert.equal(received.notification.navigate, "/settings");
     await page2.close();
 
     // Logout from the bell's panel: the server deletes this device.

@@ -12,6 +12,8 @@ import { features } from "../../app.ts";
 import type { NotifySetupOptions } from "../../lib/notify/setup.ts";
 import { type ApiResponse, Client, startTestServer, type TestServer } from "./harness.ts";
 import type { TestSubscription, WebPushTestingService } from "./push_service.ts";
+import { parsePushData } from "../../lib/sw_logic.ts";
+import { readDeclarative } from "../../lib/push/declarative.ts";
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;
@@ -90,9 +92,23 @@ export async function addWebPushDevice(
   return { deviceId, sub };
 }
 
-/** Decrypted payloads received at web-push-testing for a subscription, parsed. */
+/**
+ * A received push's plaintext as the tests read it: the declarative message
+ * (asserted to be one) as the service worker reads it (`parsePushData`:
+ * `{id, kind, title, body, tag, url, silent, critical, ts, machineId?, b?,
+ * badge?, ch, lang}`), with the message itself under `message`.
+ */
+export function decodePush(raw: string): Json {
+  const message = readDeclarative(raw);
+  assert.ok(message, `a declarative Web Push message: ${raw}`);
+  const p = parsePushData(message);
+  assert.ok(p, `readable: ${raw}`);
+  return { ...p, message };
+}
+
+/** Decrypted payloads received at web-push-testing for a subscription, decoded. */
 export async function payloads(push: WebPushTestingService, clientHash: string): Promise<Json[]> {
-  return (await push.notifications(clientHash)).map((s) => JSON.parse(s));
+  return (await push.notifications(clientHash)).map(decodePush);
 }
 
 /**
@@ -108,7 +124,7 @@ export async function waitForPayload(
   const deadline = Date.now() + timeoutMs;
   while (true) {
     const raw = await push.notifications(clientHash);
-    const all = raw.map((s) => JSON.parse(s));
+    const all = raw.map(decodePush);
     const i = all.findIndex(pred);
     if (i >= 0) return { payload: all[i], all, raw: raw[i] };
     if (Date.now() > deadline) {
@@ -127,7 +143,7 @@ export async function waitForCount(
   count: number,
   timeoutMs = 8000,
 ): Promise<Json[]> {
-  return (await push.waitForNotifications(clientHash, count, timeoutMs)).map((s) => JSON.parse(s));
+  return (await push.waitForNotifications(clientHash, count, timeoutMs)).map(decodePush);
 }
 
 /**
