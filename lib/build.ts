@@ -474,9 +474,9 @@ export function messagePart(key: string): "" | (typeof MESSAGE_PARTS)[number] | 
   if (prefix === "inbox" && key !== "inbox.title") return "-inbox";
   // The bell's iPhone/iPad guidance: pages load it for Apple user agents only.
   if (prefix === "ios") return "-ios";
-  // Busy hours are server-rendered SVG pages (routes/pages/busy.tsx) and mail is composed
-  // on the server: no script reads them.
-  if (["n", "push", "offline", "notfound", "busy", "mail"].includes(prefix)) return null;
+  // Busy hours and the QR label sheet are server-rendered pages (routes/pages/busy.tsx,
+  // routes/pages/qr.tsx) and mail is composed on the server: no script reads them.
+  if (["n", "push", "offline", "notfound", "busy", "mail", "qr"].includes(prefix)) return null;
   return "";
 }
 

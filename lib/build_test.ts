@@ -220,6 +220,7 @@ Deno.test("messagePart: each kind of page loads its own texts; notification text
   assert.equal(messagePart("err.duplicate_name"), "-admin");
   assert.equal(messagePart("err.not_cancellable"), "-admin");
   assert.equal(messagePart("err.bad_host"), null);
+  assert.equal(messagePart("qr.hint"), null, "the QR label sheet is server-rendered");
   assert.equal(messagePart("err.not_owner"), "", "the board meets it");
   assert.equal(messagePart("settings.title"), "", "the bell links to Settings on every page");
   assert.equal(messagePart("admin.add"), "-admin");

@@ -26,6 +26,7 @@ import { settingsPage } from "./pages/settings.tsx";
 import { adminPage } from "./pages/admin.tsx";
 import { operatorPage } from "./pages/operator.tsx";
 import { busyPage, usagePage } from "./pages/busy.tsx";
+import { qrPage } from "./pages/qr.tsx";
 import type { User } from "../lib/types.ts";
 
 /** What a page module returns: the title key, nav item and body. */
@@ -268,6 +269,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     app.get("/operator", signedIn(operatorPage, "operator"));
     app.get("/busy", signedIn(busyPage));
     app.get("/admin/usage", signedIn(usagePage, "admin"));
+    app.get("/admin/qr", signedIn(qrPage, "admin"));
 
     // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).
     app.get("*", async (c, next) => {

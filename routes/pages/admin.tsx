@@ -84,6 +84,7 @@ export const adminPage: PageFn = async (c, ctx) => {
         <nav class="admin-jump" aria-label={t(lang, "admin.jump")}>
           {sections.map(([id, label]) => <a key={id} href={`#${id}`}>{label}</a>)}
           <a href="/admin/usage">{t(lang, "busy.admin.title")}</a>
+          <a href="/admin/qr">{t(lang, "qr.title")}</a>
         </nav>
         <AdminMachines
           lang={lang}
