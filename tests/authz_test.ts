@@ -710,6 +710,11 @@ const TABLE: Record<string, Case[]> = {
     expect: { ...page, resident: 403, other: 403 },
     cell: { path: "/admin/usage" },
   }],
+  "GET /admin/qr": [{
+    name: "QR label sheet",
+    expect: { ...page, resident: 403, other: 403 },
+    cell: { path: "/admin/qr" },
+  }],
   "GET /operator": [{
     name: "operator console",
     expect: { ...page, resident: 403, other: 403 },
