@@ -5,8 +5,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { fitPayload, MAX_PAYLOAD_BYTES } from "../lib/notify/notifier.ts";
-import type { PushPayload } from "../lib/types.ts";
+import {
+  type DeclarativeMessage,
+  declarativeMessage,
+  fitMessage,
+  MAX_MESSAGE_BYTES,
+} from "../lib/push/declarative.ts";
+import type { InboxItem } from "../lib/types.ts";
 import { admin, Client, resident } from "./support/harness.ts";
 import { startWebPushTesting, type TestSubscription } from "./support/push_service.ts";
 import {
@@ -200,23 +205,28 @@ Deno.test("payload: a 1000-character notice body still gives under 3 KB of plain
   await waitForStat(srv, "pushed", 3);
 });
 
-Deno.test("payload: fitPayload leaves small payloads alone and cuts long text at code point boundaries", () => {
-  const base: PushPayload = {
+Deno.test("payload: fitMessage leaves small messages alone and cuts long text at code point boundaries", () => {
+  const base = declarativeMessage({
     id: "notice:x",
     kind: "notice",
     title: "Title",
     body: "short",
     tag: "n-x",
     url: "/inbox?n=x",
-    silent: false,
-    ts: 1,
-  };
-  assert.equal(fitPayload(base), base, "unchanged when it fits");
-  const size = (p: PushPayload) => new TextEncoder().encode(JSON.stringify(p)).length;
+    createdAt: 1,
+  } as InboxItem, { silent: false, lang: "ko", channel: "webpush" });
+  assert.equal(fitMessage(base), base, "unchanged when it fits");
+  const size = (p: DeclarativeMessage) => new TextEncoder().encode(JSON.stringify(p)).length;
+  const withText = (title: string, body: string): DeclarativeMessage => ({
+    ...base,
+    notification: { ...base.notification, title, body },
+  });
   for (const unit of ["a", "세", "🧺", "\u0001"]) {
-    const p = fitPayload({ ...base, body: unit.repeat(5000) });
-    assert.ok(size(p) <= MAX_PAYLOAD_BYTES, `${JSON.stringify(unit)}: ${size(p)}`);
-    assert.ok(size(p) > MAX_PAYLOAD_BYTES - 16, "uses the budget, not much less");
+    const msg = fitMessage(withText("Title", unit.repeat(5000)));
+    const p = msg.notification;
+    const bytes = size(msg);
+    assert.ok(bytes <= MAX_MESSAGE_BYTES, `${JSON.stringify(unit)}: ${bytes}`);
+    assert.ok(bytes > MAX_MESSAGE_BYTES - 16, "uses the budget, not much less");
     assert.ok(p.body.endsWith("…"));
     const kept = p.body.slice(0, -1);
     assert.ok(unit.repeat(5000).startsWith(kept));
@@ -224,9 +234,9 @@ Deno.test("payload: fitPayload leaves small payloads alone and cuts long text at
     assert.equal(p.title, "Title", "the title is kept while the body can give way");
   }
   // Title and body both huge: both are cut, and it still fits.
-  const both = fitPayload({ ...base, title: "제".repeat(3000), body: "목".repeat(3000) });
-  assert.ok(size(both) <= MAX_PAYLOAD_BYTES);
-  assert.ok(both.title.length > 0);
+  const both = fitMessage(withText("제".repeat(3000), "목".repeat(3000)));
+  assert.ok(size(both) <= MAX_MESSAGE_BYTES);
+  assert.ok(both.notification.title.length > 0);
 });
 
 /** Wait until a notice is sent and pushed to `pushed` devices; its detail and statistics. */

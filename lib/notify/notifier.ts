@@ -22,7 +22,7 @@ import { type Lang, type MessageKey, t } from "../i18n.ts";
 import { K, statScope } from "../keys.ts";
 import { consume, type DueEntry, reschedule } from "../outbox.ts";
 import type { Hub } from "../realtime.ts";
-import type { Device, InboxItem, Preferences, PushPayload, SendResult } from "../types.ts";
+import type { Device, InboxItem, Preferences, SendResult } from "../types.ts";
 import type { FcmSender } from "../push/fcm_sender.ts";
 import type { WebPushSender } from "../push/webpush_sender.ts";
 import type { EmailChannel } from "../mail/channel.ts";
@@ -44,33 +44,6 @@ export interface DeviceOutcome {
   kind: Device["kind"];
   label: string;
   result: SendResult | { status: "skipped" | "pending"; detail: string };
-}
-
-/** Most UTF-8 bytes of a push payload's JSON (SPEC: under 3 KB of plaintext). */
-export const MAX_PAYLOAD_BYTES = 3000;
-
-/**
- * The payload, with its body (then title) cut short with "…" so its JSON
- * fits in {@link MAX_PAYLOAD_BYTES}. The inbox keeps the full text.
- */
-export function fitPayload(p: PushPayload, max = MAX_PAYLOAD_BYTES): PushPayload {
-  const enc = new TextEncoder();
-  const fits = (x: PushPayload) => enc.encode(JSON.stringify(x)).length <= max;
-  let out = p;
-  for (const field of ["body", "title"] as const) {
-    if (fits(out)) return out;
-    const chars = Array.from(out[field]); // code points: never split a pair
-    const cut = (n: number) => ({ ...out, [field]: n > 0 ? chars.slice(0, n).join("") + "…" : "" });
-    let lo = 0; // longest prefix known to fit (0 = empty)
-    let hi = chars.length - 1;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (fits(cut(mid))) lo = mid;
-      else hi = mid - 1;
-    }
-    out = cut(lo);
-  }
-  return out;
 }
 
 /** Attempts per device before a retryable failure counts as failed. */
@@ -113,21 +86,6 @@ export function inboxItem(n: NotificationSpec, lang: Lang, now: number): InboxIt
     critical: n.critical,
     createdAt: now,
   };
-}
-
-/** The push payload of an inbox item. */
-export function payloadOf(item: InboxItem, silent: boolean): PushPayload {
-  return fitPayload({
-    id: item.id,
-    kind: item.kind,
-    title: item.title,
-    body: item.body,
-    tag: item.tag,
-    url: item.url,
-    silent,
-    critical: item.critical,
-    ts: item.createdAt,
-  });
 }
 
 /** The due records that push an item to each of a user's devices. */

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import {
-  fitPayload,
   inboxItem,
   MAX_PUSH_ATTEMPTS,
   MAX_RETRY_DELAY_MS,
-  payloadOf,
   renderText,
   retryDelayMs,
 } from "./notifier.ts";
+import { declarativeMessage, fitMessage } from "../push/declarative.ts";
 import { machineSpec } from "./plan.ts";
 import type { Machine } from "../types.ts";
 
@@ -60,7 +59,7 @@ Deno.test("renderText: catalogue keys in the recipient's language; @params are c
   assert.match(renderText(spec, "en").title + renderText(spec, "en").body, /건조기 1/);
 });
 
-Deno.test("inboxItem and payloadOf: the tag collapses by machine; the payload fits", () => {
+Deno.test("inboxItem and its push message: the tag collapses by machine; the message fits", () => {
   const spec = machineSpec(m, "use.done:u", "use.done", "n.done.title", "n.done.body");
   const item = inboxItem({ ...spec, critical: true }, "en", 123);
   assert.equal(item.id, "use.done:u");
@@ -68,11 +67,15 @@ Deno.test("inboxItem and payloadOf: the tag collapses by machine; the payload fi
   assert.equal(item.createdAt, 123);
   assert.equal(item.url, "/?m=d1");
   assert.equal(item.critical, true);
-  const p = payloadOf({ ...item, body: "가".repeat(5000) }, true);
-  assert.equal(p.silent, true);
-  assert.equal(p.ts, 123);
+  const p = declarativeMessage({ ...item, body: "가".repeat(5000) }, {
+    silent: true,
+    lang: "en",
+    channel: "webpush",
+  });
+  assert.equal(p.notification.silent, true);
+  assert.equal(p.notification.data.ts, 123);
   assert.ok(new TextEncoder().encode(JSON.stringify(p)).length <= 3000);
-  assert.ok(p.body.endsWith("…"));
-  const small = fitPayload({ ...p, body: "short" });
-  assert.equal(small.body, "short");
+  assert.ok(p.notification.body.endsWith("…"));
+  const small = fitMessage({ ...p, notification: { ...p.notification, body: "short" } });
+  assert.equal(small.notification.body, "short");
 });
