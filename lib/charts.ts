@@ -28,6 +28,32 @@ export interface HeatmapProps {
   highlight?: { column: number; row: number };
 }
 
+/**
+ * The `<svg>` of a chart of `kind`: named by its title and described by its
+ * desc (ids from `p.id`), then `kids`.
+ */
+function chartSvg(
+  kind: string,
+  p: { id: string; title: string; desc: string },
+  width: number,
+  height: number,
+  kids: ComponentChild[],
+): VNode {
+  return h("svg", {
+    class: `chart ${kind}`,
+    role: "img",
+    "aria-labelledby": `${p.id}-title ${p.id}-desc`,
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    id: p.id,
+  }, [
+    h("title", { id: `${p.id}-title` }, p.title),
+    h("desc", { id: `${p.id}-desc` }, p.desc),
+    ...kids,
+  ]);
+}
+
 /** Geometry of the heatmap, in SVG units (≈ CSS px at natural size). */
 export const HEATMAP = { labelW: 46, headH: 22, cellW: 38, cellH: 15, gap: 2 } as const;
 
@@ -36,10 +62,7 @@ export function heatmapSvg(p: HeatmapProps): VNode {
   const { labelW, headH, cellW, cellH, gap } = HEATMAP;
   const width = labelW + p.columns.length * cellW;
   const height = headH + p.rows.length * cellH;
-  const kids: ComponentChild[] = [
-    h("title", { id: `${p.id}-title` }, p.title),
-    h("desc", { id: `${p.id}-desc` }, p.desc),
-  ];
+  const kids: ComponentChild[] = [];
   p.columns.forEach((label, c) =>
     kids.push(
       h("text", {
@@ -86,15 +109,7 @@ export function heatmapSvg(p: HeatmapProps): VNode {
       "data-now": "",
     }));
   }
-  return h("svg", {
-    class: "chart heatmap",
-    role: "img",
-    "aria-labelledby": `${p.id}-title ${p.id}-desc`,
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    id: p.id,
-  }, kids);
+  return chartSvg("heatmap", p, width, height, kids);
 }
 
 /** One bar of {@link barsSvg}. */
@@ -134,10 +149,7 @@ export function barsSvg(p: BarsProps): VNode {
   const { width, rowH, barH } = BARS;
   const max = p.max ?? Math.max(0, ...p.bars.map((b) => b.value));
   const height = Math.max(1, p.bars.length) * rowH + 4;
-  const kids: ComponentChild[] = [
-    h("title", { id: `${p.id}-title` }, p.title),
-    h("desc", { id: `${p.id}-desc` }, p.desc),
-  ];
+  const kids: ComponentChild[] = [];
   p.bars.forEach((b, i) => {
     const y = i * rowH;
     const share = max > 0 && Number.isFinite(b.value) ? Math.max(0, Math.min(1, b.value / max)) : 0;
@@ -156,13 +168,5 @@ export function barsSvg(p: BarsProps): VNode {
       }),
     );
   });
-  return h("svg", {
-    class: "chart bars",
-    role: "img",
-    "aria-labelledby": `${p.id}-title ${p.id}-desc`,
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    id: p.id,
-  }, kids);
+  return chartSvg("bars", p, width, height, kids);
 }
