@@ -23,6 +23,7 @@ import { NOTIFICATION_KINDS, type NotificationKind, type PushPayload } from "./t
 import {
   actionsFor,
   EXTEND_MINUTES,
+  jsonObject,
   type PushActionName,
   readDeclarative,
 } from "./push/declarative.ts";
@@ -127,16 +128,8 @@ export function parsePushData(raw: unknown, origin?: string): ShownPayload | nul
       ...(n.lang === "ko" || n.lang === "en" ? { lang: n.lang } : {}),
     };
   }
-  let v: unknown = raw;
-  if (typeof v === "string") {
-    try {
-      v = JSON.parse(v);
-    } catch {
-      return null;
-    }
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
-  let o = v as Record<string, unknown>;
+  let o = jsonObject(raw);
+  if (!o) return null;
   if (typeof o.title !== "string" && typeof o.data === "object" && o.data !== null) {
     o = o.data as Record<string, unknown>;
   }

@@ -203,13 +203,8 @@ export function toFcmData(m: DeclarativeMessage): Record<string, string> {
   };
 }
 
-/**
- * Reads a declarative message back from what a push carries: the message
- * itself, its JSON text, or the FCM form ({@link toFcmData}, possibly inside
- * the FCM web SDK's `{data: {...}}` envelope). Null when it is not one.
- */
-export function readDeclarative(raw: unknown): DeclarativeMessage | null {
-  let v = raw;
+/** A plain object, or the object a JSON text holds; null for anything else. */
+export function jsonObject(v: unknown): Record<string, unknown> | null {
   if (typeof v === "string") {
     try {
       v = JSON.parse(v);
@@ -217,25 +212,37 @@ export function readDeclarative(raw: unknown): DeclarativeMessage | null {
       return null;
     }
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
-  let o = v as Record<string, unknown>;
-  if (o.web_push === undefined && typeof o.data === "object" && o.data !== null) {
-    o = o.data as Record<string, unknown>;
-  }
-  if (Number(o.web_push) !== WEB_PUSH_MAGIC) return null;
-  let n: unknown = o.notification;
-  if (typeof n === "string") {
-    try {
-      n = JSON.parse(n);
-    } catch {
-      return null;
-    }
-  }
-  if (typeof n !== "object" || n === null || Array.isArray(n)) return null;
+  return typeof v === "object" && v !== null && !Array.isArray(v)
+    ? v as Record<string, unknown>
+    : null;
+}
+
+/**
+ * The object a push carries (see {@link jsonObject}), unwrapped from the FCM
+ * web SDK's `{data: {...}}` envelope when `field` is not on it but `data` is.
+ */
+export function pushObject(raw: unknown, field: string): Record<string, unknown> | null {
+  const o = jsonObject(raw);
+  if (!o) return null;
+  return o[field] === undefined && typeof o.data === "object" && o.data !== null
+    ? o.data as Record<string, unknown>
+    : o;
+}
+
+/**
+ * Reads a declarative message back from what a push carries: the message
+ * itself, its JSON text, or the FCM form ({@link toFcmData}, possibly inside
+ * the FCM web SDK's `{data: {...}}` envelope). Null when it is not one.
+ */
+export function readDeclarative(raw: unknown): DeclarativeMessage | null {
+  const o = pushObject(raw, "web_push");
+  if (!o || Number(o.web_push) !== WEB_PUSH_MAGIC) return null;
+  const n = jsonObject(o.notification);
+  if (!n) return null;
   const badge = o.app_badge === undefined ? undefined : Number(o.app_badge);
   return {
     web_push: WEB_PUSH_MAGIC,
-    notification: n as DeclarativeNotification,
+    notification: n as unknown as DeclarativeNotification,
     ...(badge !== undefined && Number.isFinite(badge) ? { app_badge: badge } : {}),
     ...(o.mutable === true || o.mutable === "true" ? { mutable: true } : {}),
   };
