@@ -58,6 +58,16 @@ let attempt = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let silenceTimer: ReturnType<typeof setTimeout> | undefined;
 let started = false;
+// A logout in progress (client/push.ts) navigates to /login itself; the socket
+// it closes must not start a second navigation that aborts the first.
+let leaving = false;
+addEventListener("ll:logout", () => (leaving = true));
+
+/** Off to the login page (the session ended), unless a logout is already going there. */
+function toLogin(): void {
+  status.value = "offline";
+  if (!leaving) location.assign("/login");
+}
 
 const SNAPSHOT_KEY = "ll.board";
 
@@ -179,11 +189,7 @@ function connect(): void {
     stale.value = true;
     // Signed out (4401: a logout, here or elsewhere, or a disabled account):
     // the server said so; go to the login page.
-    if (ev.code === 4401) {
-      status.value = "offline";
-      location.assign("/login");
-      return;
-    }
+    if (ev.code === 4401) return toLogin();
     // Told to stop (4008: too many messages): wait a while before trying again.
     if (ev.code === 4008) {
       timer = setTimeout(connect, 60_000);
@@ -206,8 +212,7 @@ async function checkSession(): Promise<boolean> {
   try {
     const res = await fetch("/api/me", { credentials: "same-origin" });
     if (res.status === 401) {
-      status.value = "offline";
-      location.assign("/login");
+      toLogin();
       return false;
     }
   } catch { /* offline: keep trying */ }

@@ -287,6 +287,7 @@ export async function resyncPush(force = false): Promise<PushState> {
  * and forgets the signed-in user's cached pages and board snapshot.
  */
 export async function logout(): Promise<void> {
+  dispatchEvent(new Event("ll:logout"));
   const id = storage()?.getItem(DEVICE_KEY);
   await api("POST", "/api/auth/logout", id ? { deviceId: id } : {}).catch(() => {});
   setEnabled(null);

@@ -23,6 +23,7 @@ import {
   launchBrowser,
   signIn,
   startAppServer,
+  waitForShown,
 } from "../support/browser.ts";
 import { admin, type Client, resident, waitFor } from "../support/harness.ts";
 import { act, type Json, machineOf, ok } from "../support/notify_kit.ts";
@@ -146,14 +147,14 @@ browserTest(
       await push(message);
 
       const tag = `m-${m.id}`;
-      const [n] = (await waitFor(
-        async () => {
-          const list = (await shownInWorker(sw)).filter((x) => x.tag === tag);
+      const [n] = await waitForShown(
+        () => shownInWorker(sw),
+        (l) => {
+          const list = l.filter((x) => x.tag === tag);
           return list.length ? list : null;
         },
-        15_000,
         "the notification",
-      ))!;
+      );
       assert.equal(n.title, `${m.name} 5분 남았어요`);
       assert.equal(n.lang, "ko");
       assert.deepEqual(n.actions.map((a: Json) => [a.action, a.title]), [
@@ -167,12 +168,9 @@ browserTest(
 
       // "+10분", delivered twice at once: one extension, one follow-up, one report.
       assert.equal(await clickInWorker(sw, tag, "extend", 2), 2);
-      const followUp = await waitFor(
-        async () => {
-          const list = (await shownInWorker(sw)).filter((x) => x.tag === tag);
-          return list.find((x) => x.title === t("ko", "push.done.extend", { n: 10 })) ?? null;
-        },
-        15_000,
+      const followUp = await waitForShown(
+        () => shownInWorker(sw),
+        (l) => l.find((x) => x.tag === tag && x.title === t("ko", "push.done.extend", { n: 10 })),
         "the follow-up notification",
       );
       assert.equal(followUp.body, n.title);
@@ -250,14 +248,14 @@ browserTest("e2e push actions: 잡기 on a free machine holds it for the residen
       machineId: d.id,
     });
     await push(message);
-    const [n] = (await waitFor(
-      async () => {
-        const list = (await shownInWorker(sw)).filter((x) => x.tag === "free");
+    const [n] = await waitForShown(
+      () => shownInWorker(sw),
+      (l) => {
+        const list = l.filter((x) => x.tag === "free");
         return list.length ? list : null;
       },
-      15_000,
       "the notification",
-    ))!;
+    );
     assert.deepEqual(n.actions.map((a: Json) => [a.action, a.title]), [[
       "hold",
       "잡기 (출발해요)",
@@ -272,12 +270,9 @@ browserTest("e2e push actions: 잡기 on a free machine holds it for the residen
       "held",
     );
     assert.equal(held.ownerId, bob.user.id);
-    await waitFor(
-      async () => {
-        const list = (await shownInWorker(sw)).filter((x) => x.tag === "free");
-        return list.find((x) => x.title === t("ko", "push.done.hold")) ?? null;
-      },
-      15_000,
+    await waitForShown(
+      () => shownInWorker(sw),
+      (l) => l.find((x) => x.tag === "free" && x.title === t("ko", "push.done.hold")),
       "the follow-up notification",
     );
     // The inbox page keeps the app badge: the item is read, so it shows 0 unread.

@@ -23,6 +23,7 @@ import {
   launchBrowser,
   signIn,
   startAppServer,
+  waitForShown,
 } from "../support/browser.ts";
 import { startWebPushTesting, type TestSubscription } from "../support/push_service.ts";
 import { resident, waitFor } from "../support/harness.ts";
@@ -146,10 +147,7 @@ browserTest("e2e push: the service worker shows pushes delivered through CDP", a
       ts: Date.now(),
     };
     await push(JSON.stringify(payload));
-    const [n] = await found(async () => {
-      const list = await shown(page);
-      return list.length ? list : null;
-    }, "notification");
+    const [n] = await waitForShown(() => shown(page), (l) => l.length ? l : null, "notification");
     assert.equal(n.title, payload.title);
     assert.equal(n.body, payload.body);
     assert.equal(n.tag, "m-w1");
@@ -160,11 +158,7 @@ browserTest("e2e push: the service worker shows pushes delivered through CDP", a
 
     // 2. The same tag again replaces it (collapsing "5 min left" into "done").
     await push(JSON.stringify({ ...payload, id: "use.done:x:2", title: "다시" }));
-    await waitFor(
-      async () => (await shown(page)).some((x) => x.title === "다시"),
-      15_000,
-      "replace",
-    );
+    await waitForShown(() => shown(page), (l) => l.some((x) => x.title === "다시"), "replace");
     assert.equal((await shown(page)).filter((x) => x.tag === "m-w1").length, 1);
 
     // 3. An FCM data message: every field a string, critical notice.
@@ -183,8 +177,9 @@ browserTest("e2e push: the service worker shows pushes delivered through CDP", a
       from: "1234",
       fcmMessageId: "m1",
     }));
-    const fcm = await found(
-      async () => (await shown(page)).find((x) => x.tag === "n-n1"),
+    const fcm = await waitForShown(
+      () => shown(page),
+      (l) => l.find((x) => x.tag === "n-n1"),
       "FCM notification",
     );
     assert.equal(fcm.title, "단수 안내");
@@ -193,8 +188,9 @@ browserTest("e2e push: the service worker shows pushes delivered through CDP", a
 
     // 4. A malformed push still shows something (iOS would revoke permission otherwise).
     await push("this is not json");
-    const generic = await found(
-      async () => (await shown(page)).find((x) => x.tag === "generic"),
+    const generic = await waitForShown(
+      () => shown(page),
+      (l) => l.find((x) => x.tag === "generic"),
       "generic notification",
     );
     assert.ok(

@@ -157,3 +157,28 @@ export function collectErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/**
+ * Wait until `read` (a `getNotifications()` in the page or the worker) finds
+ * what `pick` looks for, reading gently: first after a pause, then every
+ * 400 ms. Chromium's `getNotifications()` synchronises its notification
+ * database with the notifications on display and deletes what it does not
+ * find there, so reading every 10 ms while the worker's `showNotification`
+ * is still being displayed made Chromium forget a notification our worker
+ * showed (measured: 1 run in 4–6 of the push tests failed; none in 14 once
+ * reads waited).
+ */
+export async function waitForShown<T, R>(
+  read: () => Promise<T[]>,
+  pick: (shown: T[]) => R | null | undefined,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<R> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    await new Promise((r) => setTimeout(r, 400));
+    const got = pick(await read());
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+}
