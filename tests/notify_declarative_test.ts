@@ -255,3 +255,34 @@ Deno.test("actions: the worker's request applies +10 min once; a second delivery
   assert.equal(c1.status, 409);
   assert.equal(c1.json.error.code, "invalid_state");
 });
+
+Deno.test("app badge: every push carries the unread count with itself, the same on each device; reading resets it", async () => {
+  await using push = await startWebPushTesting();
+  await using srv = await startNotifyServer({ PUSH_ENDPOINT_ALLOW: push.origin });
+  const a = await resident(srv.url, "alice");
+  const phone = await addWebPushDevice(a, push);
+  const laptop = await addWebPushDevice(a, push);
+  const m = await machineOf(a, "washer");
+  const bid = a.user.buildingId;
+  /** Owe notification `n` now and return the badge each device's push carried. */
+  const deliver = async (n: number) => {
+    const now = Date.now();
+    const op = srv.ctx.store.kv.atomic();
+    const s = { ...spec("use.done", m.id), id: `use.done:badge${n}` };
+    srv.ctx.store.addDue(op, [due({ t: "notify", userId: a.user.id, b: bid, n: s }, now)], now);
+    assert.ok((await op.commit()).ok);
+    const badges = [];
+    for (const { sub } of [phone, laptop]) {
+      const got = await waitForCount(push, sub.clientHash, n, 15_000);
+      const mine = got.find((p: Json) => p.message.notification.data.id === s.id);
+      assert.ok(mine, `push ${n} on each device`);
+      badges.push(mine.message.app_badge);
+    }
+    return badges;
+  };
+  assert.deepEqual(await deliver(1), [1, 1]);
+  assert.deepEqual(await deliver(2), [2, 2]);
+  assert.deepEqual(await deliver(3), [3, 3]);
+  ok(await a.post("/api/notifications/read", {}));
+  assert.deepEqual(await deliver(4), [1, 1], "read items no longer count");
+});

@@ -96,7 +96,8 @@ function pushJobs(
   devices: Device[],
   silent: boolean,
   at: number,
-  expiresAt?: number,
+  expiresAt: number | undefined,
+  unread: number,
 ): DueJob[] {
   return devices.map((d) => {
     const job: Job = {
@@ -108,6 +109,7 @@ function pushJobs(
       silent,
       attempt: 1,
       expiresAt,
+      unread,
     };
     return { at, id: jobId(job), job };
   });
@@ -210,9 +212,11 @@ export class Notifier {
         this.store.addDue(op, [{ at: decision.holdUntil, id: jobId(held), job: held }], now);
         count(op, scopes, { held: 1 });
       } else {
+        // The badge counts this item too (it is not in the inbox read above).
+        const unread = devices.length ? await this.store.unreadCount(userId) + 1 : 0;
         this.store.addDue(
           op,
-          pushJobs(userId, b, n.id, devices, decision.silent, now, n.expiresAt),
+          pushJobs(userId, b, n.id, devices, decision.silent, now, n.expiresAt, unread),
           now,
         );
         await this.email?.owe(op, userId, b, n, devices, now);
@@ -252,7 +256,12 @@ export class Notifier {
         }
         silent = again.silent;
       }
-      this.store.addDue(op, pushJobs(userId, job.b, id, devices, silent, now), now);
+      const unread = devices.length ? await this.store.unreadCount(userId) : 0;
+      this.store.addDue(
+        op,
+        pushJobs(userId, job.b, id, devices, silent, now, undefined, unread),
+        now,
+      );
       await this.email?.owe(op, userId, job.b, item.value, devices, now);
       return await this.#done(op, entry);
     });
@@ -286,7 +295,7 @@ export class Notifier {
     const result = await this.sendTo(device, item, job.silent, job.expiresAt, {
       b: job.b,
       lang: (prefsE.value ?? defaultPreferences()).lang,
-      unread: await this.store.unreadCount(userId),
+      unread: job.unread ?? await this.store.unreadCount(userId),
     });
     const now = Date.now();
     // The device's health goes in the same commit, checked against the device

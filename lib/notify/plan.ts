@@ -57,6 +57,12 @@ export type Job =
     silent: boolean;
     attempt: number;
     expiresAt?: number;
+    /**
+     * The user's unread count when the push was owed (the app badge it
+     * carries), counted once per notification rather than once per device;
+     * absent in older records, which count at send time.
+     */
+    unread?: number;
   }
   /** An in-app-only delivery no open page confirmed: push it after all. */
   | { t: "ack_check"; userId: string; b?: string; id: string }
