@@ -89,6 +89,12 @@ export function reschedule(
     .set(K.dueWake(), { at, t: Date.now() });
 }
 
+/**
+ * Most leased records claimed in one commit: each claim is a check, and a
+ * portable atomic operation (KV Connect / denokv) allows at most 10 checks.
+ */
+export const CLAIM_GROUP = 10;
+
 /** What handles one due entry. Must be idempotent and commit with {@link consume}. */
 export type DueHandler = (entry: DueEntry, worker: DueWorker) => Promise<void>;
 
@@ -234,10 +240,21 @@ export class DueWorker {
         )
       ) batch.push(e);
       if (!batch.length) return;
-      for (const entry of batch) {
+      const group = Math.max(1, Math.min(CLAIM_GROUP, this.#opts.concurrency));
+      for (let i = 0; i < batch.length;) {
         if (this.#stopped) return;
-        if (this.#opts.leased(entry.value.job)) await this.#runLeased(entry);
-        else await this.#run(entry);
+        const entry = batch[i];
+        if (!this.#opts.leased(entry.value.job)) {
+          await this.#run(entry);
+          i++;
+          continue;
+        }
+        // Consecutive leased records (a notification's pushes, one per
+        // device) are claimed together: one commit instead of one each.
+        let j = i + 1;
+        while (j < batch.length && j - i < group && this.#opts.leased(batch[j].value.job)) j++;
+        await this.#runLeased(batch.slice(i, j));
+        i = j;
       }
       // Jobs owe jobs due now (a notice's notify records): read again until
       // nothing is due.
@@ -258,13 +275,50 @@ export class DueWorker {
     }
   }
 
-  async #runLeased(entry: DueEntry): Promise<void> {
-    while (this.#inflight.size >= this.#opts.concurrency) await Promise.race(this.#inflight);
-    const leased = await this.claim(entry);
-    if (!leased) return;
-    const work = this.#run(leased);
-    this.#inflight.add(work);
-    work.finally(() => this.#inflight.delete(work));
+  async #runLeased(entries: DueEntry[]): Promise<void> {
+    while (this.#inflight.size + entries.length > this.#opts.concurrency) {
+      await Promise.race(this.#inflight);
+    }
+    for (const leased of await this.claimAll(entries)) {
+      const work = this.#run(leased);
+      this.#inflight.add(work);
+      work.finally(() => this.#inflight.delete(work));
+    }
+  }
+
+  /**
+   * Claim several records in one commit (each checked, as {@link claim}
+   * does it; at most {@link CLAIM_GROUP}, within a portable atomic's 10
+   * checks). When that commit fails (one of them was claimed or changed
+   * elsewhere), each is claimed on its own. Returns the leased ones.
+   */
+  async claimAll(entries: DueEntry[], now = Date.now()): Promise<DueEntry[]> {
+    if (entries.length > CLAIM_GROUP) throw new RangeError(`at most ${CLAIM_GROUP} per claim`);
+    if (entries.length === 1) {
+      const one = await this.claim(entries[0], now);
+      return one ? [one] : [];
+    }
+    const until = now + this.#opts.leaseMs;
+    const lease = { by: this.#opts.instance, until };
+    const op = this.#kv.atomic();
+    const next = entries.map((entry) => {
+      const value: DueRecord = { ...entry.value, lease };
+      const key = K.due(until, entry.key[2] as string);
+      consume(op, entry).set(key, value);
+      return { key, value };
+    });
+    let res: Deno.KvCommitResult | Deno.KvCommitError | null;
+    try {
+      res = await op.commit();
+    } catch {
+      res = null;
+    }
+    if (res?.ok) {
+      const versionstamp = res.versionstamp;
+      return next.map((e) => ({ ...e, versionstamp }));
+    }
+    const one = await Promise.all(entries.map((e) => this.claim(e, now)));
+    return one.filter((e): e is DueEntry => e !== null);
   }
 
   /**

@@ -272,6 +272,40 @@ Deno.test("DueWorker.claim: only one of two workers gets an entry", async () => 
   assert.equal(a.instance, "a");
 });
 
+Deno.test("DueWorker.claimAll: a group in one commit; where another worker got one first, each on its own", async () => {
+  await using t = await tempKv();
+  const op = t.kv.atomic();
+  addDue(op, ["d1", "d2", "d3", "d4"].map((d) => due(push(d), 0)), { queue: false, now: 0 });
+  await op.commit();
+  const all = await entries(t.kv);
+  const a = new DueWorker(t.kv, { instance: "a", handle: async () => {}, leaseMs: 1000 });
+  const b = new DueWorker(t.kv, { instance: "b", handle: async () => {}, leaseMs: 1000 });
+  // b takes d2 first; a's group of all four then falls back to one claim each.
+  const taken = await b.claim(all[1], 10_000);
+  assert.ok(taken);
+  const got = await a.claimAll(all, 10_000);
+  assert.deepEqual(got.map((e) => e.key[2]), ["push:n:u:d1", "push:n:u:d3", "push:n:u:d4"]);
+  for (const e of got) assert.deepEqual(e.value.lease, { by: "a", until: 11_000 });
+  // Every record is leased exactly once, and what claimAll returned is what KV holds.
+  const now = await entries(t.kv);
+  assert.equal(now.length, 4);
+  for (const e of got) {
+    const stored = now.find((x) => x.key[2] === e.key[2])!;
+    assert.equal(stored.versionstamp, e.versionstamp);
+  }
+  // A fresh group of three untouched records goes in one commit (one versionstamp).
+  const op2 = t.kv.atomic();
+  addDue(op2, ["e1", "e2", "e3"].map((d) => due(push(d), 0)), { queue: false, now: 0 });
+  await op2.commit();
+  const fresh = (await entries(t.kv)).filter((e) => !e.value.lease);
+  const group = await b.claimAll(fresh, 20_000);
+  assert.equal(group.length, 3);
+  assert.equal(new Set(group.map((e) => e.versionstamp)).size, 1);
+  // Claimed again with the old entries: nothing (they moved to their lease's end).
+  assert.deepEqual(await a.claimAll(fresh, 20_000), []);
+  await assert.rejects(() => a.claimAll(new Array(11).fill(fresh[0]), 0), RangeError);
+});
+
 Deno.test("addDue: nothing to add writes nothing; a queue wake only beyond a second", async () => {
   await using t = await tempKv();
   const op = t.kv.atomic();
