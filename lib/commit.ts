@@ -121,3 +121,91 @@ export async function deleteListed(kv: Deno.Kv, selector: Deno.KvListSelector): 
     deleted += await deleteKeys(kv, keys);
   }
 }
+
+/** Options of {@link CommitBatcher}. */
+export interface BatchOptions {
+  /** Checks per shared commit (default 10: KV Connect's and denokv's limit per atomic operation). */
+  maxChecks?: number;
+  /** How long the first write waits for company before its commit (default 5 ms). */
+  windowMs?: number;
+}
+
+interface Pending {
+  add: (op: Deno.AtomicOperation) => unknown;
+  resolve: (ok: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Commit independent checked writes together. Each {@link CommitBatcher.commit}
+ * adds its checks and mutations to a shared atomic operation, committed when
+ * `maxChecks` checks are waiting or `windowMs` after the first write. When
+ * the shared commit fails (a check no longer holds, or it is too large),
+ * each write is committed on its own, so one stale write never costs the
+ * others theirs. Only for writes that do not depend on each other (e.g. the
+ * outcomes of different pushes); the mutations must stay well inside 1000
+ * per write × `maxChecks`.
+ */
+export class CommitBatcher {
+  #kv: Deno.Kv;
+  #maxChecks: number;
+  #windowMs: number;
+  #pending: Pending[] = [];
+  #checks = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** A batcher over `kv`. */
+  constructor(kv: Deno.Kv, opts: BatchOptions = {}) {
+    this.#kv = kv;
+    this.#maxChecks = Math.max(1, opts.maxChecks ?? 10);
+    this.#windowMs = opts.windowMs ?? 5;
+  }
+
+  /**
+   * Add a write (`add` puts its checks and mutations on the operation it is
+   * given; it may be called twice: shared, then alone). Resolves true when
+   * the write landed, false when its own checks failed.
+   */
+  commit(add: (op: Deno.AtomicOperation) => unknown, checks = 1): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length && this.#checks + checks > this.#maxChecks) this.#flush();
+      this.#pending.push({ add, resolve, reject });
+      this.#checks += checks;
+      if (this.#checks >= this.#maxChecks) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#windowMs);
+    });
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#checks = 0;
+    if (batch.length) void this.#run(batch);
+  }
+
+  async #run(batch: Pending[]): Promise<void> {
+    if (batch.length > 1) {
+      let ok = false;
+      try {
+        const op = this.#kv.atomic();
+        for (const p of batch) p.add(op);
+        ok = await tryCommit(op);
+      } catch { /* too large or refused: each on its own below */ }
+      if (ok) {
+        for (const p of batch) p.resolve(true);
+        return;
+      }
+    }
+    await Promise.all(batch.map(async (p) => {
+      try {
+        const op = this.#kv.atomic();
+        p.add(op);
+        p.resolve(await tryCommit(op));
+      } catch (err) {
+        p.reject(err);
+      }
+    }));
+  }
+}

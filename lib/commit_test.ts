@@ -1,6 +1,13 @@
 import { storeErrorStatus } from "./http.ts";
 import assert from "node:assert/strict";
-import { deleteKeys, deleteListed, isLockedError, retryCommit, tryCommit } from "./commit.ts";
+import {
+  CommitBatcher,
+  deleteKeys,
+  deleteListed,
+  isLockedError,
+  retryCommit,
+  tryCommit,
+} from "./commit.ts";
 import { StoreError } from "./store_error.ts";
 
 Deno.test("retryCommit: retries null and locked errors, returns the first result", async () => {
@@ -77,5 +84,65 @@ Deno.test("deleteListed and deleteKeys: more than one batch, all gone, counted",
   } finally {
     kv.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CommitBatcher: ten writes in one commit; an eleventh starts the next", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const batcher = new CommitBatcher(kv, { windowMs: 1000 });
+    const keys = Array.from({ length: 11 }, (_, i) => ["k", i]);
+    const started = Date.now();
+    const oks = await Promise.all(
+      keys.slice(0, 10).map((k) =>
+        batcher.commit((op) => op.check({ key: k, versionstamp: null }).set(k, 1))
+      ),
+    );
+    assert.deepEqual(oks, Array(10).fill(true));
+    assert.ok(Date.now() - started < 900, "a full batch does not wait for the window");
+    const stamps = new Set((await kv.getMany(keys.slice(0, 10))).map((e) => e.versionstamp));
+    assert.equal(stamps.size, 1, "one atomic commit");
+    const eleventh = batcher.commit((op) => op.set(keys[10], 1));
+    assert.equal((await kv.get(keys[10])).value, null, "waits for company");
+    assert.equal(await eleventh, true);
+    assert.equal((await kv.get(keys[10])).value, 1);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("CommitBatcher: a stale check fails only its own write; the others land", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await kv.set(["stale"], 1);
+    const batcher = new CommitBatcher(kv, { windowMs: 5 });
+    const results = await Promise.all([
+      batcher.commit((op) => op.check({ key: ["a"], versionstamp: null }).set(["a"], 1)),
+      batcher.commit((op) => op.check({ key: ["stale"], versionstamp: null }).set(["b"], 1)),
+      batcher.commit((op) => op.check({ key: ["c"], versionstamp: null }).sum(["n"], 1n)),
+    ]);
+    assert.deepEqual(results, [true, false, true]);
+    const [a, b, n] = await kv.getMany([["a"], ["b"], ["n"]]);
+    assert.equal(a.value, 1);
+    assert.equal(b.value, null);
+    assert.equal((n.value as Deno.KvU64).value, 1n, "counted once, not again on its own");
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("CommitBatcher: an error of one write rejects only that write", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const batcher = new CommitBatcher(kv, { windowMs: 5 });
+    const [good, bad] = await Promise.allSettled([
+      batcher.commit((op) => op.set(["good"], 1)),
+      batcher.commit((op) => op.set(["bad"], "x".repeat(70_000))),
+    ]);
+    assert.deepEqual(good, { status: "fulfilled", value: true });
+    assert.equal(bad.status, "rejected");
+    assert.equal((await kv.get(["good"])).value, 1);
+  } finally {
+    kv.close();
   }
 });

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import { retryCommit, tryCommit } from "../commit.ts";
+import { CommitBatcher, retryCommit, tryCommit } from "../commit.ts";
 import type { PushAlarmRecord, SentMark, Store } from "../db/mod.ts";
 import { type Lang, type MessageKey, t } from "../i18n.ts";
 import { K, statScope } from "../keys.ts";
@@ -137,6 +137,8 @@ export class Notifier {
   email: EmailChannel | null = null;
   /** Alarm hook (defaults to console.error): our push setup is wrong. */
   onAlarm: (msg: string) => void = (msg) => console.error(`ALARM push: ${msg}`);
+  /** Pushes' outcome commits, several in one atomic operation (one check each: the lease). */
+  #outcomes: CommitBatcher;
 
   /** Wire the notifier to the store, hub and transports. */
   constructor(
@@ -145,7 +147,9 @@ export class Notifier {
     readonly config: Config,
     readonly webpush: WebPushSender,
     readonly fcmFactory: (() => Promise<FcmSender | null>) | null,
-  ) {}
+  ) {
+    this.#outcomes = new CommitBatcher(store.kv);
+  }
 
   /** Preferences in force for a user (stored, else defaults). */
   async preferences(userId: string): Promise<Preferences> {
@@ -302,11 +306,20 @@ export class Notifier {
     // read before the send (nothing to write for a success on a healthy device).
     const health = result.status === "gone" ? null : deviceAfter(device, outcomeOf(result), now);
     const alarm = result.status === "alarm" ? this.alarm(device, result, now) : null;
+    if (!health) {
+      // The common case (sent to a healthy device, or it is gone): one check
+      // (the lease), committed together with other pushes' outcomes. False:
+      // our lease was taken over (we were slower than it); nothing more.
+      await this.#outcomes.commit((op) =>
+        this.#outcome(entry, job, result, scopes, alarm, now, device.kind, op)
+      );
+      return;
+    }
     const op = this.#outcome(entry, job, result, scopes, alarm, now, device.kind);
-    if (health) op.check(deviceE).set(deviceE.key, health);
+    op.check(deviceE).set(deviceE.key, health);
     if (await tryCommit(op)) return;
     // Our lease was taken over (we were slower than the lease): nothing more.
-    if (!health || result.status === "gone") return;
+    if (result.status === "gone") return;
     if ((await this.store.kv.get(entry.key)).versionstamp !== entry.versionstamp) return;
     // The device changed meanwhile (re-registered): the outcome alone, then
     // the health on the device as it is now.
@@ -329,9 +342,9 @@ export class Notifier {
     alarm: PushAlarmRecord | null,
     now: number,
     channel: Device["kind"],
+    op: Deno.AtomicOperation = this.store.kv.atomic(),
   ): Deno.AtomicOperation {
     const { userId, id, deviceId } = job;
-    const op = this.store.kv.atomic();
     const final = result.status !== "retry" || job.attempt >= MAX_PUSH_ATTEMPTS;
     if (job.attempt === 1) countChannel(op, scopes, channel, "sent", now);
     if (final) {
