@@ -29,6 +29,7 @@
 import webpush from "web-push";
 import https from "node:https";
 import { WebPushSender } from "../lib/push/webpush_sender.ts";
+import { declarativeMessage } from "../lib/push/declarative.ts";
 import type { PushOptions } from "../lib/types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -64,18 +65,21 @@ async function subscriptions(n: number, origin: string) {
   }));
 }
 
-/** A realistic `use.done` payload (what the notifier sends). */
+/**
+ * A real `use.done` push (~450 B): the declarative Web Push message the
+ * notifier sends (lib/push/declarative.ts), for a machine's cycle end.
+ */
 function payload(i: number): string {
-  return JSON.stringify({
+  return JSON.stringify(declarativeMessage({
     id: `use.done:bench${i.toString(36).padStart(8, "0")}`,
     kind: "use.done",
     title: "세탁기 3 세탁이 끝났어요",
     body: "세탁물을 가져가 주세요. 다음 이웃이 기다리고 있어요.",
     tag: "m-k3j9x2b7q1",
     url: "/?m=k3j9x2b7q1",
-    silent: false,
-    ts: Date.now(),
-  });
+    machineId: "k3j9x2b7q1",
+    createdAt: Date.now(),
+  }, { silent: false, lang: "ko", unread: 1, b: "b0bench01", channel: "webpush" }));
 }
 const OPTS: PushOptions = { ttlSeconds: 3600, urgency: "high", topic: "m-k3j9x2b7q1" };
 

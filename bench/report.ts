@@ -1102,7 +1102,7 @@ export function markdown(r: Results, chartFiles: string[]): string {
     L.push("");
     L.push(
       "Messages encrypted (RFC 8291 aes128gcm) and POSTed with VAPID (RFC 8292) to a local sink that answers 201 (`bench/push_sink.mjs`, a separate Node process: its CPU is not counted). " +
-        "Each mode runs in a fresh Deno process (`bench/push_bench.ts`); CPU is `Deno.cpuUsage()` of that process (all threads, so fetch's I/O threads count), over the measured sends after 100 warm-up sends. Payload: a real `use.done` push payload (~260 B); 64 subscriptions with real P-256 keys.",
+        "Each mode runs in a fresh Deno process (`bench/push_bench.ts`); CPU is `Deno.cpuUsage()` of that process (all threads, so fetch's I/O threads count), over the measured sends after 100 warm-up sends. Payload: the declarative Web Push message the notifier sends for a `use.done` (lib/push/declarative.ts, 426 B); 64 subscriptions with real P-256 keys.",
     );
     L.push("");
     const desc: Record<string, string> = {

@@ -1,0 +1,16 @@
+const t0 = performance.now();
+const { loadConfig } = await import("./lib/config.ts");
+const t1 = performance.now();
+const { startServer } = await import("./lib/server.ts");
+const t2 = performance.now();
+const { composed } = await import("./app.ts");
+const t3 = performance.now();
+const config = loadConfig();
+const app = composed();
+const t4 = performance.now();
+const server = await startServer(config, app);
+const t5 = performance.now();
+const r = await fetch(server.url + "/api/machines"); await r.body?.cancel();
+const t6 = performance.now();
+console.log(JSON.stringify({ config: t1 - t0, server: t2 - t1, app: t3 - t2, compose: t4 - t3, start: t5 - t4, first: t6 - t5, total: t6 - t0 }));
+await server.close(); Deno.exit(0);
