@@ -179,6 +179,8 @@ export async function waitForShown<T, R>(
     await new Promise((r) => setTimeout(r, 400));
     const got = pick(await read());
     if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
   }
 }
