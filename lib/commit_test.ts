@@ -146,3 +146,25 @@ Deno.test("CommitBatcher: an error of one write rejects only that write", async 
     kv.close();
   }
 });
+
+Deno.test("CommitBatcher: a write whose checks would pass the limit sends the waiting ones first", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const batcher = new CommitBatcher(kv, { windowMs: 1000 });
+    const six = (name: string) => (op: Deno.AtomicOperation) => {
+      for (let i = 0; i < 6; i++) op.check({ key: [name, i], versionstamp: null });
+      op.set([name], 1);
+    };
+    const started = Date.now();
+    const first = batcher.commit(six("a"), 6);
+    const second = batcher.commit(six("b"), 6);
+    assert.equal(await first, true);
+    assert.ok(Date.now() - started < 900, "the first went without waiting for the window");
+    assert.equal((await kv.get(["b"])).value, null, "the second waits for company");
+    assert.equal(await second, true);
+    const [a, b] = await kv.getMany([["a"], ["b"]]);
+    assert.notEqual(a.versionstamp, b.versionstamp, "two commits: 12 checks never share one");
+  } finally {
+    kv.close();
+  }
+});
