@@ -38,3 +38,21 @@ export function formatCursor(c: Cursor): string {
 export function isCursor(s: string): boolean {
   return CURSOR_RE.test(s);
 }
+
+const heads = new Map<string, string>();
+
+/**
+ * The JSON string of a cursor up to its sequence numbers, open at the end:
+ * `"<epoch>:<building>:`, made once per epoch and building (an event frame
+ * is sent to every socket: `head + board + ":" + user + "\""`).
+ */
+export function cursorHead(epoch: string, building: string): string {
+  const key = `${epoch}\u0000${building}`;
+  let head = heads.get(key);
+  if (head === undefined) {
+    const full = JSON.stringify(formatCursor({ epoch, building, board: 0, user: 0 }));
+    head = full.slice(0, full.length - 4); // without `0:0"`
+    heads.set(key, head);
+  }
+  return head;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Cursor, formatCursor, isCursor, parseCursor } from "./cursor.ts";
+import { type Cursor, cursorHead, formatCursor, isCursor, parseCursor } from "./cursor.ts";
 
 Deno.test("cursor: format and parse round-trip", () => {
   const cases: Cursor[] = [
@@ -64,4 +64,19 @@ Deno.test("cursor: leading zeros parse to the same numbers", () => {
     board: 7,
     user: 10,
   });
+});
+
+Deno.test("cursorHead + board:user closes to the JSON of the whole cursor", () => {
+  for (
+    const [epoch, building, board, user] of [
+      ["e1", "b7x", 0, 0],
+      ["Zz_-9", "", 12, 34],
+      ["x".repeat(32), "a".repeat(32), 999_999_999_999_999, 1],
+    ] as const
+  ) {
+    const frame = `${cursorHead(epoch, building)}${board}:${user}"`;
+    assert.equal(frame, JSON.stringify(formatCursor({ epoch, building, board, user })));
+    assert.equal(cursorHead(epoch, building), cursorHead(epoch, building), "made once");
+  }
+  assert.notEqual(cursorHead("e1", "b1"), cursorHead("e1", "b2"));
 });

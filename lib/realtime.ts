@@ -22,7 +22,7 @@
  * sockets per user (the oldest is closed).
  * @module
  */
-import { type Cursor, formatCursor, parseCursor } from "./cursor.ts";
+import { type Cursor, cursorHead, parseCursor } from "./cursor.ts";
 import { type FeedEntry, type LogEvent, publicUser, type Store } from "./db/mod.ts";
 import { newId } from "./ids.ts";
 import { boardScope, CTL_SCOPE, feedScope, K } from "./keys.ts";
@@ -96,6 +96,8 @@ export class Conn {
   #bytes: Bucket | null = null;
   readonly #limits: Pick<HubOptions, "msgRate" | "msgBurst" | "byteRate" | "byteBurst">;
   #ready = false;
+  /** {@link cursorHead} of this socket's building (one string shared by its sockets). */
+  #head: string | undefined;
 
   /** Whether `hello` has been sent (events and pings only follow it). */
   get helloSent(): boolean {
@@ -219,15 +221,14 @@ export class Conn {
       }
     }
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    const cursor = formatCursor({
-      epoch: this.store.epoch,
-      building: this.buildingId,
-      board: this.lastBoard,
-      user: this.lastUser,
-    });
-    // The same bytes as JSON.stringify({ type: "event", event: e, cursor }).
+    // The same bytes as JSON.stringify({ type: "event", event: e, cursor }),
+    // with the cursor's shared part made once per building (numbers need no
+    // escaping): this runs once per socket for every event.
+    const head = this.#head ??= cursorHead(this.store.epoch, this.buildingId);
     this.socket.send(
-      `{"type":"event","event":${frame ?? JSON.stringify(e)},"cursor":${JSON.stringify(cursor)}}`,
+      `{"type":"event","event":${
+        frame ?? JSON.stringify(e)
+      },"cursor":${head}${this.lastBoard}:${this.lastUser}"}`,
     );
   }
 }
