@@ -294,29 +294,8 @@ export class DueWorker {
    */
   async claimAll(entries: DueEntry[], now = Date.now()): Promise<DueEntry[]> {
     if (entries.length > CLAIM_GROUP) throw new RangeError(`at most ${CLAIM_GROUP} per claim`);
-    if (entries.length === 1) {
-      const one = await this.claim(entries[0], now);
-      return one ? [one] : [];
-    }
-    const until = now + this.#opts.leaseMs;
-    const lease = { by: this.#opts.instance, until };
-    const op = this.#kv.atomic();
-    const next = entries.map((entry) => {
-      const value: DueRecord = { ...entry.value, lease };
-      const key = K.due(until, entry.key[2] as string);
-      consume(op, entry).set(key, value);
-      return { key, value };
-    });
-    let res: Deno.KvCommitResult | Deno.KvCommitError | null;
-    try {
-      res = await op.commit();
-    } catch {
-      res = null;
-    }
-    if (res?.ok) {
-      const versionstamp = res.versionstamp;
-      return next.map((e) => ({ ...e, versionstamp }));
-    }
+    const together = await this.#claimTogether(entries, now);
+    if (together || entries.length === 1) return together ?? [];
     const one = await Promise.all(entries.map((e) => this.claim(e, now)));
     return one.filter((e): e is DueEntry => e !== null);
   }
@@ -326,12 +305,20 @@ export class DueWorker {
    * instance. Null when another worker changed it first.
    */
   async claim(entry: DueEntry, now = Date.now()): Promise<DueEntry | null> {
+    return (await this.#claimTogether([entry], now))?.[0] ?? null;
+  }
+
+  /** Lease all of `entries` in one checked commit; null when it failed. */
+  async #claimTogether(entries: DueEntry[], now: number): Promise<DueEntry[] | null> {
     const until = now + this.#opts.leaseMs;
     const lease = { by: this.#opts.instance, until };
-    const value: DueRecord = { ...entry.value, lease };
-    const id = entry.key[2] as string;
-    const key = K.due(until, id);
-    const op = consume(this.#kv.atomic(), entry).set(key, value);
+    const op = this.#kv.atomic();
+    const next = entries.map((entry) => {
+      const value: DueRecord = { ...entry.value, lease };
+      const key = K.due(until, entry.key[2] as string);
+      consume(op, entry).set(key, value);
+      return { key, value };
+    });
     let res: Deno.KvCommitResult | Deno.KvCommitError;
     try {
       res = await op.commit();
@@ -339,7 +326,8 @@ export class DueWorker {
       return null;
     }
     if (!res.ok) return null;
-    return { key, value, versionstamp: res.versionstamp };
+    const versionstamp = res.versionstamp;
+    return next.map((e) => ({ ...e, versionstamp }));
   }
 
   async #arm(): Promise<void> {
