@@ -15,7 +15,7 @@ import { join } from "node:path";
 import config from "../../fresh.config.ts";
 import { buildAssets } from "../../lib/build.ts";
 import { type FeatureOptions, features } from "../../app.ts";
-import { Client, startTestServer, type TestServer } from "./harness.ts";
+import { Client, startTestServer, type TestServer, waitFor } from "./harness.ts";
 
 /** The Chromium binary (override with `CHROMIUM_PATH`). */
 export const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -158,6 +158,9 @@ export function collectErrors(page: Page): string[] {
   return errors;
 }
 
+/** How often {@link waitForShown} reads, and how long it waits first. */
+const SHOWN_POLL_MS = 400;
+
 /**
  * Wait until `read` (a `getNotifications()` in the page or the worker) finds
  * what `pick` looks for, reading gently: first after a pause, then every
@@ -174,13 +177,6 @@ export async function waitForShown<T, R>(
   what: string,
   timeoutMs = 15_000,
 ): Promise<R> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    await new Promise((r) => setTimeout(r, 400));
-    const got = pick(await read());
-    if (got) return got;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-  }
+  await new Promise((r) => setTimeout(r, SHOWN_POLL_MS));
+  return (await waitFor(async () => pick(await read()), timeoutMs, what, SHOWN_POLL_MS))!;
 }

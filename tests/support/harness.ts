@@ -570,13 +570,14 @@ export async function rawUpgrade(
 // ───────────────────────────── waiting ─────────────────────────────
 
 /**
- * Poll `fn` (every 10 ms) until it returns a truthy value, and return that;
- * throws after `timeoutMs` naming `what`.
+ * Poll `fn` (every `intervalMs`, default 10 ms) until it returns a truthy
+ * value, and return that; throws after `timeoutMs` naming `what`.
  */
 export async function waitFor<T>(
   fn: () => T | Promise<T>,
   timeoutMs = 2000,
   what = "condition",
+  intervalMs = 10,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T;
@@ -588,7 +589,7 @@ export async function waitFor<T>(
         `timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`,
       );
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
