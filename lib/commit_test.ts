@@ -45,20 +45,16 @@ Deno.test("retryCommit: other errors propagate at once", async () => {
 });
 
 Deno.test("tryCommit: false on a failed check, true on success", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    assert.equal(
-      await tryCommit(kv.atomic().check({ key: ["a"], versionstamp: null }).set(["a"], 1)),
-      true,
-    );
-    assert.equal(
-      await tryCommit(kv.atomic().check({ key: ["a"], versionstamp: null }).set(["a"], 2)),
-      false,
-    );
-    assert.equal((await kv.get(["a"])).value, 1);
-  } finally {
-    kv.close();
-  }
+  using kv = await Deno.openKv(":memory:");
+  assert.equal(
+    await tryCommit(kv.atomic().check({ key: ["a"], versionstamp: null }).set(["a"], 1)),
+    true,
+  );
+  assert.equal(
+    await tryCommit(kv.atomic().check({ key: ["a"], versionstamp: null }).set(["a"], 2)),
+    false,
+  );
+  assert.equal((await kv.get(["a"])).value, 1);
 });
 
 Deno.test("deleteListed and deleteKeys: more than one batch, all gone, counted", async () => {
@@ -88,83 +84,67 @@ Deno.test("deleteListed and deleteKeys: more than one batch, all gone, counted",
 });
 
 Deno.test("CommitBatcher: ten writes in one commit; an eleventh starts the next", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const batcher = new CommitBatcher(kv, { windowMs: 1000 });
-    const keys = Array.from({ length: 11 }, (_, i) => ["k", i]);
-    const started = Date.now();
-    const oks = await Promise.all(
-      keys.slice(0, 10).map((k) =>
-        batcher.commit((op) => op.check({ key: k, versionstamp: null }).set(k, 1))
-      ),
-    );
-    assert.deepEqual(oks, Array(10).fill(true));
-    assert.ok(Date.now() - started < 900, "a full batch does not wait for the window");
-    const stamps = new Set((await kv.getMany(keys.slice(0, 10))).map((e) => e.versionstamp));
-    assert.equal(stamps.size, 1, "one atomic commit");
-    const eleventh = batcher.commit((op) => op.set(keys[10], 1));
-    assert.equal((await kv.get(keys[10])).value, null, "waits for company");
-    assert.equal(await eleventh, true);
-    assert.equal((await kv.get(keys[10])).value, 1);
-  } finally {
-    kv.close();
-  }
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { windowMs: 1000 });
+  const keys = Array.from({ length: 11 }, (_, i) => ["k", i]);
+  const started = Date.now();
+  const oks = await Promise.all(
+    keys.slice(0, 10).map((k) =>
+      batcher.commit((op) => op.check({ key: k, versionstamp: null }).set(k, 1))
+    ),
+  );
+  assert.deepEqual(oks, Array(10).fill(true));
+  assert.ok(Date.now() - started < 900, "a full batch does not wait for the window");
+  const stamps = new Set((await kv.getMany(keys.slice(0, 10))).map((e) => e.versionstamp));
+  assert.equal(stamps.size, 1, "one atomic commit");
+  const eleventh = batcher.commit((op) => op.set(keys[10], 1));
+  assert.equal((await kv.get(keys[10])).value, null, "waits for company");
+  assert.equal(await eleventh, true);
+  assert.equal((await kv.get(keys[10])).value, 1);
 });
 
 Deno.test("CommitBatcher: a stale check fails only its own write; the others land", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await kv.set(["stale"], 1);
-    const batcher = new CommitBatcher(kv, { windowMs: 5 });
-    const results = await Promise.all([
-      batcher.commit((op) => op.check({ key: ["a"], versionstamp: null }).set(["a"], 1)),
-      batcher.commit((op) => op.check({ key: ["stale"], versionstamp: null }).set(["b"], 1)),
-      batcher.commit((op) => op.check({ key: ["c"], versionstamp: null }).sum(["n"], 1n)),
-    ]);
-    assert.deepEqual(results, [true, false, true]);
-    const [a, b, n] = await kv.getMany([["a"], ["b"], ["n"]]);
-    assert.equal(a.value, 1);
-    assert.equal(b.value, null);
-    assert.equal((n.value as Deno.KvU64).value, 1n, "counted once, not again on its own");
-  } finally {
-    kv.close();
-  }
+  using kv = await Deno.openKv(":memory:");
+  await kv.set(["stale"], 1);
+  const batcher = new CommitBatcher(kv, { windowMs: 5 });
+  const results = await Promise.all([
+    batcher.commit((op) => op.check({ key: ["a"], versionstamp: null }).set(["a"], 1)),
+    batcher.commit((op) => op.check({ key: ["stale"], versionstamp: null }).set(["b"], 1)),
+    batcher.commit((op) => op.check({ key: ["c"], versionstamp: null }).sum(["n"], 1n)),
+  ]);
+  assert.deepEqual(results, [true, false, true]);
+  const [a, b, n] = await kv.getMany([["a"], ["b"], ["n"]]);
+  assert.equal(a.value, 1);
+  assert.equal(b.value, null);
+  assert.equal((n.value as Deno.KvU64).value, 1n, "counted once, not again on its own");
 });
 
 Deno.test("CommitBatcher: an error of one write rejects only that write", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const batcher = new CommitBatcher(kv, { windowMs: 5 });
-    const [good, bad] = await Promise.allSettled([
-      batcher.commit((op) => op.set(["good"], 1)),
-      batcher.commit((op) => op.set(["bad"], "x".repeat(70_000))),
-    ]);
-    assert.deepEqual(good, { status: "fulfilled", value: true });
-    assert.equal(bad.status, "rejected");
-    assert.equal((await kv.get(["good"])).value, 1);
-  } finally {
-    kv.close();
-  }
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { windowMs: 5 });
+  const [good, bad] = await Promise.allSettled([
+    batcher.commit((op) => op.set(["good"], 1)),
+    batcher.commit((op) => op.set(["bad"], "x".repeat(70_000))),
+  ]);
+  assert.deepEqual(good, { status: "fulfilled", value: true });
+  assert.equal(bad.status, "rejected");
+  assert.equal((await kv.get(["good"])).value, 1);
 });
 
 Deno.test("CommitBatcher: a write whose checks would pass the limit sends the waiting ones first", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const batcher = new CommitBatcher(kv, { windowMs: 1000 });
-    const six = (name: string) => (op: Deno.AtomicOperation) => {
-      for (let i = 0; i < 6; i++) op.check({ key: [name, i], versionstamp: null });
-      op.set([name], 1);
-    };
-    const started = Date.now();
-    const first = batcher.commit(six("a"), 6);
-    const second = batcher.commit(six("b"), 6);
-    assert.equal(await first, true);
-    assert.ok(Date.now() - started < 900, "the first went without waiting for the window");
-    assert.equal((await kv.get(["b"])).value, null, "the second waits for company");
-    assert.equal(await second, true);
-    const [a, b] = await kv.getMany([["a"], ["b"]]);
-    assert.notEqual(a.versionstamp, b.versionstamp, "two commits: 12 checks never share one");
-  } finally {
-    kv.close();
-  }
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { windowMs: 1000 });
+  const six = (name: string) => (op: Deno.AtomicOperation) => {
+    for (let i = 0; i < 6; i++) op.check({ key: [name, i], versionstamp: null });
+    op.set([name], 1);
+  };
+  const started = Date.now();
+  const first = batcher.commit(six("a"), 6);
+  const second = batcher.commit(six("b"), 6);
+  assert.equal(await first, true);
+  assert.ok(Date.now() - started < 900, "the first went without waiting for the window");
+  assert.equal((await kv.get(["b"])).value, null, "the second waits for company");
+  assert.equal(await second, true);
+  const [a, b] = await kv.getMany([["a"], ["b"]]);
+  assert.notEqual(a.versionstamp, b.versionstamp, "two commits: 12 checks never share one");
 });
