@@ -80,6 +80,9 @@ function saveSnapshot(): void {
   } catch { /* storage full or disabled */ }
 }
 
+/** The building the page was served for (`<body data-page-building>`, components/Layout.tsx). */
+const pageBuilding = () => document.body.dataset.pageBuilding ?? "";
+
 /** Keeps `unread` right while a count is being fetched (see client/unread.ts). */
 const unreadCounter = new UnreadCounter(() => unread.value, (n) => (unread.value = n));
 
@@ -175,9 +178,11 @@ function connect(): void {
   clearTimeout(timer);
   if (socket && socket.readyState <= WebSocket.OPEN) return;
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${proto}//${location.host}/ws${
-    cursor ? `?since=${encodeURIComponent(cursor)}` : ""
-  }`;
+  // The page's building, not the one the `ll_building` cookie remembers:
+  // another tab may have switched it since this page was served.
+  const url = `${proto}//${location.host}/ws?since=${
+    encodeURIComponent(cursor)
+  }&building=${pageBuilding()}`;
   const ws = new WebSocket(url);
   socket = ws;
   ws.onmessage = (ev) => onMessage(ev.data as string);
@@ -268,7 +273,10 @@ export function startLive(
   // socket confirms.
   try {
     const saved = JSON.parse(localStorage.getItem(SNAPSHOT_KEY) ?? "null");
-    if (saved && (!cursor || newer(saved.cursor, cursor))) {
+    // Only this page's building: another tab may have saved another's board.
+    if (
+      saved?.cursor.split(":")[1] === pageBuilding() && (!cursor || newer(saved.cursor, cursor))
+    ) {
       cursor = saved.cursor;
       if (saved.machines.length || !initial.machines.length) {
         machines.value = saved.machines;

@@ -60,7 +60,7 @@ export function Layout(props: LayoutProps) {
         {props.assets.preload.map((href) => <link key={href} rel="modulepreload" href={href} />)}
         {props.assets.scripts.map((src) => <script key={src} type="module" src={src} />)}
       </head>
-      <body>
+      <body data-page-building={props.building || undefined}>
         <a class="skip" href="#main">{lang === "ko" ? "본문으로 건너뛰기" : "Skip to content"}</a>
         <header class="topbar">
           <a class="brand" href="/">

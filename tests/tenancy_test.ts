@@ -412,6 +412,18 @@ Deno.test("tenancy: an admin of two buildings chooses with ?building= (remembere
   await adminA.get(`/?building=${w.b}`);
   assert.equal(adminA.cookies.get("ll_building"), w.b);
   assert.equal(ok(await adminA.get("/api/machines")).building.id, w.b);
+  // A page of A still open in another tab: its socket names A and gets A's
+  // board, whatever the cookie now remembers; a socket naming none gets B's.
+  const cookie = adminA.cookie;
+  await using wsA = openSocket(srv.url, cookie, undefined, { building: w.a });
+  await using wsB = openSocket(srv.url, cookie);
+  const [helloA, helloB] = await Promise.all([wsA.hello, wsB.hello]);
+  const ids = async (bid: string) =>
+    ok(await adminA.get(`/api/machines?building=${bid}`)).machines.map((m: Json) => m.id).sort();
+  assert.deepEqual(helloA.snapshot.machines.map((m: Json) => m.id).sort(), await ids(w.a));
+  assert.deepEqual(helloB.snapshot.machines.map((m: Json) => m.id).sort(), await ids(w.b));
+  assert.equal(String(helloA.cursor).split(":")[1], w.a);
+  assert.equal(adminA.cookies.get("ll_building"), w.b, "the socket did not move the cookie");
   // Removing the rights takes effect at once; the cookie is then ignored.
   ok(await operator.del(`/api/operator/buildings/${w.b}/admins/${adminA.user.id}`));
   assert.equal((await adminA.get("/api/admin/machines?building=" + w.b)).status, 404);

@@ -44,7 +44,10 @@ export function building(store: Store): MiddlewareHandler<AppEnv> {
         (u.role !== "operator" || named === u.buildingId || !!(await store.getBuilding(named)));
       if (!ok) throw new HttpError(404, "no_building", "No such building.");
       bid = named;
-      if (c.req.query("building") === named && !c.req.path.startsWith("/api/")) {
+      // Remembered when a page names it; not for API calls nor for a page's
+      // socket (which names its page's building on every reconnect).
+      const page = !c.req.path.startsWith("/api/") && c.req.path !== "/ws";
+      if (c.req.query("building") === named && page) {
         setCookie(c, BUILDING_COOKIE, named, {
           path: "/",
           httpOnly: true,

@@ -18,6 +18,7 @@ function app(store: Store, user: User | null) {
     c.json({ bid: c.get("buildingId") });
   a.get("/api/x", (c) => echo(c));
   a.get("/page", (c) => echo(c));
+  a.get("/ws", (c) => echo(c));
   return a;
 }
 
@@ -69,6 +70,10 @@ Deno.test("building: who acts where, what may be named, what is remembered", asy
     const page = await get(op, "/page?building=bb");
     assert.match(page.cookie ?? "", new RegExp(`^${BUILDING_COOKIE}=bb;.*HttpOnly`));
     assert.equal((await get(op, "/api/x?building=bb")).cookie, null);
+    // A page's socket names its page's building on every (re)connect: it acts
+    // there, and does not move what another tab's pages remember.
+    const ws = await get(op, "/ws?building=bb", { cookie: `${BUILDING_COOKIE}=ba` });
+    assert.deepEqual([ws.body, ws.cookie], [{ bid: "bb" }, null]);
     assert.deepEqual(
       (await get(op, "/api/x", { cookie: `${BUILDING_COOKIE}=bb` })).body,
       { bid: "bb" },

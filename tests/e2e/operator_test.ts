@@ -233,3 +233,58 @@ for (const scheme of ["light", "dark"] as const) {
     }
   });
 }
+
+browserTest("e2e operator: two tabs on two buildings each stay on their own board", async () => {
+  const srv = await startAppServer();
+  const browser = await launchBrowser();
+  try {
+    const boss = await admin(srv.url);
+    const demo = (await boss.get("/api/me")).json.user.buildingId as string;
+    const created = await boss.post("/api/operator/buildings", {
+      name: "둘째 동",
+      washers: 2,
+      dryers: 1,
+    });
+    assert.equal(created.status, 201);
+    const id = created.json.building.id as string;
+    const ctx = await browser.newContext({ viewport: VIEWPORT, locale: "ko-KR" });
+    await signIn(ctx, boss);
+    const live = (p: Page) =>
+      p.waitForSelector('.conn[data-status="connected"]', { timeout: 15_000 });
+    // Tab 1: the new building's board (3 machines).
+    const one = await ctx.newPage();
+    const errors = collectErrors(one);
+    await one.goto(`${srv.url}/?building=${id}`);
+    await hydrated(one);
+    await live(one);
+    assert.equal(await one.locator("[data-machine]").count(), 3);
+    // Tab 2 switches to the demo building: the cookie now remembers it, and
+    // tab 2 saves the demo board for offline use.
+    const two = await ctx.newPage();
+    await two.goto(`${srv.url}/?building=${demo}`);
+    await hydrated(two);
+    await live(two);
+    assert.equal(await two.locator("[data-machine]").count(), 6);
+    // Tab 1's socket drops and comes back: still its own building.
+    await ctx.setOffline(true);
+    await one.waitForSelector('.conn[data-status="offline"]');
+    await ctx.setOffline(false);
+    await live(one);
+    assert.equal(await one.locator("[data-machine]").count(), 3, "after a reconnect");
+    // Reloaded, with the demo board saved by tab 2: its own building's board.
+    await one.reload();
+    await hydrated(one);
+    await live(one);
+    assert.equal(await one.locator("[data-machine]").count(), 3, "after a reload");
+    // A change in tab 1's building reaches it live.
+    const m = (await boss.get(`/api/machines?building=${id}`)).json.machines[0];
+    const held = await boss.post(`/api/machines/${m.id}/hold?building=${id}`, {});
+    assert.equal(held.status, 200, JSON.stringify(held.json));
+    await one.waitForSelector(`[data-machine="${m.id}"][data-state="held"]`, { timeout: 10_000 });
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+});

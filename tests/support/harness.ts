@@ -302,6 +302,8 @@ export interface SocketOptions {
   origin?: string | null;
   /** Answer every server `ping` with `{type:"pong", t}` (default false). */
   autoPong?: boolean;
+  /** The building to name (`?building=`), as a page of that building does. */
+  building?: string;
 }
 
 /** A recording WebSocket client (see {@link openSocket}). */
@@ -366,7 +368,9 @@ export function openSocket(
     url: string,
     opts: { headers: HeadersInit },
   ) => WebSocket;
-  const ws = new DenoWebSocket(wsUrl(baseUrl, since), { headers });
+  const url = new URL(wsUrl(baseUrl, since));
+  if (opts.building !== undefined) url.searchParams.set("building", opts.building);
+  const ws = new DenoWebSocket(url.href, { headers });
   const messages: WsMessage[] = [];
   const receivedAt: number[] = [];
   let pos = 0;
