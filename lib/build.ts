@@ -22,8 +22,8 @@
  * its scope) and `manifest.json` (see {@linkcode Manifest}).
  *
  * esbuild resolves bare imports (`preact`, `@preact/signals`, …) through this
- * repository's `node_modules/`, which Deno fills from the import map in
- * deno.json (`"nodeModulesDir": "auto"`). Browser code must use those bare
+ * repository's `node_modules/`, which `deno install` fills from the import
+ * map in deno.json (`"nodeModulesDir": "manual"`; every task runs it first). Browser code must use those bare
  * specifiers: `npm:`/`jsr:` specifiers, `Deno.*` and `node:*` do not bundle.
  * @module
  */

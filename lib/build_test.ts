@@ -174,12 +174,13 @@ Deno.test("build: this repository builds; each island's name matches its file", 
   }
 });
 
-Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", async () => {
+Deno.test("deno task build works in a fresh checkout, before node_modules/ exists", async () => {
   const repo = new URL("../", import.meta.url);
   const root = await Deno.makeTempDir({ prefix: "ll_fresh_checkout_" });
   try {
     const files = [
       "deno.json",
+      "deno.lock",
       "fresh.config.ts",
       "build.ts",
       "client/entry.ts",
@@ -198,7 +199,8 @@ Deno.test("build.ts works in a fresh checkout, before node_modules/ exists", asy
       COUNTER.replace(ISLANDS_TS, "../lib/islands.ts"),
     );
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "build.ts"],
+      // The task installs node_modules/ first (deno.json: `"nodeModulesDir": "manual"`).
+      args: ["task", "build"],
       cwd: root,
       stdout: "null",
       stderr: "piped",
