@@ -139,7 +139,7 @@ export async function seedSessions(
 ): Promise<SeededSessions> {
   const { Store } = await import("../lib/db/mod.ts");
   const { K } = await import("../lib/keys.ts");
-  const { newId, newToken, sha256Hex } = await import("../lib/ids.ts");
+  const { newId, newSessionToken, sha256Hex } = await import("../lib/ids.ts");
   const { SESSION_TTL_MS } = await import("../lib/db/mod.ts");
   const kv = await Deno.openKv(kvPath);
   try {
@@ -164,7 +164,7 @@ export async function seedSessions(
         });
         const mine: string[] = [];
         for (let s = 0; s < perUser; s++) {
-          const token = newToken();
+          const token = newSessionToken(id);
           const hash = await sha256Hex(token);
           op.set(K.session(hash), { userId: id, createdAt: now, expiresAt: now + SESSION_TTL_MS }, {
             expireIn: SESSION_TTL_MS,

@@ -27,6 +27,16 @@ export function newToken(): string {
 }
 
 /**
+ * A new session token: `<userId>.<secret>`. The user's id in front lets a
+ * request read the session and its user in one round trip; the secret (and
+ * the hash of the whole token, under which the session is stored) is what
+ * proves it.
+ */
+export function newSessionToken(userId: string): string {
+  return `${userId}.${newToken()}`;
+}
+
+/**
  * SHA-256 of a string, hex. Used to store session tokens by hash only, so it
  * runs on every request with a session cookie (twice per WebSocket
  * handshake). Hashed synchronously with `node:crypto`: `crypto.subtle.digest`

@@ -11,7 +11,8 @@ import type { Role } from "../types.ts";
 import type { DueEntry, DueRecord } from "../outbox.ts";
 import { due } from "../notify/plan.ts";
 import { storeErrorStatus } from "../http.ts";
-import { boardScope, feedScope, userScope } from "../keys.ts";
+import { boardScope, feedScope, K, userScope } from "../keys.ts";
+import { sha256Hex } from "../ids.ts";
 
 // ───────────────────────────── helpers ─────────────────────────────
 
@@ -765,6 +766,46 @@ Deno.test("sessions: create, get, delete", async () => {
     await store.deleteSession(token);
     assert.equal(await store.getSession(token), null);
     await store.deleteSession(token); // idempotent
+  });
+});
+
+Deno.test("sessions: the token names its user; another user's id in it opens nothing; old tokens still work", async () => {
+  await withStore(async ({ store, kv }) => {
+    const ann = await store.createUser(userInput("ann"));
+    const bob = await store.createUser(userInput("bob"));
+    const token = await store.createSession(ann.id);
+    assert.ok(token.startsWith(`${ann.id}.`));
+    // Someone else's id in front of a valid secret, or a valid token with its
+    // user's id swapped: no session (the hash covers the whole token).
+    const secret = token.slice(ann.id.length + 1);
+    assert.equal(await store.getSession(`${bob.id}.${secret}`), null);
+    // A session record naming another user than the token does: refused.
+    const forged = `${bob.id}.forged`;
+    await kv.set(K.session(await sha256Hex(forged)), {
+      userId: ann.id,
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
+    });
+    assert.equal(await store.getSession(forged), null);
+    // A token made before ids led tokens (no dot): found in two reads.
+    const old = "oldstyletoken_0123456789abcdefghijklmnopqrstu";
+    await kv.set(K.session(await sha256Hex(old)), {
+      userId: bob.id,
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
+    });
+    assert.equal((await store.getSession(old))?.user.id, bob.id);
+    // Disabled or expired: nothing, on both paths.
+    await kv.set(K.user(bob.id), { ...(await store.getUser(bob.id))!, disabled: true });
+    assert.equal(await store.getSession(old), null);
+    const bobs = await store.createSession(bob.id);
+    assert.equal(await store.getSession(bobs), null);
+    await kv.set(K.session(await sha256Hex(token)), {
+      userId: ann.id,
+      createdAt: 0,
+      expiresAt: Date.now() - 1,
+    });
+    assert.equal(await store.getSession(token), null);
   });
 });
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { retryCommit, tryCommit } from "../commit.ts";
-import { newId, newInviteCode, newToken, sha256Hex } from "../ids.ts";
+import { newId, newInviteCode, newSessionToken, sha256Hex } from "../ids.ts";
 import { K } from "../keys.ts";
 import { StoreError } from "../store_error.ts";
 import type { Preferences, PublicUser, Role, User } from "../types.ts";
@@ -157,7 +157,7 @@ export abstract class UserStore extends LogStore {
 
   /** Start a session; returns the secret token for the cookie. */
   async createSession(userId: string, userAgent?: string): Promise<string> {
-    const token = newToken();
+    const token = newSessionToken(userId);
     const hash = await sha256Hex(token);
     const now = Date.now();
     const session: Session = {
@@ -177,9 +177,23 @@ export abstract class UserStore extends LogStore {
   async getSession(token: string): Promise<{ session: Session; user: User; id: string } | null> {
     if (!token || token.length > 100) return null;
     const hash = await sha256Hex(token);
-    const s = (await this.kv.get<Session>(K.session(hash))).value;
+    // `<userId>.<secret>` (newSessionToken): session and user in one read. A
+    // token from before that format names no user: two reads.
+    const dot = token.indexOf(".");
+    let s: Session | null;
+    let user: User | null;
+    if (dot > 0) {
+      const [se, ue] = await this.kv.getMany<[Session, User]>([
+        K.session(hash),
+        K.user(token.slice(0, dot)),
+      ]);
+      s = se.value;
+      user = s && s.userId === ue.value?.id ? ue.value : null;
+    } else {
+      s = (await this.kv.get<Session>(K.session(hash))).value;
+      user = s ? await this.getUser(s.userId) : null;
+    }
     if (!s || s.expiresAt < Date.now()) return null;
-    const user = await this.getUser(s.userId);
     if (!user || user.disabled) return null;
     return { session: s, user, id: hash };
   }
