@@ -1259,7 +1259,7 @@ export function markdown(r: Results, chartFiles: string[]): string {
     ));
     L.push("");
     L.push(
-      "Where the app's time goes (CPU profile of the app during a 10,000-resume storm, `--cpu-prof`, and per-thread CPU from /proc): per handshake the app runs the Hono middleware chain (security headers, language, session), looks the session up (SHA-256 of the token, then 2 KV gets: session, user), hashes the token again for the socket's session id, upgrades, and on open registers the socket and reads `Store.sync` (1 getMany of both logs' heads and floors; an up-to-date cursor needs no range read) before sending `hello`; presence rows are written in batches every 150 ms (≤ 500 per commit). " +
+      "Where the app's time goes (CPU profile of the app during a 10,000-resume storm, `--cpu-prof`, and per-thread CPU from /proc): per handshake the app runs the Hono middleware chain (security headers, language, session), looks the session up (SHA-256 of the token, then 1 getMany of the session and the user its token names), takes the socket's session id from the session middleware, upgrades, and on open registers the socket and reads `Store.sync` (1 getMany of both logs' heads and floors; an up-to-date cursor needs no range read) before sending `hello`; presence rows are written in batches every 150 ms (≤ 500 per commit). " +
         "Before this run's change, `sha256Hex` used `crypto.subtle.digest`, which goes through a thread pool: it was ~20 % of the app's samples (~300 µs of main-thread time per call, 2 per handshake), and the app needed 9.6–10.6 s of server CPU for 10,000 resumes against bare Deno's 2.3–2.8 s. It now hashes with `node:crypto` (~15 µs): 8.3 s on the same (busy) machine. What is left, per the profile: KV reads and the presence commits (the SQLite worker thread took ~2.2 s of the 8.3 s; the JavaScript side of `op_kv_*` and value deserialisation ~1 s), the WebSocket open/close event machinery, and the middleware (~90 µs per handshake). " +
         "Further steps, not taken here: serve `hello` for an up-to-date cursor from the hub's known board head (saves the getMany, but the user log's head still needs a read); cache session lookups for a few seconds (helps an eviction to a running instance, not a restart, whose cache is empty); skip the second token hash by passing the session id from the session middleware.",
     );
@@ -1299,7 +1299,7 @@ export function markdown(r: Results, chartFiles: string[]): string {
     ));
     L.push("");
     L.push(
-      "The session lookup is 2 gets (the session by token hash, then its user) and `Store.command` 2 round trips (one getMany of everything it needs, one commit holding the machine, its events and every due record it owes). " +
+      "The session lookup is 1 getMany (the session by token hash and the user whose id leads the token, `<userId>.<secret>`; a token from before that format takes 2 gets) and `Store.command` 2 round trips (one getMany of everything it needs, one commit holding the machine, its events and every due record it owes). " +
         (pr.costs.some((c) => c.rest > 0)
           ? "The route then reads more (e.g. `currentCursor` for the answer: one more getMany of the board and user log heads)."
           : "The answer's cursor comes from the command's own read and commit: its getMany also reads the actor's log head (6 keys), so the route needs no `currentCursor` read (it did before this run's change: 5 round trips)."),
