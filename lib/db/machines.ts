@@ -243,7 +243,7 @@ export abstract class MachineStore extends BuildingStore {
         : await this.leadMinutes(m.ownerId);
       const events = await this.commitMachine(entry, m, drafts, op, { head, lead, now });
       if (!events) return null;
-      // The answer's cursor without another read (a press stays at 4 round trips).
+      // The answer's cursor without another read (a press stays at 3 round trips).
       const cursor = formatCursor({
         epoch: this.epoch,
         building: bid,
