@@ -129,6 +129,9 @@ export function contentSecurityPolicy(host: string, extraConnect: string[] = [])
 export function securityHeaders(extraConnect: string[] = []): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
+    // A WebSocket handshake's 101 carries no document: none of these apply
+    // to it, and a reconnect storm makes thousands at once.
+    if (c.res.status === 101) return;
     const h = c.res.headers;
     // The URL is pinned by lib/middleware/public_origin.ts (PUBLIC_URL, X-Forwarded-Proto).
     const url = new URL(c.req.url);

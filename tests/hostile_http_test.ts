@@ -86,7 +86,11 @@ Deno.test("bad Host, bad upgrades, over-long ids: 4xx with the error shape, neve
     assert.equal(r.status, 400, `without ${drop}: ${r.status} ${r.body}`);
     assert.equal(JSON.parse(r.body).error.code, "bad_upgrade");
   }
-  assert.equal((await upgrade("X-None")).status, 101, "a full handshake still upgrades");
+  const ok = await upgrade("X-None");
+  assert.equal(ok.status, 101, "a full handshake still upgrades");
+  // The 101 carries no document: no page headers (a storm makes thousands).
+  assert.equal(ok.headers.get("content-security-policy"), null);
+  assert.equal(ok.headers.get("upgrade")?.toLowerCase(), "websocket");
 
   const adm = await admin(srv.url);
   const long = "x".repeat(190);
