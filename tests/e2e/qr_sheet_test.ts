@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import * as jsqr from "jsqr";
+// @ts-types="@types/pngjs"
 import { PNG } from "pngjs";
 import { browserTest, launchBrowser, signIn, startAppServer } from "../support/browser.ts";
 import { admin, resident } from "../support/harness.ts";
