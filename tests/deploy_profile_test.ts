@@ -204,11 +204,17 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
     // The last overdue reminder (+30 minutes) and a margin.
     const until = lastEnd + 30 * MINUTE_MS + 3000;
 
-    // Chaos: every 2–5 s one instance stops (graceful or hard) and a new one
-    // starts 0.5–1.5 s later; at least one is always alive.
+    // Chaos: every 1.5–4 s one instance stops (graceful or hard) and a new one
+    // starts 0.5–1.5 s later; at least one is always alive. It goes on while
+    // cycles end, and into the overdue reminders until at least 10 stops
+    // (how many fit before the last end depends on how fast the machine
+    // starts instances), leaving the last instance 4 s before the checks.
     let n = 4;
-    while (Date.now() < lastEnd + 2000) {
-      await sleep(2000 + random() * 3000);
+    while (
+      Date.now() < until - 4000 &&
+      (Date.now() < lastEnd + 2000 || gracefulStops + hardKills < 10)
+    ) {
+      await sleep(1500 + random() * 2500);
       const victims = live();
       if (victims.length < 2) continue;
       const v = victims[Math.floor(random() * victims.length)];
