@@ -23,7 +23,13 @@
  * @module
  */
 import { type Cursor, cursorHead, parseCursor } from "./cursor.ts";
-import { type FeedEntry, type LogEvent, publicUser, type Store } from "./db/mod.ts";
+import {
+  type FeedEntry,
+  type LogEvent,
+  publicUser,
+  type SnapshotMemo,
+  type Store,
+} from "./db/mod.ts";
 import { newId } from "./ids.ts";
 import { boardScope, CTL_SCOPE, feedScope, K } from "./keys.ts";
 import { parseClientMessage, type ServerMessage } from "./protocol.ts";
@@ -451,8 +457,9 @@ export class Hub {
     try {
       // Follow the building before reading what the socket missed, so
       // nothing committed in between falls through.
-      await this.#follow(conn.buildingId).ready;
-      const sync = await this.store.sync(user.id, conn.buildingId, since);
+      const f = this.#follow(conn.buildingId);
+      await f.ready;
+      const sync = await this.store.sync(user.id, conn.buildingId, since, f);
       conn.send({
         type: "hello",
         serverTime: Date.now(),
@@ -617,8 +624,9 @@ export class Hub {
 }
 
 /** What a hub knows of one followed building (or, with `bid` null, the control feed). */
-class Follow {
+class Follow implements SnapshotMemo {
   board = -1;
+  memo?: SnapshotMemo["memo"];
   feed = -1;
   started = false;
   stopped = false;

@@ -60,3 +60,30 @@ Deno.test("resume: more than MAX_REPLAY events behind → snapshot; exactly MAX_
   );
   assert.equal(MAX_REPLAY, 5000);
 });
+
+Deno.test("resume: fresh sockets share one board read per change, and a change is in the next snapshot", async () => {
+  await using srv = await startTestServer();
+  const a = await resident(srv.url, "alice");
+  const b = await resident(srv.url, "bob");
+  const ms = (await a.get("/api/machines")).json.machines;
+  const store = srv.ctx.store;
+  const list = store.listMachines.bind(store);
+  let lists = 0;
+  store.listMachines = (bid) => {
+    lists++;
+    return list(bid);
+  };
+  await using first = openSocket(srv.url, a.cookie);
+  const h1 = await first.hello;
+  await using second = openSocket(srv.url, b.cookie);
+  const h2 = await second.hello;
+  assert.equal(h1.recovered, false);
+  assert.equal(h2.snapshot.machines.length, ms.length);
+  assert.equal(lists, 1, "the second hello reused the first one's board read");
+  assert.equal((await a.post(`/api/machines/${ms[0].id}/hold`)).status, 200);
+  await first.next(isEvent("machine.held", ms[0].id), 3000);
+  await using third = openSocket(srv.url, b.cookie);
+  const h3 = await third.hello;
+  assert.equal(lists, 2, "a change: the board is read again");
+  assert.equal(h3.snapshot.machines.find((m: { id: string }) => m.id === ms[0].id).state, "held");
+});

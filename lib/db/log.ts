@@ -18,6 +18,7 @@ import {
   type FeedEntry,
   type LogEvent,
   MAX_REPLAY,
+  type SnapshotMemo,
   type SyncResult,
 } from "./records.ts";
 import type { WaitlistView } from "../board_view.ts";
@@ -179,9 +180,15 @@ export abstract class LogStore extends StoreCore {
   /**
    * What a client of building `bid` holding `since` missed: the events of
    * both logs in order, or a snapshot when the cursor is from another epoch
-   * or building, or older than the retained log.
+   * or building, or older than the retained log. With `memo`, a snapshot read
+   * at the same board head is reused instead of listing the board again.
    */
-  async sync(userId: string, bid: string, since: Cursor | null): Promise<SyncResult> {
+  async sync(
+    userId: string,
+    bid: string,
+    since: Cursor | null,
+    memo?: SnapshotMemo,
+  ): Promise<SyncResult> {
     const uScope = userScope(userId);
     const bScope = boardScope(bid);
     const [bHead, bFloor, uHead, uFloor] = await this.kv.getMany<
@@ -200,11 +207,18 @@ export abstract class LogStore extends StoreCore {
     if (userOk) events.push(...await this.readLog(uScope, since.user, uh));
     events.sort((a, b) => a.at - b.at || (a.scope === b.scope ? a.seq - b.seq : 0));
     if (!boardOk) {
+      let snapshot = memo?.memo?.head === bh ? memo.memo.snapshot : undefined;
+      if (!snapshot) {
+        // Read after the head: it shows the board at bh or later, and the
+        // events after bh that follow are applied to it again, harmlessly.
+        snapshot = { machines: await this.listMachines(bid), waitlists: await this.waitlists(bid) };
+        if (memo) memo.memo = { head: bh, snapshot };
+      }
       return {
         cursor,
         recovered: false,
         events: userOk ? events : [],
-        snapshot: { machines: await this.listMachines(bid), waitlists: await this.waitlists(bid) },
+        snapshot,
         inboxReset: !userOk,
       };
     }

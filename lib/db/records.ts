@@ -87,9 +87,27 @@ export interface SyncResult {
   /** True when every missed event is in `events`; false when `snapshot` replaces them. */
   recovered: boolean;
   events: LogEvent[];
-  snapshot?: { machines: Machine[]; waitlists: WaitlistView[] };
+  snapshot?: BoardSnapshot;
   /** True when the user's own log could not be replayed (refetch the inbox). */
   inboxReset: boolean;
+}
+
+/** A building's machines and waitlists, as a hello without a usable cursor gets them. */
+export interface BoardSnapshot {
+  machines: Machine[];
+  waitlists: WaitlistView[];
+}
+
+/**
+ * Where {@link LogStore.sync} may keep the last snapshot it read of a
+ * building, keyed by the board head read before it (every change of a
+ * machine or a queue appends a board event, so an unchanged head means an
+ * unchanged board). The hub keeps one per followed building, so a burst of
+ * new sockets reads the machines once per change instead of once per socket.
+ * The snapshot is shared: nobody may modify it.
+ */
+export interface SnapshotMemo {
+  memo?: { head: number; snapshot: BoardSnapshot };
 }
 
 /** Delivery mark of one notification on one device of one user. */

@@ -3,7 +3,15 @@
  * the password hashing it stores.
  */
 import assert from "node:assert/strict";
-import { holdRef, type LogEvent, PRESENCE_TTL_MS, Store, StoreError, TRIM_EVERY } from "./mod.ts";
+import {
+  holdRef,
+  type LogEvent,
+  PRESENCE_TTL_MS,
+  type SnapshotMemo,
+  Store,
+  StoreError,
+  TRIM_EVERY,
+} from "./mod.ts";
 import type { Actor, LifecycleSettings } from "../lifecycle.ts";
 import { formatCursor, isCursor, parseCursor } from "../cursor.ts";
 import { DUMMY_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../password.ts";
@@ -507,6 +515,31 @@ Deno.test("sync: no cursor → snapshot", async () => {
     assert.equal(r.inboxReset, true);
     assert.equal(r.cursor, await store.currentCursor(ALICE.id, B));
     assert.equal(r.cursor, `${store.epoch}:${B}:1:0`);
+  });
+});
+
+Deno.test("sync: a snapshot memo is reused while the board head stays, read again after a change", async () => {
+  await withStore(async ({ kv, store }) => {
+    const m = await addWasher(store);
+    const memo: SnapshotMemo = {};
+    const first = await store.sync(ALICE.id, B, null, memo);
+    assert.deepEqual(memo.memo, { head: 1, snapshot: first.snapshot });
+    // A write that appends no board event (nothing in the app does this) is
+    // invisible to the memo: proof that the second hello did not list the board.
+    await kv.set(K.machine(B, m.id), { ...m, name: "unseen" });
+    const second = await store.sync(BOB.id, B, null, memo);
+    assert.equal(second.snapshot, first.snapshot);
+    assert.equal(second.snapshot!.machines[0].name, m.name);
+    // Without the memo the same hello lists the board.
+    const plain = await store.sync(BOB.id, B, null);
+    assert.equal(plain.snapshot!.machines[0].name, "unseen");
+    // A change appends an event: the head moves and the memo is read again.
+    await store.command(B, m.id, { type: "hold" }, ALICE);
+    const third = await store.sync(BOB.id, B, null, memo);
+    assert.notEqual(third.snapshot, first.snapshot);
+    assert.equal(third.snapshot!.machines[0].state, "held");
+    assert.equal(memo.memo!.head, 2);
+    assert.equal(third.cursor, `${store.epoch}:${B}:2:0`);
   });
 });
 
