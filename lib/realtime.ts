@@ -32,7 +32,7 @@ import {
 } from "./db/mod.ts";
 import { newId } from "./ids.ts";
 import { boardScope, CTL_SCOPE, feedScope, K } from "./keys.ts";
-import { parseClientMessage, type ServerMessage } from "./protocol.ts";
+import { type HelloMessage, parseClientMessage, type ServerMessage } from "./protocol.ts";
 import type { User } from "./types.ts";
 
 /** Heartbeat and limit settings (SPEC section 4). */
@@ -146,7 +146,12 @@ export class Conn {
 
   /** Send one message if the socket is open. */
   send(msg: ServerMessage): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+    this.sendFrame(JSON.stringify(msg));
+  }
+
+  /** Send one message already serialised (a {@link ServerMessage}'s JSON) if the socket is open. */
+  sendFrame(frame: string): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
   }
 
   /** Close with a code and reason (ignores a socket that is already closing). */
@@ -460,16 +465,21 @@ export class Hub {
       const f = this.#follow(conn.buildingId);
       await f.ready;
       const sync = await this.store.sync(user.id, conn.buildingId, since, f);
-      conn.send({
+      const hello: HelloMessage = {
         type: "hello",
         serverTime: Date.now(),
         cursor: sync.cursor,
         recovered: sync.recovered,
         events: sync.events,
-        snapshot: sync.snapshot,
         inboxReset: sync.inboxReset,
         user: publicUser(user),
-      });
+      };
+      const memo = f.memo;
+      if (sync.snapshot && memo?.snapshot === sync.snapshot) {
+        // The shared snapshot is serialised once, not once per socket.
+        memo.json ??= JSON.stringify(sync.snapshot);
+        conn.sendFrame(`${JSON.stringify(hello).slice(0, -1)},"snapshot":${memo.json}}`);
+      } else conn.send(sync.snapshot ? { ...hello, snapshot: sync.snapshot } : hello);
       const at = parseCursor(sync.cursor)!;
       conn.ready(at.board, at.user);
     } catch (err) {

@@ -107,7 +107,8 @@ export interface BoardSnapshot {
  * The snapshot is shared: nobody may modify it.
  */
 export interface SnapshotMemo {
-  memo?: { head: number; snapshot: BoardSnapshot };
+  /** `json`: the snapshot serialised, filled in by whoever sends it first. */
+  memo?: { head: number; snapshot: BoardSnapshot; json?: string };
 }
 
 /** Delivery mark of one notification on one device of one user. */
