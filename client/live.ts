@@ -86,11 +86,6 @@ const pageBuilding = () => document.body.dataset.pageBuilding ?? "";
 /** Keeps `unread` right while a count is being fetched (see client/unread.ts). */
 const unreadCounter = new UnreadCounter(() => unread.value, (n) => (unread.value = n));
 
-/** Set the unread count from the server's answer taken at `cursorOf` (its cursor). */
-export function setUnreadFromServer(count: number, cursorOf: string): void {
-  unreadCounter.fromServer(count, cursorOf);
-}
-
 /** Fetch the inbox (or its unread count) without losing changes that arrive meanwhile. */
 export function fetchInbox<T extends { unread: number; cursor: string }>(
   fetchFn: () => Promise<T>,

@@ -412,3 +412,41 @@ Deno.test("applyWaitEvent: joined appends (once), left removes, empty queues van
   assert.equal(q.find((x) => x.room === "s"), undefined);
   assert.equal(applyWaitEvent(q, { type: "machine.held" }), q, "other events change nothing");
 });
+
+Deno.test("offered: the time left counts from the board's clock; a neighbour sees whom it is held for", () => {
+  const m: Machine = { ...m0, offer: { userId: "me", until: 90_000 } };
+  assert.equal(machineView(m, "me", 30_000, "en", s).timeText, "take it within 1:00");
+  const theirs = machineView(m, "you", 30_000, "en", s);
+  assert.equal(theirs.ownerLabel, "Held for the next in line");
+  assert.equal(theirs.timeText, "free again in 1:00");
+  assert.equal(machineView(m, "me", 30_000, "en", s).ownerLabel, "Your turn!");
+});
+
+Deno.test("applyWaitEvent: each queue is changed alone, in place; joining twice keeps one place", () => {
+  const queues = [
+    { room: "r", kind: "washer" as const, queue: ["x"] },
+    { room: "s", kind: "dryer" as const, queue: ["y"] },
+    { room: "r", kind: "dryer" as const, queue: ["a", "b"] },
+  ];
+  const joined = (userId: string) => ({
+    type: "waitlist.joined",
+    data: { room: "r", kind: "dryer", userId },
+  });
+  // Joining a queue one is in again moves to its end: never a second place.
+  assert.deepEqual(applyWaitEvent(queues, joined("a")), [
+    queues[0],
+    queues[1],
+    { room: "r", kind: "dryer", queue: ["b", "a"] },
+  ]);
+  assert.deepEqual(applyWaitEvent(queues, joined("c")), [
+    queues[0],
+    queues[1],
+    { room: "r", kind: "dryer", queue: ["a", "b", "c"] },
+  ]);
+  // Leaving one queue leaves the others (same room, other kind; same kind, other room) alone.
+  assert.deepEqual(applyWaitEvent(queues, { ...joined("b"), type: "waitlist.left" }), [
+    queues[0],
+    queues[1],
+    { room: "r", kind: "dryer", queue: ["a"] },
+  ]);
+});

@@ -20,6 +20,7 @@ import {
   newMachine,
   nudgeOpensAt,
   nudgeRefusal,
+  offeredTo,
   settle,
 } from "./lifecycle.ts";
 import type { Machine, MachineState } from "./types.ts";
@@ -1240,4 +1241,138 @@ Deno.test("a new free period forgets who passed: used and freed, broken, or sens
   assert.ok(sensed.ok);
   assert.equal(sensed.machine.offer, undefined, "a walk-up the sensor saw ends the offer");
   assert.equal(sensed.machine.ownerId, undefined);
+});
+
+// ─────────────── mutation survivors (issue 14): offers, sensors, nudges ───────────────
+
+Deno.test("offer: the event is machine.offered", () => {
+  const r = run(FIXTURES.available, CMD.offer, SYSTEM);
+  assert.ok(r.ok);
+  assert.equal(r.event, "machine.offered");
+});
+
+Deno.test("out_of_order: an expected repair day is kept; none is not invented", () => {
+  const m = expectOk(
+    run(
+      FIXTURES.available,
+      { type: "out_of_order", reason: "leak", repairDate: "2026-12-24" },
+      ADMIN,
+    ),
+  );
+  assert.equal(m.repairDate, "2026-12-24");
+  assert.equal(m.outOfOrderReason, "leak");
+  assert.ok(!("repairDate" in expectOk(run(FIXTURES.available, CMD.out_of_order, ADMIN))));
+});
+
+Deno.test("offers follow the state, not an offer field left on a taken machine", () => {
+  // Only a free machine carries an offer; a stray field on any other state
+  // neither protects it, nor can be passed on, nor lapses.
+  for (const st of ["held", "arrived", "in_use", "done"] as const) {
+    const stray: Machine = { ...FIXTURES[st], offer: { userId: "u-next", until: NOW + 50 } };
+    assert.equal(offeredTo(stray, NOW), undefined, st);
+    expectError(run(stray, CMD.pass, NEXT), "invalid_state", `${st}: pass`);
+    assert.deepEqual(settle(stray, NOW + 1), { machine: stray }, `${st}: settle`);
+    assert.notEqual(settle(stray, NOW + 50).event, "machine.offer_lapsed", st);
+  }
+  // The holder starts their held machine as if there were no stray offer.
+  const strayHeld: Machine = { ...FIXTURES.held, offer: { userId: "u-next", until: NOW + 50 } };
+  expectOk(run(strayHeld, CMD.start, OWNER), "start by the holder");
+});
+
+Deno.test("applySensor: the scheduler may report sensor facts too; refusals say why", () => {
+  const r = applySensor(
+    W,
+    { type: "sensor_start", at: NOW, expectMinutes: 50 },
+    SYSTEM,
+    NOW,
+    S,
+    useId,
+  );
+  assert.equal(r.ok && r.event, "machine.started");
+  const refused = (
+    m: Machine,
+    cmd: Parameters<typeof applySensor>[1],
+    code: string,
+    message: string,
+  ) => assert.deepEqual(applySensor(m, cmd, SENSOR, NOW, S, useId), { ok: false, code, message });
+  const broken: Machine = { ...W, state: "out_of_order", outOfOrderReason: "leak" };
+  refused(
+    broken,
+    { type: "sensor_start", at: NOW, expectMinutes: 50 },
+    "out_of_order",
+    "This machine is out of order.",
+  );
+  const sensed: Machine = {
+    ...W,
+    state: "in_use",
+    useId: "s1",
+    startedAt: NOW - 100,
+    endsAt: NOW + 400,
+    sensed: true,
+  };
+  refused(
+    sensed,
+    { type: "sensor_start", at: NOW, expectMinutes: 50 },
+    "invalid_state",
+    "The sensor already follows this cycle.",
+  );
+  refused(W, { type: "sensor_end", at: NOW }, "invalid_state", "No cycle is running.");
+  refused(W, { type: "sensor_lost" }, "invalid_state", "The sensor does not follow a cycle here.");
+  // A `sensed` flag left on a machine that is not running follows the state: nothing to lose.
+  refused(
+    { ...W, state: "done", doneAt: NOW - 1, sensed: true },
+    { type: "sensor_lost" },
+    "invalid_state",
+    "The sensor does not follow a cycle here.",
+  );
+});
+
+Deno.test("sensor_start on a held machine (not yet arrived) is the holder's cycle", () => {
+  const held: Machine = {
+    ...W,
+    state: "held",
+    ownerId: "u-owner",
+    ownerName: "Owner",
+    useId: "h1",
+    holdExpiresAt: NOW + 50,
+  };
+  const r = applySensor(
+    held,
+    { type: "sensor_start", at: NOW, expectMinutes: 50 },
+    SENSOR,
+    NOW,
+    S,
+    useId,
+  );
+  assert.deepEqual(r, {
+    ok: true,
+    event: "machine.started",
+    machine: {
+      ...W,
+      state: "in_use",
+      ownerId: "u-owner",
+      ownerName: "Owner",
+      useId: "h1",
+      gen: 6,
+      startedAt: NOW,
+      endsAt: NOW + 500,
+      sensed: true,
+      updatedAt: NOW,
+    },
+  });
+});
+
+Deno.test("nudgeRefusal: laundry nobody registered is not nudged (anyone may clear it)", () => {
+  const someone: Machine = {
+    ...W,
+    state: "done",
+    useId: "s1",
+    startedAt: 0,
+    endsAt: 100,
+    doneAt: 100,
+  };
+  assert.deepEqual(nudgeRefusal(someone, OTHER.id, NOW, S, undefined), {
+    code: "invalid_state",
+    message: "Nobody registered this laundry: anyone may clear it.",
+  });
 });

@@ -5,7 +5,9 @@
  *
  * Roles: `anon` (no cookie), `resident` (for machine actions: the resident
  * whose machine it is), `other` (another resident), `admin` (the operator,
- * who administers every building), and `disabled`
+ * who administers every building), `buildingAdmin` (an admin of this building
+ * only: as `admin` unless a row says otherwise, except the operator's routes,
+ * which refuse them), and `disabled`
  * (a resident disabled by an admin, still sending the session cookie they had
  * before). Every cell gets fresh fixtures and fresh residents, so one cell's
  * success cannot change another's answer.
@@ -27,7 +29,9 @@ import { actorOf } from "../routes/api/machines.ts";
 import { issueReset } from "../lib/recovery.ts";
 
 type Role = "anon" | "resident" | "other" | "admin" | "disabled";
-const ROLES: Role[] = ["anon", "resident", "other", "admin", "disabled"];
+/** Every party a cell is sent as: the roles, and an admin of this building who is not the operator. */
+type Who = Role | "buildingAdmin";
+const WHO: Who[] = ["anon", "resident", "other", "admin", "buildingAdmin", "disabled"];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** The parties of one cell: fresh residents and a fresh admin session. */
@@ -35,6 +39,8 @@ interface Parties {
   resident: Party & { user: User };
   other: Party & { user: User };
   admin: Party & { user: User };
+  /** A resident appointed admin of this building (not the operator). */
+  buildingAdmin: Party & { user: User };
   disabled: Party & { user: User };
 }
 
@@ -48,9 +54,10 @@ interface Cell {
 interface Case {
   /** What the fixture is (shown in failures). */
   name: string;
-  expect: Record<Role, number>;
-  /** Error codes expected for some roles. */
-  codes?: Partial<Record<Role, string>>;
+  /** Per role; `buildingAdmin` defaults to {@link buildingAdminExpect}. */
+  expect: Record<Role, number> & { buildingAdmin?: number };
+  /** Error codes expected for some roles (`buildingAdmin` defaults to `admin`'s). */
+  codes?: Partial<Record<Who, string>>;
   /** A static request, or one built from fresh fixtures per cell. */
   cell: Cell | ((k: TestApp, p: Parties) => Promise<Cell>);
   /** Wait this long after preparing the cells (a grace period to pass). */
@@ -367,7 +374,8 @@ const TABLE: Record<string, Case[]> = {
     expect: adminOnly(200),
     cell: async (k, p) => ({
       path: `/api/admin/machines/${(await machine(k, "available", p.resident.user)).id}`,
-      body: { name: "Renamed" },
+      // A name of its own per cell: two admins renaming to one name would collide.
+      body: { name: unique("Renamed") },
     }),
   }],
   "DELETE /api/admin/machines/:id": [{
@@ -743,13 +751,19 @@ async function world(): Promise<TestApp> {
  * needs them). The disabled resident signed in, then an admin disabled them
  * through the API; they keep sending the cookie they had.
  */
-async function parties(k: TestApp, role?: Role): Promise<Parties> {
+async function parties(k: TestApp, role?: Who): Promise<Parties> {
   const admin = await k.admin();
   const resident = await k.resident(unique("res"));
-  const fresh = (want: Role, prefix: string) =>
+  const fresh = (want: Who, prefix: string) =>
     role === undefined || role === want ? k.resident(unique(prefix)) : Promise.resolve(resident);
   const other = await fresh("other", "oth");
   const disabled = await fresh("disabled", "dis");
+  let buildingAdmin = await fresh("buildingAdmin", "badm");
+  if (buildingAdmin !== resident) {
+    const user = await k.ctx.store.appointAdmin(k.home, buildingAdmin.user.id);
+    assert.equal(user.role, "admin");
+    buildingAdmin = { ...buildingAdmin, user };
+  }
   if (disabled !== resident) {
     const off = await k.call("PATCH", `/api/admin/residents/${disabled.user.id}`, {
       cookie: admin.cookie,
@@ -757,14 +771,26 @@ async function parties(k: TestApp, role?: Role): Promise<Parties> {
     });
     assert.equal(off.status, 200, off.text);
   }
-  return { resident, other, admin, disabled };
+  return { resident, other, admin, buildingAdmin, disabled };
+}
+
+/**
+ * What an admin of this building (not the operator) gets where a row does not
+ * say: the operator's routes refuse them (403), everything else answers them
+ * as it answers the operator.
+ */
+function buildingAdminExpect(route: string, c: Case): number {
+  if (c.expect.buildingAdmin !== undefined) return c.expect.buildingAdmin;
+  const path = route.split(" ")[1];
+  if (path.startsWith("/api/operator/") || path === "/operator") return 403;
+  return c.expect.admin;
 }
 
 function isApi(path: string): boolean {
   return path.startsWith("/api/") || path === "/ws" || path.startsWith("/ws?");
 }
 
-function cookieOf(role: Role, p: Parties): string {
+function cookieOf(role: Who, p: Parties): string {
   return role === "anon" ? "" : p[role].cookie;
 }
 
@@ -799,7 +825,7 @@ Deno.test("authz: every route × role answers the expected status", async () => 
       const method = route.split(" ")[0];
       for (const c of cases) {
         // Fresh parties and fixtures for every cell, prepared first (then one wait).
-        const prepared = await Promise.all(ROLES.map(async (role) => {
+        const prepared = await Promise.all(WHO.map(async (role) => {
           const p = await parties(k, role);
           const cell = typeof c.cell === "function" ? await c.cell(k, p) : c.cell;
           return { role, p, cell };
@@ -812,10 +838,13 @@ Deno.test("authz: every route × role answers the expected status", async () => 
             body: cell.body,
           });
           assertShape(where, cell.path, r);
-          const code = c.codes?.[role];
-          if (r.status !== c.expect[role]) {
+          const code = role === "buildingAdmin"
+            ? c.codes?.buildingAdmin ?? c.codes?.admin
+            : c.codes?.[role];
+          const want = role === "buildingAdmin" ? buildingAdminExpect(route, c) : c.expect[role];
+          if (r.status !== want) {
             failures.push(
-              `${where}: expected ${c.expect[role]}, got ${r.status} ${r.text.slice(0, 160)}`,
+              `${where}: expected ${want}, got ${r.status} ${r.text.slice(0, 160)}`,
             );
           } else if (code && r.json?.error?.code !== code) {
             failures.push(`${where}: expected code ${code}, got ${r.text.slice(0, 160)}`);
@@ -926,10 +955,14 @@ Deno.test("authz: methods a route does not register are refused for every role",
       for (const method of METHODS) {
         if (routes.has(`${method} ${path}`)) continue;
         // The admin and operator subtrees check the role before they look for a handler.
-        const expect: Record<Role, number> = /^\/api\/(admin|operator)\//.test(path)
+        const roles: Record<Role, number> = /^\/api\/(admin|operator)\//.test(path)
           ? adminOnly(404)
           : everyone(404);
-        for (const role of ROLES) {
+        const expect: Record<Who, number> = {
+          ...roles,
+          buildingAdmin: path.startsWith("/api/operator/") ? 403 : roles.admin,
+        };
+        for (const role of WHO) {
           const r = await k.call(method, fill(path), {
             cookie: cookieOf(role, p),
             body: method === "GET" ? undefined : {},
@@ -1046,8 +1079,8 @@ Deno.test("authz: /ws upgrades signed-in users only (disabled residents' cookies
     await listening.promise;
     const url = `http://127.0.0.1:${addr.port}`;
     const p = await parties(k);
-    const expect: Record<Role, number> = { ...signedIn(101) };
-    for (const role of ROLES) {
+    const expect: Record<Who, number> = { ...signedIn(101), buildingAdmin: 101 };
+    for (const role of WHO) {
       const cookie = cookieOf(role, p);
       const r = await rawUpgrade(url, { origin: url, cookie: cookie || undefined });
       assert.equal(r.status, expect[role], `${role}: ${JSON.stringify(r.json)}`);

@@ -18,7 +18,10 @@
 import { basename, dirname, join, relative, resolve } from "node:path";
 import config from "../fresh.config.ts";
 
-/** The pure domain and guard modules mutated when no file is given. */
+/**
+ * The pure domain modules mutated when no file is given (the waitlist's order
+ * and its commit operations are tested against a real KV file).
+ */
 export const DEFAULT_MODULES: readonly string[] = [
   "lib/lifecycle.ts",
   "lib/notify/policy.ts",
@@ -28,6 +31,7 @@ export const DEFAULT_MODULES: readonly string[] = [
   "lib/notify/health.ts",
   "lib/board_view.ts",
   "lib/sensor/detector.ts",
+  "lib/db/waitlist_ops.ts",
 ];
 
 /** The StrykerJS release line that still runs on Node 20. */

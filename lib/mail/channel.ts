@@ -35,14 +35,6 @@ import type { MailTransport } from "./transport.ts";
 /** An email counter field: `<channel>:<outcome>`. */
 export type EmailCounter = "email:queued" | "email:sent" | "email:failed" | "email:bounced";
 
-/** Every email counter field. */
-export const EMAIL_COUNTERS: readonly EmailCounter[] = [
-  "email:queued",
-  "email:sent",
-  "email:failed",
-  "email:bounced",
-];
-
 /** Add one to an email counter in each scope, in a commit. */
 export function countEmail(op: Deno.AtomicOperation, scopes: string[], field: EmailCounter): void {
   for (const s of scopes) op.sum(K.stat(s, field), 1n);

@@ -11,6 +11,7 @@ import {
   ownerNotice,
   planMachineChange,
   type PlannedEvent,
+  repairedSpec,
   tickAt,
   tickTimes,
   TIMING,
@@ -527,4 +528,72 @@ Deno.test("planMachineChange: an offer owes the holder's notice now and a tick w
     machineId: "w1",
     gen: 5,
   }]);
+});
+
+Deno.test("jobId: an email is one record per notification and resident", () => {
+  assert.equal(jobId({ t: "email", userId: "a", id: "n1", attempt: 2 }), "email:n1:a");
+});
+
+Deno.test("offerNotice: a dryer's offer names its kind; an event without its machine offers nothing", () => {
+  const dryer: Machine = { ...offered, kind: "dryer" };
+  assert.deepEqual(
+    offerNotice(ev("machine.offered", dryer), { ...base, kind: "dryer" })?.spec.text,
+    {
+      key: { title: "n.offer.title", body: "n.offer.body" },
+      params: { machine: "W1", kind: "@kind.dryer" },
+    },
+  );
+  assert.equal(offerNotice({ type: "machine.offered" }, base), null);
+});
+
+Deno.test("offerNotice: the withdrawal says so in words of its own, on the machine's card", () => {
+  assert.deepEqual(
+    offerNotice(ev("machine.out_of_order", { ...base, state: "out_of_order" }), offered),
+    {
+      userId: "u7",
+      spec: {
+        id: "waitlist.withdrawn:w1:4",
+        kind: "waitlist.withdrawn",
+        url: "/?m=w1",
+        machineId: "w1",
+        expiresAt: undefined,
+        text: {
+          key: { title: "n.withdrawn.title", body: "n.withdrawn.body" },
+          params: { machine: "W1" },
+        },
+      },
+    },
+  );
+});
+
+Deno.test("planMachineChange: removing an offered machine tells the holder, in the machine's building", () => {
+  const jobs = planMachineChange({
+    before: offered,
+    after: null,
+    events: [{ type: "machine.removed" }],
+    leadMinutes: 5,
+    now: 1000,
+    settings: S,
+  });
+  assert.equal(jobs.length, 1);
+  assert.equal(jobs[0].at, 1000);
+  assert.equal(jobs[0].job.t, "notify");
+  assert.ok(jobs[0].job.t === "notify");
+  assert.equal(jobs[0].job.userId, "u7");
+  assert.equal(jobs[0].job.b, "b1");
+  assert.equal(jobs[0].job.n.kind, "waitlist.withdrawn");
+});
+
+Deno.test("repairedSpec: one notice per repair and reporter, on the machine's card", () => {
+  assert.deepEqual(repairedSpec({ ...base, gen: 9 }, "u3"), {
+    id: "machine.repaired:w1:9:u3",
+    kind: "machine.repaired",
+    url: "/?m=w1",
+    machineId: "w1",
+    expiresAt: undefined,
+    text: {
+      key: { title: "n.repaired.title", body: "n.repaired.body" },
+      params: { machine: "W1" },
+    },
+  });
 });

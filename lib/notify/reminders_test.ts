@@ -195,3 +195,26 @@ Deno.test("a cycle a sensor follows: no overdue from its estimated end, no time-
   ]);
   assert.equal(nextStateChangeAt(timed), 40 * 60_000);
 });
+
+Deno.test("nextStateChangeAt: a waitlist offer changes a free machine when it lapses; only a free one", () => {
+  const free: Machine = {
+    ...base,
+    state: "available",
+    ownerId: undefined,
+    useId: undefined,
+    startedAt: undefined,
+    endsAt: undefined,
+  };
+  assert.equal(nextStateChangeAt({ ...free, offer: { userId: "u7", until: 300_000 } }), 300_000);
+  assert.equal(nextStateChangeAt(free), null);
+  // An offer field left on a taken machine is not a state change of its own.
+  const stray = { offer: { userId: "u7", until: 300_000 } };
+  assert.equal(
+    nextStateChangeAt({ ...free, ...stray, state: "done", doneAt: 0 }),
+    null,
+  );
+  assert.equal(
+    nextStateChangeAt({ ...free, ...stray, state: "out_of_order" }),
+    null,
+  );
+});
