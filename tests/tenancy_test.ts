@@ -15,6 +15,7 @@ import {
   Client,
   isEvent,
   openSocket,
+  rawUpgrade,
   resident,
   TEST_INVITE,
   TEST_PASSWORD,
@@ -426,6 +427,18 @@ Deno.test("tenancy: an admin of two buildings chooses with ?building= (remembere
   assert.equal(adminA.cookies.get("ll_building"), w.b, "the socket did not move the cookie");
   // Removing the rights takes effect at once; the cookie is then ignored.
   ok(await operator.del(`/api/operator/buildings/${w.b}/admins/${adminA.user.id}`));
+  // Her socket on B's board is closed with 4403 (her client goes to her own
+  // board); her socket on A stays open; a new socket naming B is refused.
+  const closedB = await Promise.race([wsB.closed, sleep(3000).then(() => null)]);
+  assert.equal(closedB?.code, 4403, "the socket on B's board was closed as 'left building'");
+  await sleep(100);
+  assert.ok(wsA.isOpen, "her socket on A stays open");
+  const again = await rawUpgrade(srv.url, {
+    origin: srv.url,
+    cookie,
+    path: `/ws?building=${w.b}`,
+  });
+  assert.deepEqual([again.status, again.json?.error?.code], [404, "no_building"]);
   assert.equal((await adminA.get("/api/admin/machines?building=" + w.b)).status, 404);
   assert.equal(ok(await adminA.get("/api/machines")).building.id, w.a);
   // A resident naming another building: 404, as if it did not exist.
