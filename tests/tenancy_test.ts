@@ -253,6 +253,25 @@ Deno.test("tenancy: every party of either building gets what the matrix says for
       }
     }
   }
+  // The WebSocket, as a row of the same table: a socket naming building A.
+  const ws: Record<Party, number> = {
+    resA: 101,
+    adminA: 101,
+    resB: 404,
+    adminB: 404,
+    operator: 101,
+  };
+  for (const party of PARTIES) {
+    const r = await rawUpgrade(w.url, {
+      origin: w.url,
+      cookie: w.who[party].cookie,
+      path: `/ws?building=${w.a}`,
+    });
+    if (r.status !== ws[party]) failures.push(`/ws?building=A as ${party}: got ${r.status}`);
+    if (r.status === 404 && r.json?.error?.code !== "no_building") {
+      failures.push(`/ws?building=A as ${party}: ${JSON.stringify(r.json)}`);
+    }
+  }
   assert.deepEqual(failures, []);
 });
 
