@@ -336,6 +336,18 @@ Deno.test("tenancy: boards, admin lists, statistics and sockets show only the bu
       target: { type: "all" },
     }),
   );
+  // Targets that exist only in B (resB's room number, a laundry room of B, a machine of B)
+  // reach no one from A, and B's machine is unknown to A.
+  for (const target of [{ type: "room", room: "301" }, { type: "laundry", laundry: "B동 지하" }]) {
+    const sent = await adminA.post("/api/admin/announcements", { title: "A", body: "x", target });
+    assert.equal(sent.status, 201, JSON.stringify(sent.json));
+  }
+  const foreignMachine = await adminA.post("/api/admin/announcements", {
+    title: "A",
+    body: "x",
+    target: { type: "machine", machineId: boardB.machines[0].id },
+  });
+  assert.equal(foreignMachine.json?.error?.code, "unknown_machine");
   const deadline = Date.now() + 5000;
   let gotA = false;
   while (Date.now() < deadline && !gotA) {
