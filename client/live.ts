@@ -69,6 +69,15 @@ function toLogin(): void {
   if (!leaving) location.assign("/login");
 }
 
+/**
+ * Off to the user's own board: this page's building is no longer theirs to
+ * enter (their admin rights to it were removed), so its socket is refused.
+ */
+function toOwnBoard(): void {
+  status.value = "offline";
+  if (!leaving) location.assign("/");
+}
+
 const SNAPSHOT_KEY = "ll.board";
 
 function saveSnapshot(): void {
@@ -190,13 +199,17 @@ function connect(): void {
     // Signed out (4401: a logout, here or elsewhere, or a disabled account):
     // the server said so; go to the login page.
     if (ev.code === 4401) return toLogin();
+    // This page's building is no longer theirs (4403: admin rights removed).
+    if (ev.code === 4403) return toOwnBoard();
     // Told to stop (4008: too many messages): wait a while before trying again.
     if (ev.code === 4008) {
       timer = setTimeout(connect, 60_000);
       return;
     }
     // Refused several times in a row: if the session is gone, go to the
-    // login page instead of retrying forever.
+    // login page, and if the page's building is no longer theirs (rights
+    // removed while this tab was offline), to their own board, instead of
+    // retrying forever.
     if (attempt >= 2) {
       checkSession().then((ok) => {
         if (ok) timer = setTimeout(connect, backoffDelay(attempt++));
@@ -207,12 +220,22 @@ function connect(): void {
   };
 }
 
-/** False (and off to /login) when the session has ended; true otherwise, also when offline. */
+/**
+ * False (and off to /login) when the session has ended, false (and off to
+ * the user's own board) when the page's building may no longer be entered
+ * (404); true otherwise, also when offline.
+ */
 async function checkSession(): Promise<boolean> {
   try {
-    const res = await fetch("/api/me", { credentials: "same-origin" });
+    const bid = pageBuilding();
+    const q = bid ? `?building=${encodeURIComponent(bid)}` : "";
+    const res = await fetch(`/api/me${q}`, { credentials: "same-origin" });
     if (res.status === 401) {
       toLogin();
+      return false;
+    }
+    if (res.status === 404) {
+      toOwnBoard();
       return false;
     }
   } catch { /* offline: keep trying */ }

@@ -68,6 +68,14 @@
  * | ["email_token", tokenHash]                 | EmailToken: a verification link, once  |
  * | ["email_token_by_user", userId]            | tokenHash: the one live link per user  |
  * | ["mailed", notificationId, userId]         | SentMark: emailed once per user        |
+ * | ["login_limit", "pair", account, ip]       | PairWindow: sign-in attempts on one    |
+ * |                                            | account from one address               |
+ * | ["login_limit", "acct", account]           | CountWindow: attempts on an account    |
+ * |                                            | from unfamiliar addresses              |
+ * | ["login_limit", "ip", ip]                  | CountWindow: attempts from an address  |
+ * |                                            | on accounts unfamiliar with it         |
+ * | ["login_limit", "known", account, ip]      | true: the account signed in from there |
+ * |                                            | (lib/login_limits.ts)                  |
  * @module
  */
 /** A KV key. */
@@ -195,4 +203,8 @@ export const K = {
   emailToken: (hash: string): Key => ["email_token", hash],
   emailTokenOfUser: (userId: string): Key => ["email_token_by_user", userId],
   mailed: (id: string, userId: string): Key => ["mailed", id, userId],
+  loginPair: (account: string, ip: string): Key => ["login_limit", "pair", account, ip],
+  loginAccount: (account: string): Key => ["login_limit", "acct", account],
+  loginIp: (ip: string): Key => ["login_limit", "ip", ip],
+  loginKnown: (account: string, ip: string): Key => ["login_limit", "known", account, ip],
 } as const;

@@ -19,6 +19,7 @@
  * gives back its place in the two ceilings (it was not an attack).
  * @module
  */
+import { K } from "./keys.ts";
 
 /** Tunables (environment variables in brackets; defaults in lib/config.ts). */
 export interface LoginLimitSettings {
@@ -71,14 +72,12 @@ export type LoginGate =
   | { ok: true; ticket: LoginTicket }
   | { ok: false; reason: RefusalReason; retryAfterMs: number };
 
-const PREFIX = "login_limit";
-
-/** The KV keys of the limiter (documented in the module comment). */
+/** The KV keys of the limiter (built in lib/keys.ts, the one place that builds keys). */
 export const loginLimitKeys = {
-  pair: (account: string, ip: string): Deno.KvKey => [PREFIX, "pair", account, ip],
-  account: (account: string): Deno.KvKey => [PREFIX, "acct", account],
-  ip: (ip: string): Deno.KvKey => [PREFIX, "ip", ip],
-  known: (account: string, ip: string): Deno.KvKey => [PREFIX, "known", account, ip],
+  pair: K.loginPair,
+  account: K.loginAccount,
+  ip: K.loginIp,
+  known: K.loginKnown,
 };
 
 /** The wait after the `attempts`-th attempt on a pair (0 while still free). */

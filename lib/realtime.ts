@@ -59,6 +59,12 @@ export const CLOSE_ABUSE = 4008;
 export const CLOSE_REPLACED = 4009;
 /** Close code for a signed-out or disabled session. */
 export const CLOSE_SIGNED_OUT = 4401;
+/**
+ * Close code for a socket on a building's board its user may no longer
+ * enter (their admin rights to it were removed): the client goes to its own
+ * board instead of reconnecting (which would be refused with 404).
+ */
+export const CLOSE_LEFT_BUILDING = 4403;
 /** Most notification ids a socket remembers for `ack` (the newest). */
 const ACKABLE = 200;
 /** Presence writes are batched this often (a connect storm is one write per batch). */
@@ -369,7 +375,9 @@ export class Hub {
         const upTo = Math.min(head, f.feed + READ_CHUNK);
         const entries = await this.store.readFeed(CTL_SCOPE, f.feed, upTo);
         f.feed = upTo;
-        for (const e of entries) if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session);
+        for (const e of entries) {
+          if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session, e.disconnect.building);
+        }
       }
       return;
     }
@@ -389,7 +397,7 @@ export class Hub {
   }
 
   #onFeed(f: Follow, e: FeedEntry): void {
-    if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session);
+    if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session, e.disconnect.building);
     else if (e.event) this.#fanOut(f, [e.event], e.userId);
   }
 
@@ -410,10 +418,22 @@ export class Hub {
     await this.store.disconnect(userId, reason, session);
   }
 
-  #disconnect(userId: string, session?: string): void {
+  /**
+   * Close `userId`'s sockets open on building `bid`'s board, on every
+   * instance, with {@link CLOSE_LEFT_BUILDING}: they may no longer enter it
+   * (admin rights removed). Their other buildings' sockets stay.
+   */
+  async disconnectFromBuilding(userId: string, bid: string): Promise<void> {
+    this.#disconnect(userId, undefined, bid);
+    await this.store.disconnect(userId, "left building", undefined, bid);
+  }
+
+  #disconnect(userId: string, session?: string, building?: string): void {
     for (const c of [...(this.#byUser.get(userId) ?? [])]) {
       if (session && c.session !== session) continue;
-      c.close(CLOSE_SIGNED_OUT, "signed out");
+      if (building !== undefined && c.buildingId !== building) continue;
+      if (building !== undefined) c.close(CLOSE_LEFT_BUILDING, "left building");
+      else c.close(CLOSE_SIGNED_OUT, "signed out");
       this.#remove(c);
     }
   }

@@ -38,6 +38,8 @@ export interface PageContent {
   parts?: string[];
   /** The unread count, when the page has it already (else the layout counts). */
   unread?: number;
+  /** The HTTP status (default 200; e.g. 404 for a machine of another building). */
+  status?: 200 | 404;
 }
 
 /** Most buildings the header's switcher lists (the operator console lists them all). */
@@ -150,7 +152,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
           body: <p class="banner error">403 · {t(c.get("lang"), "operator.forbidden")}</p>,
         }, 403);
       }
-      return render(c, await fn(c, ctx));
+      const page = await fn(c, ctx);
+      return render(c, page, page.status ?? 200);
     };
   }
 

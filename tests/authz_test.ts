@@ -858,7 +858,7 @@ Deno.test("authz: every route × role answers the expected status", async () => 
   }
 });
 
-Deno.test("authz: parties of another building get nothing of this one, on every API route", async () => {
+Deno.test("authz: parties of another building get nothing of this one, on every API route and page", async () => {
   const k = await world();
   try {
     // Building B, with a resident and an admin of its own.
@@ -878,60 +878,82 @@ Deno.test("authz: parties of another building get nothing of this one, on every 
     let aboutA = 0;
     for (const [route, cases] of Object.entries(TABLE)) {
       const [method, pattern] = route.split(" ");
-      // Sign-in routes name no building; the sensor webhook takes a sensor's token, not a
-      // session (tests/sensor_test.ts: another building's machine is 404 with a token).
+      // Sign-in routes and pages name no building; the sensor webhook takes a sensor's
+      // token, not a session (tests/sensor_test.ts: another building's machine is 404 with
+      // a token); `/ws` is checked over real sockets (tests/tenancy_test.ts).
+      const page = !pattern.startsWith("/api/");
       if (
-        !pattern.startsWith("/api/") || pattern.startsWith("/api/auth/") ||
-        pattern.startsWith("/api/sensors/")
+        pattern.startsWith("/api/auth/") || pattern.startsWith("/api/sensors/") ||
+        (page && !SIGNED_IN_PAGES.includes(pattern))
       ) continue;
       for (const c of cases) {
         const p = await parties(k, "resident");
-        const cell = typeof c.cell === "function" ? await c.cell(k, p) : c.cell;
+        const made = typeof c.cell === "function" ? await c.cell(k, p) : c.cell;
         if (c.waitMs) await new Promise((r) => setTimeout(r, c.waitMs));
-        // Does the request name something of building A (a machine, a member, a notice, an invite)?
-        const a = k.home;
-        const ids = [
-          a,
-          ...(await k.ctx.store.listMachines(a)).map((m) => m.id),
-          ...(await k.ctx.store.memberIds(a)),
-          ...(await k.ctx.store.listNotices(a)).map((n) => n.id),
-          ...(await k.ctx.store.listInvites(a)).map((i) => i.code),
-        ];
-        const namesA = ids.some((id) => cell.path.split(/[/?=&]/).includes(id));
-        if (namesA) aboutA++;
-        for (
-          const [who, party] of [["foreign", foreign], ["foreignAdmin", foreignAdmin]] as const
-        ) {
-          const r = await k.call(method, cell.path, { cookie: party.cookie, body: cell.body });
-          assertShape(`${route} [${c.name}] as ${who}`, cell.path, r);
-          const operatorOnly = pattern.startsWith("/api/operator/");
-          const adminRoute = pattern.startsWith("/api/admin/");
-          const want = operatorOnly
-            ? [403]
-            : namesA
-            ? who === "foreign" && adminRoute ? [403] : [404]
-            : who === "foreign" && adminRoute
-            ? [403]
-            : null; // not about A: answered as for a party of A (any status but 5xx)
-          if (want && !want.includes(r.status)) {
-            failures.push(
-              `${route} [${c.name}] as ${who}: expected ${want}, got ${r.status} ${
-                r.text.slice(0, 120)
-              }`,
-            );
-          }
-          if (namesA && r.status < 300) {
-            failures.push(`${route} [${c.name}] as ${who}: ${r.status}`);
+        // A page is also asked for building A by name (as its links and the switcher do).
+        const named = `${made.path}${made.path.includes("?") ? "&" : "?"}building=${k.home}`;
+        for (const cell of page ? [made, { ...made, path: named }] : [made]) {
+          // Does the request name something of building A (a machine, a member, a notice, an invite)?
+          const a = k.home;
+          const ids = [
+            a,
+            ...(await k.ctx.store.listMachines(a)).map((m) => m.id),
+            ...(await k.ctx.store.memberIds(a)),
+            ...(await k.ctx.store.listNotices(a)).map((n) => n.id),
+            ...(await k.ctx.store.listInvites(a)).map((i) => i.code),
+          ];
+          const namesA = ids.some((id) => cell.path.split(/[/?=&]/).includes(id));
+          if (namesA) aboutA++;
+          for (
+            const [who, party] of [["foreign", foreign], ["foreignAdmin", foreignAdmin]] as const
+          ) {
+            const r = await k.call(method, cell.path, { cookie: party.cookie, body: cell.body });
+            assertShape(`${route} [${c.name}] as ${who}`, cell.path, r);
+            // A page naming building A answers 404 before any role check (the building
+            // middleware); an API route of the admin or operator subtree checks the role first.
+            const operatorOnly = pattern.startsWith("/api/operator/") ||
+              (pattern === "/operator" && !namesA);
+            const adminRoute = /^(\/api)?\/admin(\/|$)/.test(pattern);
+            const want = operatorOnly
+              ? [403]
+              : namesA
+              ? who === "foreign" && adminRoute && !page ? [403] : [404]
+              : who === "foreign" && adminRoute
+              ? [403]
+              : null; // not about A: answered as for a party of A (any status but 5xx)
+            if (want && !want.includes(r.status)) {
+              failures.push(
+                `${route} [${c.name}] as ${who}: expected ${want}, got ${r.status} ${
+                  r.text.slice(0, 120)
+                }`,
+              );
+            }
+            if (namesA && r.status < 300) {
+              failures.push(`${route} [${c.name}] as ${who}: ${r.status}`);
+            }
           }
         }
       }
     }
     assert.deepEqual(failures, []);
-    assert.ok(aboutA >= 20, `only ${aboutA} cells named something of building A`);
+    assert.ok(aboutA >= 30, `only ${aboutA} cells named something of building A`);
   } finally {
     await k.close();
   }
 });
+
+/** The pages a signed-in user sees (the cross-building table asks each for building A too). */
+const SIGNED_IN_PAGES = [
+  "/",
+  "/inbox",
+  "/report",
+  "/settings",
+  "/admin",
+  "/busy",
+  "/admin/usage",
+  "/admin/qr",
+  "/operator",
+];
 
 /** Fill a route pattern's parameters with plausible values. */
 function fill(path: string): string {

@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { Store } from "../lib/db/mod.ts";
 import { LEGACY_BUILDING, migrate } from "../lib/migrate.ts";
 import { hashPassword } from "../lib/password.ts";
+import { lockRetrying } from "../lib/commit.ts";
 import { sha256Hex } from "../lib/ids.ts";
 import { Client, startTestServer, TEST_ADMIN_PASSWORD, TEST_PASSWORD } from "./support/harness.ts";
 import { features } from "../app.ts";
@@ -168,16 +169,21 @@ async function withKv(fn: (kvPath: string) => Promise<void>) {
 
 Deno.test("migrate: a single-building store moves into its building in place, nothing lost, twice is once", async () => {
   await withKv(async (kvPath) => {
-    const kv = await Deno.openKv(kvPath);
+    const kv = lockRetrying(await Deno.openKv(kvPath));
     await legacyStore(kv, { outbox: true });
     const store = new Store(kv, { minuteMs: 500 });
     await store.init();
     assert.equal(store.epoch, "oldepoch", "the epoch is kept: user-log cursors stay valid");
-    // Two instances starting at once.
+    // Two instances starting at once: each with its own KV handle on the file, as the app
+    // opens it (lib/server.ts).
+    const kv2 = lockRetrying(await Deno.openKv(kvPath));
+    const other = new Store(kv2, { minuteMs: 500 });
+    await other.init();
     const runs = await Promise.all([
       migrate(store, Date.now(), { adminLogin: "admin" }),
-      migrate(store, Date.now(), { adminLogin: "admin" }),
+      migrate(other, Date.now(), { adminLogin: "admin" }),
     ]);
+    kv2.close();
     for (const r of runs) {
       assert.ok(r.every((n) => n === "tenancy-1" || n === "waitlist-1"), JSON.stringify(runs));
     }

@@ -8,7 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { Store } from "../lib/db/mod.ts";
-import { Client, isEvent, openSocket, resident, serverEnv } from "./support/harness.ts";
+import { admin, Client, isEvent, openSocket, resident, serverEnv } from "./support/harness.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 import { closeInstance, spawnInstance } from "./support/instance_client.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -188,4 +190,31 @@ Deno.test("two instances: racing holds through different instances never have tw
   assert.equal(types.filter((t: string) => t === "machine.released").length, rounds);
   const seqs = sync.json.events.map((e: Json) => e.seq);
   assert.deepEqual(seqs, seqs.map((_: number, i: number) => seqs[0] + i));
+});
+
+Deno.test("two instances: removing an admin from a building closes their sockets on its board on every instance", async () => {
+  await using tmp = await tempKv();
+  await using one = await startInstance(envFor(tmp.kvPath));
+  await using two = await startInstance(envFor(tmp.kvPath));
+  const op = await admin(one.url);
+  const made = await op.post("/api/operator/buildings", { name: "B", washers: 1 });
+  assert.equal(made.status, 201);
+  const b = made.json.building.id as string;
+  const carol = await resident(one.url, "carol");
+  assert.equal(
+    (await op.post(`/api/operator/buildings/${b}/admins`, { loginId: "carol" })).status,
+    200,
+  );
+  // Carol's tabs on instance 2: one on B's board, one on her own building's.
+  await using onB = openSocket(two.url, carol.cookie, undefined, { building: b });
+  await using home = openSocket(two.url, carol.cookie, undefined, {
+    building: carol.user.buildingId,
+  });
+  await Promise.all([onB.hello, home.hello]);
+  // Removed through instance 1: instance 2 closes the socket on B (4403), not the other.
+  assert.equal((await op.del(`/api/operator/buildings/${b}/admins/${carol.user.id}`)).status, 200);
+  const closed = await Promise.race([onB.closed, sleep(3000).then(() => null)]);
+  assert.equal(closed?.code, 4403);
+  await sleep(200);
+  assert.ok(home.isOpen, "her socket on her own building stays open");
 });

@@ -15,6 +15,7 @@ import {
   Client,
   isEvent,
   openSocket,
+  rawUpgrade,
   resident,
   TEST_INVITE,
   TEST_PASSWORD,
@@ -252,6 +253,25 @@ Deno.test("tenancy: every party of either building gets what the matrix says for
       }
     }
   }
+  // The WebSocket, as a row of the same table: a socket naming building A.
+  const ws: Record<Party, number> = {
+    resA: 101,
+    adminA: 101,
+    resB: 404,
+    adminB: 404,
+    operator: 101,
+  };
+  for (const party of PARTIES) {
+    const r = await rawUpgrade(w.url, {
+      origin: w.url,
+      cookie: w.who[party].cookie,
+      path: `/ws?building=${w.a}`,
+    });
+    if (r.status !== ws[party]) failures.push(`/ws?building=A as ${party}: got ${r.status}`);
+    if (r.status === 404 && r.json?.error?.code !== "no_building") {
+      failures.push(`/ws?building=A as ${party}: ${JSON.stringify(r.json)}`);
+    }
+  }
   assert.deepEqual(failures, []);
 });
 
@@ -316,6 +336,18 @@ Deno.test("tenancy: boards, admin lists, statistics and sockets show only the bu
       target: { type: "all" },
     }),
   );
+  // Targets that exist only in B (resB's room number, a laundry room of B, a machine of B)
+  // reach no one from A, and B's machine is unknown to A.
+  for (const target of [{ type: "room", room: "301" }, { type: "laundry", laundry: "B동 지하" }]) {
+    const sent = await adminA.post("/api/admin/announcements", { title: "A", body: "x", target });
+    assert.equal(sent.status, 201, JSON.stringify(sent.json));
+  }
+  const foreignMachine = await adminA.post("/api/admin/announcements", {
+    title: "A",
+    body: "x",
+    target: { type: "machine", machineId: boardB.machines[0].id },
+  });
+  assert.equal(foreignMachine.json?.error?.code, "unknown_machine");
   const deadline = Date.now() + 5000;
   let gotA = false;
   while (Date.now() < deadline && !gotA) {
@@ -426,6 +458,18 @@ Deno.test("tenancy: an admin of two buildings chooses with ?building= (remembere
   assert.equal(adminA.cookies.get("ll_building"), w.b, "the socket did not move the cookie");
   // Removing the rights takes effect at once; the cookie is then ignored.
   ok(await operator.del(`/api/operator/buildings/${w.b}/admins/${adminA.user.id}`));
+  // Her socket on B's board is closed with 4403 (her client goes to her own
+  // board); her socket on A stays open; a new socket naming B is refused.
+  const closedB = await Promise.race([wsB.closed, sleep(3000).then(() => null)]);
+  assert.equal(closedB?.code, 4403, "the socket on B's board was closed as 'left building'");
+  await sleep(100);
+  assert.ok(wsA.isOpen, "her socket on A stays open");
+  const again = await rawUpgrade(srv.url, {
+    origin: srv.url,
+    cookie,
+    path: `/ws?building=${w.b}`,
+  });
+  assert.deepEqual([again.status, again.json?.error?.code], [404, "no_building"]);
   assert.equal((await adminA.get("/api/admin/machines?building=" + w.b)).status, 404);
   assert.equal(ok(await adminA.get("/api/machines")).building.id, w.a);
   // A resident naming another building: 404, as if it did not exist.

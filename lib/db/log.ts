@@ -117,10 +117,16 @@ export abstract class LogStore extends StoreCore {
 
   /**
    * Close a user's open sockets on every instance (all of them, or only
-   * those of one session): an entry on the control feed every hub follows
-   * (rare: logouts, password changes, disabled accounts).
+   * those of one session, or only those open on building `building`'s
+   * board): an entry on the control feed every hub follows (rare: logouts,
+   * password changes, disabled accounts, admin rights removed).
    */
-  async disconnect(userId: string, reason: string, session?: string): Promise<void> {
+  async disconnect(
+    userId: string,
+    reason: string,
+    session?: string,
+    building?: string,
+  ): Promise<void> {
     await retryCommit(async () => {
       const head = await this.kv.get<number>(K.logHead(CTL_SCOPE));
       const seq = (head.value ?? 0) + 1;
@@ -128,7 +134,7 @@ export abstract class LogStore extends StoreCore {
       const entry: FeedEntry & { at: number } = {
         seq,
         userId,
-        disconnect: { session, reason },
+        disconnect: building ? { session, reason, building } : { session, reason },
         at,
       };
       const op = this.kv.atomic().check(head).set(K.log(CTL_SCOPE, seq), entry)

@@ -28,8 +28,11 @@ export interface FeedEntry {
   userId: string;
   /** The user-log event to show on that user's open sockets. */
   event?: LogEvent;
-  /** Close that user's sockets (all, or only those of one session). */
-  disconnect?: { session?: string; reason: string };
+  /**
+   * Close that user's sockets (all, or only those of one session, or only
+   * those open on one building's board: admin rights to it removed).
+   */
+  disconnect?: { session?: string; reason: string; building?: string };
 }
 
 /** A login session (stored under the SHA-256 of its token). */

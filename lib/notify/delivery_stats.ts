@@ -20,6 +20,8 @@
  * @module
  */
 import { K } from "../keys.ts";
+import { retryCommit, tryCommit } from "../commit.ts";
+import { StoreError } from "../store_error.ts";
 
 /** Transports that count today (others may add theirs: the field name is free). */
 export const DELIVERY_CHANNELS = ["webpush", "fcm"] as const;
@@ -184,22 +186,27 @@ export async function recordInteraction(
 ): Promise<boolean> {
   const clickKey = K.pushReport(x.id, x.userId, x.deviceId, "click");
   const actKey = x.action ? K.pushReport(x.id, x.userId, x.deviceId, `action:${x.action}`) : null;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const [click, act] = await kv.getMany([clickKey, actKey ?? clickKey]);
-    const op = kv.atomic();
-    let counted = false;
-    if (!click.value) {
-      op.check(click).set(clickKey, { at: now }, { expireIn: REPORT_TTL_MS });
-      countChannel(op, scopes, x.channel, "clicked", now);
-      counted = true;
-    }
-    if (actKey && !act.value) {
-      op.check(act).set(actKey, { at: now }, { expireIn: REPORT_TTL_MS });
-      countChannel(op, scopes, x.channel, "acted", now);
-      counted = true;
-    }
-    if (!counted) return false;
-    if ((await op.commit()).ok) return true;
+  try {
+    return await retryCommit(async () => {
+      const [click, act] = await kv.getMany([clickKey, actKey ?? clickKey]);
+      const op = kv.atomic();
+      let counted = false;
+      if (!click.value) {
+        op.check(click).set(clickKey, { at: now }, { expireIn: REPORT_TTL_MS });
+        countChannel(op, scopes, x.channel, "clicked", now);
+        counted = true;
+      }
+      if (actKey && !act.value) {
+        op.check(act).set(actKey, { at: now }, { expireIn: REPORT_TTL_MS });
+        countChannel(op, scopes, x.channel, "acted", now);
+        counted = true;
+      }
+      if (!counted) return false;
+      return await tryCommit(op) ? true : null;
+    }, { attempts: 10 });
+  } catch (err) {
+    // Still contended after the attempts: this report is not counted.
+    if (err instanceof StoreError && err.code === "busy") return false;
+    throw err;
   }
-  return false;
 }

@@ -11,7 +11,7 @@ import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireOperator } from "../../lib/http.ts";
 import { displayText } from "../../lib/text.ts";
 import { K } from "../../lib/keys.ts";
-import { administers } from "../../lib/roles.ts";
+import { administers, mayEnter } from "../../lib/roles.ts";
 import { userIdParam } from "./admin.ts";
 import { addMachines, DEMO_ROOM } from "../../lib/seed.ts";
 
@@ -195,6 +195,10 @@ export function operatorRoutes(ctx: AppContext): Hono<AppEnv> {
   app.delete("/buildings/:id/admins/:userId", async (c) => {
     const bid = buildingParam(c.req.param("id"));
     const user = await store.removeAdmin(bid, userIdParam(c.req.param("userId")));
+    // Their sockets on this building's board close at once (on every
+    // instance): the client goes to its own board, instead of reconnecting
+    // to a building it may no longer enter (404).
+    if (!mayEnter(user, bid)) await ctx.hub.disconnectFromBuilding(user.id, bid);
     return c.json({ user: publicUser(user) });
   });
 

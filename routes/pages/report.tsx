@@ -17,6 +17,8 @@ export const reportPage: PageFn = async (c, ctx) => {
     return {
       title: "notfound.title",
       body: <p class="banner error">{t(lang, "notfound.title")}</p>,
+      // Another building's machine is as unknown as one that never existed.
+      status: 404,
     };
   }
   return {

@@ -288,3 +288,70 @@ browserTest("e2e operator: two tabs on two buildings each stay on their own boar
     await srv.close();
   }
 });
+
+browserTest(
+  "e2e operator: an admin removed from a building while its board is open goes to her own board",
+  async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const boss = await admin(srv.url);
+      const made = await boss.post("/api/operator/buildings", {
+        name: "셋째 동",
+        washers: 2,
+        dryers: 1,
+      });
+      assert.equal(made.status, 201);
+      const id = made.json.building.id as string;
+      const carol = await resident(srv.url, "carol", "301");
+      const appointed = await boss.post(`/api/operator/buildings/${id}/admins`, {
+        loginId: "carol",
+      });
+      assert.equal(appointed.status, 200);
+      const live = (p: Page) =>
+        p.waitForSelector('.conn[data-status="connected"]', { timeout: 15_000 });
+      // Two browsers of hers on B's board: one online, one offline at the moment of removal.
+      const open = async () => {
+        const ctx = await browser.newContext({ viewport: VIEWPORT, locale: "ko-KR" });
+        await signIn(ctx, carol);
+        const page = await ctx.newPage();
+        const errors = collectErrors(page);
+        await page.goto(`${srv.url}/?building=${id}`);
+        await hydrated(page);
+        await live(page);
+        assert.equal(await page.locator("[data-machine]").count(), 3);
+        return { ctx, page, errors };
+      };
+      const online = await open();
+      const offline = await open();
+      await offline.ctx.setOffline(true);
+      await offline.page.waitForSelector('.conn[data-status="offline"]');
+
+      const removed = await boss.del(`/api/operator/buildings/${id}/admins/${carol.user.id}`);
+      assert.equal(removed.status, 200);
+      // The open tab's socket is closed by the server (4403): off to her own board (6 machines).
+      await online.page.waitForURL(`${srv.url}/`, { timeout: 10_000 });
+      await hydrated(online.page);
+      await live(online.page);
+      assert.equal(await online.page.locator("[data-machine]").count(), 6);
+      assert.deepEqual(online.errors, []);
+      // The offline tab comes back: its socket to B is refused (404) a few times, then the
+      // page asks whether B is still hers and goes to her own board instead of retrying forever.
+      await offline.ctx.setOffline(false);
+      await offline.page.waitForURL(`${srv.url}/`, { timeout: 20_000 });
+      await hydrated(offline.page);
+      await live(offline.page);
+      assert.equal(await offline.page.locator("[data-machine]").count(), 6);
+      // Only the refused handshakes (and the building check's 404) were logged.
+      assert.deepEqual(
+        offline.errors.filter((e) => !/WebSocket connection|Failed to load resource.*404/.test(e)),
+        [],
+      );
+      await online.ctx.close();
+      await offline.ctx.close();
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  },
+);
