@@ -3,7 +3,8 @@
  * file and its due-index worker. Readings go through the webhook exactly as
  * a plug sends them (no cookie, no Origin, a bearer token), board events
  * arrive on a resident's WebSocket, and the owner's `use.done` goes out at
- * the real end of a cycle that ended before its timer. Also: the refusals
+ * the real end of a cycle that ended before its timer, and its overdue
+ * reminders follow that end. Also: the refusals
  * (401, 404, 400, 429), revocation, silence, and the KV cost of a reading.
  * `MINUTE_MS` = 100: start debounce 0.1 s, washer stop 0.2 s, silence 1 s.
  * @module
@@ -155,6 +156,25 @@ Deno.test("sensor: an owner's cycle that ends early: readings â†’ board events â
   assert.equal(st.status, "ok");
   assert.equal(st.phase, "idle");
   assert.equal(st.lastWatts, 0.8);
+
+  // The overdue reminders follow the real end too: "10 minutes" after doneAt, not after
+  // the timer's end (which is at least 5 "minutes" later).
+  const overdue = await waitFor(
+    async () => (await inbox(owner)).find((i: Json) => i.kind === "use.overdue"),
+    5000,
+    "use.overdue",
+  );
+  const useId = done.event.machine.useId as string;
+  assert.equal(overdue.id, `use.overdue:${useId}:${doneAt}:10`, "counted from the real end");
+  assert.ok(overdue.createdAt >= doneAt + 10 * MINUTE, "not before 10 minutes after the end");
+  // Sent closer to the real end's 10 minutes than to the timer's.
+  const half = (timerEnd - doneAt) / 2;
+  assert.ok(
+    overdue.createdAt < doneAt + 10 * MINUTE + half,
+    `${overdue.createdAt - doneAt} ms after the real end; the timer's end was ${
+      timerEnd - doneAt
+    } ms after it`,
+  );
 });
 
 Deno.test("sensor: a walk-up cycle on a free machine is 'someone's; a resident may claim it; an explicit idle ends it", async () => {

@@ -4,7 +4,8 @@
  * machine is offered to the first in line exclusively for OFFER_MINUTES;
  * pass or no answer goes to the next; accepting holds it (and leaves the
  * queue); letting offers lapse twice in a row moves a resident to the back;
- * an admin's override tells the offer's holder; walk-up races during an
+ * an admin's override tells the offer's holder, and so does a walk-up start a
+ * sensor sees during the offer; walk-up races during an
  * offer leave exactly one holder. MINUTE_MS=200 makes an offer last 1 s.
  * @module
  */
@@ -233,4 +234,41 @@ Deno.test("waitlist: an admin's override tells the offer's holder, who keeps the
     assert.ok(Date.now() < deadline, "the holder was told of the override");
     await sleep(25);
   }
+});
+
+Deno.test("waitlist: a walk-up start a sensor sees during an offer ends it; the holder is told and keeps their place", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "1000" });
+  const [a, b, x, y] = await Promise.all(
+    ["ann", "bob", "xavi", "yun"].map((n) => resident(srv.url, n)),
+  );
+  const adm = await admin(srv.url);
+  const annId = ok(await a.get("/api/me")).user.id;
+  const room = (await machines(a))[0].room;
+  const [d1] = await fillDryers(x, y);
+  const token = ok(await adm.post(`/api/admin/machines/${d1.id}/sensor`, {})).token as string;
+  ok(await a.post("/api/waitlist", { room, kind: "dryer" }));
+  ok(await b.post("/api/waitlist", { room, kind: "dryer" }));
+  await free(x, d1.id);
+  await until(a, d1.id, (m) => m.offer?.userId === annId);
+
+  // Someone loads it and presses start while it is held for Ann: the plug says so.
+  const r = await fetch(`${srv.url}/api/sensors/${d1.id}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ state: "running" }),
+  });
+  assert.deepEqual(await r.json(), { ok: true, facts: ["started"], state: "in_use" });
+  const taken = await machine(a, d1.id);
+  assert.equal(taken.offer, undefined, "the offer is gone");
+  assert.equal(taken.ownerId, undefined, "someone's cycle");
+  const deadline = Date.now() + 5000;
+  let items: Json[] = [];
+  while (!items.some((i) => i.kind === "waitlist.withdrawn")) {
+    assert.ok(Date.now() < deadline, `Ann was told: ${JSON.stringify(items)}`);
+    await sleep(25);
+    items = ok(await a.get("/api/notifications")).items;
+  }
+  assert.equal(items.filter((i) => i.kind === "waitlist.withdrawn").length, 1);
+  assert.deepEqual(await myQueue(a, room), { length: 2, place: 1 }, "she keeps her place");
+  assert.deepEqual(await myQueue(b, room), { length: 2, place: 2 });
 });

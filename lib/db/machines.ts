@@ -28,7 +28,7 @@ import { usageWrites } from "../usage.ts";
 import { usageOps } from "../usage_store.ts";
 import type { Building, Machine, MachineKind, Preferences } from "../types.ts";
 import { BuildingStore } from "./buildings.ts";
-import { lapseOps, leaveOps, type WaitRef } from "./waitlist_ops.ts";
+import { lapseOps, leaveOps, WAITLIST_MAX, type WaitRef } from "./waitlist_ops.ts";
 import {
   BUSY_BOARD,
   type CommandResult,
@@ -219,10 +219,29 @@ export abstract class MachineStore extends BuildingStore {
       if (outcome.event === "machine.repaired") {
         // Everyone who reported it is told, and their reports close, in this commit.
         const owed: DueJob[] = [];
+        const told = new Set<string>();
         for await (const r of this.kv.list({ prefix: K.machineReports(bid, machineId) })) {
           const userId = r.key[3] as string;
           op.delete(r.key); // not checked: a commit holds at most 10 checks
+          told.add(userId);
           owed.push(due({ t: "notify", userId, b: bid, n: repairedSpec(m, userId) }, now));
+        }
+        // So is everyone waiting for a machine of its room and kind, but the first in
+        // line: the repair frees it, and its `free` job offers it to them (that says more).
+        let first = true;
+        for await (
+          const w of this.kv.list<{ userId: string }>(
+            { prefix: K.waitlist(bid, m.room, m.kind) },
+            { limit: WAITLIST_MAX },
+          )
+        ) {
+          const userId = w.value.userId;
+          if (first || told.has(userId)) {
+            first = false;
+            continue;
+          }
+          told.add(userId);
+          owed.push(due({ t: "notify", userId, b: bid, n: repairedSpec(m, userId, true) }, now));
         }
         this.addDue(op, owed, now);
       }

@@ -298,14 +298,17 @@ export function planMachineChange(c: ChangeInput): DueJob[] {
   return out;
 }
 
-/** The notice to a resident who reported a machine that is now repaired. */
-export function repairedSpec(m: Machine, userId: string): NotificationSpec {
+/**
+ * The notice to a resident who reported a machine that is now repaired, or
+ * (`queued`) who waits in line for a machine of its room and kind.
+ */
+export function repairedSpec(m: Machine, userId: string, queued = false): NotificationSpec {
   return machineSpec(
     m,
     `machine.repaired:${m.id}:${m.gen}:${userId}`,
     "machine.repaired",
     "n.repaired.title",
-    "n.repaired.body",
+    queued ? "n.repaired.queued_body" : "n.repaired.body",
   );
 }
 

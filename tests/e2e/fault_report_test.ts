@@ -2,7 +2,9 @@
  * Fault reports in Chromium at 360 px (issue 10): a resident reports a
  * problem from the machine's card; the admin sees it under the machine,
  * marks it out of order with an expected repair day, which every board shows
- * ("수리 예정: 12월 4일"); the repair tells the reporter (a toast, the inbox).
+ * ("수리 예정: 12월 4일"); the repair tells the reporter and the residents
+ * queued for that room's washers (a toast, the inbox); the first in line
+ * gets the offer instead.
  * @module
  */
 import assert from "node:assert/strict";
@@ -14,11 +16,11 @@ import {
   signIn,
   startAppServer,
 } from "../support/browser.ts";
-import { admin, resident } from "../support/harness.ts";
+import { admin, resident, waitFor } from "../support/harness.ts";
 import { t } from "../../lib/i18n.ts";
 
 browserTest(
-  "e2e fault report: card → report → out of order until a day → repaired → reporter told",
+  "e2e fault report: card → report → out of order until a day → repaired → reporter and queue told",
   async () => {
     const srv = await startAppServer();
     const browser = await launchBrowser();
@@ -71,6 +73,42 @@ browserTest(
       await row.locator('button[type="submit"]').click();
       await row.locator("[data-repair]").waitFor();
 
+      // The other washers run, and two residents queue for one: the first will get the
+      // offer, the second watches the board in their own browser.
+      const ws = (await alice.get("/api/machines")).json.machines.filter((
+        m: { kind: string; room: string },
+      ) => m.kind === "washer" && m.room === w.room);
+      const others = await Promise.all(
+        ws.slice(1).map((_: unknown, i: number) => resident(srv.url, `runner${i}`, `60${i}`)),
+      );
+      for (const [i, r] of others.entries()) {
+        assert.equal(
+          (await r.post(`/api/machines/${ws[i + 1].id}/start`, { minutes: 60 })).status,
+          200,
+        );
+      }
+      const first = await resident(srv.url, "queue1", "701");
+      const second = await resident(srv.url, "queue2", "702");
+      for (const q of [first, second]) {
+        const j = await q.post("/api/waitlist", { room: w.room, kind: "washer" });
+        assert.equal(j.status, 201, JSON.stringify(j.json));
+      }
+      const qCtx = await browser.newContext({
+        viewport: { width: 360, height: 740 },
+        locale: "ko-KR",
+      });
+      await signIn(qCtx, second);
+      const qPage = await qCtx.newPage();
+      const qErrors = collectErrors(qPage);
+      await qPage.goto(srv.url + "/");
+      await hydrated(qPage);
+      assert.ok(
+        (await qPage.textContent('[data-group="washer"] [data-queue]'))!.includes(
+          t("ko", "board.queue_place", { n: 2, place: 2 }),
+        ),
+        "the line and my place",
+      );
+
       // The resident's board shows the repair day, live.
       await page.goto(srv.url + "/");
       await hydrated(page);
@@ -99,7 +137,24 @@ browserTest(
       );
       const inbox = (await alice.get("/api/notifications")).json.items;
       assert.equal(inbox.filter((i: { kind: string }) => i.kind === "machine.repaired").length, 1);
+      // The second in line is told on their board (a toast), and still in line.
+      const queuedBody = t("ko", "n.repaired.queued_body", { machine: w.name });
+      const toast = qPage.locator('[data-toast][data-kind="machine.repaired"]');
+      await toast.waitFor({ timeout: 10_000 });
+      assert.equal(await toast.locator("strong").textContent(), title);
+      assert.equal(await toast.locator(".toast-text span").textContent(), queuedBody);
+      assert.ok(
+        (await qPage.textContent('[data-group="washer"] [data-queue]'))!.includes(
+          t("ko", "board.queue_place", { n: 2, place: 2 }),
+        ),
+      );
+      // The first in line has the offer, not a second notice.
+      const kindsOf = async () =>
+        (await first.get("/api/notifications")).json.items.map((i: { kind: string }) => i.kind);
+      await waitFor(async () => (await kindsOf()).length > 0 || undefined, 10_000, "the offer");
+      assert.deepEqual(await kindsOf(), ["waitlist.offer"]);
       assert.deepEqual(errors, []);
+      assert.deepEqual(qErrors, []);
     } finally {
       await browser.close();
       await srv.close();
