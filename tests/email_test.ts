@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { K } from "../lib/keys.ts";
 import { due } from "../lib/notify/plan.ts";
 import { BOUNCE_LIMIT, type EmailRecord, type EmailToken } from "../lib/mail/records.ts";
-import { Client, TEST_INVITE, type TestServer } from "./support/harness.ts";
+import { admin, Client, TEST_INVITE, type TestServer } from "./support/harness.ts";
 import { startAppServer } from "./support/browser.ts";
 import { startWebPushTesting } from "./support/push_service.ts";
 import {
@@ -264,6 +264,50 @@ Deno.test("email: a use.done goes by email only to residents without a healthy p
     (await payloads(push, pia.sub.clientHash)).filter((p) => p.kind === "use.done").length,
     1,
   );
+});
+
+Deno.test("email: a critical notice goes by email to a resident without push; an ordinary notice does not", async () => {
+  await using peer = await startSmtpPeer();
+  await using push = await startWebPushTesting();
+  await using srv = await start(peer, { PUSH_ENDPOINT_ALLOW: push.origin });
+  const noDevice = await newResident(srv, "nia");
+  const withPush = await newResident(srv, "pat");
+  const pat = await addWebPushDevice(withPush, push);
+  await verify(noDevice, peer, "nia@example.org");
+  await verify(withPush, peer, "pat@example.org");
+  await setPrefs(noDevice, { lang: "en" });
+  const verifications = peer.received.length;
+  const adm = await admin(srv.url);
+  const send = async (title: string, critical: boolean) => {
+    const r = await adm.post("/api/admin/announcements", {
+      title,
+      body: `${title}: details`,
+      target: { type: "all" },
+      critical,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    return r.json.notice.id as string;
+  };
+  const plain = await send("Dryer lint filters cleaned", false);
+  const urgent = await send("Water shut off at 14:00", true);
+  const mail = await peer.waitFor((m) =>
+    m.to.includes("nia@example.org") && m.subject.includes("Water shut off")
+  );
+  // Both notices reached the resident with a push device by push.
+  for (const id of [plain, urgent]) {
+    await waitForPayload(push, pat.sub.clientHash, (p) => p.id === `notice:${id}`);
+  }
+  await waitForStat(srv, "email:sent", 1);
+  await sleep(600); // anything else that might come
+  const mails = peer.received.slice(verifications);
+  assert.deepEqual(mails.map((m) => [m.to[0], m.subject]), [[
+    "nia@example.org",
+    "[LaundryLive] Water shut off at 14:00",
+  ]], "only the critical notice, only to the resident without push");
+  assert.ok(mail.text.includes("Water shut off at 14:00: details"), mail.text);
+  assert.match(mail.html, /<html lang="en">/);
+  assert.equal(await stat(srv, "email:sent", urgent), 1, "counted on the notice");
+  assert.equal(await stat(srv, "email:queued", plain), 0);
 });
 
 Deno.test("email: a 550 at RCPT TO is a bounce: counted, shown in Settings, and after 3 the address is paused", async () => {
