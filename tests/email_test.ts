@@ -308,6 +308,22 @@ Deno.test("email: a critical notice goes by email to a resident without push; an
   assert.match(mail.html, /<html lang="en">/);
   assert.equal(await stat(srv, "email:sent", urgent), 1, "counted on the notice");
   assert.equal(await stat(srv, "email:queued", plain), 0);
+  // The admin's delivery report: email is a channel, per notice and per building, by day.
+  const zero = { sent: 0, delivered: 0, clicked: 0, acted: 0, failed: 0, pruned: 0 };
+  const mailed = { ...zero, sent: 1, delivered: 1 };
+  const one = async (id: string) => ok(await adm.get(`/api/admin/announcements/${id}`)).channels;
+  assert.deepEqual((await one(urgent)).email, mailed);
+  assert.deepEqual((await one(plain)).email, zero);
+  assert.equal((await one(plain)).webpush.delivered, 1, "the push to pat");
+  const stats = ok(await adm.get("/api/admin/stats"));
+  assert.deepEqual(stats.channels.email, mailed);
+  const today = stats.days.at(-1);
+  const web = stats.channels.webpush;
+  assert.equal(today.sent, web.sent + 1, "today's column adds the mail to the pushes");
+  assert.equal(today.delivered, web.delivered + 1);
+  const html = await pageHtml(adm, "/admin");
+  assert.match(html.text, /<tr data-channel="email"><th scope="row">이메일<\/th>/);
+  assert.match(html.text, /<tr data-channel="email">.*?<td data-outcome="delivered">1<\/td>/s);
 });
 
 Deno.test("email: a 550 at RCPT TO is a bounce: counted, shown in Settings, and after 3 the address is paused", async () => {
@@ -350,6 +366,17 @@ Deno.test("email: a 550 at RCPT TO is a bounce: counted, shown in Settings, and 
   await sleep(300);
   assert.equal(peer.rcptSeen.length, rcpts, "nothing sent to a bouncing address");
   assert.equal(await stat(srv, "email:queued"), BOUNCE_LIMIT);
+  // The admin's report counts each bounce as a failed email.
+  const report = ok(await (await admin(srv.url)).get("/api/admin/stats"));
+  assert.deepEqual(report.channels.email, {
+    sent: BOUNCE_LIMIT,
+    delivered: 0,
+    clicked: 0,
+    acted: 0,
+    failed: BOUNCE_LIMIT,
+    pruned: 0,
+  });
+  assert.equal(report.days.at(-1).failed, BOUNCE_LIMIT);
   // Confirming the address again clears it.
   peer.refuse.delete("bea@example.org");
   const again = await verify(c, peer, "bea@example.org");
