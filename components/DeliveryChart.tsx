@@ -128,7 +128,15 @@ export function DeliveryChart(props: DeliveryChartProps) {
         <tbody>
           {Object.entries(channels).map(([ch, c]) => (
             <tr key={ch} data-channel={ch}>
-              <th scope="row">{ch === "webpush" ? "Web Push" : ch === "fcm" ? "FCM" : ch}</th>
+              <th scope="row">
+                {ch === "webpush"
+                  ? "Web Push"
+                  : ch === "fcm"
+                  ? "FCM"
+                  : ch === "email"
+                  ? t(lang, "notice.channel_email")
+                  : ch}
+              </th>
               {DELIVERY_OUTCOMES.map((o) => <td key={o} data-outcome={o}>{c[o]}</td>)}
             </tr>
           ))}

@@ -49,7 +49,15 @@ function Channels(props: { lang: Lang; channels?: NoticeRow["channels"] }) {
     <ul class="notice-channels">
       {used.map(([ch, c]) => (
         <li key={ch} data-notice-channel={ch}>
-          <strong>{ch === "webpush" ? "Web Push" : ch === "fcm" ? "FCM" : ch}</strong>
+          <strong>
+            {ch === "webpush"
+              ? "Web Push"
+              : ch === "fcm"
+              ? "FCM"
+              : ch === "email"
+              ? t(props.lang, "notice.channel_email")
+              : ch}
+          </strong>
           {CHANNEL_KEYS.map((k) => (
             <span key={k} data-outcome={k}>
               {" · "}

@@ -92,6 +92,10 @@ function Board(props: BoardProps) {
     try {
       pinned.value = localStorage.getItem(ROOM_KEY);
     } catch { /* storage off: nothing pinned */ }
+    // `/?m=<id>` (a machine's QR label, a notification): bring its card into view.
+    if (props.focus) {
+      document.getElementById(`m-${props.focus}`)?.scrollIntoView({ block: "center" });
+    }
   }, []);
 
   useEffect(() => {

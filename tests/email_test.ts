@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { K } from "../lib/keys.ts";
 import { due } from "../lib/notify/plan.ts";
 import { BOUNCE_LIMIT, type EmailRecord, type EmailToken } from "../lib/mail/records.ts";
-import { Client, TEST_INVITE, type TestServer } from "./support/harness.ts";
+import { admin, Client, TEST_INVITE, type TestServer } from "./support/harness.ts";
 import { startAppServer } from "./support/browser.ts";
 import { startWebPushTesting } from "./support/push_service.ts";
 import {
@@ -266,6 +266,66 @@ Deno.test("email: a use.done goes by email only to residents without a healthy p
   );
 });
 
+Deno.test("email: a critical notice goes by email to a resident without push; an ordinary notice does not", async () => {
+  await using peer = await startSmtpPeer();
+  await using push = await startWebPushTesting();
+  await using srv = await start(peer, { PUSH_ENDPOINT_ALLOW: push.origin });
+  const noDevice = await newResident(srv, "nia");
+  const withPush = await newResident(srv, "pat");
+  const pat = await addWebPushDevice(withPush, push);
+  await verify(noDevice, peer, "nia@example.org");
+  await verify(withPush, peer, "pat@example.org");
+  await setPrefs(noDevice, { lang: "en" });
+  const verifications = peer.received.length;
+  const adm = await admin(srv.url);
+  const send = async (title: string, critical: boolean) => {
+    const r = await adm.post("/api/admin/announcements", {
+      title,
+      body: `${title}: details`,
+      target: { type: "all" },
+      critical,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    return r.json.notice.id as string;
+  };
+  const plain = await send("Dryer lint filters cleaned", false);
+  const urgent = await send("Water shut off at 14:00", true);
+  const mail = await peer.waitFor((m) =>
+    m.to.includes("nia@example.org") && m.subject.includes("Water shut off")
+  );
+  // Both notices reached the resident with a push device by push.
+  for (const id of [plain, urgent]) {
+    await waitForPayload(push, pat.sub.clientHash, (p) => p.id === `notice:${id}`);
+  }
+  await waitForStat(srv, "email:sent", 1);
+  await sleep(600); // anything else that might come
+  const mails = peer.received.slice(verifications);
+  assert.deepEqual(mails.map((m) => [m.to[0], m.subject]), [[
+    "nia@example.org",
+    "[LaundryLive] Water shut off at 14:00",
+  ]], "only the critical notice, only to the resident without push");
+  assert.ok(mail.text.includes("Water shut off at 14:00: details"), mail.text);
+  assert.match(mail.html, /<html lang="en">/);
+  assert.equal(await stat(srv, "email:sent", urgent), 1, "counted on the notice");
+  assert.equal(await stat(srv, "email:queued", plain), 0);
+  // The admin's delivery report: email is a channel, per notice and per building, by day.
+  const zero = { sent: 0, delivered: 0, clicked: 0, acted: 0, failed: 0, pruned: 0 };
+  const mailed = { ...zero, sent: 1, delivered: 1 };
+  const one = async (id: string) => ok(await adm.get(`/api/admin/announcements/${id}`)).channels;
+  assert.deepEqual((await one(urgent)).email, mailed);
+  assert.deepEqual((await one(plain)).email, zero);
+  assert.equal((await one(plain)).webpush.delivered, 1, "the push to pat");
+  const stats = ok(await adm.get("/api/admin/stats"));
+  assert.deepEqual(stats.channels.email, mailed);
+  const today = stats.days.at(-1);
+  const web = stats.channels.webpush;
+  assert.equal(today.sent, web.sent + 1, "today's column adds the mail to the pushes");
+  assert.equal(today.delivered, web.delivered + 1);
+  const html = await pageHtml(adm, "/admin");
+  assert.match(html.text, /<tr data-channel="email"><th scope="row">이메일<\/th>/);
+  assert.match(html.text, /<tr data-channel="email">.*?<td data-outcome="delivered">1<\/td>/s);
+});
+
 Deno.test("email: a 550 at RCPT TO is a bounce: counted, shown in Settings, and after 3 the address is paused", async () => {
   await using peer = await startSmtpPeer();
   await using srv = await start(peer);
@@ -306,6 +366,17 @@ Deno.test("email: a 550 at RCPT TO is a bounce: counted, shown in Settings, and 
   await sleep(300);
   assert.equal(peer.rcptSeen.length, rcpts, "nothing sent to a bouncing address");
   assert.equal(await stat(srv, "email:queued"), BOUNCE_LIMIT);
+  // The admin's report counts each bounce as a failed email.
+  const report = ok(await (await admin(srv.url)).get("/api/admin/stats"));
+  assert.deepEqual(report.channels.email, {
+    sent: BOUNCE_LIMIT,
+    delivered: 0,
+    clicked: 0,
+    acted: 0,
+    failed: BOUNCE_LIMIT,
+    pruned: 0,
+  });
+  assert.equal(report.days.at(-1).failed, BOUNCE_LIMIT);
   // Confirming the address again clears it.
   peer.refuse.delete("bea@example.org");
   const again = await verify(c, peer, "bea@example.org");

@@ -140,6 +140,9 @@ Deno.test("English: a resident who chose English gets English pushes and inbox e
   const hangul = /[\uac00-\ud7a3]/;
   assert.ok(!hangul.test(pe.title.replace(/세탁기 \d/, "")), `English title: ${pe.title}`);
   assert.ok(hangul.test(pk.title), `Korean title: ${pk.title}`);
+  // The declarative message names its language (Safari shows it without the worker).
+  assert.equal(pe.message.notification.lang, "en");
+  assert.equal(pk.message.notification.lang, "ko");
   const item = ok(await en.get("/api/notifications")).items[0];
   assert.equal(item.title, pe.title, "the inbox says the same, in English");
 });

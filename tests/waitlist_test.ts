@@ -24,6 +24,7 @@ import {
   startNotifyServer,
   waitForPayload,
 } from "./support/notify_kit.ts";
+import { actionRequest, buildNotification } from "../lib/sw_logic.ts";
 
 /** The machine as the board has it now. */
 async function machine(c: Client, id: string): Promise<Json> {
@@ -271,4 +272,49 @@ Deno.test("waitlist: a walk-up start a sensor sees during an offer ends it; the 
   assert.equal(items.filter((i) => i.kind === "waitlist.withdrawn").length, 1);
   assert.deepEqual(await myQueue(a, room), { length: 2, place: 1 }, "she keeps her place");
   assert.deepEqual(await myQueue(b, room), { length: 2, place: 2 });
+});
+
+Deno.test("waitlist offer push: declarative, mutable, one '잡기 (출발해요)' button; the worker's hold accepts the offer once", async () => {
+  await using push = await startWebPushTesting();
+  await using srv = await startNotifyServer({ PUSH_ENDPOINT_ALLOW: push.origin });
+  const [ann, x, y] = await Promise.all(["ann", "xavi", "yun"].map((n) => resident(srv.url, n)));
+  const { sub } = await addWebPushDevice(ann, push);
+  const room = (await machines(ann))[0].room;
+  const [d1] = await fillDryers(x, y);
+  ok(await ann.post("/api/waitlist", { room, kind: "dryer" }));
+  await free(x, d1.id);
+  const { payload } = await waitForPayload(
+    push,
+    sub.clientHash,
+    (p) => p.kind === "waitlist.offer",
+  );
+  const msg = payload.message;
+  assert.equal(msg.web_push, 8030);
+  assert.equal(msg.mutable, true, "the worker adds the 잡기 button");
+  assert.equal(msg.notification.navigate, `/?m=${d1.id}`, "Safari/Firefox: the card, one tap away");
+  assert.equal(msg.notification.data.machineId, d1.id);
+  assert.equal(msg.app_badge, 1);
+  // What the service worker shows for it (Chrome/Edge): one button, in Korean.
+  const shown = buildNotification(payload, { lang: "ko" });
+  assert.deepEqual(shown.options.actions, [{ action: "hold", title: "잡기 (출발해요)" }]);
+  // Pressing it: the worker's request, delivered twice, accepts the offer once.
+  const req = actionRequest("hold", shown.options.data)!;
+  assert.ok(req, "the offer has a hold action");
+  const send = () =>
+    ann.post(req.path, JSON.parse(req.init.body), {
+      headers: {
+        "idempotency-key": req.init.headers["idempotency-key"],
+        ...(req.init.headers["x-building"] ? { "x-building": req.init.headers["x-building"] } : {}),
+      },
+    });
+  const first = await send();
+  assert.equal(first.status, 200, JSON.stringify(first.json));
+  const second = await send();
+  assert.equal(second.status, 200, JSON.stringify(second.json));
+  assert.equal(second.headers.get("idempotent-replayed"), "true", "answered, not applied again");
+  const held = await machine(ann, d1.id);
+  assert.equal(held.state, "held");
+  assert.equal(held.ownerId, ann.user.id);
+  assert.equal(held.offer, undefined);
+  assert.deepEqual(await myQueue(ann, room), { length: 0, place: null }, "left the queue");
 });

@@ -17,6 +17,7 @@
 import { retryCommit, tryCommit } from "../commit.ts";
 import type { SentMark, Store } from "../db/mod.ts";
 import { K, statScope } from "../keys.ts";
+import { hasDays, utcDay } from "../notify/delivery_stats.ts";
 import { consume, type DueEntry, reschedule } from "../outbox.ts";
 import { type DueJob, type Job, jobId } from "../notify/plan.ts";
 import type { Device, InboxItem, NotificationKind, Preferences } from "../types.ts";
@@ -35,9 +36,22 @@ import type { MailTransport } from "./transport.ts";
 /** An email counter field: `<channel>:<outcome>`. */
 export type EmailCounter = "email:queued" | "email:sent" | "email:failed" | "email:bounced";
 
-/** Add one to an email counter in each scope, in a commit. */
-export function countEmail(op: Deno.AtomicOperation, scopes: string[], field: EmailCounter): void {
-  for (const s of scopes) op.sum(K.stat(s, field), 1n);
+/**
+ * Add one to an email counter in each scope, in a commit, and to today's
+ * bucket of the scopes that keep days (the admin page's 30-day chart reads
+ * them as the `email` channel: lib/notify/delivery_stats.ts).
+ */
+export function countEmail(
+  op: Deno.AtomicOperation,
+  scopes: string[],
+  field: EmailCounter,
+  now = Date.now(),
+): void {
+  const day = utcDay(now);
+  for (const s of scopes) {
+    op.sum(K.stat(s, field), 1n);
+    if (hasDays(s)) op.sum(K.statDay(s, day, field), 1n);
+  }
 }
 
 /** The counter scopes of a notification: everything, its building, its notice. */

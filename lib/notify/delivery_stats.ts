@@ -7,7 +7,10 @@
  * draws as a 30-day chart. A notice's scope (its id) keeps totals only.
  *
  * Channels: `webpush`, `fcm` (and any other transport that counts with
- * {@link countChannel}: the name is free, e.g. `email`). Outcomes:
+ * {@link countChannel}: the name is free), and `email`, which keeps its own
+ * counters (`email:queued`, `email:sent`, `email:failed`, `email:bounced`,
+ * lib/mail/channel.ts) read into the same outcomes ({@link EMAIL_FIELDS}).
+ * Outcomes:
  *
  * | outcome     | counted when                                                         |
  * |-------------|----------------------------------------------------------------------|
@@ -23,8 +26,8 @@ import { K } from "../keys.ts";
 import { retryCommit, tryCommit } from "../commit.ts";
 import { StoreError } from "../store_error.ts";
 
-/** Transports that count today (others may add theirs: the field name is free). */
-export const DELIVERY_CHANNELS = ["webpush", "fcm"] as const;
+/** Transports the report shows (others may add theirs: the field name is free). */
+export const DELIVERY_CHANNELS = ["webpush", "fcm", "email"] as const;
 /** What is counted per channel. */
 export const DELIVERY_OUTCOMES = [
   "sent",
@@ -41,6 +44,33 @@ export type DeliveryOutcomeName = (typeof DELIVERY_OUTCOMES)[number];
 export const CHART_DAYS = 30;
 /** Day buckets older than this many days are deleted when a series is read. */
 export const KEEP_DAYS = 90;
+
+/**
+ * The email channel's own counters as report outcomes: a mail owed is
+ * `sent`, one the SMTP server accepted (2xx) `delivered`, one given up on
+ * or bounced `failed` (`email:bounced` stays on its own for the bounce count).
+ */
+export const EMAIL_FIELDS: Readonly<Record<string, DeliveryOutcomeName>> = {
+  "email:queued": "sent",
+  "email:sent": "delivered",
+  "email:failed": "failed",
+  "email:bounced": "failed",
+};
+
+/** The outcome a counter field counts in the report, or null (not one). */
+export function reportOutcome(field: string): DeliveryOutcomeName | null {
+  if (Object.hasOwn(EMAIL_FIELDS, field)) return EMAIL_FIELDS[field];
+  if (field.startsWith("email:")) return null;
+  const o = field.slice(field.indexOf(":") + 1);
+  return (DELIVERY_OUTCOMES as readonly string[]).includes(o) ? o as DeliveryOutcomeName : null;
+}
+
+/** The counter fields of a channel's report. */
+function fieldsOf(channel: string): string[] {
+  return channel === "email"
+    ? Object.keys(EMAIL_FIELDS)
+    : DELIVERY_OUTCOMES.map((o) => channelField(channel, o));
+}
 
 /** The counter field of an outcome on a channel: `webpush:delivered`. */
 export function channelField(channel: string, outcome: DeliveryOutcomeName): string {
@@ -96,13 +126,14 @@ export async function channelTotals(
   const keys: Deno.KvKey[] = [];
   for (const ch of channels) {
     out[ch] = zero();
-    for (const o of DELIVERY_OUTCOMES) keys.push(K.stat(scope, channelField(ch, o)));
+    for (const f of fieldsOf(ch)) keys.push(K.stat(scope, f));
   }
   for (let i = 0; i < keys.length; i += 10) {
     const entries = await kv.getMany<Deno.KvU64[]>(keys.slice(i, i + 10));
     for (const e of entries) {
-      const [ch, o] = String(e.key[2]).split(":") as [string, DeliveryOutcomeName];
-      out[ch][o] = Number(e.value?.value ?? 0n);
+      const field = String(e.key[2]);
+      const o = reportOutcome(field);
+      if (o) out[field.split(":")[0]][o] += Number(e.value?.value ?? 0n);
     }
   }
   return out;
@@ -139,8 +170,8 @@ export async function dailySeries(
     })
   ) {
     const d = index.get(String(e.key[2]));
-    const o = String(e.key[3]).split(":")[1] as DeliveryOutcomeName;
-    if (d && o in d) d[o] += Number(e.value.value);
+    const o = reportOutcome(String(e.key[3]));
+    if (d && o) d[o] += Number(e.value.value);
   }
   const cutoff = utcDay(now - KEEP_DAYS * 86_400_000);
   const old: Deno.KvKey[] = [];

@@ -12,6 +12,8 @@
  *   and its report counts one click and one action; the item is read and the
  *   badge goes to 0, and the admin page's server-rendered chart counts it;
  * - the "잡기" action on a free machine holds it.
+ * - the inbox page sets the app badge (Badging API) to the unread count and
+ *   clears it once everything is read.
  */
 import assert from "node:assert/strict";
 import type { BrowserContext, Page, Worker } from "playwright-core";
@@ -284,3 +286,59 @@ browserTest("e2e push actions: 잡기 on a free machine holds it for the residen
     await srv.close();
   }
 });
+
+browserTest(
+  "e2e app badge: the inbox page sets the unread count on the app icon and clears it once read",
+  async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const cy = await resident(srv.url, "cyd");
+      for (const n of [1, 2]) {
+        await srv.ctx.notifier!.toInbox(cy.user.id, cy.user.buildingId, {
+          id: `notice:badge${n}`,
+          kind: "notice",
+          text: { literal: { title: `공지 ${n}`, body: "본문" } },
+          url: "/inbox",
+        });
+      }
+      const ctx = await browser.newContext({ locale: "ko-KR" });
+      await signIn(ctx, cy);
+      // Record the Badging API calls the page makes (the icon itself is not observable headless).
+      await ctx.addInitScript(() => {
+        // deno-lint-ignore no-explicit-any
+        const calls: unknown[] = ((globalThis as any).__badge = []);
+        Object.defineProperty(Navigator.prototype, "setAppBadge", {
+          configurable: true,
+          value: (n?: number) => (calls.push(n ?? null), Promise.resolve()),
+        });
+        Object.defineProperty(Navigator.prototype, "clearAppBadge", {
+          configurable: true,
+          value: () => (calls.push(0), Promise.resolve()),
+        });
+      });
+      const page = await ctx.newPage();
+      // deno-lint-ignore no-explicit-any
+      const calls = () => page.evaluate(() => (globalThis as any).__badge as unknown[]);
+      await page.goto(srv.url + "/inbox");
+      await hydrated(page);
+      await page.waitForFunction(() => {
+        // deno-lint-ignore no-explicit-any
+        const c = (globalThis as any).__badge as unknown[];
+        return c.length > 0;
+      });
+      assert.equal((await calls()).at(-1), 2, "two unread on the icon");
+      await page.click('[data-action="mark-all"]');
+      await page.waitForSelector('[data-unread-count="0"]');
+      await page.waitForFunction(() => {
+        // deno-lint-ignore no-explicit-any
+        return ((globalThis as any).__badge as unknown[]).at(-1) === 0;
+      });
+      assert.equal((await calls()).at(-1), 0, "cleared (clearAppBadge) once everything is read");
+      assert.equal(await srv.ctx.store.unreadCount(cy.user.id), 0);
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  },
+);

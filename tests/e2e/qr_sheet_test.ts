@@ -10,8 +10,14 @@ import assert from "node:assert/strict";
 import * as jsqr from "jsqr";
 // @ts-types="@types/pngjs"
 import { PNG } from "pngjs";
-import { browserTest, launchBrowser, signIn, startAppServer } from "../support/browser.ts";
-import { admin, resident } from "../support/harness.ts";
+import {
+  browserTest,
+  hydrated,
+  launchBrowser,
+  signIn,
+  startAppServer,
+} from "../support/browser.ts";
+import { admin, resident, waitFor } from "../support/harness.ts";
 import { axe } from "../support/a11y.ts";
 import { machineCardUrl } from "../../lib/qr.ts";
 import type { Machine } from "../../lib/types.ts";
@@ -76,6 +82,76 @@ browserTest(
       if (Deno.env.get("UPDATE_SCREENSHOTS") === "1") {
         await tab.screenshot({ path: "docs/screenshots/qr-sheet.png", fullPage: true });
       }
+      await ctx.close();
+    } finally {
+      await browser.close();
+      await srv.close();
+    }
+  },
+);
+
+browserTest(
+  "e2e QR sheet: prints on A4; a scanned code opens the machine's card in view, walk-up start in two taps",
+  async () => {
+    const srv = await startAppServer();
+    const browser = await launchBrowser();
+    try {
+      const boss = await admin(srv.url);
+      const walker = await resident(srv.url, "qr02", "302");
+      const bid = walker.user.buildingId;
+      const machines = (await walker.get("/api/machines")).json.machines as Machine[];
+      // The last machine: on a phone it is far below the fold of the board.
+      const m = machines.at(-1)!;
+
+      // The sheet prints on A4 (595 × 842 pt), its own @page size.
+      const adminCtx = await browser.newContext();
+      await signIn(adminCtx, boss);
+      const sheet = await adminCtx.newPage();
+      await sheet.goto(srv.url + "/admin/qr");
+      await sheet.emulateMedia({ media: "print" });
+      const pdf = new TextDecoder("latin1").decode(await sheet.pdf({ preferCSSPageSize: true }));
+      const boxes = [...pdf.matchAll(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g)];
+      assert.ok(boxes.length >= 1, "the PDF has pages");
+      for (const [, w, h] of boxes) {
+        assert.ok(
+          Math.abs(Number(w) - 595.28) < 1 && Math.abs(Number(h) - 841.89) < 1,
+          `${w}×${h}`,
+        );
+      }
+      await adminCtx.close();
+
+      // A resident's phone opens what the code encodes.
+      const ctx = await browser.newContext({
+        viewport: { width: 390, height: 700 },
+        isMobile: true,
+        hasTouch: true,
+        locale: "ko-KR",
+      });
+      await signIn(ctx, walker);
+      const tab = await ctx.newPage();
+      await tab.goto(machineCardUrl(srv.url, bid, m.id));
+      await hydrated(tab);
+      const card = tab.locator(`.card.focus[data-machine="${m.id}"]`);
+      assert.equal(await card.count(), 1, "the scanned machine's card is marked");
+      await tab.waitForFunction(
+        (id) => {
+          const r = document.querySelector(`[data-machine="${id}"]`)!.getBoundingClientRect();
+          return r.top >= 0 && r.bottom <= innerHeight;
+        },
+        m.id,
+        { timeout: 5000 },
+      );
+      // Tap 1: start; tap 2: the start form's submit (its default minutes).
+      await card.locator('[data-action="start"]').tap();
+      await card.locator(".start-form button[type=submit]").tap();
+      await waitFor(
+        async () => {
+          const now = (await walker.get("/api/machines")).json.machines as Machine[];
+          return now.find((x) => x.id === m.id)?.ownerId === walker.user.id ? true : null;
+        },
+        10_000,
+        "started by the resident",
+      );
       await ctx.close();
     } finally {
       await browser.close();
