@@ -20,6 +20,8 @@
  * @module
  */
 import { K } from "./keys.ts";
+import { retryCommit, tryCommit } from "./commit.ts";
+import { StoreError } from "./store_error.ts";
 
 /** Tunables (environment variables in brackets; defaults in lib/config.ts). */
 export interface LoginLimitSettings {
@@ -114,7 +116,7 @@ export class LoginLimiter {
       loginLimitKeys.account(account),
       loginLimitKeys.ip(ip),
     ];
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    const attempt = async (): Promise<LoginGate | null> => {
       const [pairE, knownE, acctE, ipE] = await this.kv.getMany<
         [PairWindow, boolean, CountWindow, CountWindow]
       >(keys);
@@ -147,11 +149,17 @@ export class LoginLimiter {
             expireIn: byIp.resetAt - t,
           });
       }
-      if ((await op.commit()).ok) return { ok: true, ticket: { account, ip, familiar } };
-      // Lost a race with a parallel attempt: re-read and decide again.
-      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      // Lost a race with a parallel attempt (null): re-read and decide again.
+      return await tryCommit(op) ? { ok: true, ticket: { account, ip, familiar } } : null;
+    };
+    try {
+      return await retryCommit(attempt, { attempts: MAX_ROUNDS });
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "busy") {
+        return { ok: false, reason: "busy", retryAfterMs: 1000 };
+      }
+      throw err;
     }
-    return { ok: false, reason: "busy", retryAfterMs: 1000 };
   }
 
   /**
@@ -166,15 +174,21 @@ export class LoginLimiter {
       .commit();
     if (ticket.familiar) return;
     for (const key of [loginLimitKeys.account(account), loginLimitKeys.ip(ip)]) {
-      for (let round = 0; round < 20; round++) {
+      await retryCommit(async () => {
         const e = await this.kv.get<CountWindow>(key);
-        if (!e.value || e.value.count <= 0) break;
+        if (!e.value || e.value.count <= 0) return true;
         const left = e.value.resetAt - Date.now();
-        if (left <= 0) break;
-        const res = await this.kv.atomic().check(e)
-          .set(key, { ...e.value, count: e.value.count - 1 }, { expireIn: left }).commit();
-        if (res.ok) break;
-      }
+        if (left <= 0) return true;
+        return await tryCommit(
+            this.kv.atomic().check(e)
+              .set(key, { ...e.value, count: e.value.count - 1 }, { expireIn: left }),
+          )
+          ? true
+          : null;
+      }, { attempts: 20 }).catch((err) => {
+        // Giving the place back is a courtesy: a busy counter keeps it until its window ends.
+        if (!(err instanceof StoreError && err.code === "busy")) throw err;
+      });
     }
   }
 }

@@ -29,7 +29,7 @@ import type { Store } from "./db/mod.ts";
 import { holdRef } from "./db/mod.ts";
 import { boardScope, K, statScope } from "./keys.ts";
 import { queuePos, waitDraft } from "./db/waitlist_ops.ts";
-import { deleteListed } from "./commit.ts";
+import { deleteListed, retryCommit, tryCommit } from "./commit.ts";
 import { due, type DueJob, type Job, tickAt, tickTimes } from "./notify/plan.ts";
 import type { Building, Machine, MachineKind, Notice, User } from "./types.ts";
 import type { Invite } from "./db/records.ts";
@@ -191,7 +191,7 @@ async function watchesToWaitlists(store: Store): Promise<void> {
     const machines = roomsOf.get(bid)!.filter((m) => m.kind === kind);
     const order = [...(b?.rooms ?? []), ...machines.map((m) => m.room)];
     const room = order.find((r) => machines.some((m) => m.room === r));
-    for (let attempt = 0; attempt < 5; attempt++) {
+    await retryCommit(async () => {
       const [idx, head] = await kv.getMany<[unknown, number]>([
         K.waiting(bid, userId, kind),
         K.logHead(boardScope(bid)),
@@ -209,8 +209,9 @@ async function watchesToWaitlists(store: Store): Promise<void> {
           head,
         );
       }
-      const res = await op.commit();
-      if (res.ok || !(await kv.get(w.key)).value) break; // done, or done by another instance
-    }
+      if (await tryCommit(op)) return true;
+      // Done by another instance (the watch is gone), or read again.
+      return (await kv.get(w.key)).value ? null : true;
+    });
   }
 }
