@@ -503,6 +503,12 @@ export class Hub {
       const at = parseCursor(sync.cursor)!;
       conn.ready(at.board, at.user);
     } catch (err) {
+      // Cut short by shutting down (KV closed) or by a peer already gone:
+      // nothing is owed to a socket that cannot receive it.
+      if (this.#closed || conn.socket.readyState !== WebSocket.OPEN) {
+        this.#remove(conn);
+        return;
+      }
       console.error("realtime: hello failed", err);
       conn.close(1011, "server error");
     }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { formatCursor } from "../lib/cursor.ts";
 import { MAX_REPLAY } from "../lib/db/mod.ts";
-import { isEvent, openSocket, resident, startTestServer } from "./support/harness.ts";
+import { isEvent, openSocket, rawUpgrade, resident, startTestServer } from "./support/harness.ts";
 
 Deno.test("resume: an event committed while hello is prepared reaches the socket, once, in order", async () => {
   await using srv = await startTestServer();
@@ -86,4 +86,29 @@ Deno.test("resume: fresh sockets share one board read per change, and a change i
   const h3 = await third.hello;
   assert.equal(lists, 2, "a change: the board is read again");
   assert.equal(h3.snapshot.machines.find((m: { id: string }) => m.id === ms[0].id).state, "held");
+});
+
+Deno.test("resume: a hello cut short by the server shutting down, or by a client hanging up after the 101, is not logged as a failure", async () => {
+  const srv = await startTestServer();
+  const a = await resident(srv.url, "alice");
+  const logged: unknown[][] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => {
+    logged.push(args);
+    orig(...args);
+  };
+  try {
+    // rawUpgrade reads the 101 and closes the TCP connection at once; the
+    // server is closed while the last hellos are still being prepared.
+    const upgrades = await Promise.all(
+      Array.from({ length: 30 }, () => rawUpgrade(srv.url, { origin: srv.url, cookie: a.cookie })),
+    );
+    assert.deepEqual(new Set(upgrades.map((r) => r.status)), new Set([101]));
+    await srv[Symbol.asyncDispose]();
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    console.error = orig;
+  }
+  const hellos = logged.filter((args) => String(args[0]).includes("hello failed"));
+  assert.deepEqual(hellos.map((a) => String(a[1])), []);
 });
