@@ -21,6 +21,7 @@ import {
   inbox,
   type Json,
   machineOf,
+  nudgeWhenAllowed,
   ok,
   payloads,
   setPrefs,
@@ -264,6 +265,40 @@ Deno.test("email: a use.done goes by email only to residents without a healthy p
     (await payloads(push, pia.sub.clientHash)).filter((p) => p.kind === "use.done").length,
     1,
   );
+});
+
+Deno.test("email: the overdue reminder and a neighbour's nudge go by email to a resident without push, in English", async () => {
+  await using peer = await startSmtpPeer();
+  await using srv = await start(peer);
+  const noa = await newResident(srv, "noa"); // no device at all
+  const ned = await newResident(srv, "ned"); // the neighbour waiting for the machine
+  await verify(noa, peer, "noa@example.org");
+  await setPrefs(noa, { lang: "en" });
+  const m = await machineOf(noa, "washer", 0);
+  const { useId } = await act(noa, m.id, "start", { minutes: 1 });
+  const mailOf = (kind: string) =>
+    peer.waitFor((mail) =>
+      mail.to.includes("noa@example.org") &&
+      mail.messageId.startsWith(`<${encodeURIComponent(`${kind}:${useId}`)}`), 15_000);
+  await mailOf("use.done");
+  // Not collected: 10 "minutes" after the end the overdue reminder falls due.
+  const overdue = await mailOf("use.overdue");
+  const overdueItem = (await inbox(noa)).find((i: Json) => i.kind === "use.overdue");
+  assert.ok(overdueItem, "the overdue reminder is in the inbox too");
+  assert.equal(overdue.subject, `[LaundryLive] ${overdueItem.title}`);
+  assert.ok(overdue.text.includes(overdueItem.body), overdue.text);
+  assert.match(overdue.html, /<html lang="en">/);
+  // A neighbour asks for the machine: the nudge goes by email as well.
+  ok((await nudgeWhenAllowed(ned, m.id, 15_000)).res, "nudge");
+  const nudge = await peer.waitFor((mail) =>
+    mail.to.includes("noa@example.org") &&
+    mail.messageId.startsWith(`<${encodeURIComponent("pickup.nudge:")}`), 15_000);
+  const nudgeItem = (await inbox(noa)).find((i: Json) => i.kind === "pickup.nudge");
+  assert.ok(nudgeItem, "the nudge is in the inbox");
+  assert.equal(nudge.subject, `[LaundryLive] ${nudgeItem.title}`);
+  assert.ok(nudge.text.includes(`${srv.url}${nudgeItem.url}`), nudge.text);
+  // The neighbour, who has no verified address, got nothing by email.
+  assert.ok(peer.received.every((mail) => mail.to.includes("noa@example.org")));
 });
 
 Deno.test("email: a critical notice goes by email to a resident without push; an ordinary notice does not", async () => {
