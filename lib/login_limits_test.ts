@@ -355,6 +355,24 @@ Deno.test("LoginLimiter: always losing the race ends as 'busy' after a bounded n
   });
 });
 
+Deno.test("LoginLimiter: a KV failure that is not a lost race is not taken for 'busy'", async () => {
+  await withKv(async (kv) => {
+    const lim = new LoginLimiter(kv, SETTINGS);
+    const g = await lim.begin("pia", "10.12.12.12");
+    assert.ok(g.ok);
+    const broken = {
+      getMany: () => Promise.reject(new Error("connection lost")),
+      get: () => Promise.reject(new Error("connection lost")),
+      atomic: () => kv.atomic(),
+    } as unknown as Deno.Kv;
+    const failing = new LoginLimiter(broken, SETTINGS);
+    await assert.rejects(failing.begin("pia", "10.12.12.12"), /connection lost/);
+    await assert.rejects(failing.succeeded(g.ticket), /connection lost/);
+    // The counters are as the first attempt left them.
+    assert.equal((await kv.get<{ count: number }>(loginLimitKeys.account("pia"))).value?.count, 1);
+  });
+});
+
 Deno.test("retryMessage: whole minutes from two minutes on, exactly worded in both languages", () => {
   assert.equal(retryMessage("en", 119), "Too many sign-in attempts. Try again in 119 s.");
   assert.equal(retryMessage("en", 120), "Too many sign-in attempts. Try again in 2 min.");
