@@ -134,6 +134,50 @@ Deno.test("admin: duplicate machine names within a room are refused; removal in 
   assert.equal(del.json.error.code, "machine_in_use");
 });
 
+Deno.test("admin: adds and renames racing for one name in a laundry room: exactly one wins", async () => {
+  await using srv = await startTestServer();
+  const a = await admin(srv.url);
+  const [w1, w2, w3] = (await a.get("/api/admin/machines")).json.machines;
+  const name = "경주 세탁기";
+  // Eight adds at once, and two renames onto the same name at the same time.
+  const results = await Promise.all([
+    ...Array.from(
+      { length: 8 },
+      () => a.post("/api/admin/machines", { name, kind: "washer", room: w1.room }),
+    ),
+    a.patch(`/api/admin/machines/${w2.id}`, { name }),
+    a.patch(`/api/admin/machines/${w3.id}`, { name }),
+  ]);
+  // And straight at the store, where nothing in front of it orders the calls.
+  const direct = await Promise.allSettled(
+    Array.from(
+      { length: 8 },
+      () =>
+        srv.ctx.store.addMachine(w1.buildingId, {
+          name: "경주 건조기",
+          kind: "dryer",
+          room: w1.room,
+        }),
+    ),
+  );
+  assert.equal(direct.filter((r) => r.status === "fulfilled").length, 1, "one direct add");
+  for (const r of direct) {
+    if (r.status === "rejected") assert.equal(r.reason.code, "duplicate_name", String(r.reason));
+  }
+  const won = results.filter((r) => r.status === 200 || r.status === 201);
+  assert.equal(won.length, 1, results.map((r) => r.status).join());
+  for (const r of results) {
+    if (r.status >= 300) assert.equal(r.json.error.code, "duplicate_name", JSON.stringify(r.json));
+  }
+  const machines = (await a.get("/api/admin/machines")).json.machines;
+  assert.equal(
+    machines.filter((m: { room: string; name: string }) => m.room === w1.room && m.name === name)
+      .length,
+    1,
+    "one machine of that name in the room",
+  );
+});
+
 Deno.test("an unknown page is a styled, translated 404 leading somewhere; the API keeps JSON", async () => {
   await using srv = await startTestServer();
   const anon = new Client(srv.url);
