@@ -63,19 +63,14 @@ let started = false;
 let leaving = false;
 addEventListener("ll:logout", () => (leaving = true));
 
-/** Off to the login page (the session ended), unless a logout is already going there. */
-function toLogin(): void {
-  status.value = "offline";
-  if (!leaving) location.assign("/login");
-}
-
 /**
- * Off to the user's own board: this page's building is no longer theirs to
- * enter (their admin rights to it were removed), so its socket is refused.
+ * Leave for `to`: `/login` when the session ended (unless a logout is
+ * already going there), `/` (the user's own board) when this page's building
+ * is no longer theirs to enter (admin rights removed).
  */
-function toOwnBoard(): void {
+function leave(to: string): void {
   status.value = "offline";
-  if (!leaving) location.assign("/");
+  if (!leaving) location.assign(to);
 }
 
 const SNAPSHOT_KEY = "ll.board";
@@ -198,9 +193,9 @@ function connect(): void {
     stale.value = true;
     // Signed out (4401: a logout, here or elsewhere, or a disabled account):
     // the server said so; go to the login page.
-    if (ev.code === 4401) return toLogin();
+    if (ev.code === 4401) return leave("/login");
     // This page's building is no longer theirs (4403: admin rights removed).
-    if (ev.code === 4403) return toOwnBoard();
+    if (ev.code === 4403) return leave("/");
     // Told to stop (4008: too many messages): wait a while before trying again.
     if (ev.code === 4008) {
       timer = setTimeout(connect, 60_000);
@@ -228,14 +223,11 @@ function connect(): void {
 async function checkSession(): Promise<boolean> {
   try {
     const bid = pageBuilding();
-    const q = bid ? `?building=${encodeURIComponent(bid)}` : "";
-    const res = await fetch(`/api/me${q}`, { credentials: "same-origin" });
-    if (res.status === 401) {
-      toLogin();
-      return false;
-    }
-    if (res.status === 404) {
-      toOwnBoard();
+    const { status } = await fetch(`/api/me${bid ? `?building=${encodeURIComponent(bid)}` : ""}`, {
+      credentials: "same-origin",
+    });
+    if (status === 401 || status === 404) {
+      leave(status === 401 ? "/login" : "/");
       return false;
     }
   } catch { /* offline: keep trying */ }

@@ -23,8 +23,14 @@ import {
 import { resident } from "../support/harness.ts";
 import { t } from "../../lib/i18n.ts";
 
-/** Most gzipped JavaScript the board page may load. */
-const BOARD_JS_BUDGET = 25 * 1024;
+/**
+ * Most gzipped JavaScript the board page may load. 25 KB until 2026-12-04,
+ * when the board was 25,591 B; bringing a QR label's card into view and
+ * leaving a building one may no longer enter (socket close 4403) took it to
+ * 25,683 B, so the budget is 26 KB: a budget that moves only with a feature
+ * named here.
+ */
+const BOARD_JS_BUDGET = 26 * 1024;
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(bytes: Uint8Array): { width: number; height: number } {
