@@ -74,6 +74,7 @@ export const SHOTS: Shot[] = [
   { name: "operator", as: "admin", lang: "ko", path: "/operator" },
   { name: "busy", as: "alice", lang: "ko", path: "/busy" },
   { name: "busy-dark", as: "alice", lang: "en", path: "/busy", colorScheme: "dark" },
+  { name: "busy-wide", as: "alice", lang: "ko", path: "/busy", width: 1280, fullPage: true },
   { name: "admin-usage", as: "admin", lang: "ko", path: "/admin/usage" },
   {
     name: "admin-usage-wide",
