@@ -9,7 +9,8 @@
  *   deno task bench -- --only=tenancy    the tenancy section alone (~2 min: 1 vs 1,000 buildings)
  *   deno task bench -- --no-patched      skip "app + bench/patches/*.patch" (full mode, N = 10,000)
  *   deno task bench -- --out=<dir>       write the report there instead
- *   deno task bench -- --render=bench/out/results.json   only re-render a report from saved results
+ *   deno task bench -- --render=bench/out/full/results.json   only re-render a report from saved results
+ *                                        (a full run's; partial runs keep theirs in bench/out/ or --out)
  *   deno task bench -- --client=ws       load generator on npm `ws` instead of its raw client
  *
  * Everything runs on 127.0.0.1 with bounded counts and time. Every child
@@ -290,9 +291,12 @@ async function main(): Promise<number> {
   const total = d.reduce((a, b) => a + b, 0);
   results.stealPct = total ? ((d[7] ?? 0) / total) * 100 : undefined;
   // Raw results first: a report that fails to render can be re-rendered with --render.
-  await Deno.mkdir(`${BENCH}/out`, { recursive: true });
-  await Deno.writeTextFile(`${BENCH}/out/results.json`, JSON.stringify(results, null, 1));
-  await writeReport(results, outArg ?? (quick || only ? `${BENCH}/out` : `${ROOT}/docs`));
+  // Beside the report it belongs to: a partial run must not overwrite a full run's results.
+  const outDir = outArg ?? (quick || only ? `${BENCH}/out` : `${ROOT}/docs`);
+  const resultsDir = outArg ?? (quick || only ? `${BENCH}/out` : `${BENCH}/out/full`);
+  await Deno.mkdir(resultsDir, { recursive: true });
+  await Deno.writeTextFile(`${resultsDir}/results.json`, JSON.stringify(results, null, 1));
+  await writeReport(results, outDir);
   if (results.errors.length) {
     log(
       `${results.errors.length} section(s) failed: ${
