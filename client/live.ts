@@ -226,8 +226,9 @@ async function checkSession(): Promise<boolean> {
     const { status } = await fetch(`/api/me${bid ? `?building=${encodeURIComponent(bid)}` : ""}`, {
       credentials: "same-origin",
     });
-    if (status === 401 || status === 404) {
-      leave(status === 401 ? "/login" : "/");
+    const to = status === 401 ? "/login" : status === 404 ? "/" : null;
+    if (to) {
+      leave(to);
       return false;
     }
   } catch { /* offline: keep trying */ }
