@@ -292,8 +292,9 @@ async function main(): Promise<number> {
   results.stealPct = total ? ((d[7] ?? 0) / total) * 100 : undefined;
   // Raw results first: a report that fails to render can be re-rendered with --render.
   // Beside the report it belongs to: a partial run must not overwrite a full run's results.
-  const outDir = outArg ?? (quick || only ? `${BENCH}/out` : `${ROOT}/docs`);
-  const resultsDir = outArg ?? (quick || only ? `${BENCH}/out` : `${BENCH}/out/full`);
+  const partial = quick || !!only;
+  const outDir = outArg ?? (partial ? `${BENCH}/out` : `${ROOT}/docs`);
+  const resultsDir = outArg ?? (partial ? `${BENCH}/out` : `${BENCH}/out/full`);
   await Deno.mkdir(resultsDir, { recursive: true });
   await Deno.writeTextFile(`${resultsDir}/results.json`, JSON.stringify(results, null, 1));
   await writeReport(results, outDir);
