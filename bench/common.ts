@@ -303,6 +303,41 @@ export function cpuSpan(pid: number): () => number {
   };
 }
 
+/** A thread's name (`/proc/<pid>/task/<tid>/comm`), or "?" once it exited. */
+function threadName(pid: number, tid: string): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${tid}/comm`).trim();
+  } catch {
+    return "?";
+  }
+}
+
+/**
+ * Where a Deno process's CPU time goes, by thread: `main` (the JavaScript
+ * and event-loop thread, named after the executable), `kv` (Deno KV's SQLite
+ * worker threads, `sw-*`), `v8` (V8's platform workers: GC and compiling)
+ * and `other`. Starts measuring; the returned function gives the ms each
+ * group used since (ns resolution; a thread that exits meanwhile is lost).
+ */
+export function threadSplit(pid: number): () => Record<"main" | "kv" | "v8" | "other", number> {
+  const before = threadRuntimes(pid);
+  const groupOf = (name: string): "main" | "kv" | "v8" | "other" =>
+    name === "deno" || name === "main"
+      ? "main"
+      : /^sw-\d+$/.test(name)
+      ? "kv"
+      : name.startsWith("V8 ")
+      ? "v8"
+      : "other";
+  return () => {
+    const out = { main: 0, kv: 0, v8: 0, other: 0 };
+    for (const [tid, ns] of threadRuntimes(pid)) {
+      out[groupOf(threadName(pid, tid))] += (ns - (before.get(tid) ?? 0)) / 1e6;
+    }
+    return out;
+  };
+}
+
 /** CPU time of a process (all threads, incl. exited ones), ms; 10 ms resolution. */
 export function procCpuMs(pid: number): number {
   return procCpuTicksMs(pid);

@@ -3,13 +3,13 @@
  * docs/BENCHMARKS.md with its SVG charts.
  * @module
  */
-import { fmt, type MachineInfo, ratio, type summary as summary0 } from "./common.ts";
+import { fmt, type MachineInfo, median, ratio, type summary as summary0 } from "./common.ts";
 import type { FanoutRun, PairedCpu, TargetName } from "./fanout.ts";
 import type { PageResult } from "./page.ts";
 import type { PushResult } from "./push.ts";
 import type { ReminderAppRun, ReminderResult } from "./reminders.ts";
 import type { ResumeResult } from "./resume.ts";
-import type { StormResult } from "./storm.ts";
+import type { StormResult, StormRun } from "./storm.ts";
 import type { PressResult } from "./press.ts";
 import { TENANCY_TARGET, type TenancyResult, type TenancySide } from "./tenancy.ts";
 import { barChart, lineChart } from "./svg.ts";
@@ -1240,6 +1240,7 @@ export function markdown(r: Results, chartFiles: string[]): string {
         "accepted",
         "time (ms)",
         "server CPU (ms)",
+        "of it main / KV / V8 threads (ms)",
         "load gen CPU (ms)",
         "RSS / socket",
         "hello (B)",
@@ -1251,6 +1252,9 @@ export function markdown(r: Results, chartFiles: string[]): string {
         `${x.connected}${x.failed ? ` (${x.failed} failed: ${JSON.stringify(x.errors)})` : ""}`,
         fmt(x.ms, 0),
         fmt(x.serverCpuMs, 0),
+        x.threadsMs
+          ? `${fmt(x.threadsMs.main, 0)} / ${fmt(x.threadsMs.kv, 0)} / ${fmt(x.threadsMs.v8, 0)}`
+          : "–",
         fmt(x.loadCpuMs, 0),
         `${fmt(x.rssPerConnKB, 1)} KB`,
         fmt(x.helloBytes, 0),
@@ -1261,8 +1265,10 @@ export function markdown(r: Results, chartFiles: string[]): string {
     L.push(
       "Where the app's time goes (CPU profile of the app during a 10,000-resume storm, `--cpu-prof`, and per-thread CPU from /proc): per handshake the app runs the Hono middleware chain (security headers, language, session), looks the session up (SHA-256 of the token, then 1 getMany of the session and the user its token names), takes the socket's session id from the session middleware, upgrades, and on open registers the socket and reads `Store.sync` (1 getMany of both logs' heads and floors; an up-to-date cursor needs no range read) before sending `hello`; presence rows are written in batches every 150 ms (≤ 500 per commit). " +
         "Before this run's change, `sha256Hex` used `crypto.subtle.digest`, which goes through a thread pool: it was ~20 % of the app's samples (~300 µs of main-thread time per call, 2 per handshake), and the app needed 9.6–10.6 s of server CPU for 10,000 resumes against bare Deno's 2.3–2.8 s. It now hashes with `node:crypto` (~15 µs): 8.3 s on the same (busy) machine. What is left, per the profile: KV reads and the presence commits (the SQLite worker thread took ~2.2 s of the 8.3 s; the JavaScript side of `op_kv_*` and value deserialisation ~1 s), the WebSocket open/close event machinery, and the middleware (~90 µs per handshake). " +
-        "Measured on 2026-12-04 (Intel Xeon, 2 cores, quiet; app 2.5–2.6 s, bare Deno 0.82–0.85 s): per thread, the app's main thread used 1.6–1.7 s, the KV (SQLite) worker thread 0.73–0.78 s and V8's helpers ~0.25 s; bare Deno's main thread 0.40 s. Two experiments (not kept) bound what KV reads can give: with both per-handshake reads taken away (the session read answered from memory for a user's 2nd–5th session, the sync read reused), 10,000 resumes took 1.29–1.31 s (1.55×); with one of them away, 1.94–2.11 s and 1.92–2.05 s. So the two reads are about half of the gap and the rest (Hono's middleware chain, the upgrade, the socket's registration and `hello`) alone is ~1.5× bare Deno. Coalescing concurrent reads into shared `getMany`s of up to 10 keys (a read batcher; 2–1,000 reads in flight) did not help: with 2–32 in flight the storm took 2.9–3.6 s (the reads wait on each other), with 128–256 2.15–2.36 s, with 1,000 2.56–2.58 s; the SQLite thread already pipelines 500 concurrent reads well and a read's cost grows with its keys. " +
-        "What would meet 2×: a handshake that reads nothing from KV, i.e. a session proven by the cookie itself (signed, with the user's building and roles) and revocations (logout, password change, a disabled account, removed admin rights) learned by every instance from the control feed it already follows, with the user log's head taken from the building feed the hub reads. That moves authorisation from a KV read to a cache kept right by a feed; it was not done in this stop. Smaller steps not taken: serve `hello` for an up-to-date cursor from the hub's known board head (the user log's head still needs a read); cache session lookups for a few seconds (helps an eviction to a running instance, not a restart, whose cache is empty).",
+        stormThreads(st) +
+        "Experiments made on 2026-12-04 (Intel Xeon, 2 cores, quiet; code edits for one run, not kept). Two bound what KV reads can give: with both per-handshake reads taken away (the session read answered from memory for a user's 2nd–5th session, the sync read reused), 10,000 resumes took 1.29–1.31 s (1.55×); with one of them away, 1.94–2.11 s and 1.92–2.05 s. So the two reads are about half of the gap and the rest (Hono's middleware chain, the upgrade, the socket's registration and `hello`) alone is ~1.5× bare Deno. Coalescing concurrent reads into shared `getMany`s of up to 10 keys (a read batcher; 2–1,000 reads in flight) did not help: with 2–32 in flight the storm took 2.9–3.6 s (the reads wait on each other), with 128–256 2.15–2.36 s, with 1,000 2.56–2.58 s; the SQLite thread already pipelines 500 concurrent reads well and a read's cost grows with its keys. " +
+        "Three more, 3 storms each: one read per resume instead of two (the session read also fetched the user log's head and floor, and an up-to-date cursor's `hello` took the board head from the hub's follow instead of reading `Store.sync`): 2.13–2.68 s, 2.5–2.8×, the KV thread 0.52–0.54 s instead of 0.77 s; `/ws` answered ahead of the generic middleware chain (its own session read; no security-header, language or building middleware): 2.64–2.84 s, no gain; one read per *resident* instead of per socket (a resident's 2nd–5th sessions answered from memory, and no user-log read at all — an upper bound, since a real cache must still learn each socket's user-log head): 1.21–1.32 s, 1.55×, main thread 0.82–0.87 s, KV thread 0.12–0.14 s. So at 500 handshakes in flight each read costs ~110 µs of server CPU across the main and KV threads (~67 µs in isolation: 10,000 4-key `getMany`s, 500 in flight, took 0.26 s of main-thread and 0.41 s of KV-thread CPU), and one KV read per resume is by itself ~2.5× bare Deno: 2× needs fewer reads than sockets. " +
+        "What would meet 2×: a handshake that reads nothing from KV, i.e. a session proven by the cookie itself (signed, with the user's building and roles) and revocations (logout, password change, a disabled account, removed admin rights) learned by every instance from the control feed it already follows, with the user log's head taken from the building feed the hub reads. That moves authorisation from a KV read to a cache kept right by a feed, and needs the hub to track each user's log head from the feeds it reads (a head learnt once per user and instance); it was not done. A session cache alone helps an eviction to a running instance, not a restart, whose cache is empty.",
     );
     L.push("");
   }
@@ -1499,4 +1505,25 @@ export function markdown(r: Results, chartFiles: string[]): string {
   );
   L.push("");
   return L.join("\n");
+}
+
+/**
+ * One sentence from the storm's per-thread split (medians over the runs that
+ * have it): how the app's main and KV threads compare with bare Deno.
+ */
+function stormThreads(st: StormResult): string {
+  const med = (t: StormRun["target"], f: (x: NonNullable<StormRun["threadsMs"]>) => number) =>
+    median(st.runs.filter((x) => x.target === t && x.threadsMs).map((x) => f(x.threadsMs!)));
+  const main = med("app", (x) => x.main);
+  const kv = med("app", (x) => x.kv);
+  const bareMain = med("bare-deno", (x) => x.main);
+  const bare = med("bare-deno", (x) => x.main + x.kv + x.v8 + x.other);
+  if (main === null || kv === null || bareMain === null || bare === null) return "";
+  return `In this run (medians) the app's main thread used ${fmt(main, 0)} ms against bare Deno's ${
+    fmt(bareMain, 0)
+  } ms (${
+    ratio(main, bareMain)
+  }), and its KV (SQLite) worker thread, which bare Deno does not have, ${fmt(kv, 0)} ms: ${
+    ratio(kv, bare)
+  } of bare Deno's whole process (${fmt(bare, 0)} ms). `;
 }

@@ -25,6 +25,7 @@ import {
   procRss,
   sleep,
   spawn,
+  threadSplit,
   waitQuiet,
 } from "./common.ts";
 import { seedSessions, startApp, startBaseline, type Target, wsUrlOf } from "./servers.ts";
@@ -42,6 +43,8 @@ export interface StormRun {
   rssPerConnKB: number;
   helloBytes: number;
   otherCpuPct: number;
+  /** Server CPU by thread group over the storm, ms ({@link threadSplit}). */
+  threadsMs?: Record<"main" | "kv" | "v8" | "other", number>;
 }
 
 /** The storm section's results. */
@@ -125,6 +128,7 @@ export async function runStorm(
           const rss0 = procRss(pid);
           const watch = new LoadWatch(ours);
           const span = cpuSpan(pid);
+          const split = threadSplit(pid);
           const conn = await lc.call({
             cmd: "connect",
             url,
@@ -134,6 +138,7 @@ export async function runStorm(
             timeoutMs: 120_000,
           });
           const serverCpuMs = span();
+          const threadsMs = split();
           const otherCpuPct = watch.stop();
           await sleep(500);
           const rss1 = procRss(pid);
@@ -149,6 +154,7 @@ export async function runStorm(
             rssPerConnKB: (rss1 - rss0) / Math.max(1, conn.connected) / 1024,
             helloBytes: conn.helloBytes,
             otherCpuPct,
+            threadsMs,
           };
           runs.push(run);
           log(
@@ -156,7 +162,9 @@ export async function runStorm(
               conn.failed ? ` (${conn.failed} failed: ${JSON.stringify(conn.errors)})` : ""
             } in ${Math.round(conn.ms)} ms, server CPU ${Math.round(serverCpuMs)} ms, hello ${
               Math.round(conn.helloBytes)
-            } B, other load ${otherCpuPct.toFixed(0)}%`,
+            } B (main ${Math.round(threadsMs.main)}, KV ${Math.round(threadsMs.kv)}, V8 ${
+              Math.round(threadsMs.v8)
+            }), other load ${otherCpuPct.toFixed(0)}%`,
           );
           await lc.call({ cmd: "close", timeoutMs: 20_000 });
         } finally {
