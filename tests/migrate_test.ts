@@ -19,7 +19,8 @@ import { lockRetrying } from "../lib/commit.ts";
 import { sha256Hex } from "../lib/ids.ts";
 import { Client, startTestServer, TEST_ADMIN_PASSWORD, TEST_PASSWORD } from "./support/harness.ts";
 import { features } from "../app.ts";
-import { type Json, ok, sleep } from "./support/notify_kit.ts";
+import { type Json, ok, sleep, startNotifyServer } from "./support/notify_kit.ts";
+import { fakeFcmAppOptions, startFakeFcm } from "./support/fake_fcm.ts";
 
 const B = LEGACY_BUILDING;
 
@@ -284,5 +285,85 @@ Deno.test("migrate: the upgraded store serves: sessions, board, notices and remi
     const final = ok(await alice.get("/api/notifications")).items.map((i: Json) => i.id);
     assert.equal(final.filter((id: string) => id === "use.done:olduse1").length, 1);
     assert.equal(final.filter((id: string) => id === "notice:oldnotice1").length, 1);
+  });
+});
+
+Deno.test("migrate: two instances upgrading a queue-era store at once push each owed notification once", async () => {
+  await using fake = await startFakeFcm();
+  await withKv(async (kvPath) => {
+    const kv = lockRetrying(await Deno.openKv(kvPath));
+    const { token } = await legacyStore(kv, { outbox: false });
+    // Let the cycle end and the scheduled notice fall due before anyone upgrades: each
+    // instance then dates what is owed at its own start, a few ms apart.
+    await sleep(1600);
+    const kv2 = lockRetrying(await Deno.openKv(kvPath));
+    // The race to reproduce: both read "outbox-1 not done yet" before either commits it.
+    // Each handle's read of that marker waits until both have read it.
+    let readers = 0;
+    let bothRead!: () => void;
+    const barrier = new Promise<void>((r) => (bothRead = r));
+    const racing = (h: Deno.Kv): Deno.Kv =>
+      new Proxy(h, {
+        get(t, p) {
+          if (p === "get") {
+            return async (key: Deno.KvKey, o?: { consistency?: Deno.KvConsistencyLevel }) => {
+              const r = await t.get(key, o);
+              if (key.join("/") === "meta/migrated/outbox-1") {
+                if (++readers === 2) bothRead();
+                await barrier;
+              }
+              return r;
+            };
+          }
+          const v = Reflect.get(t, p, t);
+          return typeof v === "function" ? v.bind(t) : v;
+        },
+      });
+    const [a, b] = [
+      new Store(racing(kv), { minuteMs: 500 }),
+      new Store(racing(kv2), { minuteMs: 500 }),
+    ];
+    await Promise.all([a.init(), b.init()]);
+    // Started at once; the second's clock reads 30 ms later.
+    const t0 = Date.now();
+    const runs = await Promise.all([
+      migrate(a, t0, { adminLogin: "admin" }),
+      migrate(b, t0 + 30, { adminLogin: "admin" }),
+    ]);
+    assert.deepEqual(runs.map((r) => r.includes("outbox-1")), [true, true], "both moved it");
+    const notices: number[] = [];
+    for await (const e of kv.list<{ job: Json }>({ prefix: ["due"] })) {
+      if (e.value.job.t === "notice") notices.push(e.key[1] as number);
+    }
+    // Owed twice in the index (dated by each instance); the notice's status ("sent" after
+    // the first) and the notify step's inbox check must still make it one push. With both
+    // of those guards taken out this test fails (2 pushes of the notice).
+    assert.equal(notices.length, 2, "the notice is owed twice in the index, dated by each");
+    kv.close();
+    kv2.close();
+
+    await using srv = await startNotifyServer(
+      { KV_PATH: kvPath, MINUTE_MS: "500" },
+      { fcm: fakeFcmAppOptions(fake) },
+    );
+    const kinds = () =>
+      fake.messages.filter((m) => m.token === "fcm-token").map((m) =>
+        JSON.parse(((m.message as Json).webpush as Json).data.notification).data.id as string
+      );
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const k = kinds();
+      if (k.includes("use.done:olduse1") && k.includes("notice:oldnotice1")) break;
+      await sleep(50);
+    }
+    await sleep(1500); // a second send would come within this
+    const sent = kinds();
+    assert.equal(sent.filter((id) => id === "use.done:olduse1").length, 1, sent.join(" "));
+    assert.equal(sent.filter((id) => id === "notice:oldnotice1").length, 1, sent.join(" "));
+    const alice = new Client(srv.url);
+    alice.cookies.set("ll_session", token);
+    const inbox = ok(await alice.get("/api/notifications")).items.map((i: Json) => i.id);
+    assert.equal(inbox.filter((id: string) => id === "use.done:olduse1").length, 1);
+    assert.equal(inbox.filter((id: string) => id === "notice:oldnotice1").length, 1);
   });
 });
