@@ -6,14 +6,16 @@
  * - a handler that dies before its commit (the record stays: done later);
  * - a handler that fails after its commit (the record is gone: nothing more);
  * - a push claimed by a worker that then died (taken over when the lease
- *   ends).
+ *   ends);
+ * - a notification owed twice (a second `notify` record for the same user
+ *   and id): the inbox entry, not the record, decides that it is delivered.
  * @module
  */
 import assert from "node:assert/strict";
 import { admin, resident, waitFor } from "./support/harness.ts";
 import { startWebPushTesting } from "./support/push_service.ts";
 import type { DueEntry } from "../lib/outbox.ts";
-import type { Job } from "../lib/notify/plan.ts";
+import { due, type Job } from "../lib/notify/plan.ts";
 import type { TestServer } from "./support/harness.ts";
 import {
   act,
@@ -164,4 +166,27 @@ Deno.test("redelivery: a push claimed by a worker that died is taken over when t
     3000,
     "device success recorded",
   );
+});
+
+Deno.test("redelivery: a notification owed twice (two notify records) is in the inbox once and pushed once", async () => {
+  await using push = await startWebPushTesting();
+  await using srv = await startNotifyServer({
+    MINUTE_MS: "1000",
+    PUSH_ENDPOINT_ALLOW: push.origin,
+  });
+  // Each `notify` record gets a twin for the same user and notification, due a moment
+  // later (as when two instances both owe it): the inbox entry decides, not the record.
+  const twinned = new Set<string>();
+  wrapHandler(srv, async (job, run) => {
+    if (job.t === "notify" && !twinned.has(job.n.id)) {
+      twinned.add(job.n.id);
+      const op = srv.ctx.store.kv.atomic();
+      srv.ctx.store.addDue(op, [due(job, Date.now() + 50)]);
+      assert.ok((await op.commit()).ok);
+    }
+    await run();
+  });
+  const { a, sub, ids } = await scenario(srv, push);
+  await assertOnce(push, a, sub.clientHash, ids, 20_000);
+  assert.ok(ids.every((id) => twinned.has(id)), [...twinned].join(" "));
 });
