@@ -8,7 +8,9 @@
  * - a push claimed by a worker that then died (taken over when the lease
  *   ends);
  * - a notification owed twice (a second `notify` record for the same user
- *   and id): the inbox entry, not the record, decides that it is delivered.
+ *   and id): the inbox entry, not the record, decides that it is delivered;
+ * - a push owed twice to one device (a second `push` record): the
+ *   (notification, user, device) ledger decides that it is sent.
  * @module
  */
 import assert from "node:assert/strict";
@@ -189,4 +191,32 @@ Deno.test("redelivery: a notification owed twice (two notify records) is in the 
   const { a, sub, ids } = await scenario(srv, push);
   await assertOnce(push, a, sub.clientHash, ids, 20_000);
   assert.ok(ids.every((id) => twinned.has(id)), [...twinned].join(" "));
+});
+
+Deno.test("redelivery: a push owed twice to one device (two push records) is sent once: the ledger", async () => {
+  await using push = await startWebPushTesting();
+  await using srv = await startNotifyServer({
+    MINUTE_MS: "1000",
+    PUSH_ENDPOINT_ALLOW: push.origin,
+  });
+  // Each `push` record gets a twin for the same notification, user and device, due
+  // after the first has been sent: the (notification, user, device) ledger decides.
+  const twinned = new Set<string>();
+  let twinsRun = 0;
+  wrapHandler(srv, async (job, run) => {
+    if (job.t === "push") {
+      if (twinned.has(job.id)) twinsRun++;
+      else {
+        twinned.add(job.id);
+        const op = srv.ctx.store.kv.atomic();
+        srv.ctx.store.addDue(op, [due({ ...job, attempt: 1 }, Date.now() + 300)]);
+        assert.ok((await op.commit()).ok);
+      }
+    }
+    await run();
+  });
+  const { a, sub, ids } = await scenario(srv, push);
+  await assertOnce(push, a, sub.clientHash, ids, 20_000);
+  assert.ok(ids.every((id) => twinned.has(id)), [...twinned].join(" "));
+  assert.ok(twinsRun >= ids.length, `the twins ran too (${twinsRun})`);
 });
