@@ -7,7 +7,11 @@
  * user's own log is also added to the feed of the building it is about, with
  * its user id); plus the control feed (close a user's sockets). On a change
  * it reads the range it has not seen yet and offers each event to that
- * building's sockets: board events to all, feed events to that user's. So a
+ * building's sockets: board events to all, feed events to that user's. A
+ * user who may act in several buildings (an admin of another building, the
+ * operator) may run a cycle in a building other than the board they have
+ * open: for them the hub also follows their own log's head, so their events
+ * reach every socket of theirs, whatever board it shows. So a
  * change made through any instance reaches every socket on every instance,
  * with no BroadcastChannel, and an instance never reads a building it has no
  * socket of. Each socket keeps the last sequence number it delivered
@@ -31,7 +35,8 @@ import {
   type Store,
 } from "./db/mod.ts";
 import { newId } from "./ids.ts";
-import { boardScope, CTL_SCOPE, feedScope, K } from "./keys.ts";
+import { boardScope, CTL_SCOPE, feedScope, K, userScope } from "./keys.ts";
+import { mayEnterSeveral } from "./roles.ts";
 import { type HelloMessage, parseClientMessage, type ServerMessage } from "./protocol.ts";
 import type { User } from "./types.ts";
 
@@ -273,6 +278,8 @@ export class Hub {
   #follows = new Map<string, Follow>();
   /** The control feed (disconnects), followed from {@link start}. */
   #ctl: Follow | null = null;
+  /** The own logs followed, of users here who may act in several buildings. */
+  #userFollows = new Map<string, Follow>();
   #presence = new Set<Conn>();
   #presenceGone = new Map<string, string>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -296,14 +303,17 @@ export class Hub {
 
   /** Start following `f` from the current heads of its logs (`kv.watch`). */
   async #startFollow(f: Follow): Promise<void> {
-    if (f.bid === null) f.feed = await this.store.ctlHead();
+    if (f.userId) f.feed = await this.store.userHead(f.userId);
+    else if (f.bid === null) f.feed = await this.store.ctlHead();
     else {
       const heads = await this.store.heads(f.bid);
       f.board = heads.board;
       f.feed = heads.feed;
     }
     if (f.stopped || this.#closed) return;
-    const keys: Deno.KvKey[] = f.bid === null
+    const keys: Deno.KvKey[] = f.userId
+      ? [K.logHead(userScope(f.userId))]
+      : f.bid === null
       ? [K.logHead(CTL_SCOPE)]
       : [K.logHead(boardScope(f.bid)), K.logHead(feedScope(f.bid))];
     f.watch = this.store.kv.watch(keys);
@@ -331,6 +341,17 @@ export class Hub {
     return f;
   }
 
+  /** The follow of `userId`'s own log, started on first use (await `ready` before a hello's sync). */
+  #userFollow(userId: string): Follow {
+    let f = this.#userFollows.get(userId);
+    if (!f) {
+      f = new Follow(null, userId);
+      f.ready = this.#startFollow(f);
+      this.#userFollows.set(userId, f);
+    }
+    return f;
+  }
+
   /**
    * Read what the logs gained since this hub last looked and fan it out:
    * building `bid`'s (or every followed building's and the control feed's).
@@ -342,7 +363,11 @@ export class Hub {
       const f = this.#follows.get(bid);
       return f ? this.#poll(f) : Promise.resolve();
     }
-    const all = [...this.#follows.values(), ...(this.#ctl ? [this.#ctl] : [])];
+    const all = [
+      ...this.#follows.values(),
+      ...this.#userFollows.values(),
+      ...(this.#ctl ? [this.#ctl] : []),
+    ];
     return Promise.all(all.map((f) => this.#poll(f))).then(() => {});
   }
 
@@ -369,6 +394,19 @@ export class Hub {
   }
 
   async #read(f: Follow): Promise<void> {
+    if (f.userId) {
+      const head = await this.store.userHead(f.userId);
+      while (head > f.feed) {
+        const upTo = Math.min(head, f.feed + READ_CHUNK);
+        const events = await this.store.readUser(f.userId, f.feed, upTo);
+        f.feed = upTo;
+        const conns = this.#byUser.get(f.userId);
+        if (!events.length || !conns) continue;
+        const frames = events.map((e) => JSON.stringify(e));
+        for (const c of conns) c.offer(events, frames);
+      }
+      return;
+    }
     if (f.bid === null) {
       const head = await this.store.ctlHead();
       while (head > f.feed) {
@@ -483,7 +521,10 @@ export class Hub {
       // Follow the building before reading what the socket missed, so
       // nothing committed in between falls through.
       const f = this.#follow(conn.buildingId);
-      await f.ready;
+      // Their own events may be about another building than this board's.
+      const own = mayEnterSeveral(user) ? this.#userFollow(user.id) : null;
+      if (own) await Promise.all([f.ready, own.ready]);
+      else await f.ready;
       const sync = await this.store.sync(user.id, conn.buildingId, since, f);
       const hello: HelloMessage = {
         type: "hello",
@@ -576,7 +617,11 @@ export class Hub {
     }
     const set = this.#byUser.get(conn.userId);
     set?.delete(conn);
-    if (set && set.size === 0) this.#byUser.delete(conn.userId);
+    if (set && set.size === 0) {
+      this.#byUser.delete(conn.userId);
+      this.#userFollows.get(conn.userId)?.cancel();
+      this.#userFollows.delete(conn.userId);
+    }
     this.#presence.delete(conn);
     this.#presenceGone.set(conn.id, conn.userId);
     this.#schedulePresence();
@@ -652,14 +697,23 @@ export class Hub {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#presenceTimer);
-    const all = [...this.#follows.values(), ...(this.#ctl ? [this.#ctl] : [])];
+    const all = [
+      ...this.#follows.values(),
+      ...this.#userFollows.values(),
+      ...(this.#ctl ? [this.#ctl] : []),
+    ];
     this.#follows.clear();
+    this.#userFollows.clear();
     for (const f of all) f.cancel();
     await Promise.all(all.map((f) => f.reading.catch(() => {})));
   }
 }
 
-/** What a hub knows of one followed building (or, with `bid` null, the control feed). */
+/**
+ * What a hub knows of one followed building, or (with `bid` null) of the
+ * control feed or, with `userId`, of that user's own log (`feed` is then
+ * the last seq read).
+ */
 class Follow implements SnapshotMemo {
   board = -1;
   memo?: SnapshotMemo["memo"];
@@ -673,7 +727,7 @@ class Follow implements SnapshotMemo {
   watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
   readonly conns = new Set<Conn>();
 
-  constructor(readonly bid: string | null) {}
+  constructor(readonly bid: string | null, readonly userId?: string) {}
 
   /** Stop following (the watch ends). */
   cancel(): void {

@@ -25,3 +25,13 @@ export function defaultBuilding(u: User): string {
 export function actorRole(u: User, bid: string): "resident" | "admin" {
   return administers(u, bid) ? "admin" : "resident";
 }
+
+/**
+ * Whether `u` may act in more than one building: the operator, and an admin
+ * of a building other than their own. Their own events (a cycle they run in
+ * another building) may then be about a building other than the board they
+ * have open.
+ */
+export function mayEnterSeveral(u: User): boolean {
+  return u.role === "operator" || !!u.adminOf?.some((b) => b !== u.buildingId);
+}

@@ -478,3 +478,32 @@ Deno.test("tenancy: an admin of two buildings chooses with ?building= (remembere
   // The operator may name any existing building, but not one that does not exist.
   assert.equal((await operator.get("/api/machines?building=nosuch1")).status, 404);
 });
+
+Deno.test("tenancy: an admin of two buildings with both boards open is told of her cycle in B on each, once", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "200" });
+  const w = await world(srv.url);
+  const { adminA, operator } = w.who;
+  ok(await operator.post(`/api/operator/buildings/${w.b}/admins`, { loginId: "admina" }));
+  ok(await adminA.login("admina", TEST_PASSWORD));
+  // A's board in one tab, B's in another; she starts a washer of B.
+  await using onA = openSocket(srv.url, adminA.cookie, undefined, { building: w.a });
+  await using onB = openSocket(srv.url, adminA.cookie, undefined, { building: w.b });
+  await Promise.all([onA.hello, onB.hello]);
+  const washer = ok(await adminA.get(`/api/machines?building=${w.b}`)).machines.find((m: Json) =>
+    m.kind === "washer"
+  );
+  const started = ok(
+    await adminA.post(`/api/machines/${washer.id}/start?building=${w.b}`, { minutes: 1 }),
+  );
+  // "Done" is about B. She is looking at the app, so it comes in-app only (no push):
+  // the socket on A's board must get it too, not only the one on B's.
+  const done = `use.done:${started.machine.useId}`;
+  const isDone = (m: Json) => m.type === "event" && m.event.data?.item?.id === done;
+  await Promise.all([onA.next(isDone, 5000), onB.next(isDone, 5000)]);
+  await sleep(500);
+  for (const ws of [onA, onB]) {
+    assert.equal(ws.messages.filter(isDone).length, 1, "once on each socket");
+  }
+  // A's board itself shows only A's machines: the event is hers, not B's board's.
+  assert.ok(!onA.messages.some((m) => m.type === "event" && m.event.machine?.id === washer.id));
+});

@@ -158,6 +158,11 @@ export abstract class LogStore extends StoreCore {
     return { board: b.value ?? 0, feed: f.value ?? 0 };
   }
 
+  /** The head of a user's own log. */
+  async userHead(userId: string): Promise<number> {
+    return (await this.kv.get<number>(K.logHead(userScope(userId)))).value ?? 0;
+  }
+
   /** The head of the control feed. */
   async ctlHead(): Promise<number> {
     return (await this.kv.get<number>(K.logHead(CTL_SCOPE))).value ?? 0;
