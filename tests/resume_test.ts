@@ -27,6 +27,9 @@ Deno.test("resume: an event committed while hello is prepared reaches the socket
         name: "S",
         role: "resident",
       });
+      // Fanned out now, to the socket registered but not yet sent its hello: it must
+      // hold the event and send it right after the hello (not wait for a later one).
+      await srv.ctx.hub.poll(bid);
     }
     return r;
   };
