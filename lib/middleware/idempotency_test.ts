@@ -129,3 +129,31 @@ Deno.test("idempotency: a repeat while the first still runs is 409 in_progress, 
     assert.equal(t.runs(), 1);
   });
 });
+
+Deno.test("idempotency: a repeat that read the key just before the first finished replays, not 409", async () => {
+  await withKv(async (kv) => {
+    // The repeat's read saw nothing (the first had not claimed yet); by its claim, the
+    // first has finished: the claim fails on the record, which is the first's answer.
+    let stale = false;
+    const racing = new Proxy(kv, {
+      get(t, p) {
+        if (p === "get" && stale) {
+          return (key: Deno.KvKey) => {
+            stale = false;
+            return Promise.resolve({ key, value: null, versionstamp: null });
+          };
+        }
+        const v = Reflect.get(t, p, t);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    const t = app(racing);
+    assert.deepEqual(await (await t.req("/api/extend", KEY)).json(), { runs: 1 });
+    stale = true;
+    const repeat = await t.req("/api/extend", KEY);
+    assert.equal(repeat.status, 200);
+    assert.equal(repeat.headers.get("idempotent-replayed"), "true");
+    assert.deepEqual(await repeat.json(), { runs: 1 });
+    assert.equal(t.runs(), 1);
+  });
+});
