@@ -6,7 +6,7 @@
  * the unread count (client/badge.ts).
  * @module
  */
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { useSignal } from "@preact/signals";
 import { island } from "../lib/islands.ts";
 import { type Lang, t } from "../lib/i18n.ts";
@@ -16,6 +16,7 @@ import { fetchInbox, now, onEvent, startLiveLight, status, unread } from "../cli
 import { relativeTime } from "../client/time.ts";
 import { errorText } from "../client/errors.ts";
 import { showAppBadge } from "../client/badge.ts";
+import { mergeFetched, noteReads, type Reads } from "../client/inbox_list.ts";
 
 /** Props rendered by the server. */
 export interface InboxProps {
@@ -30,18 +31,16 @@ function Inbox(props: InboxProps) {
   const items = useSignal<InboxItem[]>(props.items);
   const started = useSignal(false);
   const error = useSignal<string | null>(null);
+  /** Every read this page has seen: a refetch answered from before one must not undo it. */
+  const reads = useRef<Reads>(new Map());
 
   async function reload() {
     try {
       const r = await fetchInbox(() =>
         api<{ items: InboxItem[]; unread: number; cursor: string }>("GET", "/api/notifications")
       );
-      // Keep items that arrived live while the list was being fetched.
-      const fetched = new Set(r.items.map((i) => i.id));
-      const live = items.value.filter((i) =>
-        !fetched.has(i.id) && i.createdAt >= (r.items[0]?.createdAt ?? 0)
-      );
-      items.value = [...live, ...r.items];
+      // Keep items that arrived live, and reads made, while the list was being fetched.
+      items.value = mergeFetched(items.value, r.items, reads.current);
     } catch { /* offline: keep what we show */ }
   }
 
@@ -54,6 +53,7 @@ function Inbox(props: InboxProps) {
         if (!items.value.some((i) => i.id === item.id)) items.value = [item, ...items.value];
       } else if (e.type === "inbox.read") {
         const { ids, at } = e.data as { ids: string[]; at: number };
+        noteReads(reads.current, ids, at);
         const set = new Set(ids);
         items.value = items.value.map((i) => set.has(i.id) && !i.readAt ? { ...i, readAt: at } : i);
       }
@@ -73,9 +73,11 @@ function Inbox(props: InboxProps) {
   async function markRead(ids?: string[]) {
     error.value = null;
     try {
+      const set = ids ? new Set(ids) : null;
+      const marked = items.value.filter((i) => !i.readAt && (!set || set.has(i.id)));
       await api("POST", "/api/notifications/read", ids ? { ids } : {});
       const at = Date.now();
-      const set = ids ? new Set(ids) : null;
+      noteReads(reads.current, marked.map((i) => i.id), at);
       items.value = items.value.map((i) =>
         !i.readAt && (!set || set.has(i.id)) ? { ...i, readAt: at } : i
       );
