@@ -32,6 +32,36 @@ import {
   waitForCount,
 } from "./support/notify_kit.ts";
 
+/** A notify server (1 s minutes) whose pushes go to a fresh web-push-testing peer; disposes both. */
+async function serverWithPeer(env: Record<string, string> = {}) {
+  const push = await startWebPushTesting();
+  try {
+    const srv = await startNotifyServer({
+      MINUTE_MS: "1000",
+      PUSH_ENDPOINT_ALLOW: push.origin,
+      ...env,
+    });
+    return {
+      push,
+      srv,
+      async [Symbol.asyncDispose]() {
+        await srv[Symbol.asyncDispose]();
+        await push[Symbol.asyncDispose]();
+      },
+    };
+  } catch (err) {
+    await push[Symbol.asyncDispose]();
+    throw err;
+  }
+}
+
+/** Owe `job` once more, due at `at`: a second record beside the one being handled. */
+async function oweAgain(srv: TestServer, job: Job, at: number): Promise<void> {
+  const op = srv.ctx.store.kv.atomic();
+  srv.ctx.store.addDue(op, [due(job, at)]);
+  assert.ok((await op.commit()).ok);
+}
+
 /** Wrap the worker's job handler; `around` decides per call. */
 function wrapHandler(
   srv: TestServer,
@@ -85,11 +115,8 @@ async function assertOnce(
 }
 
 Deno.test("redelivery: a job whose handler dies before it commits is done later, once", async () => {
-  await using push = await startWebPushTesting();
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: push.origin,
-  });
+  await using peer = await serverWithPeer();
+  const { push, srv } = peer;
   const failed = new Set<string>();
   const calls = wrapHandler(srv, async (job, run) => {
     if (!failed.has(job.t)) {
@@ -110,11 +137,8 @@ Deno.test("redelivery: a job whose handler dies before it commits is done later,
 });
 
 Deno.test("redelivery: a handler that fails after its commit repeats nothing", async () => {
-  await using push = await startWebPushTesting();
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: push.origin,
-  });
+  await using peer = await serverWithPeer();
+  const { push, srv } = peer;
   const failed = new Set<string>();
   wrapHandler(srv, async (job, run) => {
     await run();
@@ -133,13 +157,8 @@ Deno.test("redelivery: a handler that fails after its commit repeats nothing", a
 });
 
 Deno.test("redelivery: a push claimed by a worker that died is taken over when the lease ends", async () => {
-  await using push = await startWebPushTesting();
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: push.origin,
-    PUSH_TIMEOUT_MS: "300",
-    PUSH_LEASE_MS: "800",
-  });
+  await using peer = await serverWithPeer({ PUSH_TIMEOUT_MS: "300", PUSH_LEASE_MS: "800" });
+  const { push, srv } = peer;
   let abandonedAt = 0;
   wrapHandler(srv, async (job, run) => {
     // The first push: the worker claimed it (its record now waits for the
@@ -171,20 +190,15 @@ Deno.test("redelivery: a push claimed by a worker that died is taken over when t
 });
 
 Deno.test("redelivery: a notification owed twice (two notify records) is in the inbox once and pushed once", async () => {
-  await using push = await startWebPushTesting();
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: push.origin,
-  });
+  await using peer = await serverWithPeer();
+  const { push, srv } = peer;
   // Each `notify` record gets a twin for the same user and notification, due a moment
   // later (as when two instances both owe it): the inbox entry decides, not the record.
   const twinned = new Set<string>();
   wrapHandler(srv, async (job, run) => {
     if (job.t === "notify" && !twinned.has(job.n.id)) {
       twinned.add(job.n.id);
-      const op = srv.ctx.store.kv.atomic();
-      srv.ctx.store.addDue(op, [due(job, Date.now() + 50)]);
-      assert.ok((await op.commit()).ok);
+      await oweAgain(srv, job, Date.now() + 50);
     }
     await run();
   });
@@ -194,11 +208,8 @@ Deno.test("redelivery: a notification owed twice (two notify records) is in the 
 });
 
 Deno.test("redelivery: a push owed twice to one device (two push records) is sent once: the ledger", async () => {
-  await using push = await startWebPushTesting();
-  await using srv = await startNotifyServer({
-    MINUTE_MS: "1000",
-    PUSH_ENDPOINT_ALLOW: push.origin,
-  });
+  await using peer = await serverWithPeer();
+  const { push, srv } = peer;
   // Each `push` record gets a twin for the same notification, user and device, due
   // after the first has been sent: the (notification, user, device) ledger decides.
   const twinned = new Set<string>();
@@ -208,9 +219,7 @@ Deno.test("redelivery: a push owed twice to one device (two push records) is sen
       if (twinned.has(job.id)) twinsRun++;
       else {
         twinned.add(job.id);
-        const op = srv.ctx.store.kv.atomic();
-        srv.ctx.store.addDue(op, [due({ ...job, attempt: 1 }, Date.now() + 300)]);
-        assert.ok((await op.commit()).ok);
+        await oweAgain(srv, { ...job, attempt: 1 }, Date.now() + 300);
       }
     }
     await run();
