@@ -16,7 +16,7 @@ import { fetchInbox, now, onEvent, startLiveLight, status, unread } from "../cli
 import { relativeTime } from "../client/time.ts";
 import { errorText } from "../client/errors.ts";
 import { showAppBadge } from "../client/badge.ts";
-import { mergeFetched, noteReads, type Reads } from "../client/inbox_list.ts";
+import { applyReads, mergeFetched, noteReads, type Reads } from "../client/inbox_list.ts";
 
 /** Props rendered by the server. */
 export interface InboxProps {
@@ -54,8 +54,7 @@ function Inbox(props: InboxProps) {
       } else if (e.type === "inbox.read") {
         const { ids, at } = e.data as { ids: string[]; at: number };
         noteReads(reads.current, ids, at);
-        const set = new Set(ids);
-        items.value = items.value.map((i) => set.has(i.id) && !i.readAt ? { ...i, readAt: at } : i);
+        items.value = applyReads(items.value, reads.current);
       }
     });
     // After a reconnect whose catch-up could not be replayed, fetch the list again.
@@ -73,14 +72,9 @@ function Inbox(props: InboxProps) {
   async function markRead(ids?: string[]) {
     error.value = null;
     try {
-      const set = ids ? new Set(ids) : null;
-      const marked = items.value.filter((i) => !i.readAt && (!set || set.has(i.id)));
       await api("POST", "/api/notifications/read", ids ? { ids } : {});
-      const at = Date.now();
-      noteReads(reads.current, marked.map((i) => i.id), at);
-      items.value = items.value.map((i) =>
-        !i.readAt && (!set || set.has(i.id)) ? { ...i, readAt: at } : i
-      );
+      noteReads(reads.current, ids ?? items.value.map((i) => i.id), Date.now());
+      items.value = applyReads(items.value, reads.current);
       unread.value = items.value.filter((i) => !i.readAt).length;
     } catch (e) {
       error.value = errorText(lang, e);
