@@ -303,19 +303,17 @@ export class Hub {
 
   /** Start following `f` from the current heads of its logs (`kv.watch`). */
   async #startFollow(f: Follow): Promise<void> {
-    if (f.userId) f.feed = await this.store.userHead(f.userId);
-    else if (f.bid === null) f.feed = await this.store.ctlHead();
+    const single = singleScope(f);
+    if (single !== null) f.feed = await this.store.logHead(single);
     else {
-      const heads = await this.store.heads(f.bid);
+      const heads = await this.store.heads(f.bid!);
       f.board = heads.board;
       f.feed = heads.feed;
     }
     if (f.stopped || this.#closed) return;
-    const keys: Deno.KvKey[] = f.userId
-      ? [K.logHead(userScope(f.userId))]
-      : f.bid === null
-      ? [K.logHead(CTL_SCOPE)]
-      : [K.logHead(boardScope(f.bid)), K.logHead(feedScope(f.bid))];
+    const keys: Deno.KvKey[] = single !== null
+      ? [K.logHead(single)]
+      : [K.logHead(boardScope(f.bid!)), K.logHead(feedScope(f.bid!))];
     f.watch = this.store.kv.watch(keys);
     f.started = true;
     (async () => {
@@ -332,22 +330,26 @@ export class Hub {
 
   /** The follow of building `bid`, started on first use (await `ready` before a hello's sync). */
   #follow(bid: string): Follow {
-    let f = this.#follows.get(bid);
-    if (!f) {
-      f = new Follow(bid);
-      f.ready = this.#startFollow(f);
-      this.#follows.set(bid, f);
-    }
-    return f;
+    return this.#followIn(this.#follows, bid, bid);
   }
 
   /** The follow of `userId`'s own log, started on first use (await `ready` before a hello's sync). */
   #userFollow(userId: string): Follow {
-    let f = this.#userFollows.get(userId);
+    return this.#followIn(this.#userFollows, userId, null, userId);
+  }
+
+  /** The follow kept in `map` under `key`, made (`new Follow(bid, userId)`) and started when there is none. */
+  #followIn(
+    map: Map<string, Follow>,
+    key: string,
+    bid: string | null,
+    userId?: string,
+  ): Follow {
+    let f = map.get(key);
     if (!f) {
-      f = new Follow(null, userId);
+      f = new Follow(bid, userId);
       f.ready = this.#startFollow(f);
-      this.#userFollows.set(userId, f);
+      map.set(key, f);
     }
     return f;
   }
@@ -394,44 +396,50 @@ export class Hub {
   }
 
   async #read(f: Follow): Promise<void> {
-    if (f.userId) {
-      const head = await this.store.userHead(f.userId);
-      while (head > f.feed) {
-        const upTo = Math.min(head, f.feed + READ_CHUNK);
-        const events = await this.store.readUser(f.userId, f.feed, upTo);
+    const single = singleScope(f);
+    if (single !== null) {
+      const head = await this.store.logHead(single);
+      await inChunks(f.feed, head, (a, b) => this.store.readLog(single, a, b), (upTo, records) => {
         f.feed = upTo;
-        const conns = this.#byUser.get(f.userId);
-        if (!events.length || !conns) continue;
-        const frames = events.map((e) => JSON.stringify(e));
-        for (const c of conns) c.offer(events, frames);
-      }
-      return;
-    }
-    if (f.bid === null) {
-      const head = await this.store.ctlHead();
-      while (head > f.feed) {
-        const upTo = Math.min(head, f.feed + READ_CHUNK);
-        const entries = await this.store.readFeed(CTL_SCOPE, f.feed, upTo);
-        f.feed = upTo;
-        for (const e of entries) {
-          if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session, e.disconnect.building);
+        if (f.userId) this.#toUser(f.userId, records);
+        else {
+          for (const e of records as unknown as FeedEntry[]) {
+            if (e.disconnect) {
+              this.#disconnect(e.userId, e.disconnect.session, e.disconnect.building);
+            }
+          }
         }
-      }
+      });
       return;
     }
-    const heads = await this.store.heads(f.bid);
-    while (heads.board > f.board) {
-      const upTo = Math.min(heads.board, f.board + READ_CHUNK);
-      const events = await this.store.readBoard(f.bid, f.board, upTo);
-      f.board = upTo;
-      this.#fanOut(f, events);
-    }
-    while (heads.feed > f.feed) {
-      const upTo = Math.min(heads.feed, f.feed + READ_CHUNK);
-      const entries = await this.store.readFeed(feedScope(f.bid), f.feed, upTo);
-      f.feed = upTo;
-      for (const e of entries) this.#onFeed(f, e);
-    }
+    const bid = f.bid!;
+    const heads = await this.store.heads(bid);
+    await inChunks(
+      f.board,
+      heads.board,
+      (a, b) => this.store.readBoard(bid, a, b),
+      (upTo, events) => {
+        f.board = upTo;
+        this.#fanOut(f, events);
+      },
+    );
+    await inChunks(
+      f.feed,
+      heads.feed,
+      (a, b) => this.store.readFeed(feedScope(bid), a, b),
+      (upTo, entries) => {
+        f.feed = upTo;
+        for (const e of entries) this.#onFeed(f, e);
+      },
+    );
+  }
+
+  /** A user's own events, to every socket of theirs here (each drops what it already has). */
+  #toUser(userId: string, events: LogEvent[]): void {
+    const conns = this.#byUser.get(userId);
+    if (!events.length || !conns) return;
+    const frames = events.map((e) => JSON.stringify(e));
+    for (const c of conns) c.offer(events, frames);
   }
 
   #onFeed(f: Follow, e: FeedEntry): void {
@@ -733,5 +741,28 @@ class Follow implements SnapshotMemo {
   cancel(): void {
     this.stopped = true;
     this.watch?.cancel().catch(() => {});
+  }
+}
+
+/** The one log a follow reads (the control feed, or a user's own log), or null for a building's two. */
+function singleScope(f: Follow): string | null {
+  return f.userId ? userScope(f.userId) : f.bid === null ? CTL_SCOPE : null;
+}
+
+/**
+ * Read the records after `from` up to `head` with `read(after, upTo)`, at
+ * most {@link READ_CHUNK} at a time, handing each chunk on in order with the
+ * position it reaches (set it before anything else can throw).
+ */
+async function inChunks<T>(
+  from: number,
+  head: number,
+  read: (after: number, upTo: number) => Promise<T[]>,
+  take: (upTo: number, chunk: T[]) => void,
+): Promise<void> {
+  while (head > from) {
+    const upTo = Math.min(head, from + READ_CHUNK);
+    take(upTo, await read(from, upTo));
+    from = upTo;
   }
 }

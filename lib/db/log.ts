@@ -158,14 +158,9 @@ export abstract class LogStore extends StoreCore {
     return { board: b.value ?? 0, feed: f.value ?? 0 };
   }
 
-  /** The head of a user's own log. */
-  async userHead(userId: string): Promise<number> {
-    return (await this.kv.get<number>(K.logHead(userScope(userId)))).value ?? 0;
-  }
-
-  /** The head of the control feed. */
-  async ctlHead(): Promise<number> {
-    return (await this.kv.get<number>(K.logHead(CTL_SCOPE))).value ?? 0;
+  /** The head of one log (the control feed, a user's own log, …): its last seq, 0 when empty. */
+  async logHead(scope: string): Promise<number> {
+    return (await this.kv.get<number>(K.logHead(scope))).value ?? 0;
   }
 
   /** The current cursor of a user on building `bid`'s board. */
