@@ -37,13 +37,21 @@ import { channelTotals, utcDay } from "../lib/notify/delivery_stats.ts";
 import { actionRequest } from "../lib/sw_logic.ts";
 
 /** One notification of `kind` about machine `machineId` (or a notice), with literal text. */
-function spec(kind: NotificationKind, machineId: string): NotificationSpec {
+function spec(
+  kind: NotificationKind,
+  machine: { id: string; buildingId: string },
+): NotificationSpec {
   const onMachine = kind !== "notice" && kind !== "test";
+  const machineId = machine.id;
   return {
     id: `${kind}:decl1`,
     kind,
     text: { literal: { title: `${kind} 제목`, body: `${kind} 본문` } },
-    url: onMachine ? machineUrl(machineId) : kind === "notice" ? "/inbox?n=ndecl1" : "/inbox",
+    url: onMachine
+      ? machineUrl(machineId, machine.buildingId)
+      : kind === "notice"
+      ? "/inbox?n=ndecl1"
+      : "/inbox",
     ...(onMachine ? { machineId } : {}),
     ...(kind === "notice" ? { noticeId: "ndecl1", sound: false } : {}),
   };
@@ -74,7 +82,7 @@ Deno.test("declarative push: every kind reaches web-push-testing, decrypted, in 
   srv.ctx.store.addDue(
     op,
     NOTIFICATION_KINDS.map((kind) =>
-      due({ t: "notify", userId: a.user.id, b: bid, n: spec(kind, m.id) }, now)
+      due({ t: "notify", userId: a.user.id, b: bid, n: spec(kind, m) }, now)
     ),
     now,
   );
@@ -88,7 +96,7 @@ Deno.test("declarative push: every kind reaches web-push-testing, decrypted, in 
     assert.ok(i >= 0, `a push of ${kind}`);
     const msg = got[i].message;
     const n = msg.notification;
-    const s = spec(kind, m.id);
+    const s = spec(kind, m);
     assert.ok(new TextEncoder().encode(raw[i]).length < MAX_MESSAGE_BYTES, `${kind}: < 3 KB`);
     assert.equal(jsonBytes(msg), new TextEncoder().encode(raw[i]).length, "nothing else in it");
     for (const k of Object.keys(msg)) assert.ok(MESSAGE_KEYS.has(k), `${kind}: member ${k}`);
@@ -123,8 +131,8 @@ Deno.test("declarative push: every kind reaches web-push-testing, decrypted, in 
 
   // ── The worker's report: a click, then an action; each counts once. ──
   const report = (body: Json) => a.post("/api/push/report", body);
-  const doneId = spec("use.done", m.id).id;
-  const soonId = spec("use.ending_soon", m.id).id;
+  const doneId = spec("use.done", m).id;
+  const soonId = spec("use.ending_soon", m).id;
   const unreadBefore = (await inbox(a)).filter((x: Json) => !x.readAt).length;
   assert.equal(unreadBefore, NOTIFICATION_KINDS.length);
   const r1 = ok(await report({ id: doneId, event: "click", deviceId }));
@@ -200,7 +208,7 @@ Deno.test("delivery report: refused pushes count as failed or pruned on their ch
   const op = srv.ctx.store.kv.atomic();
   srv.ctx.store.addDue(op, [
     due(
-      { t: "notify", userId: a.user.id, b: a.user.buildingId, n: spec("use.done", m.id) },
+      { t: "notify", userId: a.user.id, b: a.user.buildingId, n: spec("use.done", m) },
       Date.now(),
     ),
   ]);
@@ -268,7 +276,7 @@ Deno.test("app badge: every push carries the unread count with itself, the same 
   const deliver = async (n: number) => {
     const now = Date.now();
     const op = srv.ctx.store.kv.atomic();
-    const s = { ...spec("use.done", m.id), id: `use.done:badge${n}` };
+    const s = { ...spec("use.done", m), id: `use.done:badge${n}` };
     srv.ctx.store.addDue(op, [due({ t: "notify", userId: a.user.id, b: bid, n: s }, now)], now);
     assert.ok((await op.commit()).ok);
     const badges = [];

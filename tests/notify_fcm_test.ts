@@ -75,7 +75,7 @@ Deno.test("fcm: an FCM device receives use.done via firebase-admin; an UNREGISTE
   assert.equal(n.data.ch, "fcm");
   assert.equal(n.title, `${wa.name} 완료!`);
   assert.equal(n.tag, `m-${wa.id}`);
-  assert.equal(n.navigate, `/?m=${wa.id}`);
+  assert.equal(n.navigate, `/?building=${wa.buildingId}&m=${wa.id}`);
   assert.equal(n.silent, false);
   assert.equal(n.lang, "ko");
   // The service worker reads it as it reads a Web Push message.

@@ -60,7 +60,7 @@ Deno.test("nudge: too early → 409; after the grace the owner gets an anonymous
     3000,
   );
   assert.equal(payload.tag, `m-${m.id}`);
-  assert.equal(payload.url, `/?m=${m.id}`);
+  assert.equal(payload.url, `/?building=${m.buildingId}&m=${m.id}`);
   assert.equal(payload.title, `${m.name} 수거 요청`);
   const item = (await inbox(a)).find((i: Json) => i.kind === "pickup.nudge");
   assert.ok(item);
@@ -100,7 +100,7 @@ Deno.test("hold: the holder gets hold.expiring, then hold.expired, and the machi
   assert.ok(expired.ts >= held.holdExpiresAt, "expired at the expiry");
   for (const p of got) {
     assert.equal(p.tag, `m-${m.id}`);
-    assert.equal(p.url, `/?m=${m.id}`);
+    assert.equal(p.url, `/?building=${m.buildingId}&m=${m.id}`);
     assert.ok(p.title.includes(m.name));
   }
   const now = (await machines(h)).find((x: Json) => x.id === m.id);

@@ -60,7 +60,7 @@ Deno.test("web push: a resident's subscription receives the decrypted use.done a
   assert.equal(typeof payload.body, "string");
   assert.ok(payload.body.length > 0);
   assert.equal(payload.tag, `m-${m.id}`);
-  assert.equal(payload.url, `/?m=${m.id}`);
+  assert.equal(payload.url, `/?building=${m.buildingId}&m=${m.id}`);
   assert.equal(payload.silent, false);
   assert.ok(payload.ts >= started.endsAt, "created when the cycle ended");
 
@@ -220,7 +220,7 @@ Deno.test("web push: TTL, Urgency, Topic, Content-Encoding and VAPID headers for
   const fp = decodePush(await keys.decrypt(fixed.body));
   assert.equal(fp.kind, "machine.repaired");
   assert.equal(fp.tag, `m-${d.id}`);
-  assert.equal(fp.url, `/?m=${d.id}`);
+  assert.equal(fp.url, `/?building=${d.buildingId}&m=${d.id}`);
   await sleep(500);
   assert.equal(capture.requests.length, 2, JSON.stringify(capture.requests.map((r) => r.path)));
 });

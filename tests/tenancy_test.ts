@@ -506,4 +506,15 @@ Deno.test("tenancy: an admin of two buildings with both boards open is told of h
   }
   // A's board itself shows only A's machines: the event is hers, not B's board's.
   assert.ok(!onA.messages.some((m) => m.type === "event" && m.event.machine?.id === washer.id));
+  // Its link opens B's board at the washer's card, whichever board she looked at last.
+  const item = onA.messages.find(isDone)!.event.data.item;
+  assert.equal(item.url, `/?building=${w.b}&m=${washer.id}`);
+  await adminA.get(`/?building=${w.a}`);
+  assert.equal(ok(await adminA.get("/api/machines")).building.id, w.a);
+  await adminA.get(item.url);
+  assert.equal(adminA.cookies.get("ll_building"), w.b);
+  assert.ok(
+    ok(await adminA.get("/api/machines")).machines.some((m: Json) => m.id === washer.id),
+    "following the link shows the washer's board",
+  );
 });

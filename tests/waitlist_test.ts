@@ -105,7 +105,7 @@ Deno.test("waitlist: offers go in line order; pass and lapse move on; the taker 
     subs[0].sub.clientHash,
     (p) => p.kind === "waitlist.offer",
   );
-  assert.equal(payload.url, `/?m=${d1.id}`);
+  assert.equal(payload.url, `/?building=${d1.buildingId}&m=${d1.id}`);
   assert.ok(payload.title.includes(d1.name), payload.title);
   await ws.next(isEvent("machine.offered", d1.id), 3000);
 
@@ -291,7 +291,11 @@ Deno.test("waitlist offer push: declarative, mutable, one '잡기 (출발해요)
   const msg = payload.message;
   assert.equal(msg.web_push, 8030);
   assert.equal(msg.mutable, true, "the worker adds the 잡기 button");
-  assert.equal(msg.notification.navigate, `/?m=${d1.id}`, "Safari/Firefox: the card, one tap away");
+  assert.equal(
+    msg.notification.navigate,
+    `/?building=${d1.buildingId}&m=${d1.id}`,
+    "Safari/Firefox: the card, one tap away",
+  );
   assert.equal(msg.notification.data.machineId, d1.id);
   assert.equal(msg.app_badge, 1);
   // What the service worker shows for it (Chrome/Edge): one button, in Korean.

@@ -136,9 +136,13 @@ export const TIMING: ReadonlySet<string> = new Set([
   "machine.offered",
 ]);
 
-/** The path a machine notification opens. */
-export function machineUrl(machineId: string): string {
-  return `/?m=${machineId}`;
+/**
+ * The path a machine notification opens: its building's board with the
+ * machine's card in view (`/?building=<bid>&m=<id>`, as on its QR label), so
+ * that someone who may act in several buildings lands on the right board.
+ */
+export function machineUrl(machineId: string, buildingId: string): string {
+  return `/?building=${buildingId}&m=${machineId}`;
 }
 
 /** A notification about machine `m` with catalogue keys. */
@@ -154,7 +158,7 @@ export function machineSpec(
   return {
     id,
     kind,
-    url: machineUrl(m.id),
+    url: machineUrl(m.id, m.buildingId),
     machineId: m.id,
     expiresAt,
     text: { key: { title, body }, params: { machine: m.name, ...params } },

@@ -60,7 +60,7 @@ Deno.test("ownerNotice: a cycle that ends tells its owner, once per use", () => 
   assert.deepEqual(n.spec, {
     id: "use.done:use1",
     kind: "use.done",
-    url: "/?m=w1",
+    url: "/?building=b1&m=w1",
     machineId: "w1",
     expiresAt: undefined,
     text: { key: { title: "n.done.title", body: "n.done.body" }, params: { machine: "W1" } },
@@ -149,14 +149,14 @@ Deno.test("jobId: deterministic per job, distinct across kinds and fields", () =
 });
 
 Deno.test("machineSpec and machineUrl: the card link, params with the machine's name", () => {
-  assert.equal(machineUrl("abc"), "/?m=abc");
+  assert.equal(machineUrl("abc", "b7"), "/?building=b7&m=abc");
   const s = machineSpec(base, "id1", "use.overdue", "n.overdue.title", "n.overdue.body", {
     n: 10,
   }, 99);
   assert.deepEqual(s, {
     id: "id1",
     kind: "use.overdue",
-    url: "/?m=w1",
+    url: "/?building=b1&m=w1",
     machineId: "w1",
     expiresAt: 99,
     text: {
@@ -463,7 +463,7 @@ Deno.test("offerNotice: an offer tells its holder, lapsing with the offer", () =
     spec: {
       id: "waitlist.offer:w1:4",
       kind: "waitlist.offer",
-      url: "/?m=w1",
+      url: "/?building=b1&m=w1",
       machineId: "w1",
       expiresAt: 5 * MIN,
       text: {
@@ -554,7 +554,7 @@ Deno.test("offerNotice: the withdrawal says so in words of its own, on the machi
       spec: {
         id: "waitlist.withdrawn:w1:4",
         kind: "waitlist.withdrawn",
-        url: "/?m=w1",
+        url: "/?building=b1&m=w1",
         machineId: "w1",
         expiresAt: undefined,
         text: {
@@ -588,7 +588,7 @@ Deno.test("repairedSpec: one notice per repair and reporter, on the machine's ca
   assert.deepEqual(repairedSpec({ ...base, gen: 9 }, "u3"), {
     id: "machine.repaired:w1:9:u3",
     kind: "machine.repaired",
-    url: "/?m=w1",
+    url: "/?building=b1&m=w1",
     machineId: "w1",
     expiresAt: undefined,
     text: {

@@ -13,7 +13,8 @@
  * ```
  *
  * - `navigate`: the absolute path of the page the notification is about
- *   (`/?m=<machine>` opens its card with its buttons, `/inbox?n=<notice>`).
+ *   (`/?building=<building>&m=<machine>` opens its card with its buttons on
+ *   its building's board, `/inbox?n=<notice>`).
  * - `app_badge`: the recipient's unread inbox count when it was sent, in the
  *   notification (as the WebKit announcement shows it) and at the top level
  *   (as the Push API draft places it).

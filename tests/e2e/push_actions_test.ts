@@ -141,7 +141,7 @@ browserTest(
           key: { title: "n.ending_soon.title", body: "n.ending_soon.body" },
           params: { machine: m.name, n: 5 },
         },
-        url: machineUrl(m.id),
+        url: machineUrl(m.id, m.buildingId),
         machineId: m.id,
       });
       assert.equal(message.mutable, true);
@@ -163,7 +163,11 @@ browserTest(
         ["extend", "+10분"],
         ["collect", "수거 완료"],
       ]);
-      assert.equal(n.data.url, `/?m=${m.id}`, "iOS and Firefox: the same actions one tap away");
+      assert.equal(
+        n.data.url,
+        `/?building=${m.buildingId}&m=${m.id}`,
+        "iOS and Firefox: the same actions one tap away",
+      );
       assert.equal(n.data.machineId, m.id);
       assert.equal(n.data.badge, 1);
       assert.equal(await badgeInWorker(sw), "1", "the app badge the worker set");
@@ -246,7 +250,7 @@ browserTest("e2e push actions: 잡기 on a free machine holds it for the residen
       text: {
         literal: { title: "빈 건조기가 생겼어요", body: `${d.name}을(를) 지금 사용할 수 있어요.` },
       },
-      url: machineUrl(d.id),
+      url: machineUrl(d.id, d.buildingId),
       machineId: d.id,
     });
     await push(message);
