@@ -9,6 +9,13 @@ import { type PushAvailability, pushAvailability } from "../lib/platform.ts";
 /** localStorage: `{kind}` while push is switched on in this browser. */
 export const ENABLED_KEY = "ll.push";
 
+/**
+ * The window event a logout dispatches before it leaves for /login
+ * (client/push.ts), so the live socket (client/live.ts) does not start a
+ * second navigation when the server closes it.
+ */
+export const LOGOUT_EVENT = "ll:logout";
+
 /** True when running as the installed app (home screen / standalone window). */
 export function isStandalone(): boolean {
   const nav = navigator as Navigator & { standalone?: boolean };

@@ -12,6 +12,7 @@ import type { LogEvent } from "../lib/db/records.ts";
 import type { ServerMessage } from "../lib/protocol.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
 import { UnreadCounter } from "./unread.ts";
+import { LOGOUT_EVENT } from "./env.ts";
 
 /** Connection state shown to the user (연결됨 / 재연결 중…). */
 export type LiveStatus = "connecting" | "connected" | "reconnecting" | "offline";
@@ -61,7 +62,7 @@ let started = false;
 // A logout in progress (client/push.ts) navigates to /login itself; the socket
 // it closes must not start a second navigation that aborts the first.
 let leaving = false;
-addEventListener("ll:logout", () => (leaving = true));
+addEventListener(LOGOUT_EVENT, () => (leaving = true));
 
 /**
  * Leave for `to`: `/login` when the session ended (unless a logout is

@@ -21,7 +21,7 @@
  */
 import { api } from "./api.ts";
 import type { PushAvailability } from "../lib/platform.ts";
-import { availability, ENABLED_KEY } from "./env.ts";
+import { availability, ENABLED_KEY, LOGOUT_EVENT } from "./env.ts";
 import { base64UrlToBytes } from "../lib/base64url.ts";
 
 export { availability, ENABLED_KEY, isStandalone } from "./env.ts";
@@ -287,7 +287,7 @@ export async function resyncPush(force = false): Promise<PushState> {
  * and forgets the signed-in user's cached pages and board snapshot.
  */
 export async function logout(): Promise<void> {
-  dispatchEvent(new Event("ll:logout"));
+  dispatchEvent(new Event(LOGOUT_EVENT));
   const id = storage()?.getItem(DEVICE_KEY);
   await api("POST", "/api/auth/logout", id ? { deviceId: id } : {}).catch(() => {});
   setEnabled(null);
