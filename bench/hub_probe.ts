@@ -1,10 +1,11 @@
 /**
  * In-process probe of the realtime hot path, without sockets or kernel: the
- * real `Hub` of a checkout (its lib/realtime.ts and lib/db.ts) on a temp KV,
+ * real `Hub` of a checkout (its lib/realtime.ts and lib/db/mod.ts) on a temp KV,
  * `n` in-memory sockets attached as signed-in connections, then one board
  * event published at a time. Measures the JavaScript time per socket per
  * event (until every socket's `send` was called) and the live heap per
- * connection (after a forced GC). Used to compare the app with
+ * connection (after a forced GC). Sockets speak protocol 2, as browsers do
+ * (`/ws?v=2`). Used to compare the app with
  * bench/patches applied; the real-socket numbers are in the fan-out section.
  *
  * Usage: deno run -A --v8-flags=--expose-gc --unstable-kv bench/hub_probe.ts <checkout root> [n]
@@ -13,7 +14,7 @@
  */
 const root = Deno.args[0];
 const n = Number(Deno.args[1] ?? 10_000);
-const { Store } = await import(`${root}/lib/db.ts`);
+const { Store } = await import(`${root}/lib/db/mod.ts`);
 const { Hub } = await import(`${root}/lib/realtime.ts`);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const settle = async () => {
@@ -29,7 +30,9 @@ try {
   await store.init();
   const hub = new Hub(store, { pingMs: 3_600_000, timeoutMs: 7_200_000 });
   await hub.start();
-  const { machine } = await store.addMachine({
+  const building = await store.createBuilding({ name: "Probe", rooms: ["1층 세탁실"] });
+  const bid = building.id;
+  const { machine } = await store.addMachine(bid, {
     name: "세탁기 1",
     kind: "washer",
     room: "1층 세탁실",
@@ -51,6 +54,7 @@ try {
   const userOf = (i: number) =>
     JSON.parse(JSON.stringify({
       id: `u${(i % USERS).toString().padStart(11, "0")}`,
+      buildingId: bid,
       loginId: `resident${i % USERS}`,
       name: `Resident ${i % USERS}`,
       room: "101",
@@ -61,7 +65,11 @@ try {
     }));
   await settle();
   const heap0 = Deno.memoryUsage().heapUsed;
-  for (let i = 0; i < n; i++) hub.attach(sockets[i] as unknown as WebSocket, userOf(i), null);
+  for (let i = 0; i < n; i++) {
+    hub.attach(sockets[i] as unknown as WebSocket, userOf(i), bid, null, null, {
+      sharedFrames: true,
+    });
+  }
   while (sent < n) await new Promise((r) => setTimeout(r, 10));
   await settle();
   const heapPerConn = (Deno.memoryUsage().heapUsed - heap0) / n;
@@ -69,7 +77,7 @@ try {
   const actor = { id: "probe", name: "Probe", role: "resident" as const };
   const times: number[] = [];
   for (let round = 0; round < 40; round++) {
-    await store.command(machine.id, { type: round % 2 ? "release" : "hold" }, actor);
+    await store.command(bid, machine.id, { type: round % 2 ? "release" : "hold" }, actor);
     const target = sent + n;
     const t0 = performance.now();
     hub.poll(); // as Board.command does; the watch would call it too

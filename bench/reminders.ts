@@ -20,7 +20,7 @@
  * @module
  */
 import { BENCH, LoadWatch, type Proc, sleep, spawn, summary, waitQuiet } from "./common.ts";
-import { startApp } from "./servers.ts";
+import { startApp, wsUrlOf } from "./servers.ts";
 import { Store } from "../lib/db/mod.ts";
 import { hashPassword } from "../lib/password.ts";
 
@@ -139,7 +139,7 @@ async function measureApp(
     ) => WebSocket;
     await Promise.all(users.map((u) =>
       new Promise<void>((resolve, reject) => {
-        const ws = new DenoWs(`${base.replace("http", "ws")}/ws`, {
+        const ws = new DenoWs(wsUrlOf(base), {
           headers: { cookie: `ll_session=${u.token}`, origin },
         });
         sockets.push(ws);

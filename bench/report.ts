@@ -1048,17 +1048,16 @@ export function markdown(r: Results, chartFiles: string[]): string {
           fmt(bare.cpuPerFrameUs, 2)
         } µs at ${
           N.toLocaleString("en-US")
-        }): per change the app also runs the HTTP request, its commit (machine, events, due records) and the due-index worker's wake-up; the hub learns of the commit through \`kv.watch\` on the board log's head (and is poked at once on the instance that committed), reads the new range once, serialises each event once and sends it synchronously to every up-to-date socket. Per socket and event it still builds its own message (\`{"type":"event","event":…,"cursor":…}\` with that socket's cursor: \`formatCursor\` + \`JSON.stringify\` + a ~330 B string each, 10,000 strings per event for the garbage collector). ` +
+        }): per change the app also runs the HTTP request, its commit (machine, events, due records) and the due-index worker's wake-up; the hub learns of the commit through \`kv.watch\` on the board log's head (and is poked at once on the instance that committed), reads the new range once, serialises each event once and sends it synchronously to every up-to-date socket. Browsers (and the load generator) speak protocol 2 (\`/ws?v=2\`): an \`event\` message carries no cursor (the client derives it from the events), so each event is one string, made once per read and sent to every such socket as a bare broadcast server sends its frame; before that change (2026-12-04) every socket got its own ~330 B message with its cursor, and the paired measurement of the two side by side (the change as a bench/patches patch) gave 0.87× instead of 0.80× of bare Deno's frames per CPU-second, sustained 0.96× instead of 0.82×. Protocol-1 clients still get the cursor in every message. What is left per socket is the hub's bookkeeping (the socket's position in both logs, its building, its readiness); per change the app's own work (the HTTP request, the commit, the due-index worker and the watch) is the *fixed* part below. ` +
           (hp
             ? `The in-memory probe (bench/hub_probe.ts: the real \`Hub\` on a temp KV with ${
               hp.app.n.toLocaleString("en-US")
             } in-memory sockets, no kernel) measured ${
               fmt(hp.app.usPerSocketPerEvent, 2)
-            } µs of JavaScript per socket per event in this run; with bench/patches/realtime-shared-frames.patch ${
+            } µs of JavaScript per socket per event in this run; with bench/patches ${
               fmt(hp.patched.usPerSocketPerEvent, 2)
             } µs.`
-            : "") +
-          " bench/patches/realtime-shared-frames.patch lets sockets at the same user-log position share one finished message per board event (the cursor differs between sockets only by that position). In this bench every socket's resident has an empty own log, so all 10,000 share one string: the patch's gain here is an upper bound; in a building, sockets share one string per distinct user-log position (at most one per resident, ≥ 5 sockets each here).",
+            : ""),
       );
     }
     if (pt && app && bare) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { Api, BENCH, type Proc, ROOT, spawn } from "./common.ts";
+import { WS_PROTOCOL } from "../lib/cursor.ts";
 
 export const ADMIN_PASSWORD = "bench-admin-pass-123";
 export const INVITE = "BENCH-INVITE";
@@ -98,11 +99,16 @@ export async function registerResidents(base: string, n: number, prefix = "res")
   );
 }
 
-/** The `ws://…/ws` URL of a base URL. */
+/**
+ * The `ws://…/ws` URL of a base URL, asking for the protocol client/live.ts
+ * speaks (`v=2`, lib/cursor.ts WS_PROTOCOL: no cursor in `event` messages;
+ * the baselines ignore it).
+ */
 export function wsUrlOf(base: string, since?: string): string {
   const u = new URL("/ws", base);
   u.protocol = "ws:";
   if (since) u.searchParams.set("since", since);
+  u.searchParams.set("v", String(WS_PROTOCOL));
   return u.href;
 }
 

@@ -10,6 +10,7 @@ import { signal } from "@preact/signals";
 import { applyBoardEvent, applyWaitEvent, type WaitlistView } from "../lib/board_view.ts";
 import type { LogEvent } from "../lib/db/records.ts";
 import type { ServerMessage } from "../lib/protocol.ts";
+import { advanceCursor, WS_PROTOCOL } from "../lib/cursor.ts";
 import type { InboxItem, Machine } from "../lib/types.ts";
 import { UnreadCounter } from "./unread.ts";
 import { LOGOUT_EVENT } from "./env.ts";
@@ -151,7 +152,8 @@ function onMessage(raw: string): void {
       sendVisibility();
       break;
     case "event":
-      cursor = msg.cursor;
+      // Protocol 2: the event itself moves the cursor (no cursor in the message).
+      cursor = msg.cursor ?? advanceCursor(cursor, msg.event);
       handleEvent(msg.event);
       saveSnapshot();
       break;
@@ -182,7 +184,7 @@ function connect(): void {
   // another tab may have switched it since this page was served.
   const url = `${proto}//${location.host}/ws?since=${
     encodeURIComponent(cursor)
-  }&building=${pageBuilding()}`;
+  }&building=${pageBuilding()}&v=${WS_PROTOCOL}`;
   const ws = new WebSocket(url);
   socket = ws;
   ws.onmessage = (ev) => onMessage(ev.data as string);

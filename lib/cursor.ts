@@ -39,6 +39,28 @@ export function isCursor(s: string): boolean {
   return CURSOR_RE.test(s);
 }
 
+/**
+ * The cursor after event `e` (as the server sends it): its seq becomes the
+ * board's or the user log's position, never moving back. Protocol-2 clients
+ * (`/ws?v=2`) keep their cursor with it, since `event` messages then carry
+ * none. A cursor that does not parse, or names no building, is kept as it is.
+ */
+export function advanceCursor(cursor: string, e: { scope: string; seq: number }): string {
+  const c = parseCursor(cursor);
+  if (!c || !c.building) return cursor;
+  if (e.scope === "board") c.board = Math.max(c.board, e.seq);
+  else c.user = Math.max(c.user, e.seq);
+  return formatCursor(c);
+}
+
+/**
+ * The protocol version a client asks for with `/ws?v=<n>`. Version 2: `event`
+ * messages carry no cursor (every socket is sent the same bytes for an
+ * event); the client keeps its cursor with {@link advanceCursor}. Without `v`, or
+ * with any other value, version 1 (a cursor in every `event`).
+ */
+export const WS_PROTOCOL = 2;
+
 const heads = new Map<string, string>();
 
 /**

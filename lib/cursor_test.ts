@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type Cursor, cursorHead, formatCursor, isCursor, parseCursor } from "./cursor.ts";
+import {
+  advanceCursor,
+  type Cursor,
+  cursorHead,
+  formatCursor,
+  isCursor,
+  parseCursor,
+} from "./cursor.ts";
 
 Deno.test("cursor: format and parse round-trip", () => {
   const cases: Cursor[] = [
@@ -78,4 +85,25 @@ Deno.test("cursorHead + board:user closes to the JSON of the whole cursor", () =
     assert.equal(frame, JSON.stringify(formatCursor({ epoch, building, board, user })));
   }
   assert.notEqual(cursorHead("e1", "b1"), cursorHead("e1", "b2"));
+});
+
+Deno.test("advanceCursor: an event moves its own log's position forward, never back", () => {
+  const c = "ep:b1:10:4";
+  assert.equal(advanceCursor(c, { scope: "board", seq: 11 }), "ep:b1:11:4");
+  assert.equal(advanceCursor(c, { scope: "user", seq: 5 }), "ep:b1:10:5");
+  // A jump (the server filled a gap first) is taken as it is.
+  assert.equal(advanceCursor(c, { scope: "board", seq: 15 }), "ep:b1:15:4");
+  // An event the cursor is already past changes nothing.
+  assert.equal(advanceCursor(c, { scope: "board", seq: 9 }), c);
+  assert.equal(advanceCursor(c, { scope: "user", seq: 4 }), c);
+  // Following a run of events gives the cursor the server would have sent with the last one.
+  let k = "ep:b1:0:0";
+  for (const e of [["board", 1], ["user", 1], ["board", 2], ["user", 2], ["board", 3]] as const) {
+    k = advanceCursor(k, { scope: e[0], seq: e[1] });
+  }
+  assert.equal(k, formatCursor({ epoch: "ep", building: "b1", board: 3, user: 2 }));
+  // What is not a cursor of a building stays as it is (the next hello replaces it).
+  for (const bad of ["", "garbage", "ep:3:4"]) {
+    assert.equal(advanceCursor(bad, { scope: "board", seq: 7 }), bad);
+  }
 });

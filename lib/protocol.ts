@@ -36,7 +36,12 @@ export interface HelloMessage {
 /** Messages the server sends. */
 export type ServerMessage =
   | HelloMessage
-  | { type: "event"; event: LogEvent; cursor: string }
+  | {
+    type: "event";
+    event: LogEvent;
+    /** Protocol 1 only; with `/ws?v=2` the client derives it (lib/cursor.ts `advanceCursor`, `WS_PROTOCOL`). */
+    cursor?: string;
+  }
   | { type: "ping"; t: number }
   | { type: "pong"; t?: number }
   | { type: "error"; code: string; message: string };

@@ -115,6 +115,12 @@ export class Conn {
   #ready = false;
   /** {@link cursorHead} of this socket's building (one string shared by its sockets). */
   #head: string | undefined;
+  /**
+   * Protocol 2 (`/ws?v=2`, client/live.ts): `event` messages carry no
+   * cursor (the client derives it from the events: `advanceCursor` in lib/cursor.ts),
+   * so every such socket is sent the same string for an event.
+   */
+  sharedFrames = false;
 
   /** Whether `hello` has been sent (events and pings only follow it). */
   get helloSent(): boolean {
@@ -184,10 +190,10 @@ export class Conn {
 
   /**
    * Queue events for delivery (in order, de-duplicated, gaps filled from KV).
-   * `frames[i]`, when given, is `JSON.stringify(events[i])`, made once per
-   * read by the hub instead of once per socket.
+   * `frames`, when given, holds the events' text, made once per read by the
+   * hub instead of once per socket.
    */
-  offer(events: LogEvent[], frames?: string[]): void {
+  offer(events: LogEvent[], frames?: EventFrames): void {
     if (!this.#ready) {
       (this.#pending ??= []).push(...events);
       return;
@@ -201,7 +207,7 @@ export class Conn {
         const last = e.scope === "board" ? this.lastBoard : this.lastUser;
         if (e.seq <= last) continue;
         if (e.seq > last + 1) break; // a gap: fill it from KV, in order (slow path)
-        this.#sendEvent(e, frames?.[i]);
+        this.#sendEvent(e, frames, i);
       }
       if (i === events.length) return;
       events = events.slice(i);
@@ -230,7 +236,7 @@ export class Conn {
     }
   }
 
-  #sendEvent(e: LogEvent, frame?: string): void {
+  #sendEvent(e: LogEvent, frames?: EventFrames, i = 0): void {
     const last = e.scope === "board" ? this.lastBoard : this.lastUser;
     if (e.seq <= last) return;
     if (e.scope === "board") this.lastBoard = e.seq;
@@ -243,15 +249,47 @@ export class Conn {
       }
     }
     if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.sharedFrames) {
+      this.socket.send(frames ? frames.message(i) : eventMessage(JSON.stringify(e)));
+      return;
+    }
     // The same bytes as JSON.stringify({ type: "event", event: e, cursor }),
     // with the cursor's shared part made once per building (numbers need no
     // escaping): this runs once per socket for every event.
     const head = this.#head ??= cursorHead(this.store.epoch, this.buildingId);
     this.socket.send(
       `{"type":"event","event":${
-        frame ?? JSON.stringify(e)
+        frames ? frames.json[i] : JSON.stringify(e)
       },"cursor":${head}${this.lastBoard}:${this.lastUser}"}`,
     );
+  }
+}
+
+/** The `event` message of protocol 2 for an event's JSON: no cursor. */
+function eventMessage(json: string): string {
+  return `{"type":"event","event":${json}}`;
+}
+
+/**
+ * The events of one read as text, made once for every socket they go to:
+ * `json[i]` is `JSON.stringify(events[i])`; `message(i)` the protocol-2
+ * `event` message, made on first use and then sent to every protocol-2
+ * socket as the very same string (as a bare broadcast server sends one
+ * frame to all).
+ */
+export class EventFrames {
+  /** `JSON.stringify` of each event. */
+  readonly json: string[];
+  #messages: (string | undefined)[] = [];
+
+  /** The text of `events`. */
+  constructor(events: LogEvent[]) {
+    this.json = events.map((e) => JSON.stringify(e));
+  }
+
+  /** The protocol-2 `event` message of event `i`. */
+  message(i: number): string {
+    return this.#messages[i] ??= eventMessage(this.json[i]);
   }
 }
 
@@ -438,7 +476,7 @@ export class Hub {
   #toUser(userId: string, events: LogEvent[]): void {
     const conns = this.#byUser.get(userId);
     if (!events.length || !conns) return;
-    const frames = events.map((e) => JSON.stringify(e));
+    const frames = new EventFrames(events);
     for (const c of conns) c.offer(events, frames);
   }
 
@@ -451,7 +489,7 @@ export class Hub {
     if (!events.length) return;
     const targets = userId ? this.#byUser.get(userId) : f.conns;
     if (!targets || targets.size === 0) return;
-    const frames = events.map((e) => JSON.stringify(e)); // once, not once per socket
+    const frames = new EventFrames(events); // once, not once per socket
     for (const c of targets) if (c.buildingId === f.bid) c.offer(events, frames);
   }
 
@@ -503,8 +541,10 @@ export class Hub {
     bid: string,
     since: Cursor | null,
     session: string | null = null,
+    opts: { sharedFrames?: boolean } = {},
   ): Conn {
     const conn = new Conn(socket, user.id, bid, this.store, session, this.#opts);
+    conn.sharedFrames = opts.sharedFrames === true;
     if (socket.readyState === WebSocket.OPEN) this.#hello(conn, user, since);
     else socket.addEventListener("open", () => this.#hello(conn, user, since), { once: true });
     this.#listen(conn);

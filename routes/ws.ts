@@ -1,12 +1,12 @@
 /**
- * `GET /ws?since=<cursor>`: the realtime channel. Authenticated by the session
+ * `GET /ws?since=<cursor>&v=2`: the realtime channel (`v`: WS_PROTOCOL in lib/cursor.ts). Authenticated by the session
  * cookie, Origin checked, upgraded with `Deno.upgradeWebSocket`; the hub
  * sends `hello` (replay or snapshot) and then streams events.
  * @module
  */
 import { Hono } from "hono";
 import type { AppContext } from "../lib/context.ts";
-import { isCursor, parseCursor } from "../lib/cursor.ts";
+import { isCursor, parseCursor, WS_PROTOCOL } from "../lib/cursor.ts";
 import { type AppEnv, HttpError, isSameOrigin, requireUser } from "../lib/http.ts";
 import { currentBuilding } from "../lib/middleware/building.ts";
 import { originalRequest } from "../lib/middleware/public_origin.ts";
@@ -48,7 +48,9 @@ export function wsRoutes(ctx: AppContext): Hono<AppEnv> {
       throw new HttpError(400, "bad_upgrade", "Not a valid WebSocket handshake.");
     }
     const { socket, response } = upgraded;
-    ctx.hub.attach(socket, user, currentBuilding(c), parseCursor(since), sessionHash);
+    ctx.hub.attach(socket, user, currentBuilding(c), parseCursor(since), sessionHash, {
+      sharedFrames: c.req.query("v") === String(WS_PROTOCOL),
+    });
     return response;
   });
   return app;

@@ -86,8 +86,11 @@ Deno.test("realtime: B's socket sees A's hold and start within 100 ms", async ()
   await using srv = await startTestServer();
   const [a, b] = await Promise.all([resident(srv.url, "alice"), resident(srv.url, "bob")]);
   const m = (await machines(a))[0];
-  await using ws = openSocket(srv.url, b.cookie);
+  // Protocol 1 (a cursor in every event) here; protocol 2 (the browser's) beside it.
+  await using ws = openSocket(srv.url, b.cookie, undefined, { protocol: 1 });
+  await using v2 = openSocket(srv.url, b.cookie);
   const hello = await ws.hello;
+  assert.equal((await v2.hello).cursor, hello.cursor);
   assert.equal(hello.recovered, false); // no cursor given: a snapshot
   assert.equal(hello.snapshot.machines.length, 6);
   assert.equal(hello.user.loginId, "bob");
@@ -111,6 +114,10 @@ Deno.test("realtime: B's socket sees A's hold and start within 100 ms", async ()
     assert.equal(msg.event.seq, ++seq);
     assert.equal(boardSeq(msg.cursor), seq);
     assert.equal(msg.event.machine.ownerId, a.user.id);
+    // Protocol 2: the same event without a cursor; the client's own cursor is the same.
+    const same = await v2.next(isEvent(type, m.id), 2000);
+    assert.deepEqual(same, { type: "event", event: msg.event });
+    assert.equal(v2.cursor, msg.cursor);
   }
   console.log(
     `  latency A POST → B event: hold ${latencies.hold.toFixed(1)} ms, start ${
@@ -158,7 +165,9 @@ Deno.test("resume: a reconnect with ?since= replays exactly the missed events, t
   const live = await ws2.next((x) => x.type === "event");
   assert.equal(live.event.type, "machine.finished");
   assert.equal(live.event.seq, base + 4);
-  assert.equal(boardSeq(live.cursor), base + 4);
+  // Protocol 2: the event carries no cursor; the client's advances with it.
+  assert.equal(live.cursor, undefined);
+  assert.equal(boardSeq(ws2.cursor!), base + 4);
 
   // The same catch-up over HTTP.
   const sync = await b.get(`/api/sync?since=${last}`);

@@ -14,6 +14,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { advanceCursor, WS_PROTOCOL } from "../lib/cursor.ts";
 import { admin, Client, resident, TEST_ADMIN_PASSWORD, TEST_INVITE } from "./support/harness.ts";
 import type { ToWorker } from "./support/instance_worker.ts";
 import { CLOSE_TIMEOUT_MS, reply, spawnInstance } from "./support/instance_client.ts";
@@ -70,7 +71,8 @@ async function stopInstance(i: Instance, hard: boolean): Promise<void> {
 /**
  * A resident's socket that follows a live instance: on close it reconnects
  * to another with its cursor, and records what each hello said and every
- * board event in the order received.
+ * board event in the order received. With `protocol` 2 (the browser's) its
+ * events carry no cursor and it keeps its own with `advanceCursor`.
  */
 class FollowingSocket {
   boardSeqs: number[] = [];
@@ -83,6 +85,7 @@ class FollowingSocket {
     readonly cookie: string,
     readonly live: () => Instance[],
     readonly pick: () => number,
+    readonly protocol: 1 | 2 = WS_PROTOCOL,
   ) {}
 
   connect(): void {
@@ -96,6 +99,7 @@ class FollowingSocket {
     const url = new URL("/ws", target.url);
     url.protocol = "ws:";
     if (this.cursor) url.searchParams.set("since", this.cursor);
+    if (this.protocol === WS_PROTOCOL) url.searchParams.set("v", String(WS_PROTOCOL));
     const DenoWebSocket = WebSocket as unknown as new (
       url: string,
       opts: { headers: HeadersInit },
@@ -115,7 +119,10 @@ class FollowingSocket {
         ws.send(JSON.stringify({ type: "visibility", visible: false }));
       } else if (msg.type === "event") {
         if (msg.event.scope === "board") this.boardSeqs.push(msg.event.seq);
-        this.cursor = msg.cursor;
+        if (this.protocol === WS_PROTOCOL) {
+          assert.equal(msg.cursor, undefined, "protocol 2: no cursor in events");
+          this.cursor = advanceCursor(this.cursor!, msg.event);
+        } else this.cursor = msg.cursor;
       } else if (msg.type === "ping") ws.send(JSON.stringify({ type: "pong", t: msg.t }));
     };
     ws.onerror = () => {};
@@ -175,7 +182,8 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
       const { sub } = await addWebPushDevice(c, push);
       await setPrefs(c, { endingSoonMinutes: 2 });
       residents.push({ c, sub });
-      const s = new FollowingSocket(c.cookie, live, random);
+      // Half speak protocol 1 (a cursor in every event), half the browser's protocol 2.
+      const s = new FollowingSocket(c.cookie, live, random, r % 2 ? 1 : WS_PROTOCOL);
       sockets.push(s);
       s.connect();
     }
@@ -271,6 +279,7 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
     await sleep(500);
     const head = Number(ok(await on(live()[0].url, adm).get("/api/machines")).cursor.split(":")[2]);
     let resumes = 0;
+    const resumesBy = { 1: 0, 2: 0 };
     for (const s of sockets) {
       const seqs = s.boardSeqs;
       assert.ok(seqs.length > 0);
@@ -279,6 +288,7 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
       for (const h of s.hellos.filter((h) => h.resumed)) {
         assert.equal(h.recovered, true, "a resumed client recovered its missed events");
         resumes++;
+        resumesBy[s.protocol]++;
       }
     }
     console.log(
@@ -287,6 +297,10 @@ Deno.test("deploy profile: 3 instances, no queues, random stops: exactly once, i
     );
     assert.ok(gracefulStops + hardKills >= 8, "instances were stopped");
     assert.ok(resumes > 0, "clients of stopped instances resumed elsewhere");
+    assert.ok(
+      resumesBy[1] > 0 && resumesBy[2] > 0,
+      `both protocols resumed: ${JSON.stringify(resumesBy)}`,
+    );
     assert.ok(resent <= hardKills * 16, "re-sends only for pushes in flight at a hard kill");
   } finally {
     for (const s of sockets) s.close();

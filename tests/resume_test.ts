@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { formatCursor } from "../lib/cursor.ts";
 import { MAX_REPLAY } from "../lib/db/mod.ts";
 import { isEvent, openSocket, rawUpgrade, resident, startTestServer } from "./support/harness.ts";
+import { type Json, ok, startNotifyServer } from "./support/notify_kit.ts";
 
 Deno.test("resume: an event committed while hello is prepared reaches the socket, once, in order", async () => {
   await using srv = await startTestServer();
@@ -114,4 +115,30 @@ Deno.test("resume: a hello cut short by the server shutting down, or by a client
   }
   const hellos = logged.filter((args) => String(args[0]).includes("hello failed"));
   assert.deepEqual(hellos.map((a) => String(a[1])), []);
+});
+
+Deno.test("resume: a protocol-2 cursor, kept from the events, resumes after the user's own events without replaying them", async () => {
+  await using srv = await startNotifyServer({ MINUTE_MS: "200" });
+  const a = await resident(srv.url, "alice");
+  const washer = ok(await a.get("/api/machines")).machines.find((m: Json) => m.kind === "washer");
+  const ws = openSocket(srv.url, a.cookie);
+  await ws.hello;
+  const started = ok(await a.post(`/api/machines/${washer.id}/start`, { minutes: 1 }));
+  const done = `use.done:${started.machine.useId}`;
+  const n = await ws.next((x) => x.type === "event" && x.event.data?.item?.id === done, 5000);
+  assert.equal(n.event.scope, "user");
+  assert.equal(n.cursor, undefined, "protocol 2: no cursor in the event");
+  const kept = ws.cursor!;
+  assert.equal(Number(kept.split(":")[3]), n.event.seq, "her log's position moved with the event");
+  await ws.close();
+  await using again = openSocket(srv.url, a.cookie, kept);
+  const hello = await again.hello;
+  assert.equal(hello.recovered, true);
+  assert.deepEqual(
+    hello.events.filter((e: Json) => e.scope === "user" && e.seq <= n.event.seq).map((
+      e: Json,
+    ) => e.seq),
+    [],
+    "nothing of hers a second time (no second 'done' toast)",
+  );
 });

@@ -20,6 +20,8 @@
 import { loadConfig } from "../../lib/config.ts";
 import { type Server, type ServerOptions, startServer } from "../../lib/server.ts";
 import { createApp } from "../../app.ts";
+import { advanceCursor, WS_PROTOCOL } from "../../lib/cursor.ts";
+import type { LogEvent } from "../../lib/db/mod.ts";
 
 /** Admin password every test server is seeded with (login `admin`). */
 export const TEST_ADMIN_PASSWORD = "admin-pass-123";
@@ -304,6 +306,12 @@ export interface SocketOptions {
   autoPong?: boolean;
   /** The building to name (`?building=`), as a page of that building does. */
   building?: string;
+  /**
+   * The protocol to ask for (`?v=`; lib/cursor.ts WS_PROTOCOL). Default 2, as
+   * client/live.ts: `event` messages carry no cursor and the socket's
+   * `cursor` follows the events with `advanceCursor`. 1: a cursor in each.
+   */
+  protocol?: 1 | 2;
 }
 
 /** A recording WebSocket client (see {@link openSocket}). */
@@ -370,6 +378,9 @@ export function openSocket(
   ) => WebSocket;
   const url = new URL(wsUrl(baseUrl, since));
   if (opts.building !== undefined) url.searchParams.set("building", opts.building);
+  if ((opts.protocol ?? WS_PROTOCOL) === WS_PROTOCOL) {
+    url.searchParams.set("v", String(WS_PROTOCOL));
+  }
   const ws = new DenoWebSocket(url.href, { headers });
   const messages: WsMessage[] = [];
   const receivedAt: number[] = [];
@@ -405,6 +416,8 @@ export function openSocket(
     receivedAt.push(at);
     if ((msg.type === "hello" || msg.type === "event") && typeof msg.cursor === "string") {
       cursor = msg.cursor;
+    } else if (msg.type === "event" && cursor !== undefined) {
+      cursor = advanceCursor(cursor, msg.event as LogEvent);
     }
     if (opts.autoPong && msg.type === "ping" && ws.readyState === WebSocket.OPEN) {
       ws.send(JSON.stringify({ type: "pong", t: msg.t }));
