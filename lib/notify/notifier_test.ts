@@ -65,7 +65,7 @@ Deno.test("inboxItem and its push message: the tag collapses by machine; the mes
   assert.equal(item.id, "use.done:u");
   assert.equal(item.tag, "m-d1");
   assert.equal(item.createdAt, 123);
-  assert.equal(item.url, "/?m=d1");
+  assert.equal(item.url, "/?building=b1&m=d1");
   assert.equal(item.critical, true);
   const p = declarativeMessage({ ...item, body: "가".repeat(5000) }, {
     silent: true,
