@@ -121,6 +121,8 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
     const actor = { id: users[0].id, name: "A", role: "resident" as const };
     await store.command(B, m.id, { type: "hold" }, actor);
     for (let i = 1; i <= 20; i++) await store.joinWaitlist(B, users[i].id, "1층", "washer");
+    const queueBefore = (await store.waitlists(B)).find((w) => w.kind === "washer")!.queue;
+    assert.equal(queueBefore.length, 20);
     ops.length = 0;
 
     // A notice to all 250 with the longest body the API accepts (2000 chars).
@@ -152,9 +154,16 @@ Deno.test("portable limits: the largest atomic operations stay within Deno KV's 
     for (const u of users) {
       assert.ok(await store.getInboxItem(u.id, `notice:${(await store.listNotices(B))[0].id}`));
     }
+    // The first in line: joins in one millisecond are in user-id order, not in join order.
+    const first = queueBefore[0];
+    assert.ok(users.slice(1, 21).some((u) => u.id === first));
     const offers = (await Promise.all(users.slice(1, 21).map((u) => store.listInbox(u.id))))
       .map((items) => items.some((i) => i.kind === "waitlist.offer"));
-    assert.deepEqual(offers, users.slice(1, 21).map((_, i) => i === 0), "one offer, to the first");
+    assert.deepEqual(
+      offers,
+      users.slice(1, 21).map((u) => u.id === first),
+      "one offer, to the first",
+    );
   } finally {
     await worker.stop();
     await hub.close();
