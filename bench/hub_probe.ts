@@ -70,7 +70,15 @@ try {
       sharedFrames: true,
     });
   }
-  while (sent < n) await new Promise((r) => setTimeout(r, 10));
+  // Bounded waits: a probe that stops getting sends fails with its counts instead of hanging.
+  const deadline = Date.now() + 60_000;
+  const late = (what: string) => {
+    if (Date.now() > deadline) throw new Error(`hub probe: ${what} (${sent} sends of ${n})`);
+  };
+  while (sent < n) {
+    late("hellos did not all arrive");
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await settle();
   const heapPerConn = (Deno.memoryUsage().heapUsed - heap0) / n;
 
@@ -81,13 +89,15 @@ try {
     const target = sent + n;
     const t0 = performance.now();
     hub.poll(); // as Board.command does; the watch would call it too
-    await new Promise<void>((res) => {
-      if (sent >= target) res();
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`hub probe: round ${round} stalled`)), 30_000);
+      const done = () => (clearTimeout(timer), res());
+      if (sent >= target) done();
       else {
         wake = () => {
           if (sent >= target) {
             wake = null;
-            res();
+            done();
           }
         };
       }

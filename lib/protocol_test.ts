@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_CLIENT_FRAME, parseClientMessage } from "./protocol.ts";
+import { asciiJson, MAX_CLIENT_FRAME, parseClientMessage } from "./protocol.ts";
 
 function code(data: unknown): string | undefined {
   const r = parseClientMessage(data);
@@ -84,4 +84,20 @@ Deno.test("parseClientMessage: binary and non-string frames are refused", () => 
   assert.equal(code(null), "bad_frame");
   assert.equal(code(42), "bad_frame");
   assert.equal(code({ type: "ping" }), "bad_frame");
+});
+
+Deno.test("asciiJson: ASCII only, and the same JSON to a parser (Hangul, Latin-1, emoji, escapes)", () => {
+  const values = [
+    { name: "세탁기 1 · Washer 1", body: "세탁물을 가져가 주세요.", emoji: "🧺✨" },
+    { literal: "a \\u0041 stays text", quote: '"', nl: "line\nbreak", nul: "\u0000" },
+    ["é", "ß", "\u00ff", "\u0100", "\uffff"],
+    { n: 1, b: true, z: null },
+  ];
+  for (const v of values) {
+    const s = asciiJson(v);
+    assert.match(s, /^[\x20-\x7e]*$/, s);
+    assert.deepEqual(JSON.parse(s), v);
+  }
+  assert.equal(asciiJson({ m: "세" }), '{"m":"\\uc138"}');
+  assert.equal(asciiJson({ m: "plain" }), JSON.stringify({ m: "plain" }));
 });

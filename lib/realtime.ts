@@ -37,7 +37,12 @@ import {
 import { newId } from "./ids.ts";
 import { boardScope, CTL_SCOPE, feedScope, K, userScope } from "./keys.ts";
 import { mayEnterSeveral } from "./roles.ts";
-import { type HelloMessage, parseClientMessage, type ServerMessage } from "./protocol.ts";
+import {
+  asciiJson,
+  type HelloMessage,
+  parseClientMessage,
+  type ServerMessage,
+} from "./protocol.ts";
 import type { User } from "./types.ts";
 
 /** Heartbeat and limit settings (SPEC section 4). */
@@ -272,19 +277,20 @@ function eventMessage(json: string): string {
 
 /**
  * The events of one read as text, made once for every socket they go to:
- * `json[i]` is `JSON.stringify(events[i])`; `message(i)` the protocol-2
+ * `json[i]` is `events[i]` as ASCII-only JSON ({@link asciiJson}: sent as it
+ * is, not re-encoded per socket); `message(i)` the protocol-2
  * `event` message, made on first use and then sent to every protocol-2
  * socket as the very same string (as a bare broadcast server sends one
  * frame to all).
  */
 export class EventFrames {
-  /** `JSON.stringify` of each event. */
+  /** Each event as ASCII-only JSON. */
   readonly json: string[];
   #messages: (string | undefined)[] = [];
 
   /** The text of `events`. */
   constructor(events: LogEvent[]) {
-    this.json = events.map((e) => JSON.stringify(e));
+    this.json = events.map((e) => asciiJson(e));
   }
 
   /** The protocol-2 `event` message of event `i`. */

@@ -89,6 +89,8 @@ Deno.test("realtime: B's socket sees A's hold and start within 100 ms", async ()
   // Protocol 1 (a cursor in every event) here; protocol 2 (the browser's) beside it.
   await using ws = openSocket(srv.url, b.cookie, undefined, { protocol: 1 });
   await using v2 = openSocket(srv.url, b.cookie);
+  const raw: string[] = [];
+  v2.ws.addEventListener("message", (ev) => raw.push(ev.data));
   const hello = await ws.hello;
   assert.equal((await v2.hello).cursor, hello.cursor);
   assert.equal(hello.recovered, false); // no cursor given: a snapshot
@@ -118,6 +120,10 @@ Deno.test("realtime: B's socket sees A's hold and start within 100 ms", async ()
     const same = await v2.next(isEvent(type, m.id), 2000);
     assert.deepEqual(same, { type: "event", event: msg.event });
     assert.equal(v2.cursor, msg.cursor);
+    // Its text is ASCII (the machine's Hangul name escaped): sent without re-encoding per socket.
+    const text = raw.find((f) => f.includes(`"seq":${seq},`) && f.includes(type))!;
+    assert.match(text, /^[\x20-\x7e]*$/);
+    assert.ok(/[^\x00-\x7f]/.test(m.name) && text.includes("\\u"), m.name);
   }
   console.log(
     `  latency A POST → B event: hold ${latencies.hold.toFixed(1)} ms, start ${
