@@ -417,10 +417,22 @@ export function fmt(x: number | null | undefined, digits = 1): string {
   return x.toFixed(digits);
 }
 
-/** A ratio "1.23×". */
-export function ratio(a: number | null | undefined, b: number | null | undefined): string {
+/**
+ * A ratio "1.23×". With `near` (a target), three decimals where two would
+ * round onto the target from the other side: "1.198×", not "1.20×" beside
+ * "not met" for a target of 1.2.
+ */
+export function ratio(
+  a: number | null | undefined,
+  b: number | null | undefined,
+  near?: number,
+): string {
   if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "–";
-  return `${(a / b).toFixed(2)}×`;
+  const q = a / b;
+  if (near !== undefined && q !== near && q.toFixed(2) === near.toFixed(2)) {
+    return `${q.toFixed(3)}×`;
+  }
+  return `${q.toFixed(2)}×`;
 }
 
 // ───────────────────────────── HTTP client with cookies ─────────────────────────────
