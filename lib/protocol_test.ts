@@ -101,3 +101,45 @@ Deno.test("asciiJson: ASCII only, and the same JSON to a parser (Hangul, Latin-1
   assert.equal(asciiJson({ m: "세" }), '{"m":"\\uc138"}');
   assert.equal(asciiJson({ m: "plain" }), JSON.stringify({ m: "plain" }));
 });
+
+Deno.test("parseClientMessage: ack ids are 1–100 ids of 1–200 characters; every refusal says why", () => {
+  const ack = (ids: unknown) => parseClientMessage(JSON.stringify({ type: "ack", ids }));
+  const id = (n: number) => "x".repeat(n);
+  for (
+    const ids of [
+      [id(1)],
+      [id(200)],
+      ["a", "b"],
+      Array.from({ length: 100 }, (_, i) => `n${i}`),
+    ]
+  ) {
+    assert.deepEqual(
+      ack(ids),
+      { ok: true, msg: { type: "ack", ids } },
+      JSON.stringify(ids).length + "",
+    );
+  }
+  for (const ids of [[], [""], [id(201)], Array.from({ length: 101 }, (_, i) => `n${i}`)]) {
+    const r = ack(ids);
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.code, "bad_message");
+      assert.match(r.message, /^ids(\.\d+)?: \S/, r.message);
+    }
+  }
+  // The field that is wrong leads the message; a message that is not an object says so.
+  const wrong = parseClientMessage('{"type":"visibility","visible":"yes"}');
+  assert.ok(!wrong.ok && wrong.message.startsWith("visible: "), JSON.stringify(wrong));
+  const notObject = parseClientMessage("42");
+  assert.ok(!notObject.ok && notObject.message.startsWith("message: "), JSON.stringify(notObject));
+  assert.deepEqual(parseClientMessage(new Uint8Array([1])), {
+    ok: false,
+    code: "bad_frame",
+    message: "Only text frames are accepted.",
+  });
+  assert.deepEqual(parseClientMessage(" ".repeat(MAX_CLIENT_FRAME + 1)), {
+    ok: false,
+    code: "too_large",
+    message: "Frame too large.",
+  });
+});
