@@ -27,6 +27,7 @@ export const DEFAULT_MODULES: readonly string[] = [
   "lib/notify/policy.ts",
   "lib/notify/reminders.ts",
   "lib/cursor.ts",
+  "lib/protocol.ts",
   "lib/push/endpoint_policy.ts",
   "lib/notify/health.ts",
   "lib/board_view.ts",
