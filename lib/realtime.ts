@@ -255,7 +255,7 @@ export class Conn {
     }
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (this.sharedFrames) {
-      this.socket.send(frames ? frames.message(i) : eventMessage(JSON.stringify(e)));
+      this.socket.send(frames ? frames.message(i) : eventMessage(e));
       return;
     }
     // The same bytes as JSON.stringify({ type: "event", event: e, cursor }),
@@ -264,38 +264,50 @@ export class Conn {
     const head = this.#head ??= cursorHead(this.store.epoch, this.buildingId);
     this.socket.send(
       `{"type":"event","event":${
-        frames ? frames.json[i] : JSON.stringify(e)
+        frames ? frames.json(i) : JSON.stringify(e)
       },"cursor":${head}${this.lastBoard}:${this.lastUser}"}`,
     );
   }
 }
 
-/** The `event` message of protocol 2 for an event's JSON: no cursor. */
-function eventMessage(json: string): string {
-  return `{"type":"event","event":${json}}`;
+/**
+ * The `event` message of protocol 2 (no cursor), ASCII only. Made by one
+ * `JSON.stringify`, so V8 holds it as one flat string: Deno's WebSocket
+ * `send` takes such a string on its fast path, while a concatenated one
+ * (`'{"type":"event","event":' + json + '}'`) falls back to the slow path on
+ * every send. Measured side by side at 10,000 sockets: 1.11× instead of
+ * 1.24× of bare Deno's server CPU per frame.
+ */
+function eventMessage(e: LogEvent): string {
+  return asciiJson({ type: "event", event: e });
 }
 
 /**
- * The events of one read as text, made once for every socket they go to:
- * `json[i]` is `events[i]` as ASCII-only JSON ({@link asciiJson}: sent as it
- * is, not re-encoded per socket); `message(i)` the protocol-2
- * `event` message, made on first use and then sent to every protocol-2
- * socket as the very same string (as a bare broadcast server sends one
- * frame to all).
+ * The events of one read as text, made once for every socket they go to,
+ * each on first use: `json(i)` is event `i` as ASCII-only JSON
+ * ({@link asciiJson}: not re-encoded per socket), which protocol 1 puts in
+ * each socket's own message; `message(i)` is the protocol-2 `event` message,
+ * sent to every protocol-2 socket as the very same string (as a bare
+ * broadcast server sends one frame to all).
  */
 export class EventFrames {
-  /** Each event as ASCII-only JSON. */
-  readonly json: string[];
+  readonly #events: LogEvent[];
+  #json: (string | undefined)[] = [];
   #messages: (string | undefined)[] = [];
 
-  /** The text of `events`. */
+  /** The text of `events`, made when first asked for. */
   constructor(events: LogEvent[]) {
-    this.json = events.map((e) => asciiJson(e));
+    this.#events = events;
+  }
+
+  /** Event `i` as ASCII-only JSON. */
+  json(i: number): string {
+    return this.#json[i] ??= asciiJson(this.#events[i]);
   }
 
   /** The protocol-2 `event` message of event `i`. */
   message(i: number): string {
-    return this.#messages[i] ??= eventMessage(this.json[i]);
+    return this.#messages[i] ??= eventMessage(this.#events[i]);
   }
 }
 

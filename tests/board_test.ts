@@ -90,7 +90,9 @@ Deno.test("realtime: B's socket sees A's hold and start within 100 ms", async ()
   await using ws = openSocket(srv.url, b.cookie, undefined, { protocol: 1 });
   await using v2 = openSocket(srv.url, b.cookie);
   const raw: string[] = [];
+  const raw1: string[] = [];
   v2.ws.addEventListener("message", (ev) => raw.push(ev.data));
+  ws.ws.addEventListener("message", (ev) => raw1.push(ev.data));
   const hello = await ws.hello;
   assert.equal((await v2.hello).cursor, hello.cursor);
   assert.equal(hello.recovered, false); // no cursor given: a snapshot
@@ -123,6 +125,8 @@ Deno.test("realtime: B's socket sees A's hold and start within 100 ms", async ()
     // Its text is ASCII (the machine's Hangul name escaped): sent without re-encoding per socket.
     const text = raw.find((f) => f.includes(`"seq":${seq},`) && f.includes(type))!;
     assert.match(text, /^[\x20-\x7e]*$/);
+    const text1 = raw1.find((f) => f.includes(`"seq":${seq},`) && f.includes(type))!;
+    assert.match(text1, /^[\x20-\x7e]*$/, "protocol 1 too");
     assert.ok(/[\u0080-\uffff]/.test(m.name) && text.includes("\\u"), m.name);
   }
   console.log(
