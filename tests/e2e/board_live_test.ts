@@ -59,7 +59,11 @@ browserTest("e2e board: live updates across residents, offline and back", async 
     const owner = await pageB.textContent(`[data-machine="${washer}"] .owner`);
     assert.equal(owner, t("ko", "owner.neighbour"));
 
-    // B goes offline; meanwhile A finishes and collects (through the API).
+    // B goes offline; meanwhile A finishes and collects (through the API). B's page keeps its
+    // cursor from the events (protocol 2: none in them): it must be where the server says B is.
+    const cursorBefore = (await bob.get("/api/machines")).json.cursor;
+    const socketUrls: string[] = [];
+    pageB.on("websocket", (ws) => socketUrls.push(ws.url()));
     await ctxB.setOffline(true);
     await pageB.waitForSelector('.conn[data-status="offline"]', { timeout: 10_000 });
     assert.equal(await pageB.textContent(".conn"), t("ko", "conn.offline"));
@@ -95,6 +99,10 @@ browserTest("e2e board: live updates across residents, offline and back", async 
     assert.ok(reconnecting >= 0, `재연결 중… was shown: ${JSON.stringify(seen)}`);
     assert.ok(connectedAt > reconnecting, `then 연결됨: ${JSON.stringify(seen)}`);
     assert.equal(await pageB.$(".banner.warn"), null, "no stale banner once resynced");
+    // It resumed from there, speaking protocol 2.
+    const resumed = new URL(socketUrls.at(-1)!).searchParams;
+    assert.equal(resumed.get("v"), "2");
+    assert.equal(resumed.get("since"), cursorBefore, "the page's own cursor, moved by the events");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
