@@ -990,6 +990,17 @@ export function markdown(r: Results, chartFiles: string[]): string {
       L.push("");
       L.push(`(Other load during the paired measurement: ${fmt(pc.otherCpuPct, 0)} % of a core.)`);
       L.push("");
+      const bareBlocks = pc.perBlock["bare-deno"];
+      if (bareBlocks?.length) {
+        L.push(
+          `Bare Deno's own cost per frame is not fixed: its blocks in this run ranged ${
+            Math.min(...bareBlocks).toFixed(2)
+          }–${
+            Math.max(...bareBlocks).toFixed(2)
+          } µs, and on 2026-12-04 its median moved between 6.7 and 5.0 µs in runs a few hours apart (the app's went 8.48 → 8.20 → 7.47 → 6.75 µs as the day's three fan-out changes landed, and 6.70 µs in a second run of the last). Most of a frame's cost is the kernel's loopback work, which changes with the machine's state; the app's extra (about 1–2 µs per frame) does not, so the ratio is lower when the kernel is cheaper.`,
+        );
+        L.push("");
+      }
     }
     L.push(`<details><summary>Every ramp step</summary>\n`);
     L.push(mdTable(
