@@ -452,37 +452,41 @@ export class Hub {
   }
 
   async #read(f: Follow): Promise<void> {
-    const single = singleScope(f);
-    if (single !== null) {
-      const head = await this.store.logHead(single);
-      await inChunks(f.feed, head, (a, b) => this.store.readLog(single, a, b), (upTo, records) => {
-        f.feed = upTo;
-        if (f.userId) this.#toUser(f.userId, records);
-        else {
-          for (const e of records as unknown as FeedEntry[]) {
-            if (e.disconnect) {
-              this.#disconnect(e.userId, e.disconnect.session, e.disconnect.building);
-            }
-          }
-        }
-      });
+    if (f.userId) {
+      const { userId } = f;
+      const scope = userScope(userId);
+      await inChunks(
+        f.feed,
+        await this.store.logHead(scope),
+        (a, b) => this.store.readLog(scope, a, b),
+        (upTo, events) => {
+          f.feed = upTo;
+          this.#toUser(userId, events);
+        },
+      );
       return;
     }
-    const bid = f.bid!;
-    const heads = await this.store.heads(bid);
-    await inChunks(
-      f.board,
-      heads.board,
-      (a, b) => this.store.readBoard(bid, a, b),
-      (upTo, events) => {
-        f.board = upTo;
-        this.#fanOut(f, events);
-      },
-    );
+    // A building's board, then its feed; the control feed is a feed with no board.
+    const bid = f.bid;
+    const heads = bid === null
+      ? { board: 0, feed: await this.store.logHead(CTL_SCOPE) }
+      : await this.store.heads(bid);
+    if (bid !== null) {
+      await inChunks(
+        f.board,
+        heads.board,
+        (a, b) => this.store.readBoard(bid, a, b),
+        (upTo, events) => {
+          f.board = upTo;
+          this.#fanOut(f, events);
+        },
+      );
+    }
+    const feed = bid === null ? CTL_SCOPE : feedScope(bid);
     await inChunks(
       f.feed,
       heads.feed,
-      (a, b) => this.store.readFeed(feedScope(bid), a, b),
+      (a, b) => this.store.readFeed(feed, a, b),
       (upTo, entries) => {
         f.feed = upTo;
         for (const e of entries) this.#onFeed(f, e);
