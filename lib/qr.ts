@@ -3,6 +3,8 @@
  * @module
  */
 
+import { machineUrl } from "./notify/plan.ts";
+
 type QRCodeLib = typeof import("qrcode");
 let qrcode: Promise<QRCodeLib> | null = null;
 
@@ -16,7 +18,8 @@ function qrLib(): Promise<QRCodeLib> {
 }
 
 /**
- * The absolute URL a machine's QR code encodes: `<origin>/?building=<bid>&m=<machineId>`.
+ * The absolute URL a machine's QR code encodes: `<origin>/?building=<bid>&m=<machineId>`,
+ * the path its notifications open ({@link machineUrl}).
  * `origin` is PUBLIC_URL when configured, else the request's origin.
  */
 export function machineCardUrl(
@@ -24,10 +27,7 @@ export function machineCardUrl(
   buildingId: string,
   machineId: string,
 ): string {
-  const u = new URL("/", origin);
-  u.searchParams.set("building", buildingId);
-  u.searchParams.set("m", machineId);
-  return u.toString();
+  return new URL(machineUrl(machineId, buildingId), origin).href;
 }
 
 /** Renders `text` as a standalone SVG QR code (error correction M, quiet zone 4). */

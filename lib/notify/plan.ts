@@ -138,11 +138,12 @@ export const TIMING: ReadonlySet<string> = new Set([
 
 /**
  * The path a machine notification opens: its building's board with the
- * machine's card in view (`/?building=<bid>&m=<id>`, as on its QR label), so
- * that someone who may act in several buildings lands on the right board.
+ * machine's card in view (`/?building=<bid>&m=<id>`; its QR label encodes
+ * the same, lib/qr.ts), so that someone who may act in several buildings
+ * lands on the right board.
  */
 export function machineUrl(machineId: string, buildingId: string): string {
-  return `/?building=${buildingId}&m=${machineId}`;
+  return `/?${new URLSearchParams({ building: buildingId, m: machineId })}`;
 }
 
 /** A notification about machine `m` with catalogue keys. */
