@@ -4,7 +4,7 @@
  * @module
  */
 import { currentBuilding } from "../lib/middleware/building.ts";
-import { administers } from "../lib/roles.ts";
+import { administers, mayEnterSeveral } from "../lib/roles.ts";
 import { sameOriginPath } from "../lib/safe_redirect.ts";
 import type { Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
@@ -58,9 +58,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
    * none for an account with one building.
    */
   async function choices(user: User | null): Promise<{ id: string; name: string }[]> {
-    if (!user || (user.role !== "operator" && !user.adminOf?.some((b) => b !== user.buildingId))) {
-      return [];
-    }
+    if (!user || !mayEnterSeveral(user)) return [];
     return (await ctx.store.buildingsOf(user)).map((b) => ({ id: b.id, name: b.name }));
   }
 
