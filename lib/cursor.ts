@@ -57,7 +57,9 @@ export function advanceCursor(cursor: string, e: { scope: string; seq: number })
  * The protocol version a client asks for with `/ws?v=<n>`. Version 2: `event`
  * messages carry no cursor (every socket is sent the same bytes for an
  * event); the client keeps its cursor with {@link advanceCursor}. Without `v`, or
- * with any other value, version 1 (a cursor in every `event`).
+ * with any other value, version 1 (a cursor in every `event`). Kept here
+ * rather than in lib/protocol.ts: the browser imports it, and
+ * lib/protocol.ts would bring zod into the page's bundle.
  */
 export const WS_PROTOCOL = 2;
 
