@@ -34,6 +34,12 @@ function Inbox(props: InboxProps) {
   /** Every read this page has seen: a refetch answered from before one must not undo it. */
   const reads = useRef<Reads>(new Map());
 
+  /** Note reads (here or from another device) and show them. */
+  function applyRead(ids: Iterable<string>, at: number) {
+    noteReads(reads.current, ids, at);
+    items.value = applyReads(items.value, reads.current);
+  }
+
   async function reload() {
     try {
       const r = await fetchInbox(() =>
@@ -53,8 +59,7 @@ function Inbox(props: InboxProps) {
         if (!items.value.some((i) => i.id === item.id)) items.value = [item, ...items.value];
       } else if (e.type === "inbox.read") {
         const { ids, at } = e.data as { ids: string[]; at: number };
-        noteReads(reads.current, ids, at);
-        items.value = applyReads(items.value, reads.current);
+        applyRead(ids, at);
       }
     });
     // After a reconnect whose catch-up could not be replayed, fetch the list again.
@@ -73,8 +78,7 @@ function Inbox(props: InboxProps) {
     error.value = null;
     try {
       await api("POST", "/api/notifications/read", ids ? { ids } : {});
-      noteReads(reads.current, ids ?? items.value.map((i) => i.id), Date.now());
-      items.value = applyReads(items.value, reads.current);
+      applyRead(ids ?? items.value.map((i) => i.id), Date.now());
       unread.value = items.value.filter((i) => !i.readAt).length;
     } catch (e) {
       error.value = errorText(lang, e);
