@@ -483,8 +483,26 @@ export interface PairedCpu {
   median: Partial<Record<TargetName, number>>;
   /** Per target: median of the per-block ratios target ÷ bare Deno (paired by block). */
   ratioToBare: Partial<Record<TargetName, number>>;
+  /**
+   * Per target: RSS per connection (KB, VmRSS over the idle server ÷ N) 1 s
+   * after connecting (`early`) and after all targets sat idle for
+   * {@link SETTLE_MS} (`settled`: V8's memory reducer has handed the connect
+   * storm's garbage back).
+   */
+  rssPerConnKB?: Partial<Record<TargetName, { early: number; settled: number }>>;
+  /** How long the targets sat idle before the settled reading, ms. */
+  settleMs?: number;
   otherCpuPct: number;
 }
+
+/**
+ * Idle time before the settled RSS reading. V8 starts its memory reducer
+ * 30 s after a mark-compact (`--gc-memory-reducer-start-delay-ms=30000`);
+ * it then collects and releases the pages a burst of garbage grew. Measured
+ * on 2026-12-04 (10,000 resumes, every 2–20 s): both the app's and bare
+ * Deno's RSS stay flat until 20 s and drop once between 20 and 40 s.
+ */
+export const SETTLE_MS = 45_000;
 
 /**
  * Server CPU per delivered frame, measured with every target up at once
@@ -497,7 +515,7 @@ export async function pairedCpu(
   n: number,
   targets: TargetName[],
   frameBytes: number,
-  opts: FanoutOptions & { blocks: number; changesPerBlock: number },
+  opts: FanoutOptions & { blocks: number; changesPerBlock: number; settleMs?: number },
 ): Promise<PairedCpu> {
   const preps: { name: TargetName; p: Prepared; trigger: unknown }[] = [];
   const ours = () => preps.flatMap((x) => x.p.ours());
@@ -508,6 +526,29 @@ export async function pairedCpu(
       preps.push({ name, p, trigger: p.trigger });
       // Warm up this target once (JIT, first frames).
       await p.lc.call({ cmd: "latency", trigger: p.trigger, rounds: 1, warmup: 2, gapMs: 50 });
+    }
+    // RSS once the connect storms' garbage is gone: every target idle, together.
+    const settleMs = opts.settleMs ?? SETTLE_MS;
+    const rssPerConnKB: PairedCpu["rssPerConnKB"] = {};
+    if (settleMs > 0) {
+      await sleep(settleMs);
+      for (const x of preps) {
+        const per = (rss: number) => (rss - x.p.rssIdle) / Math.max(1, x.p.conn.connected) / 1024;
+        rssPerConnKB[x.name] = {
+          early: per(x.p.rssConn),
+          settled: per(procRss(x.p.target.proc.pid)),
+        };
+      }
+      opts.log(
+        `    RSS per connection at N=${n}, 1 s after connecting → after ${
+          settleMs / 1000
+        } s idle: ${
+          preps.map((x) => {
+            const v = rssPerConnKB[x.name]!;
+            return `${x.name} ${v.early.toFixed(1)} → ${v.settled.toFixed(1)} KB`;
+          }).join(", ")
+        }`,
+      );
     }
     const watch = new LoadWatch(ours);
     const perBlock: Partial<Record<TargetName, number[]>> = {};
@@ -550,6 +591,7 @@ export async function pairedCpu(
       perBlock,
       median,
       ratioToBare,
+      ...(settleMs > 0 ? { rssPerConnKB, settleMs } : {}),
       otherCpuPct: watch.stop(),
     };
   } finally {

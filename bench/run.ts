@@ -211,6 +211,7 @@ async function main(): Promise<number> {
             clientArgs,
             blocks: quick ? 3 : 6,
             changesPerBlock: quick ? 5 : 8,
+            settleMs: quick ? 0 : undefined,
           },
         );
       });
