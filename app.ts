@@ -66,7 +66,8 @@ export function createApp(
   app.use("*", securityHeaders(extraConnect));
   app.use("*", bodyLimit(ctx.config.bodyLimitBytes));
   app.use("*", language());
-  app.use("*", session(ctx.store));
+  // The WebSocket handshake's session is checked by the hub's gate (no KV read per socket).
+  app.use("*", session(ctx.store, { gate: ctx.hub.gate, gated: (path) => path === "/ws" }));
   app.use("*", building(ctx.store));
   app.use("*", userLanguage(ctx.store));
   app.use("/api/*", exceptSensorWebhook(csrf(ctx.config.allowedOrigins)));

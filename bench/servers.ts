@@ -145,7 +145,8 @@ export async function seedSessions(
 ): Promise<SeededSessions> {
   const { Store } = await import("../lib/db/mod.ts");
   const { K } = await import("../lib/keys.ts");
-  const { newId, newSessionToken, sha256Hex } = await import("../lib/ids.ts");
+  const { newId, sha256Hex } = await import("../lib/ids.ts");
+  const { signSessionToken } = await import("../lib/session_token.ts");
   const { SESSION_TTL_MS } = await import("../lib/db/mod.ts");
   const kv = await Deno.openKv(kvPath);
   try {
@@ -170,7 +171,8 @@ export async function seedSessions(
         });
         const mine: string[] = [];
         for (let s = 0; s < perUser; s++) {
-          const token = newSessionToken(id);
+          // Signed, as Store.createSession makes them, with the store's key.
+          const token = await signSessionToken(store.sessionKey!, id, now);
           const hash = await sha256Hex(token);
           op.set(K.session(hash), { userId: id, createdAt: now, expiresAt: now + SESSION_TTL_MS }, {
             expireIn: SESSION_TTL_MS,

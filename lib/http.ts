@@ -205,8 +205,21 @@ export function isStaticPath(path: string): boolean {
     path === "/manifest.webmanifest";
 }
 
+/** Options of {@link session}. */
+export interface SessionOptions {
+  /**
+   * Checks signed sessions without reading KV (lib/session_gate.ts), on the
+   * paths `gated` names only. Used for the WebSocket handshake, whose socket
+   * the control feed closes if its session ends; every other request reads
+   * its session from KV.
+   */
+  gate?: { check(token: string): Promise<{ user: User; id: string } | null | undefined> };
+  /** Which paths the gate answers for (default: none). */
+  gated?: (path: string) => boolean;
+}
+
 /** Load the session user (if any) into `c.var.user`. */
-export function session(store: Store): MiddlewareHandler<AppEnv> {
+export function session(store: Store, opts: SessionOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (isStaticPath(c.req.path)) {
       c.set("user", null);
@@ -215,7 +228,10 @@ export function session(store: Store): MiddlewareHandler<AppEnv> {
       return await next();
     }
     const token = getCookie(c, SESSION_COOKIE) ?? null;
-    const s = token ? await store.getSession(token) : null;
+    const gated = token && opts.gate && opts.gated?.(c.req.path)
+      ? await opts.gate.check(token)
+      : undefined;
+    const s = gated !== undefined ? gated : token ? await store.getSession(token) : null;
     c.set("user", s?.user ?? null);
     c.set("sessionToken", s ? token : null);
     c.set("sessionId", s?.id ?? null);

@@ -8,6 +8,7 @@
  * |--------------------------------------------|----------------------------------------|
  * | ["meta", "epoch"]                          | store epoch (changes on reset)         |
  * | ["meta", "migrated", name]                 | {at}: a one-time upgrade ran           |
+ * | ["meta", "session_key"]                    | Uint8Array(32): signs session tokens   |
  * | ["buildings", bid]                         | Building                               |
  * | ["machines", bid, id]                      | Machine                                |
  * | ["holds", userId, kind]                    | machineId held by the user             |
@@ -15,7 +16,8 @@
  * |                                            | "u:<userId>" (a user's own log) or     |
  * |                                            | "f:<bid>" (FeedEntry: the user events  |
  * |                                            | of a building's residents, for fan-out)|
- * |                                            | or "ctl" (close a user's sockets)      |
+ * |                                            | or "ctl" (close a user's sockets; a    |
+ * |                                            | user record changed)                   |
  * | ["log_head", scope]                        | last seq written to that log           |
  * | ["log_floor", scope]                       | every seq ≤ floor has been trimmed     |
  * | ["users", id] / ["users_by_login", login]  | User / id                              |
@@ -107,6 +109,7 @@ export function statScope(buildingId: string): string {
 /** Key builders, one per entity. */
 export const K = {
   epoch: (): Key => ["meta", "epoch"],
+  sessionKey: (): Key => ["meta", "session_key"],
   building: (bid: string): Key => ["buildings", bid],
   buildings: (): Key => ["buildings"],
   migrated: (name: string): Key => ["meta", "migrated", name],

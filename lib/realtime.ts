@@ -26,7 +26,7 @@
  * sockets per user (the oldest is closed).
  * @module
  */
-import { type Cursor, cursorHead, parseCursor } from "./cursor.ts";
+import { type Cursor, cursorHead, formatCursor, parseCursor } from "./cursor.ts";
 import {
   type FeedEntry,
   type LogEvent,
@@ -37,6 +37,7 @@ import {
 import { newId } from "./ids.ts";
 import { boardScope, CTL_SCOPE, feedScope, K, userScope } from "./keys.ts";
 import { mayEnterSeveral } from "./roles.ts";
+import { SessionGate } from "./session_gate.ts";
 import {
   asciiJson,
   type HelloMessage,
@@ -77,6 +78,14 @@ export const CLOSE_SIGNED_OUT = 4401;
 export const CLOSE_LEFT_BUILDING = 4403;
 /** Most notification ids a socket remembers for `ack` (the newest). */
 const ACKABLE = 200;
+/**
+ * How long a resident's own-log head learnt from KV is trusted for a resume
+ * without a read (a reconnect storm's sockets of one resident arrive within
+ * seconds). Bounds any staleness, e.g. events about a building the resident
+ * has just been moved from, which their new building's feed does not carry.
+ */
+export const USER_HEAD_TTL_MS = 60_000;
+
 /** Presence writes are batched this often (a connect storm is one write per batch). */
 const PRESENCE_FLUSH_MS = 150;
 /** Events read from KV per range read. */
@@ -337,12 +346,21 @@ export class Hub {
   /** The own logs followed, of users here who may act in several buildings. */
   #userFollows = new Map<string, Follow>();
   #presence = new Set<Conn>();
+  /** Residents' own-log heads, per user with sockets here ({@link #upToDate}). */
+  #userHeads = new Map<string, { head: number; follow: Follow; at: number }>();
   #presenceGone = new Map<string, string>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Checks handshakes' signed sessions from cached user records, kept right
+   * by the control feed this hub follows (live while it does).
+   */
+  readonly gate: SessionGate;
 
   /** Create the hub; call {@link start} to follow the logs. */
   constructor(readonly store: Store, opts: Partial<HubOptions> = {}) {
     this.#opts = { ...DEFAULTS, ...opts };
+    this.gate = new SessionGate(store);
     this.#timer = setInterval(() => this.#heartbeat(), this.#opts.pingMs);
   }
 
@@ -355,6 +373,7 @@ export class Hub {
   async start(): Promise<void> {
     this.#ctl = new Follow(null);
     await this.#startFollow(this.#ctl);
+    this.gate.live = this.#ctl.started && !this.#closed;
   }
 
   /** Start following `f` from the current heads of its logs (`kv.watch`). */
@@ -381,6 +400,8 @@ export class Hub {
       } catch (err) {
         if (!this.#closed && !f.stopped) console.error("realtime: watch ended", err);
       }
+      // Without the control feed the gate's cache would go stale.
+      if (f === this.#ctl) this.gate.live = false;
     })();
   }
 
@@ -503,6 +524,12 @@ export class Hub {
   }
 
   #onFeed(f: Follow, e: FeedEntry): void {
+    if (e.userChanged || e.disconnect) {
+      this.gate.invalidate(e.userId);
+      // Moved to another building, say: learn their log's head again.
+      this.#userHeads.delete(e.userId);
+    }
+    if (e.event?.scope === "user") this.#learnUserHead(e.userId, f, e.event.seq, false);
     if (e.disconnect) this.#disconnect(e.userId, e.disconnect.session, e.disconnect.building);
     else if (e.event) this.#fanOut(f, [e.event], e.userId);
   }
@@ -520,6 +547,8 @@ export class Hub {
    * instance: a disabled account, a logout, a password change.
    */
   async disconnectUser(userId: string, session?: string, reason = "signed out"): Promise<void> {
+    // Here at once; other instances when the control feed's entry reaches them.
+    this.gate.invalidate(userId);
     this.#disconnect(userId, session);
     await this.store.disconnect(userId, reason, session);
   }
@@ -530,6 +559,7 @@ export class Hub {
    * (admin rights removed). Their other buildings' sockets stay.
    */
   async disconnectFromBuilding(userId: string, bid: string): Promise<void> {
+    this.gate.invalidate(userId);
     this.#disconnect(userId, undefined, bid);
     await this.store.disconnect(userId, "left building", undefined, bid);
   }
@@ -542,6 +572,38 @@ export class Hub {
       else c.close(CLOSE_SIGNED_OUT, "signed out");
       this.#remove(c);
     }
+  }
+
+  /**
+   * Note that `userId`'s own log has reached `seq`, as read through follow
+   * `f` (`fresh`: a KV read made while `f` ran, which starts an entry;
+   * otherwise a user event `f` read, which only moves an entry of `f` on).
+   */
+  #learnUserHead(userId: string, f: Follow, seq: number, fresh = true): void {
+    const u = this.#userHeads.get(userId);
+    if (u && u.follow === f) {
+      u.head = Math.max(u.head, seq);
+      if (fresh) u.at = Date.now(); // a read confirmed it: trusted for another while
+    } else if (fresh && this.#byUser.has(userId)) {
+      this.#userHeads.set(userId, { head: seq, follow: f, at: Date.now() });
+    }
+  }
+
+  /**
+   * The head of `userId`'s own log if cursor `since` is at both heads this
+   * hub knows for board `f` (so a resume needs no KV read), else null. The
+   * user's head is known from a KV read made while `f` ran, moved on by the
+   * user events `f`'s feed carried since (a resident's events are about
+   * their own building); it is trusted for {@link USER_HEAD_TTL_MS}.
+   */
+  #upToDate(userId: string, f: Follow, since: Cursor | null): number | null {
+    if (
+      !since || since.epoch !== this.store.epoch || since.building !== f.bid ||
+      since.board !== f.board || f.stopped
+    ) return null;
+    const u = this.#userHeads.get(userId);
+    if (!u || u.follow !== f || Date.now() - u.at > USER_HEAD_TTL_MS) return null;
+    return since.user === u.head ? u.head : null;
   }
 
   /** Whether this instance has a connection of `userId`, and a visible one. */
@@ -595,6 +657,28 @@ export class Hub {
       const own = mayEnterSeveral(user) ? this.#userFollow(user.id) : null;
       if (own) await Promise.all([f.ready, own.ready]);
       else await f.ready;
+      // (Only residents' heads are learnt: see below.)
+      const head = this.#upToDate(user.id, f, since);
+      if (head !== null) {
+        // Nothing missed (the follow knows both heads): no KV read at all.
+        conn.send({
+          type: "hello",
+          serverTime: Date.now(),
+          cursor: formatCursor({
+            epoch: this.store.epoch,
+            building: conn.buildingId,
+            board: f.board,
+            user: head,
+          }),
+          recovered: true,
+          events: [],
+          inboxReset: false,
+          user: publicUser(user),
+        });
+        conn.ready(f.board, head);
+        return;
+      }
+      const feedAt = f.feed;
       const sync = await this.store.sync(user.id, conn.buildingId, since, f);
       const hello: HelloMessage = {
         type: "hello",
@@ -612,6 +696,11 @@ export class Hub {
         conn.sendFrame(`${JSON.stringify(hello).slice(0, -1)},"snapshot":${memo.json}}`);
       } else conn.send(sync.snapshot ? { ...hello, snapshot: sync.snapshot } : hello);
       const at = parseCursor(sync.cursor)!;
+      // Read after the follow started, and the follow read no user event
+      // meanwhile (one it read would be missing): from here its feed keeps it.
+      // Not for users with their own follow: their events may be about other
+      // buildings, which this building's feed does not carry.
+      if (!own && f.feed === feedAt) this.#learnUserHead(user.id, f, at.user);
       conn.ready(at.board, at.user);
     } catch (err) {
       // Cut short by shutting down (KV closed) or by a peer already gone:
@@ -689,6 +778,7 @@ export class Hub {
     set?.delete(conn);
     if (set && set.size === 0) {
       this.#byUser.delete(conn.userId);
+      this.#userHeads.delete(conn.userId);
       this.#userFollows.get(conn.userId)?.cancel();
       this.#userFollows.delete(conn.userId);
     }
@@ -765,6 +855,7 @@ export class Hub {
     }
     await this.#flushPresence().catch(() => {});
     this.#closed = true;
+    this.gate.live = false;
     clearInterval(this.#timer);
     clearTimeout(this.#presenceTimer);
     const all = [

@@ -96,10 +96,20 @@ export interface User {
   disabled: boolean;
   passwordHash: string;
   createdAt: number;
+  /**
+   * Sessions issued before this time (ms) are revoked: every session of the
+   * user ended at once (account disabled, password reset).
+   */
+  sessionsNotBefore?: number;
+  /**
+   * Sessions ended one at a time (sign-out) that have not expired yet: the
+   * session's id (SHA-256 of its token) and when it would have expired.
+   */
+  revokedSessions?: { id: string; exp: number }[];
 }
 
 /** The user as sent to clients. */
-export type PublicUser = Omit<User, "passwordHash">;
+export type PublicUser = Omit<User, "passwordHash" | "sessionsNotBefore" | "revokedSessions">;
 
 /** Every notification kind, in the SPEC table's order (plus `test`). */
 export const NOTIFICATION_KINDS = [

@@ -15,6 +15,7 @@ export class StoreCore {
   /** Lifecycle settings in force. */
   readonly settings: LifecycleSettings;
   #epoch = "";
+  #sessionKey: Uint8Array | null = null;
 
   /**
    * Whether commits may carry delayed KV queue messages (the platform has
@@ -27,17 +28,30 @@ export class StoreCore {
     this.settings = { ...DEFAULT_SETTINGS, ...settings };
   }
 
-  /** Load (or create) the store epoch. */
+  /** Load (or create) the store epoch and the session-signing key, in one read. */
   async init(): Promise<void> {
-    const key = K.epoch();
-    const existing = await this.kv.get<string>(key);
-    if (existing.value) {
-      this.#epoch = existing.value;
+    const [epoch, key] = await this.kv.getMany<[string, Uint8Array]>([K.epoch(), K.sessionKey()]);
+    if (epoch.value && key.value) {
+      this.#epoch = epoch.value;
+      this.#sessionKey = key.value;
       return;
     }
-    const epoch = newId(8);
-    const res = await this.kv.atomic().check(existing).set(key, epoch).commit();
-    this.#epoch = res.ok ? epoch : (await this.kv.get<string>(key)).value!;
+    const op = this.kv.atomic();
+    if (!epoch.value) op.check(epoch).set(epoch.key, newId(8));
+    if (!key.value) op.check(key).set(key.key, crypto.getRandomValues(new Uint8Array(32)));
+    await op.commit(); // lost to another instance's first start: theirs is read below
+    const [e, k] = await this.kv.getMany<[string, Uint8Array]>([K.epoch(), K.sessionKey()]);
+    this.#epoch = e.value!;
+    this.#sessionKey = k.value!;
+  }
+
+  /**
+   * The key that signs session tokens (lib/session_token.ts), made at random
+   * on the first start and kept in KV, so every instance on this store
+   * shares it. Null before {@link init}.
+   */
+  get sessionKey(): Uint8Array | null {
+    return this.#sessionKey;
   }
 
   /** The store epoch (part of every cursor). */

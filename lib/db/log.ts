@@ -129,19 +129,29 @@ export abstract class LogStore extends StoreCore {
   ): Promise<void> {
     await retryCommit(async () => {
       const head = await this.kv.get<number>(K.logHead(CTL_SCOPE));
-      const seq = (head.value ?? 0) + 1;
-      const at = Date.now();
-      const entry: FeedEntry & { at: number } = {
-        seq,
+      const op = this.kv.atomic();
+      this.appendCtlOp(op, head, {
         userId,
         disconnect: building ? { session, reason, building } : { session, reason },
-        at,
-      };
-      const op = this.kv.atomic().check(head).set(K.log(CTL_SCOPE, seq), entry)
-        .set(K.logHead(CTL_SCOPE), seq);
-      this.#oweTrim(op, CTL_SCOPE, seq - 1, seq, at);
+      });
       return await tryCommit(op) ? true : null;
     });
+  }
+
+  /**
+   * Add one entry to the control feed inside `op`, checked against `head`
+   * (the control feed's head, `K.logHead(CTL_SCOPE)`, read by the caller).
+   */
+  appendCtlOp(
+    op: Deno.AtomicOperation,
+    head: Deno.KvEntryMaybe<number>,
+    entry: Omit<FeedEntry, "seq">,
+    at = Date.now(),
+  ): void {
+    const seq = (head.value ?? 0) + 1;
+    op.check(head).set(K.log(CTL_SCOPE, seq), { seq, ...entry, at })
+      .set(K.logHead(CTL_SCOPE), seq);
+    this.#oweTrim(op, CTL_SCOPE, seq - 1, seq, at);
   }
 
   /** Entries of a feed (`feedScope(bid)` or the control feed) with after < seq ≤ upTo. */

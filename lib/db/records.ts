@@ -33,6 +33,11 @@ export interface FeedEntry {
    * those open on one building's board: admin rights to it removed).
    */
   disconnect?: { session?: string; reason: string; building?: string };
+  /**
+   * (Control feed) that user's record changed: instances drop what they
+   * cached of it (lib/session_gate.ts).
+   */
+  userChanged?: true;
 }
 
 /** A login session (stored under the SHA-256 of its token). */

@@ -5,7 +5,8 @@
  */
 import { retryCommit, tryCommit } from "../commit.ts";
 import { newId, newInviteCode, newSessionToken, sha256Hex } from "../ids.ts";
-import { K } from "../keys.ts";
+import { CTL_SCOPE, K } from "../keys.ts";
+import { signSessionToken } from "../session_token.ts";
 import { StoreError } from "../store_error.ts";
 import type { Preferences, PublicUser, Role, User } from "../types.ts";
 import { LogStore } from "./log.ts";
@@ -21,8 +22,36 @@ import {
 
 /** Strip the password hash. */
 export function publicUser(u: User): PublicUser {
-  const { passwordHash: _, ...rest } = u;
+  const { passwordHash: _, sessionsNotBefore: _n, revokedSessions: _r, ...rest } = u;
   return rest;
+}
+
+/** The longest session token accepted (a signed one is ~105 characters). */
+export const MAX_TOKEN_LENGTH = 200;
+
+/**
+ * `user` with session `id` (expiring at `exp`) noted as signed out, and
+ * expired notes dropped. Past {@link MAX_REVOKED_SESSIONS}, every session
+ * issued until now is revoked instead (`sessionsNotBefore`).
+ */
+export function withRevoked(user: User, id: string, exp: number, now = Date.now()): User {
+  const kept = (user.revokedSessions ?? []).filter((r) => r.exp > now && r.id !== id);
+  if (kept.length >= MAX_REVOKED_SESSIONS) {
+    return { ...user, sessionsNotBefore: now, revokedSessions: [] };
+  }
+  return { ...user, revokedSessions: [...kept, { id, exp }] };
+}
+
+/** Sign-outs remembered on a user record; one more revokes every session instead. */
+export const MAX_REVOKED_SESSIONS = 100;
+
+/**
+ * Whether session `id` of `user`, issued at `issuedAt`, has been revoked
+ * (the user's sessions ended at once after it was issued, or this one signed out).
+ */
+export function sessionRevoked(user: User, id: string, issuedAt: number): boolean {
+  if (issuedAt < (user.sessionsNotBefore ?? 0)) return true;
+  return !!user.revokedSessions?.some((r) => r.id === id);
 }
 
 /** What creating a user needs. */
@@ -125,10 +154,22 @@ export abstract class UserStore extends LogStore {
     });
   }
 
-  /** Change a user with `patch(user)` (checked); 404 when there is no such user. */
-  async patchUser(id: string, patch: (u: User) => User): Promise<User> {
+  /**
+   * Change a user with `patch(user)` (checked); 404 when there is no such
+   * user. The same commit puts a `userChanged` entry on the control feed,
+   * so every instance drops what it cached of the user (lib/session_gate.ts),
+   * and carries `extra`'s writes.
+   */
+  async patchUser(
+    id: string,
+    patch: (u: User) => User,
+    extra?: (op: Deno.AtomicOperation) => void,
+  ): Promise<User> {
     return await retryCommit(async () => {
-      const entry = await this.kv.get<User>(K.user(id));
+      const [entry, ctl] = await this.kv.getMany<[User, number]>([
+        K.user(id),
+        K.logHead(CTL_SCOPE),
+      ]);
       if (!entry.value) throw new StoreError("not_found", "No such user.");
       const user = patch(entry.value);
       const op = this.kv.atomic().check(entry).set(entry.key, user);
@@ -137,14 +178,20 @@ export abstract class UserStore extends LogStore {
       const is = new Set([user.buildingId, ...(user.adminOf ?? [])]);
       for (const b of was) if (!is.has(b)) op.delete(K.buildingUser(b, id));
       for (const b of is) if (!was.has(b)) op.set(K.buildingUser(b, id), true);
+      this.appendCtlOp(op, ctl, { userId: id, userChanged: true });
+      extra?.(op);
       return await tryCommit(op) ? user : null;
     });
   }
 
   /** Enable or disable a user; disabling revokes all their sessions. */
   async setUserDisabled(id: string, disabled: boolean): Promise<User> {
-    const user = await this.patchUser(id, (u) => ({ ...u, disabled }));
-    if (disabled) await this.revokeSessionsOf(id);
+    const user = await this.patchUser(id, (u) => ({
+      ...u,
+      disabled,
+      ...(disabled ? { sessionsNotBefore: Date.now(), revokedSessions: [] } : {}),
+    }));
+    if (disabled) await this.#deleteSessionsOf(id);
     return user;
   }
 
@@ -155,11 +202,15 @@ export abstract class UserStore extends LogStore {
 
   // ───────────────────────────── sessions ─────────────────────────────
 
-  /** Start a session; returns the secret token for the cookie. */
+  /**
+   * Start a session; returns the token for the cookie: signed
+   * (lib/session_token.ts) once the store is initialised.
+   */
   async createSession(userId: string, userAgent?: string): Promise<string> {
-    const token = newSessionToken(userId);
-    const hash = await sha256Hex(token);
     const now = Date.now();
+    const key = this.sessionKey;
+    const token = key ? await signSessionToken(key, userId, now) : newSessionToken(userId);
+    const hash = await sha256Hex(token);
     const session: Session = {
       userId,
       createdAt: now,
@@ -173,12 +224,12 @@ export abstract class UserStore extends LogStore {
     return token;
   }
 
-  /** The session and user for a cookie token, or null (expired, disabled…). */
+  /** The session and user for a cookie token, or null (expired, disabled, revoked…). */
   async getSession(token: string): Promise<{ session: Session; user: User; id: string } | null> {
-    if (!token || token.length > 100) return null;
+    if (!token || token.length > MAX_TOKEN_LENGTH) return null;
     const hash = await sha256Hex(token);
-    // `<userId>.<secret>` (newSessionToken): session and user in one read. A
-    // token from before that format names no user: two reads.
+    // `<userId>.…` (newSessionToken, signSessionToken): session and user in
+    // one read. A token from before that format names no user: two reads.
     const dot = token.indexOf(".");
     let s: Session | null;
     let user: User | null;
@@ -194,21 +245,50 @@ export abstract class UserStore extends LogStore {
       user = s ? await this.getUser(s.userId) : null;
     }
     if (!s || s.expiresAt < Date.now()) return null;
-    if (!user || user.disabled) return null;
+    if (!user || user.disabled || sessionRevoked(user, hash, s.createdAt)) return null;
     return { session: s, user, id: hash };
   }
 
-  /** End one session. */
+  /**
+   * End one session (sign-out): the session is deleted and, in the same
+   * commit, noted on its user's record as revoked until it would have
+   * expired (what a WebSocket handshake checks without reading the session).
+   */
   async deleteSession(token: string): Promise<void> {
     const hash = await sha256Hex(token);
     const s = (await this.kv.get<Session>(K.session(hash))).value;
-    const op = this.kv.atomic().delete(K.session(hash));
-    if (s) op.delete(K.sessionOfUser(s.userId, hash));
+    const drop = (op: Deno.AtomicOperation) => {
+      op.delete(K.session(hash));
+      if (s) op.delete(K.sessionOfUser(s.userId, hash));
+    };
+    if (s && await this.getUser(s.userId)) {
+      try {
+        await this.patchUser(s.userId, (u) => withRevoked(u, hash, s.expiresAt), drop);
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreError && err.code === "not_found")) throw err;
+      }
+    }
+    const op = this.kv.atomic();
+    drop(op);
     await op.commit();
   }
 
-  /** End every session of a user. */
+  /**
+   * End every session of a user (password reset): the user record's
+   * `sessionsNotBefore` first (one commit, so nothing issued before now is
+   * accepted even if a crash stops the rest), then the session records.
+   */
   async revokeSessionsOf(userId: string): Promise<void> {
+    await this.patchUser(userId, (u) => ({
+      ...u,
+      sessionsNotBefore: Date.now(),
+      revokedSessions: [],
+    }));
+    await this.#deleteSessionsOf(userId);
+  }
+
+  async #deleteSessionsOf(userId: string): Promise<void> {
     for await (const e of this.kv.list({ prefix: K.sessionsOfUser(userId) })) {
       await this.kv.atomic().delete(e.key).delete(K.session(e.key[2] as string)).commit();
     }
