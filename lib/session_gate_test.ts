@@ -4,6 +4,7 @@ import { MAX_REVOKED_SESSIONS, sessionRevoked, withRevoked } from "./db/users.ts
 import { CTL_SCOPE, K } from "./keys.ts";
 import { sha256Hex } from "./ids.ts";
 import { SessionGate } from "./session_gate.ts";
+import { signSessionToken } from "./session_token.ts";
 import type { FeedEntry } from "./db/records.ts";
 import type { User } from "./types.ts";
 
@@ -248,5 +249,109 @@ Deno.test("gate: a disabled record is refused even without a revocation", async 
     await store.patchUser(user.id, (u) => ({ ...u, disabled: true }));
     gate.invalidate(user.id);
     assert.equal(await gate.check(token), null);
+  });
+});
+
+/** Make each `store.getUser` call wait until released (to order reads and feed entries). */
+function holdReads(store: Store) {
+  const getUser = store.getUser.bind(store);
+  const waiting = new Map<string, PromiseWithResolvers<void>>();
+  store.getUser = async (id) => {
+    const g = Promise.withResolvers<void>();
+    waiting.set(id, g);
+    const u = await getUser(id);
+    await g.promise;
+    return u;
+  };
+  return {
+    release(id: string) {
+      const g = waiting.get(id);
+      assert.ok(g, `a read of ${id} is waiting`);
+      waiting.delete(id);
+      g.resolve();
+    },
+    restore() {
+      store.getUser = getUser;
+    },
+  };
+}
+
+Deno.test("gate: a new gate answers nothing until live; going live again keeps what it cached", async () => {
+  await withGate(async ({ store, user }) => {
+    const gate = new SessionGate(store);
+    const token = await store.createSession(user.id);
+    assert.equal(gate.live, false);
+    assert.equal(await gate.check(token), undefined);
+    gate.live = true;
+    assert.equal(gate.live, true);
+    assert.ok(await gate.check(token));
+    gate.live = true;
+    assert.equal(gate.size, 1);
+  });
+});
+
+Deno.test("gate: a user who does not exist, or a read that lands after the gate stopped, is not cached", async () => {
+  await withGate(async ({ store, gate, user }) => {
+    const ghost = await signSessionToken(store.sessionKey!, "ghost", Date.now());
+    assert.equal(await gate.check(ghost), null);
+    assert.equal(gate.size, 0);
+    const hold = holdReads(store);
+    const pending = gate.check(await store.createSession(user.id));
+    await new Promise((r) => setTimeout(r, 5));
+    gate.live = false;
+    hold.release(user.id);
+    await pending;
+    assert.equal(gate.size, 0);
+  });
+});
+
+Deno.test("gate: a change announced before a read began does not stop it being cached; one during another user's read does", async () => {
+  await withGate(async ({ store, gate, user }) => {
+    const bob = await store.createUser({
+      loginId: "bob",
+      passwordHash: "x",
+      name: "Bob",
+      room: "2",
+      role: "resident",
+      buildingId: B,
+    });
+    const [ta, tb] = [await store.createSession(user.id), await store.createSession(bob.id)];
+    const hold = holdReads(store);
+    // Bob's read is in flight while Alice's change is announced, before her read starts.
+    const pb = gate.check(tb);
+    await new Promise((r) => setTimeout(r, 5));
+    gate.invalidate(user.id);
+    const pa = gate.check(ta);
+    await new Promise((r) => setTimeout(r, 5));
+    hold.release(user.id);
+    await pa;
+    assert.equal(gate.size, 1, "hers, read after the change, is cached");
+    // Now a change of hers lands while Bob's read is still in flight and then hers.
+    gate.invalidate(user.id);
+    const pa2 = gate.check(ta);
+    await new Promise((r) => setTimeout(r, 5));
+    gate.invalidate(user.id);
+    hold.release(bob.id);
+    await pb; // Bob's read ends first: what was noted of Alice must outlive it
+    hold.release(user.id);
+    await pa2;
+    hold.restore();
+    assert.equal(gate.size, 1, "Bob's cached; her read, overtaken by a change, is not");
+    assert.equal((await gate.check(ta))?.user.id, user.id);
+    assert.equal(gate.size, 2);
+  });
+});
+
+Deno.test("gate: a cached user is used for exactly ttlMs", async () => {
+  await withGate(async ({ store, user, reads }) => {
+    const gate = new SessionGate(store, { ttlMs: 1000 });
+    gate.live = true;
+    const token = await store.createSession(user.id);
+    const t0 = Date.now();
+    await gate.check(token, t0);
+    await gate.check(token, t0 + 999);
+    assert.equal(reads(), 1);
+    await gate.check(token, t0 + 1000);
+    assert.equal(reads(), 2);
   });
 });

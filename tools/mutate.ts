@@ -28,6 +28,8 @@ export const DEFAULT_MODULES: readonly string[] = [
   "lib/notify/reminders.ts",
   "lib/cursor.ts",
   "lib/protocol.ts",
+  "lib/session_token.ts",
+  "lib/session_gate.ts",
   "lib/push/endpoint_policy.ts",
   "lib/notify/health.ts",
   "lib/board_view.ts",
