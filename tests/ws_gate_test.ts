@@ -7,6 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { USER_HEAD_TTL_MS } from "../lib/realtime.ts";
+import { SESSION_TTL_MS } from "../lib/db/mod.ts";
+import { newSessionToken, sha256Hex } from "../lib/ids.ts";
+import { K } from "../lib/keys.ts";
 import {
   admin,
   Client,
@@ -210,6 +213,26 @@ Deno.test("ws gate: her log's head is trusted for USER_HEAD_TTL_MS after a read,
     Date.now = realNow;
     for (const w of opened) await w.close();
   }
+});
+
+Deno.test("ws gate: a session from before signed tokens still opens a socket (read from KV)", async () => {
+  await using srv = await startTestServer();
+  const a = await resident(srv.url, "alice");
+  const store = srv.ctx.store;
+  // As the previous release made them: `<userId>.<secret>`, stored by its hash.
+  const token = newSessionToken(a.user.id);
+  const now = Date.now();
+  await store.kv.atomic()
+    .set(K.session(await sha256Hex(token)), {
+      userId: a.user.id,
+      createdAt: now,
+      expiresAt: now + SESSION_TTL_MS,
+    })
+    .commit();
+  const s = spy(srv);
+  await using w = openSocket(srv.url, `ll_session=${token}`);
+  assert.equal((await w.hello).user.loginId, "alice");
+  assert.equal(s.counts.getSession, 1, "the gate left it to KV");
 });
 
 Deno.test("ws gate: an operator's or admin's socket always reads KV (their events may be about other buildings)", async () => {
