@@ -7,6 +7,7 @@ import { SessionGate } from "./session_gate.ts";
 import { signSessionToken } from "./session_token.ts";
 import type { FeedEntry } from "./db/records.ts";
 import type { User } from "./types.ts";
+import { newResident } from "../tests/support/store_kit.ts";
 
 const B = "bldg-1";
 
@@ -25,14 +26,7 @@ async function withGate(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
     const store = new Store(kv);
     await store.init();
     await store.createBuilding({ id: B, name: "Test building" });
-    const user = await store.createUser({
-      loginId: "alice",
-      passwordHash: "x",
-      name: "Alice",
-      room: "101",
-      role: "resident",
-      buildingId: B,
-    });
+    const user = await newResident(store, "alice", B);
     let reads = 0;
     const getUser = store.getUser.bind(store);
     store.getUser = (id) => {
@@ -170,19 +164,7 @@ Deno.test("gate: at most `max` users cached, the oldest dropped", async () => {
   await withGate(async ({ store, user }) => {
     const gate = new SessionGate(store, { max: 2 });
     gate.live = true;
-    const others: User[] = [];
-    for (const n of ["bob", "cat"]) {
-      others.push(
-        await store.createUser({
-          loginId: n,
-          passwordHash: "x",
-          name: n,
-          room: "1",
-          role: "resident",
-          buildingId: B,
-        }),
-      );
-    }
+    const others = [await newResident(store, "bob", B), await newResident(store, "cat", B)];
     for (const u of [user, ...others]) await gate.check(await store.createSession(u.id));
     assert.equal(gate.size, 2);
   });
@@ -307,14 +289,7 @@ Deno.test("gate: a user who does not exist, or a read that lands after the gate 
 
 Deno.test("gate: a change announced before a read began does not stop it being cached; one during another user's read does", async () => {
   await withGate(async ({ store, gate, user }) => {
-    const bob = await store.createUser({
-      loginId: "bob",
-      passwordHash: "x",
-      name: "Bob",
-      room: "2",
-      role: "resident",
-      buildingId: B,
-    });
+    const bob = await newResident(store, "bob", B);
     const [ta, tb] = [await store.createSession(user.id), await store.createSession(bob.id)];
     const hold = holdReads(store);
     // Bob's read is in flight while Alice's change is announced, before her read starts.

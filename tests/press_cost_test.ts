@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Store } from "../lib/db/mod.ts";
 import { newMachine } from "../lib/lifecycle.ts";
 import { countingKv } from "./support/kv_counter.ts";
+import { newResident } from "./support/store_kit.ts";
 
 /** Round trips a press may cost (the issue allows 4; the session is one read, the command two). */
 const BUDGET = 3;
@@ -23,14 +24,7 @@ Deno.test("press cost: 사용 등록 is at most 3 KV round trips, and its commit
     await store.init();
     const B = "b1";
     await store.createBuilding({ id: B, name: "B" });
-    const user = await store.createUser({
-      loginId: "alice",
-      passwordHash: "x",
-      name: "Alice",
-      room: "101",
-      role: "resident",
-      buildingId: B,
-    });
+    const user = await newResident(store, "alice", B);
     const token = await store.createSession(user.id);
     const m = newMachine("w1abc", B, "W1", "washer", "1층", 1, Date.now());
     await raw.set(["machines", B, m.id], m);

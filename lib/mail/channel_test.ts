@@ -9,6 +9,7 @@ import { EmailChannel } from "./channel.ts";
 import { MAX_MAIL_ATTEMPTS } from "./policy.ts";
 import type { EmailRecord } from "./records.ts";
 import { SmtpTransport } from "./transport.ts";
+import { newResident } from "../../tests/support/store_kit.ts";
 
 const B = "b1";
 
@@ -30,14 +31,7 @@ async function withChannel(
     const store = new Store(kv, {});
     await store.init();
     await store.createBuilding({ id: B, name: "B" });
-    const user = await store.createUser({
-      loginId: "ann",
-      passwordHash: "x",
-      name: "Ann",
-      room: "101",
-      role: "resident",
-      buildingId: B,
-    });
+    const user = await newResident(store, "ann", B);
     await kv.set(
       K.email(user.id),
       {
