@@ -24,7 +24,7 @@
  */
 import { type Store, StoreError } from "./db/mod.ts";
 import { newId, sha256Hex } from "./ids.ts";
-import { K } from "./keys.ts";
+import { CTL_SCOPE, K } from "./keys.ts";
 import { retryCommit, tryCommit } from "./commit.ts";
 import type { User } from "./types.ts";
 
@@ -104,8 +104,17 @@ export async function redeemReset(
     if (!entry.value || entry.value.expiresAt <= now) throw invalid();
     const user = await kv.get<User>(K.user(entry.value.userId));
     if (!user.value || user.value.disabled) throw invalid();
-    const byUser = await kv.get<string>(K.resetOfUser(entry.value.userId));
-    const updated: User = { ...user.value, passwordHash };
+    const [byUser, ctl] = await kv.getMany<[string, number]>([
+      K.resetOfUser(entry.value.userId),
+      K.logHead(CTL_SCOPE),
+    ]);
+    // Every session issued before now ends in this very commit (the records go below).
+    const updated: User = {
+      ...user.value,
+      passwordHash,
+      sessionsNotBefore: Date.now(),
+      revokedSessions: [],
+    };
     const op = kv.atomic()
       .check(entry)
       .check(user)
@@ -113,6 +122,7 @@ export async function redeemReset(
       .delete(entry.key)
       .set(user.key, updated);
     if (byUser.value === hash) op.delete(byUser.key);
+    store.appendCtlOp(op, ctl, { userId: updated.id, userChanged: true });
     return await tryCommit(op) ? updated : null;
   }, { attempts: 10 });
   await store.revokeSessionsOf(updated.id);

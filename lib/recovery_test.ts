@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Store, StoreError } from "./db/mod.ts";
 import { issueReset, normalizeResetCode, redeemReset } from "./recovery.ts";
+import { CTL_SCOPE, K } from "./keys.ts";
+import { sha256Hex } from "./ids.ts";
 
 async function withStore(fn: (store: Store) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-recovery-" });
@@ -50,6 +52,26 @@ Deno.test("a reset code works once, ends every session, and only its hash is sto
     assert.equal(await store.getSession(t2), null);
     assert.equal(await refusal(redeemReset(store, code, "again")), "invalid_reset");
     assert.equal(normalizeResetCode(" rset-ab cd "), "RSET-ABCD");
+  });
+});
+
+Deno.test("a reset's own commit ends the sessions and announces the change (a crash before the records go loses nothing)", async () => {
+  await withStore(async (store) => {
+    const u = await user(store, "reset03");
+    const t1 = await store.createSession(u.id);
+    await new Promise((r) => setTimeout(r, 2)); // the reset lands in a later millisecond
+    const { code } = await issueReset(store, u.id, "admin");
+    const ctlBefore = await store.logHead(CTL_SCOPE);
+    // As if the process died right after the reset's commit: the session records stay.
+    store.revokeSessionsOf = () => Promise.resolve();
+    await redeemReset(store, code, "new-hash");
+    assert.ok(
+      (await store.kv.get(K.session(await sha256Hex(t1)))).value,
+      "its record is still there",
+    );
+    assert.equal(await store.getSession(t1), null, "and refused all the same");
+    const entries = await store.readFeed(CTL_SCOPE, ctlBefore, ctlBefore + 1);
+    assert.deepEqual(entries.map((e) => [e.userId, e.userChanged]), [[u.id, true]]);
   });
 });
 
