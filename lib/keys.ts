@@ -27,7 +27,7 @@
  * | ["invites", code]                          | Invite (names its building and role)   |
  * | ["building_invites", bid, code]            | true: the building's invite codes      |
  * | ["reset", codeHash] / ["reset_by_user", id]| password-reset code (lib/recovery.ts)  |
- * | ["presence", userId, connId]               | Presence                               |
+ * | ["presence", userId, instance]             | Presence: user's sockets on a hub      |
  * | ["rate", key]                              | RateWindow                             |
  * | ["prefs", userId]                          | Preferences                            |
  * | ["inbox", userId, notificationId]          | InboxItem (idempotency key too)        |
@@ -135,7 +135,7 @@ export const K = {
   buildingInvites: (bid: string): Key => ["building_invites", bid],
   reset: (hash: string): Key => ["reset", hash],
   resetOfUser: (userId: string): Key => ["reset_by_user", userId],
-  presence: (userId: string, connId: string): Key => ["presence", userId, connId],
+  presence: (userId: string, instance: string): Key => ["presence", userId, instance],
   presenceOf: (userId: string): Key => ["presence", userId],
   presenceAll: (): Key => ["presence"],
   rate: (key: string): Key => ["rate", key],

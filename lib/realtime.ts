@@ -114,8 +114,6 @@ export class Bucket {
 
 /** One WebSocket connection of a signed-in user. */
 export class Conn {
-  /** Random connection id (presence key). */
-  readonly id = newId(10);
   /** Last board / user-log seq delivered to this socket. */
   lastBoard = 0;
   lastUser = 0;
@@ -345,10 +343,10 @@ export class Hub {
   #ctl: Follow | null = null;
   /** The own logs followed, of users here who may act in several buildings. */
   #userFollows = new Map<string, Follow>();
-  #presence = new Set<Conn>();
+  /** Users whose presence row here is to be written (or deleted: no socket left). */
+  #presence = new Set<string>();
   /** Residents' own-log heads, per user with sockets here ({@link #upToDate}). */
   #userHeads = new Map<string, { head: number; follow: Follow; at: number }>();
-  #presenceGone = new Map<string, string>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -744,7 +742,7 @@ export class Hub {
     } else if (msg.type === "visibility") {
       if (conn.visible === msg.visible) return;
       conn.visible = msg.visible;
-      this.#markPresence(conn);
+      this.#markPresence(conn.userId);
     }
   }
 
@@ -760,7 +758,7 @@ export class Hub {
       oldest.close(CLOSE_REPLACED, "too many connections");
       this.#remove(oldest);
     }
-    this.#markPresence(conn);
+    this.#markPresence(conn.userId);
   }
 
   #remove(conn: Conn): void {
@@ -782,14 +780,17 @@ export class Hub {
       this.#userFollows.get(conn.userId)?.cancel();
       this.#userFollows.delete(conn.userId);
     }
-    this.#presence.delete(conn);
-    this.#presenceGone.set(conn.id, conn.userId);
-    this.#schedulePresence();
+    this.#markPresence(conn.userId);
   }
 
-  /** Presence writes are batched: a storm of connects is a few commits, not one each. */
-  #markPresence(conn: Conn): void {
-    this.#presence.add(conn);
+  /**
+   * Presence is one row per user and instance (`K.presence(user, instance)`:
+   * connected here, and visible if any of their sockets here is), written in
+   * batches: a storm of connects is a few commits of one row per user, not
+   * one per socket.
+   */
+  #markPresence(userId: string): void {
+    this.#presence.add(userId);
     this.#schedulePresence();
   }
 
@@ -803,23 +804,21 @@ export class Hub {
     }, PRESENCE_FLUSH_MS);
   }
 
-  async #flushPresence(conns: Conn[] = [...this.#presence]): Promise<void> {
-    const gone = [...this.#presenceGone];
-    this.#presence.clear();
-    this.#presenceGone.clear();
+  /** Write (or delete, with no socket left here) the presence rows of `users`. */
+  async #flushPresence(users: Iterable<string> = [...this.#presence]): Promise<void> {
+    const ids = [...users];
+    for (const u of ids) this.#presence.delete(u);
     const now = Date.now();
-    const writes: ((op: Deno.AtomicOperation) => void)[] = [
-      ...conns.filter((c) => this.#conns.has(c)).map((c) => (op: Deno.AtomicOperation) =>
-        op.set(K.presence(c.userId, c.id), {
-          visible: c.visible,
-          at: now,
-          instance: this.instance,
-        }, { expireIn: this.#opts.timeoutMs * 2 })
-      ),
-      ...gone.map(([connId, userId]) => (op: Deno.AtomicOperation) =>
-        op.delete(K.presence(userId, connId))
-      ),
-    ];
+    const writes = ids.map((userId) => (op: Deno.AtomicOperation) => {
+      const key = K.presence(userId, this.instance);
+      const conns = this.#byUser.get(userId);
+      if (!conns?.size) return op.delete(key);
+      let visible = false;
+      for (const c of conns) if (c.visible) visible = true;
+      op.set(key, { visible, at: now, instance: this.instance }, {
+        expireIn: this.#opts.timeoutMs * 2,
+      });
+    });
     // A KV atomic holds at most 1000 mutations.
     for (let i = 0; i < writes.length; i += 500) {
       if (this.#closed) return;
@@ -831,7 +830,6 @@ export class Hub {
 
   async #heartbeat(): Promise<void> {
     const now = Date.now();
-    const alive: Conn[] = [];
     for (const c of this.#conns) {
       if (now - c.lastHeard > this.#opts.timeoutMs) {
         c.close(4000, "heartbeat timeout");
@@ -840,9 +838,9 @@ export class Hub {
       }
       // `hello` is always the first message: no ping before it.
       if (c.helloSent) c.send({ type: "ping", t: now });
-      alive.push(c);
     }
-    await this.#flushPresence(alive).catch((err) => {
+    // Every user here (rows refreshed before they expire), and those who just left.
+    await this.#flushPresence(new Set([...this.#byUser.keys(), ...this.#presence])).catch((err) => {
       if (!this.#closed) console.error("presence refresh", err);
     });
   }

@@ -595,6 +595,41 @@ Deno.test("presence: visibility and disconnect are recorded in KV", async () => 
   assert.equal(srv.ctx.hub.localPresence(id).connected, false);
 });
 
+Deno.test("presence: one row per user and instance, visible while any of their sockets is", async () => {
+  await using srv = await startTestServer();
+  const b = await resident(srv.url, "bob");
+  const b2 = new Client(srv.url);
+  assert.equal((await b2.login("bob")).status, 200);
+  const store = srv.ctx.store;
+  const id = b.user.id;
+  const rows = async () => {
+    const out: { key: Deno.KvKey; value: { visible: boolean; instance: string } }[] = [];
+    for await (
+      const e of store.kv.list<{ visible: boolean; instance: string }>({ prefix: ["presence", id] })
+    ) {
+      out.push(e);
+    }
+    return out;
+  };
+  const one = openSocket(srv.url, b.cookie);
+  const two = openSocket(srv.url, b2.cookie);
+  await Promise.all([one.hello, two.hello]);
+  await waitFor(async () => (await rows()).length === 1, 2000, "her row");
+  const [row] = await rows();
+  assert.deepEqual(row.key, ["presence", id, srv.ctx.hub.instance]);
+  assert.equal(row.value.visible, true);
+  one.send({ type: "visibility", visible: false });
+  await new Promise((r) => setTimeout(r, 400)); // two batches
+  assert.equal((await rows())[0].value.visible, true, "the other page is still visible");
+  two.send({ type: "visibility", visible: false });
+  await waitFor(async () => (await rows())[0]?.value.visible === false, 2000, "both hidden");
+  await two.close();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal((await rows()).length, 1, "one socket left: still connected");
+  await one.close();
+  await waitFor(async () => (await rows()).length === 0, 2000, "row deleted with her last socket");
+});
+
 Deno.test("main.ts subprocess: starts, refuses anonymous reads, survives SIGKILL, seeds once", async () => {
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-proc-" });
   const env = {

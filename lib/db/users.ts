@@ -367,14 +367,14 @@ export abstract class UserStore extends LogStore {
 
   // ───────────────────────────── presence ─────────────────────────────
 
-  /** Record a connection's presence (heartbeat; rows expire by themselves). */
-  async setPresence(userId: string, connId: string, p: Presence): Promise<void> {
-    await this.kv.set(K.presence(userId, connId), p, { expireIn: PRESENCE_TTL_MS * 2 });
+  /** Record a user's presence on one instance (heartbeat; rows expire by themselves). */
+  async setPresence(userId: string, instance: string, p: Presence): Promise<void> {
+    await this.kv.set(K.presence(userId, instance), p, { expireIn: PRESENCE_TTL_MS * 2 });
   }
 
-  /** Forget a connection. */
-  async clearPresence(userId: string, connId: string): Promise<void> {
-    await this.kv.delete(K.presence(userId, connId));
+  /** Forget a user's presence on one instance. */
+  async clearPresence(userId: string, instance: string): Promise<void> {
+    await this.kv.delete(K.presence(userId, instance));
   }
 
   /** Whether the user has any live connection, and any visible page. */
