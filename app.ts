@@ -17,6 +17,7 @@ import {
   csrf,
   errorBody,
   language,
+  notForSocket,
   securityHeaders,
   session,
   toErrorResponse,
@@ -64,8 +65,8 @@ export function createApp(
   app.use("*", requestGuard());
   app.use("*", publicOrigin(ctx.config));
   app.use("*", securityHeaders(extraConnect));
-  app.use("*", bodyLimit(ctx.config.bodyLimitBytes));
-  app.use("*", language());
+  app.use("*", notForSocket(bodyLimit(ctx.config.bodyLimitBytes)));
+  app.use("*", notForSocket(language()));
   // The WebSocket handshake's session is checked by the hub's gate (no KV read per socket).
   app.use("*", session(ctx.store, { gate: ctx.hub.gate, gated: (path) => path === "/ws" }));
   app.use("*", building(ctx.store));

@@ -218,6 +218,15 @@ export interface SessionOptions {
   gated?: (path: string) => boolean;
 }
 
+/**
+ * Run `mw` for every request but the WebSocket handshake (`/ws`), which has
+ * no body and whose answer carries no text: body limit and language do
+ * nothing for it, and a reconnect storm makes thousands at once.
+ */
+export function notForSocket(mw: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => c.req.path === "/ws" ? next() : mw(c, next);
+}
+
 /** Load the session user (if any) into `c.var.user`. */
 export function session(store: Store, opts: SessionOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

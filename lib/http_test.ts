@@ -42,6 +42,7 @@ import {
   language,
   MAX_BODY,
   negotiateLanguage,
+  notForSocket,
   requireAdmin,
   requireUser,
   securityHeaders,
@@ -643,4 +644,21 @@ Deno.test("clientIp: n trusted hops pick the n-th entry from the right; junk ent
   }
   hops = 0;
   assert.equal(await ask("203.0.113.5"), "192.0.2.9", "no trusted proxy: the socket");
+});
+
+Deno.test("notForSocket: the wrapped middleware runs for every path but /ws", async () => {
+  const ran: string[] = [];
+  const app = new Hono<AppEnv>();
+  app.use(
+    "*",
+    notForSocket(async (c, next) => {
+      ran.push(c.req.path);
+      await next();
+    }),
+  );
+  app.get("*", (c) => c.text("ok"));
+  for (const path of ["/", "/ws", "/ws/x", "/api/ws", "/wss"]) {
+    assert.equal((await app.request(path)).status, 200, path);
+  }
+  assert.deepEqual(ran, ["/", "/ws/x", "/api/ws", "/wss"]);
 });
