@@ -1112,6 +1112,9 @@ export function markdown(r: Results, chartFiles: string[]): string {
             } µs.`
             : ""),
       );
+      L.push(
+        "- Where the gap is, measured on 2026-12-04 (third session; the paired run with a third target, code changed for the experiment and not kept): the app with an extra `POST /broadcast` route that sends one padded string to every socket of its hub, as bare Deno's server does, driven like the baseline. That broadcast from inside the app's process, to the app's own 10,000 sockets, cost 7.08 µs per frame against bare Deno's 6.96 µs (1.02×), while the app's real changes cost 8.06 µs (1.18×) in the same blocks. So the sockets, the runtime and the app's heap of 10,000 connections cost nothing measurable per frame; the gap is the work of a real change, ~10 ms per change at 10,000 sockets. Of that, ~1.1 ms is the change itself (a hold or release with no sockets open: HTTP, the command's read and commit, the due-index wake-up, the hub's read; 1.14 ms of server CPU), and ~2 ms is the hub's loop over the sockets beyond a bare loop (11.1–11.4 ms against 9.3 ms of wall time for 10,000 sends; a special case for one board event did not change it). The rest, ~6 ms per change, appears only with the sockets open and was not located; the garbage of a change collected against a heap that holds 10,000 connections is a candidate, not a measurement.",
+      );
     }
     if (pt && app && bare) {
       L.push(
