@@ -815,7 +815,7 @@ export class Hub {
       if (!conns?.size) return op.delete(key);
       let visible = false;
       for (const c of conns) if (c.visible) visible = true;
-      op.set(key, { visible, at: now, instance: this.instance }, {
+      op.set(key, { visible, at: now, instance: this.instance, sockets: conns.size }, {
         expireIn: this.#opts.timeoutMs * 2,
       });
     });

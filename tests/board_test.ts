@@ -630,6 +630,26 @@ Deno.test("presence: one row per user and instance, visible while any of their s
   await waitFor(async () => (await rows()).length === 0, 2000, "row deleted with her last socket");
 });
 
+Deno.test("presence: the operator's building health still counts sockets, not users", async () => {
+  await using srv = await startTestServer();
+  const b = await resident(srv.url, "bob");
+  const b2 = new Client(srv.url);
+  assert.equal((await b2.login("bob")).status, 200);
+  const op = await admin(srv.url);
+  const sockets = async () => {
+    const r = await op.get(`/api/operator/buildings/${b.user.buildingId}`);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return r.json.health.sockets as number;
+  };
+  assert.equal(await sockets(), 0);
+  await using one = openSocket(srv.url, b.cookie);
+  await using two = openSocket(srv.url, b2.cookie);
+  await Promise.all([one.hello, two.hello]);
+  await waitFor(async () => (await sockets()) === 2, 2000, "two sockets of one resident");
+  await two.close();
+  await waitFor(async () => (await sockets()) === 1, 2000, "one left");
+});
+
 Deno.test("main.ts subprocess: starts, refuses anonymous reads, survives SIGKILL, seeds once", async () => {
   const dir = await Deno.makeTempDir({ prefix: "laundrylive-proc-" });
   const env = {

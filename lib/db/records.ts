@@ -68,6 +68,8 @@ export interface Presence {
   visible: boolean;
   at: number;
   instance: string;
+  /** How many sockets the user has open on that instance (rows before 2026-12-04: one each). */
+  sockets?: number;
 }
 
 /** A fixed-window rate-limit counter. */

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { type Building, type User } from "../../lib/types.ts";
-import { PRESENCE_TTL_MS, publicUser, type Store } from "../../lib/db/mod.ts";
+import { type Presence, PRESENCE_TTL_MS, publicUser, type Store } from "../../lib/db/mod.ts";
 import type { AppContext } from "../../lib/context.ts";
 import { type AppEnv, body, HttpError, requireOperator } from "../../lib/http.ts";
 import { displayText } from "../../lib/text.ts";
@@ -61,7 +61,7 @@ export interface BuildingHealth {
   outOfOrder: number;
   members: number;
   admins: number;
-  /** Open sockets (live presence rows). */
+  /** Open sockets (summed over the live presence rows of its members). */
   sockets: number;
   /** Push devices whose last delivery failed (or that our setup cannot reach). */
   devicesFailing: number;
@@ -89,8 +89,8 @@ export async function buildingHealth(
   let devicesFailing = 0;
   const now = Date.now();
   await Promise.all(people.map(async (u) => {
-    for await (const e of store.kv.list<{ at: number }>({ prefix: K.presenceOf(u.id) })) {
-      if (e.value.at > now - PRESENCE_TTL_MS) sockets++;
+    for await (const e of store.kv.list<Presence>({ prefix: K.presenceOf(u.id) })) {
+      if (e.value.at > now - PRESENCE_TTL_MS) sockets += e.value.sockets ?? 1;
     }
     for (const d of await store.listDevices(u.id)) {
       if (d.failures > 0 || d.lastOutcome) devicesFailing++;
