@@ -33,6 +33,7 @@ import {
   publicUser,
   type SnapshotMemo,
   type Store,
+  type SyncResult,
 } from "./db/mod.ts";
 import { newId } from "./ids.ts";
 import { boardScope, CTL_SCOPE, feedScope, K, userScope } from "./keys.ts";
@@ -657,27 +658,27 @@ export class Hub {
       else await f.ready;
       // (Only residents' heads are learnt: see below.)
       const head = this.#upToDate(user.id, f, since);
+      let sync: SyncResult;
+      let at: { board: number; user: number };
       if (head !== null) {
         // Nothing missed (the follow knows both heads): no KV read at all.
-        conn.send({
-          type: "hello",
-          serverTime: Date.now(),
-          cursor: formatCursor({
-            epoch: this.store.epoch,
-            building: conn.buildingId,
-            board: f.board,
-            user: head,
-          }),
+        at = { board: f.board, user: head };
+        sync = {
+          cursor: formatCursor({ epoch: this.store.epoch, building: conn.buildingId, ...at }),
           recovered: true,
           events: [],
           inboxReset: false,
-          user: publicUser(user),
-        });
-        conn.ready(f.board, head);
-        return;
+        };
+      } else {
+        const feedAt = f.feed;
+        sync = await this.store.sync(user.id, conn.buildingId, since, f);
+        at = parseCursor(sync.cursor)!;
+        // Read after the follow started, and the follow read no user event
+        // meanwhile (one it read would be missing): from here its feed keeps it.
+        // Not for users with their own follow: their events may be about other
+        // buildings, which this building's feed does not carry.
+        if (!own && f.feed === feedAt) this.#learnUserHead(user.id, f, at.user);
       }
-      const feedAt = f.feed;
-      const sync = await this.store.sync(user.id, conn.buildingId, since, f);
       const hello: HelloMessage = {
         type: "hello",
         serverTime: Date.now(),
@@ -693,12 +694,6 @@ export class Hub {
         memo.json ??= JSON.stringify(sync.snapshot);
         conn.sendFrame(`${JSON.stringify(hello).slice(0, -1)},"snapshot":${memo.json}}`);
       } else conn.send(sync.snapshot ? { ...hello, snapshot: sync.snapshot } : hello);
-      const at = parseCursor(sync.cursor)!;
-      // Read after the follow started, and the follow read no user event
-      // meanwhile (one it read would be missing): from here its feed keeps it.
-      // Not for users with their own follow: their events may be about other
-      // buildings, which this building's feed does not carry.
-      if (!own && f.feed === feedAt) this.#learnUserHead(user.id, f, at.user);
       conn.ready(at.board, at.user);
     } catch (err) {
       // Cut short by shutting down (KV closed) or by a peer already gone:
@@ -811,11 +806,10 @@ export class Hub {
     const now = Date.now();
     const writes = ids.map((userId) => (op: Deno.AtomicOperation) => {
       const key = K.presence(userId, this.instance);
-      const conns = this.#byUser.get(userId);
-      if (!conns?.size) return op.delete(key);
-      let visible = false;
-      for (const c of conns) if (c.visible) visible = true;
-      op.set(key, { visible, at: now, instance: this.instance, sockets: conns.size }, {
+      const { connected, visible } = this.localPresence(userId);
+      if (!connected) return op.delete(key);
+      const sockets = this.#byUser.get(userId)!.size;
+      op.set(key, { visible, at: now, instance: this.instance, sockets }, {
         expireIn: this.#opts.timeoutMs * 2,
       });
     });
