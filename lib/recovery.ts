@@ -11,7 +11,8 @@
  * | `["reset_by_user", userId]`   | codeHash                 | the one live code of a user          |
  *
  * It also writes `K.user(id)` (the password hash), whose shape belongs to
- * `lib/db.ts`, and ends sessions through `Store.revokeSessionsOf`.
+ * `lib/db.ts`, and ends sessions on the user record in its own commit (then
+ * deletes their records with `Store.deleteSessionRecordsOf`).
  *
  * Invariants, each enforced with `atomic().check()`:
  * - a user has at most one live code: issuing checks `K.resetOfUser(id)`
@@ -23,6 +24,7 @@
  * @module
  */
 import { type Store, StoreError } from "./db/mod.ts";
+import { withSessionsEnded } from "./db/users.ts";
 import { newId, sha256Hex } from "./ids.ts";
 import { CTL_SCOPE, K } from "./keys.ts";
 import { retryCommit, tryCommit } from "./commit.ts";
@@ -109,12 +111,7 @@ export async function redeemReset(
       K.logHead(CTL_SCOPE),
     ]);
     // Every session issued before now ends in this very commit (the records go below).
-    const updated: User = {
-      ...user.value,
-      passwordHash,
-      sessionsNotBefore: Date.now(),
-      revokedSessions: [],
-    };
+    const updated = withSessionsEnded({ ...user.value, passwordHash });
     const op = kv.atomic()
       .check(entry)
       .check(user)
@@ -125,6 +122,6 @@ export async function redeemReset(
     store.appendCtlOp(op, ctl, { userId: updated.id, userChanged: true });
     return await tryCommit(op) ? updated : null;
   }, { attempts: 10 });
-  await store.revokeSessionsOf(updated.id);
+  await store.deleteSessionRecordsOf(updated.id);
   return updated;
 }

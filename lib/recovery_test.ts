@@ -63,7 +63,7 @@ Deno.test("a reset's own commit ends the sessions and announces the change (a cr
     const { code } = await issueReset(store, u.id, "admin");
     const ctlBefore = await store.logHead(CTL_SCOPE);
     // As if the process died right after the reset's commit: the session records stay.
-    store.revokeSessionsOf = () => Promise.resolve();
+    store.deleteSessionRecordsOf = () => Promise.resolve();
     await redeemReset(store, code, "new-hash");
     assert.ok(
       (await store.kv.get(K.session(await sha256Hex(t1)))).value,

@@ -19,7 +19,7 @@
  */
 import type { Store } from "./db/mod.ts";
 import { SESSION_TTL_MS } from "./db/records.ts";
-import { sessionRevoked } from "./db/users.ts";
+import { sessionAccepted } from "./db/users.ts";
 import { sha256Hex } from "./ids.ts";
 import { verifySessionToken } from "./session_token.ts";
 import type { User } from "./types.ts";
@@ -88,7 +88,7 @@ export class SessionGate {
     if (!claims) return undefined;
     const id = await sha256Hex(token);
     const user = await this.#user(claims.userId, now);
-    if (!user || user.disabled || sessionRevoked(user, id, claims.issuedAt)) return null;
+    if (!sessionAccepted(user, id, claims.issuedAt)) return null;
     return { user, id };
   }
 

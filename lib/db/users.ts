@@ -36,10 +36,16 @@ export const MAX_TOKEN_LENGTH = 200;
  */
 export function withRevoked(user: User, id: string, exp: number, now = Date.now()): User {
   const kept = (user.revokedSessions ?? []).filter((r) => r.exp > now && r.id !== id);
-  if (kept.length >= MAX_REVOKED_SESSIONS) {
-    return { ...user, sessionsNotBefore: now, revokedSessions: [] };
-  }
+  if (kept.length >= MAX_REVOKED_SESSIONS) return withSessionsEnded(user, now);
   return { ...user, revokedSessions: [...kept, { id, exp }] };
+}
+
+/**
+ * `user` with every session issued before `now` revoked (disabled, password
+ * reset); the one-by-one sign-out notes are then moot.
+ */
+export function withSessionsEnded(user: User, now = Date.now()): User {
+  return { ...user, sessionsNotBefore: now, revokedSessions: [] };
 }
 
 /** Sign-outs remembered on a user record; one more revokes every session instead. */
@@ -52,6 +58,15 @@ export const MAX_REVOKED_SESSIONS = 100;
 export function sessionRevoked(user: User, id: string, issuedAt: number): boolean {
   if (issuedAt < (user.sessionsNotBefore ?? 0)) return true;
   return !!user.revokedSessions?.some((r) => r.id === id);
+}
+
+/**
+ * Whether its user's record accepts session `id`, issued at `issuedAt`: the
+ * user exists, is not disabled, and has not revoked it. Both the KV path
+ * (`getSession`) and the WebSocket gate (lib/session_gate.ts) ask this.
+ */
+export function sessionAccepted(user: User | null, id: string, issuedAt: number): user is User {
+  return !!user && !user.disabled && !sessionRevoked(user, id, issuedAt);
 }
 
 /** What creating a user needs. */
@@ -186,12 +201,11 @@ export abstract class UserStore extends LogStore {
 
   /** Enable or disable a user; disabling revokes all their sessions. */
   async setUserDisabled(id: string, disabled: boolean): Promise<User> {
-    const user = await this.patchUser(id, (u) => ({
-      ...u,
-      disabled,
-      ...(disabled ? { sessionsNotBefore: Date.now(), revokedSessions: [] } : {}),
-    }));
-    if (disabled) await this.#deleteSessionsOf(id);
+    const user = await this.patchUser(
+      id,
+      (u) => disabled ? withSessionsEnded({ ...u, disabled }) : { ...u, disabled },
+    );
+    if (disabled) await this.deleteSessionRecordsOf(id);
     return user;
   }
 
@@ -245,7 +259,7 @@ export abstract class UserStore extends LogStore {
       user = s ? await this.getUser(s.userId) : null;
     }
     if (!s || s.expiresAt < Date.now()) return null;
-    if (!user || user.disabled || sessionRevoked(user, hash, s.createdAt)) return null;
+    if (!sessionAccepted(user, hash, s.createdAt)) return null;
     return { session: s, user, id: hash };
   }
 
@@ -261,7 +275,7 @@ export abstract class UserStore extends LogStore {
       op.delete(K.session(hash));
       if (s) op.delete(K.sessionOfUser(s.userId, hash));
     };
-    if (s && await this.getUser(s.userId)) {
+    if (s) {
       try {
         await this.patchUser(s.userId, (u) => withRevoked(u, hash, s.expiresAt), drop);
         return;
@@ -280,15 +294,16 @@ export abstract class UserStore extends LogStore {
    * accepted even if a crash stops the rest), then the session records.
    */
   async revokeSessionsOf(userId: string): Promise<void> {
-    await this.patchUser(userId, (u) => ({
-      ...u,
-      sessionsNotBefore: Date.now(),
-      revokedSessions: [],
-    }));
-    await this.#deleteSessionsOf(userId);
+    await this.patchUser(userId, (u) => withSessionsEnded(u));
+    await this.deleteSessionRecordsOf(userId);
   }
 
-  async #deleteSessionsOf(userId: string): Promise<void> {
+  /**
+   * Delete a user's session records, after their record has revoked them
+   * (`sessionsNotBefore`): a crash part-way leaves sessions that are refused
+   * anyway, which this tidies.
+   */
+  async deleteSessionRecordsOf(userId: string): Promise<void> {
     for await (const e of this.kv.list({ prefix: K.sessionsOfUser(userId) })) {
       await this.kv.atomic().delete(e.key).delete(K.session(e.key[2] as string)).commit();
     }
