@@ -2,10 +2,7 @@
  * Random identifiers and tokens.
  * @module
  */
-type CreateHash = typeof import("node:crypto").createHash;
-
-let createHash: CreateHash | null = null;
-let loading: Promise<CreateHash> | null = null;
+import { nodeCrypto, nodeCryptoIfLoaded } from "./node_crypto.ts";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
@@ -42,14 +39,12 @@ export function newSessionToken(userId: string): string {
  * handshake). Hashed synchronously with `node:crypto`: `crypto.subtle.digest`
  * goes through a thread pool and cost ~300 µs of main-thread time per call
  * in a 10,000-socket reconnect storm (bench "storm"), this ~15 µs.
- * `node:crypto` is imported on the first call, not at start: loading the
- * first `node:` module boots Deno's Node compatibility layer (~50 ms of CPU),
- * which a server start need not wait for.
+ * `node:crypto` is imported on the first call, not at start (lib/node_crypto.ts).
  */
 export function sha256Hex(s: string): Promise<string> {
-  if (createHash) return Promise.resolve(createHash("sha256").update(s).digest("hex"));
-  loading ??= import("node:crypto").then((m) => (createHash = m.createHash));
-  return loading.then((h) => h("sha256").update(s).digest("hex"));
+  const loaded = nodeCryptoIfLoaded();
+  if (loaded) return Promise.resolve(loaded.createHash("sha256").update(s).digest("hex"));
+  return nodeCrypto().then((m) => m.createHash("sha256").update(s).digest("hex"));
 }
 
 /** A human-friendly invite code like `WASH-7K3Q-9MPA`. */

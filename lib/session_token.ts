@@ -13,21 +13,7 @@
  * @module
  */
 import { newToken } from "./ids.ts";
-
-interface NodeCrypto {
-  createHmac: typeof import("node:crypto").createHmac;
-  timingSafeEqual: typeof import("node:crypto").timingSafeEqual;
-}
-
-let loading: Promise<NodeCrypto> | null = null;
-
-/** `node:crypto`, loaded on first use (it boots Deno's Node layer; not at start). */
-function nodeCrypto(): Promise<NodeCrypto> {
-  return loading ??= import("node:crypto").then((m): NodeCrypto => ({
-    createHmac: m.createHmac,
-    timingSafeEqual: m.timingSafeEqual,
-  }));
-}
+import { nodeCrypto } from "./node_crypto.ts";
 
 /** Length of the MAC part (base64url characters of the HMAC-SHA-256). */
 const MAC_CHARS = 32;

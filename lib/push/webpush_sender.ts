@@ -27,6 +27,7 @@
 
 import type { Device, PushOptions, SendResult } from "../types.ts";
 import { base64UrlToBytes } from "../base64url.ts";
+import { nodeCrypto } from "../node_crypto.ts";
 
 /** The part of `npm:web-push@3.6.7` used here (the package ships no types). */
 interface WebPushLib {
@@ -47,18 +48,6 @@ let lib: WebPushLib | null = null;
  */
 async function webPush(): Promise<WebPushLib> {
   return lib ??= (await import("web-push")).default as unknown as WebPushLib;
-}
-
-type NodeCrypto = typeof import("node:crypto");
-let nodeCryptoP: Promise<NodeCrypto> | null = null;
-
-/**
- * `node:crypto`, imported on first use (a VAPID JWT, a key pair): the first
- * `node:` module boots Deno's Node compatibility layer (~50 ms of CPU),
- * which a server start need not wait for.
- */
-function nodeCrypto(): Promise<NodeCrypto> {
-  return nodeCryptoP ??= import("node:crypto");
 }
 
 /**
