@@ -16,10 +16,12 @@ import {
   type AppEnv,
   csrf,
   errorBody,
+  isSocketPath,
   language,
   notForSocket,
   securityHeaders,
   session,
+  SOCKET_PATH,
   toErrorResponse,
 } from "./lib/http.ts";
 import { userLanguage } from "./lib/user_language.ts";
@@ -56,7 +58,7 @@ export function createApp(
   const app = new Hono<AppEnv>();
   app.onError((err, c) => toErrorResponse(c, err));
   app.notFound((c) =>
-    c.req.path.startsWith("/api/") || c.req.path === "/ws"
+    c.req.path.startsWith("/api/") || isSocketPath(c.req.path)
       ? c.json(errorBody("not_found", "No such endpoint."), 404)
       : c.text("Not found", 404)
   );
@@ -68,7 +70,7 @@ export function createApp(
   app.use("*", notForSocket(bodyLimit(ctx.config.bodyLimitBytes)));
   app.use("*", notForSocket(language()));
   // The WebSocket handshake's session is checked by the hub's gate (no KV read per socket).
-  app.use("*", session(ctx.store, { gate: ctx.hub.gate, gated: (path) => path === "/ws" }));
+  app.use("*", session(ctx.store, { gate: ctx.hub.gate }));
   app.use("*", building(ctx.store));
   app.use("*", userLanguage(ctx.store));
   app.use("/api/*", exceptSensorWebhook(csrf(ctx.config.allowedOrigins)));
@@ -87,7 +89,7 @@ export function createApp(
   app.route("/api/admin", adminSensorRoutes(ctx));
   app.route("/api/sensors", sensorRoutes(ctx));
   app.route("/api", usageRoutes(ctx));
-  app.route("/ws", wsRoutes(ctx));
+  app.route(SOCKET_PATH, wsRoutes(ctx));
   for (const mount of extra) mount(app, ctx);
   return app;
 }

@@ -205,26 +205,31 @@ export function isStaticPath(path: string): boolean {
     path === "/manifest.webmanifest";
 }
 
+/** The WebSocket endpoint's path (routes/ws.ts). */
+export const SOCKET_PATH = "/ws";
+
+/** Whether `path` is the WebSocket handshake's. */
+export function isSocketPath(path: string): boolean {
+  return path === SOCKET_PATH;
+}
+
 /** Options of {@link session}. */
 export interface SessionOptions {
   /**
-   * Checks signed sessions without reading KV (lib/session_gate.ts), on the
-   * paths `gated` names only. Used for the WebSocket handshake, whose socket
-   * the control feed closes if its session ends; every other request reads
-   * its session from KV.
+   * Checks signed sessions without reading KV (lib/session_gate.ts), for the
+   * WebSocket handshake only, whose socket the control feed closes if its
+   * session ends; every other request reads its session from KV.
    */
   gate?: { check(token: string): Promise<{ user: User; id: string } | null | undefined> };
-  /** Which paths the gate answers for (default: none). */
-  gated?: (path: string) => boolean;
 }
 
 /**
- * Run `mw` for every request but the WebSocket handshake (`/ws`), which has
- * no body and whose answer carries no text: body limit and language do
- * nothing for it, and a reconnect storm makes thousands at once.
+ * Run `mw` for every request but the WebSocket handshake, which has no body
+ * and whose answer carries no text: body limit and language do nothing for
+ * it, and a reconnect storm makes thousands at once.
  */
 export function notForSocket(mw: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return (c, next) => c.req.path === "/ws" ? next() : mw(c, next);
+  return (c, next) => isSocketPath(c.req.path) ? next() : mw(c, next);
 }
 
 /** Load the session user (if any) into `c.var.user`. */
@@ -237,7 +242,7 @@ export function session(store: Store, opts: SessionOptions = {}): MiddlewareHand
       return await next();
     }
     const token = getCookie(c, SESSION_COOKIE) ?? null;
-    const gated = token && opts.gate && opts.gated?.(c.req.path)
+    const gated = token && opts.gate && isSocketPath(c.req.path)
       ? await opts.gate.check(token)
       : undefined;
     const s = gated !== undefined ? gated : token ? await store.getSession(token) : null;

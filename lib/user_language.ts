@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Store } from "./db/mod.ts";
 import type { AppEnv } from "./http.ts";
-import { isStaticPath } from "./http.ts";
+import { isSocketPath, isStaticPath } from "./http.ts";
 import { defaultPreferences } from "./notify/policy.ts";
 import type { Lang } from "./i18n.ts";
 
@@ -23,7 +23,7 @@ export function userLanguage(store: Store): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const user = c.get("user");
     const path = c.req.path;
-    if (user && !isStaticPath(path) && !path.startsWith("/api/") && path !== "/ws") {
+    if (user && !isStaticPath(path) && !path.startsWith("/api/") && !isSocketPath(path)) {
       const prefs = await store.getPreferences(user.id);
       if (prefs?.lang === "ko" || prefs?.lang === "en") c.set("lang", prefs.lang);
     }

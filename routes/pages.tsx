@@ -13,7 +13,13 @@ import { renderToString } from "preact-render-to-string";
 import type { Mount } from "../lib/context.ts";
 import { assetTags, loadManifest, serveBuilt } from "../lib/assets.ts";
 import type { AppContext } from "../lib/context.ts";
-import { type AppEnv, isSameOrigin, isStaticPath, SESSION_COOKIE } from "../lib/http.ts";
+import {
+  type AppEnv,
+  isSameOrigin,
+  isSocketPath,
+  isStaticPath,
+  SESSION_COOKIE,
+} from "../lib/http.ts";
 import { LANG_COOKIE, saveLanguage } from "../lib/user_language.ts";
 import { type MessageKey, t } from "../lib/i18n.ts";
 import { publicUser } from "../lib/db/mod.ts";
@@ -275,7 +281,7 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
     // Any other page: a styled, translated 404 that leads back (the API keeps its JSON 404).
     app.get("*", async (c, next) => {
       const path = c.req.path;
-      if (path.startsWith("/api/") || path === "/ws" || isStaticPath(path)) return await next();
+      if (path.startsWith("/api/") || isSocketPath(path) || isStaticPath(path)) return await next();
       const lang = c.get("lang");
       const signed = !!c.get("user");
       return await render(c, {

@@ -19,7 +19,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { Store } from "../db/mod.ts";
-import { type AppEnv, HttpError } from "../http.ts";
+import { type AppEnv, HttpError, isSocketPath } from "../http.ts";
 import { defaultBuilding, mayEnter } from "../roles.ts";
 
 /** The cookie that remembers a multi-building account's chosen building. */
@@ -46,7 +46,7 @@ export function building(store: Store): MiddlewareHandler<AppEnv> {
       bid = named;
       // Remembered when a page names it; not for API calls nor for a page's
       // socket (which names its page's building on every reconnect).
-      const page = !c.req.path.startsWith("/api/") && c.req.path !== "/ws";
+      const page = !c.req.path.startsWith("/api/") && !isSocketPath(c.req.path);
       if (c.req.query("building") === named && page) {
         setCookie(c, BUILDING_COOKIE, named, {
           path: "/",
