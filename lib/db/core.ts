@@ -36,10 +36,19 @@ export class StoreCore {
       this.#sessionKey = key.value;
       return;
     }
+    const made = {
+      epoch: epoch.value ?? newId(8),
+      key: key.value ?? crypto.getRandomValues(new Uint8Array(32)),
+    };
     const op = this.kv.atomic();
-    if (!epoch.value) op.check(epoch).set(epoch.key, newId(8));
-    if (!key.value) op.check(key).set(key.key, crypto.getRandomValues(new Uint8Array(32)));
-    await op.commit(); // lost to another instance's first start: theirs is read below
+    if (!epoch.value) op.check(epoch).set(epoch.key, made.epoch);
+    if (!key.value) op.check(key).set(key.key, made.key);
+    if ((await op.commit()).ok) {
+      this.#epoch = made.epoch;
+      this.#sessionKey = made.key;
+      return;
+    }
+    // Lost to another instance's first start: use what it wrote.
     const [e, k] = await this.kv.getMany<[string, Uint8Array]>([K.epoch(), K.sessionKey()]);
     this.#epoch = e.value!;
     this.#sessionKey = k.value!;

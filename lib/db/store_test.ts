@@ -117,6 +117,24 @@ Deno.test("init creates an epoch that survives reopening the KV file", async () 
   }
 });
 
+Deno.test("init: stores starting at once on a fresh file agree on one epoch and one session key", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "laundrylive_db_test_" });
+  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  try {
+    const many = Array.from({ length: 5 }, () => new Store(kv));
+    await Promise.all(many.map((s) => s.init()));
+    const stored = (await kv.get<Uint8Array>(K.sessionKey())).value!;
+    assert.equal(stored.length, 32);
+    for (const s of many) {
+      assert.equal(s.epoch, many[0].epoch);
+      assert.deepEqual(s.sessionKey, stored);
+    }
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a fresh store gets a different epoch", async () => {
   let a = "";
   let b = "";
