@@ -4,6 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { Presence } from "../lib/db/mod.ts";
 import {
   admin,
   type ApiResponse,
@@ -603,13 +604,22 @@ Deno.test("presence: one row per user and instance, visible while any of their s
   const store = srv.ctx.store;
   const id = b.user.id;
   const rows = async () => {
-    const out: { key: Deno.KvKey; value: { visible: boolean; instance: string } }[] = [];
-    for await (
-      const e of store.kv.list<{ visible: boolean; instance: string }>({ prefix: ["presence", id] })
-    ) {
-      out.push(e);
-    }
+    const out: { key: Deno.KvKey; value: Presence }[] = [];
+    for await (const e of store.kv.list<Presence>({ prefix: ["presence", id] })) out.push(e);
     return out;
+  };
+  // The row as written by a flush after `since` (the flush stamps `at`).
+  const rowAfter = async (since: number) => {
+    let row: Presence | undefined;
+    await waitFor(
+      async () => {
+        row = (await rows())[0]?.value;
+        return !!row && row.at > since;
+      },
+      2000,
+      "a presence flush",
+    );
+    return row!;
   };
   const one = openSocket(srv.url, b.cookie);
   const two = openSocket(srv.url, b2.cookie);
@@ -619,13 +629,14 @@ Deno.test("presence: one row per user and instance, visible while any of their s
   assert.deepEqual(row.key, ["presence", id, srv.ctx.hub.instance]);
   assert.equal(row.value.visible, true);
   one.send({ type: "visibility", visible: false });
-  await new Promise((r) => setTimeout(r, 400)); // two batches
-  assert.equal((await rows())[0].value.visible, true, "the other page is still visible");
+  const afterHide = await rowAfter(row.value.at);
+  assert.equal(afterHide.visible, true, "the other page is still visible");
   two.send({ type: "visibility", visible: false });
   await waitFor(async () => (await rows())[0]?.value.visible === false, 2000, "both hidden");
+  const hidden = (await rows())[0].value.at;
   await two.close();
-  await new Promise((r) => setTimeout(r, 400));
-  assert.equal((await rows()).length, 1, "one socket left: still connected");
+  const afterClose = await rowAfter(hidden);
+  assert.equal(afterClose.sockets, 1, "one socket left: still connected");
   await one.close();
   await waitFor(async () => (await rows()).length === 0, 2000, "row deleted with her last socket");
 });
