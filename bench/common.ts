@@ -350,6 +350,11 @@ export function procCpuTicksMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
+/** RSS per connection in KB: the growth from `idle` to `rss` (bytes) over `n` connections. */
+export function perConnKB(rss: number, idle: number, n: number): number {
+  return (rss - idle) / Math.max(1, n) / 1024;
+}
+
 /** VmRSS of a process, in bytes. */
 export function procRss(pid: number): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);

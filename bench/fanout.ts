@@ -22,6 +22,7 @@ import {
   cpuSpan,
   LineClient,
   LoadWatch,
+  perConnKB,
   type Proc,
   procRss,
   sleep,
@@ -299,7 +300,7 @@ export async function fanoutOne(
     const fb = lat.frameBytes;
     log(
       `    ${name} N=${n}: connect ${Math.round(conn.ms)} ms, RSS/conn ${
-        ((rssConn - rssIdle) / conn.connected / 1024).toFixed(1)
+        perConnKB(rssConn, rssIdle, conn.connected).toFixed(1)
       } KB, one change p50 ${lat.latency.p50?.toFixed(1)} ms p99 ${
         lat.latency.p99?.toFixed(1)
       } ms, server CPU ${cpuPerEventMs.toFixed(1)} ms/change, frame ${
@@ -423,7 +424,7 @@ export async function fanoutOne(
       connectMs: conn.ms,
       rssIdleMB: rssIdle / 1048576,
       rssConnectedMB: rssConn / 1048576,
-      rssPerConnKB: (rssConn - rssIdle) / Math.max(1, conn.connected) / 1024,
+      rssPerConnKB: perConnKB(rssConn, rssIdle, conn.connected),
       frameBytes: fb,
       rounds: opts.rounds,
       latency: lat.latency,
@@ -533,7 +534,7 @@ export async function pairedCpu(
     if (settleMs > 0) {
       await sleep(settleMs);
       for (const x of preps) {
-        const per = (rss: number) => (rss - x.p.rssIdle) / Math.max(1, x.p.conn.connected) / 1024;
+        const per = (rss: number) => perConnKB(rss, x.p.rssIdle, x.p.conn.connected);
         rssPerConnKB[x.name] = {
           early: per(x.p.rssConn),
           settled: per(procRss(x.p.target.proc.pid)),
