@@ -6,7 +6,8 @@
  * building's board log and its user-event feed (every event added to a
  * user's own log is also added to the feed of the building it is about, with
  * its user id); plus the control feed (close a user's sockets). On a change
- * it reads the range it has not seen yet and offers each event to that
+ * it reads the range it has not seen yet, up to the heads the watch hands
+ * over (a wake-up for heads already read costs no KV read), and offers each event to that
  * building's sockets: board events to all, feed events to that user's. A
  * user who may act in several buildings (an admin of another building, the
  * operator) may run a cycle in a building other than the board they have
@@ -392,9 +393,14 @@ export class Hub {
     f.started = true;
     (async () => {
       try {
-        for await (const _ of f.watch!) {
+        for await (const entries of f.watch!) {
           if (this.#closed || f.stopped) break;
-          this.#poll(f);
+          // The watch hands over the heads it saw: no read to learn them again.
+          const seen = entries.map((e) => typeof e.value === "number" ? e.value : 0);
+          this.#poll(
+            f,
+            single !== null ? { board: 0, feed: seen[0] } : { board: seen[0], feed: seen[1] },
+          );
         }
       } catch (err) {
         if (!this.#closed && !f.stopped) console.error("realtime: watch ended", err);
@@ -449,8 +455,22 @@ export class Hub {
     return Promise.all(all.map((f) => this.#poll(f))).then(() => {});
   }
 
-  #poll(f: Follow): Promise<void> {
+  /**
+   * Read `f`'s logs up to `heads` (from its watch), or up to heads read from
+   * KV (`heads` omitted: a poke after a commit). Heads no further than what
+   * `f` has read cost nothing: the wake-up that follows this instance's own
+   * poke reads no KV at all.
+   */
+  #poll(f: Follow, heads?: Heads): Promise<void> {
     if (this.#closed || f.stopped || !f.started) return f.reading;
+    if (heads) {
+      const ahead = heads.feed > f.feed || (f.bid !== null && !f.userId && heads.board > f.board);
+      if (!f.busy && !ahead) return f.reading;
+      f.seen = {
+        board: Math.max(f.seen.board, heads.board),
+        feed: Math.max(f.seen.feed, heads.feed),
+      };
+    } else f.askHeads = true;
     if (f.busy) {
       f.again = true;
       return f.reading;
@@ -460,7 +480,9 @@ export class Hub {
       try {
         do {
           f.again = false;
-          await this.#read(f);
+          const ask = f.askHeads;
+          f.askHeads = false;
+          await this.#read(f, ask ? undefined : f.seen);
         } while (f.again && !this.#closed && !f.stopped);
       } catch (err) {
         if (!this.#closed) console.error("realtime: read failed", err);
@@ -471,13 +493,14 @@ export class Hub {
     return f.reading;
   }
 
-  async #read(f: Follow): Promise<void> {
+  /** Read what `f`'s logs gained up to `known` heads (read from KV when not given) and fan it out. */
+  async #read(f: Follow, known?: Heads): Promise<void> {
     if (f.userId) {
       const { userId } = f;
       const scope = userScope(userId);
       await inChunks(
         f.feed,
-        await this.store.logHead(scope),
+        known ? known.feed : await this.store.logHead(scope),
         (a, b) => this.store.readLog(scope, a, b),
         (upTo, events) => {
           f.feed = upTo;
@@ -488,9 +511,10 @@ export class Hub {
     }
     // A building's board, then its feed; the control feed is a feed with no board.
     const bid = f.bid;
-    const heads = bid === null
-      ? { board: 0, feed: await this.store.logHead(CTL_SCOPE) }
-      : await this.store.heads(bid);
+    const heads = known ??
+      (bid === null
+        ? { board: 0, feed: await this.store.logHead(CTL_SCOPE) }
+        : await this.store.heads(bid));
     if (bid !== null) {
       await inChunks(
         f.board,
@@ -875,6 +899,10 @@ class Follow implements SnapshotMemo {
   stopped = false;
   busy = false;
   again = false;
+  /** A poke asked for a read of the heads themselves (they may be past `seen`). */
+  askHeads = false;
+  /** The furthest heads its watch has reported. */
+  seen: Heads = { board: 0, feed: 0 };
   reading: Promise<void> = Promise.resolve();
   ready: Promise<void> = Promise.resolve();
   watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | null = null;
@@ -887,6 +915,12 @@ class Follow implements SnapshotMemo {
     this.stopped = true;
     this.watch?.cancel().catch(() => {});
   }
+}
+
+/** Positions in a building's two logs (a single log's in `feed`, with `board` 0). */
+interface Heads {
+  board: number;
+  feed: number;
 }
 
 /** The one log a follow reads (the control feed, or a user's own log), or null for a building's two. */
