@@ -474,7 +474,7 @@ export class Hub {
     if (this.#closed || f.stopped || !f.started) return f.reading;
     if (heads) {
       const ahead = heads.feed > f.feed || (f.bid !== null && !f.userId && heads.board > f.board);
-      if (!f.busy && !ahead) return f.reading;
+      if (!ahead) return f.reading; // read already (or being read: positions move as chunks land)
       f.seen = {
         board: Math.max(f.seen.board, heads.board),
         feed: Math.max(f.seen.feed, heads.feed),
