@@ -388,12 +388,9 @@ export class Hub {
   /** Start following `f` from the current heads of its logs (`kv.watch`). */
   async #startFollow(f: Follow): Promise<void> {
     const single = singleScope(f);
-    if (single !== null) f.feed = await this.store.logHead(single);
-    else {
-      const heads = await this.store.heads(f.bid!);
-      f.board = heads.board;
-      f.feed = heads.feed;
-    }
+    const heads = await this.#readHeads(f);
+    f.feed = heads.feed;
+    if (single === null) f.board = heads.board;
     if (f.stopped || this.#closed) return;
     const keys: Deno.KvKey[] = single !== null
       ? [K.logHead(single)]
@@ -473,7 +470,7 @@ export class Hub {
   #poll(f: Follow, heads?: Heads): Promise<void> {
     if (this.#closed || f.stopped || !f.started) return f.reading;
     if (heads) {
-      const ahead = heads.feed > f.feed || (f.bid !== null && !f.userId && heads.board > f.board);
+      const ahead = heads.feed > f.feed || (singleScope(f) === null && heads.board > f.board);
       if (!ahead) return f.reading; // read already (or being read: positions move as chunks land)
       f.seen = {
         board: Math.max(f.seen.board, heads.board),
@@ -504,12 +501,13 @@ export class Hub {
 
   /** Read what `f`'s logs gained up to `known` heads (read from KV when not given) and fan it out. */
   async #read(f: Follow, known?: Heads): Promise<void> {
+    const heads = known ?? await this.#readHeads(f);
     if (f.userId) {
       const { userId } = f;
       const scope = userScope(userId);
       await inChunks(
         f.feed,
-        known ? known.feed : await this.store.logHead(scope),
+        heads.feed,
         (a, b) => this.store.readLog(scope, a, b),
         (upTo, events) => {
           f.feed = upTo;
@@ -520,10 +518,6 @@ export class Hub {
     }
     // A building's board, then its feed; the control feed is a feed with no board.
     const bid = f.bid;
-    const heads = known ??
-      (bid === null
-        ? { board: 0, feed: await this.store.logHead(CTL_SCOPE) }
-        : await this.store.heads(bid));
     if (bid !== null) {
       await inChunks(
         f.board,
@@ -545,6 +539,14 @@ export class Hub {
         for (const e of entries) this.#onFeed(f, e);
       },
     );
+  }
+
+  /** The heads of `f`'s logs, read from KV (a single log's in `feed`). */
+  async #readHeads(f: Follow): Promise<Heads> {
+    const single = singleScope(f);
+    return single !== null
+      ? { board: 0, feed: await this.store.logHead(single) }
+      : await this.store.heads(f.bid!);
   }
 
   /** A user's own events, to every socket of theirs here (each drops what it already has). */
