@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { Session } from "node:inspector/promises";
 import { Hub } from "./realtime.ts";
+import { waitFor } from "../tests/support/harness.ts";
 import { Store } from "./db/mod.ts";
 import type { User } from "./types.ts";
 
@@ -59,13 +60,7 @@ Deno.test("fanning an event out to sockets that are up to date allocates nothing
         sharedFrames: i % 2 === 0,
       });
     }
-    const until = async (n: number) => {
-      const t0 = Date.now();
-      while (sent < n) {
-        if (Date.now() - t0 > 20_000) throw new Error(`${sent} of ${n} sends`);
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    };
+    const until = (n: number) => waitFor(() => sent >= n, 20_000, `${n} sends`, 1);
     await until(N); // every hello
     const actor = { id: "probe", name: "Probe", role: "resident" as const };
     const round = async (r: number) => {

@@ -11,6 +11,7 @@ import { Store } from "../lib/db/mod.ts";
 import { Hub } from "../lib/realtime.ts";
 import type { User } from "../lib/types.ts";
 import { countingKv } from "./support/kv_counter.ts";
+import { waitFor } from "./support/harness.ts";
 import { newResident } from "./support/store_kit.ts";
 
 /** A loopback server whose sockets `hub` adopts for `user`, and a client socket's messages. */
@@ -23,7 +24,7 @@ async function socketOn(hub: Hub, user: User, bid: string) {
   const messages: { type: string; event?: { seq: number; scope: string } }[] = [];
   const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/ws`);
   ws.onmessage = (e) => messages.push(JSON.parse(e.data));
-  await waitFor(() => messages.some((m) => m.type === "hello"), "hello");
+  await waitFor(() => messages.some((m) => m.type === "hello"), 5_000, "hello");
   return {
     boardSeqs: () => messages.filter((m) => m.event?.scope === "board").map((m) => m.event!.seq),
     async close() {
@@ -31,14 +32,6 @@ async function socketOn(hub: Hub, user: User, bid: string) {
       await server.shutdown();
     },
   };
-}
-
-async function waitFor(ok: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 Deno.test("a change costs each hub only the records it has not seen: no head reads on a watch wake-up", async () => {
@@ -74,8 +67,8 @@ Deno.test("a change costs each hub only the records it has not seen: no head rea
         b.reset();
         await board.command("bw", m.id, { type }, actor);
         const want = startSeq + i + 1;
-        await waitFor(() => onA.boardSeqs().includes(want), `event ${want} on A`);
-        await waitFor(() => onB.boardSeqs().includes(want), `event ${want} on B`);
+        await waitFor(() => onA.boardSeqs().includes(want), 5_000, `event ${want} on A`);
+        await waitFor(() => onB.boardSeqs().includes(want), 5_000, `event ${want} on B`);
         // Both watches wake for this commit; give them time to do whatever they do.
         await new Promise((r) => setTimeout(r, 250));
         // A: the poke after its commit reads the heads once and the new
