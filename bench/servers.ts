@@ -145,9 +145,7 @@ export async function seedSessions(
 ): Promise<SeededSessions> {
   const { Store } = await import("../lib/db/mod.ts");
   const { K } = await import("../lib/keys.ts");
-  const { newId, sha256Hex } = await import("../lib/ids.ts");
-  const { signSessionToken } = await import("../lib/session_token.ts");
-  const { SESSION_TTL_MS } = await import("../lib/db/mod.ts");
+  const { newId } = await import("../lib/ids.ts");
   const kv = await Deno.openKv(kvPath);
   try {
     const store = new Store(kv);
@@ -170,15 +168,8 @@ export async function seedSessions(
           createdAt: now,
         });
         const mine: string[] = [];
-        for (let s = 0; s < perUser; s++) {
-          // Signed, as Store.createSession makes them, with the store's key.
-          const token = await signSessionToken(store.sessionKey!, id, now);
-          const hash = await sha256Hex(token);
-          op.set(K.session(hash), { userId: id, createdAt: now, expiresAt: now + SESSION_TTL_MS }, {
-            expireIn: SESSION_TTL_MS,
-          }).set(K.sessionOfUser(id, hash), true, { expireIn: SESSION_TTL_MS });
-          mine.push(token);
-        }
+        // As Store.createSession makes them (signed with the store's key).
+        for (let s = 0; s < perUser; s++) mine.push(await store.addSessionOp(op, id, now));
         tokens.push(mine);
       }
       const res = await op.commit();
