@@ -3,11 +3,17 @@
  * @module
  */
 import { retryCommit, tryCommit } from "../commit.ts";
+import { parseCursor } from "../cursor.ts";
 import { K } from "../keys.ts";
 import { type DeliveryOutcome, deviceAfter } from "../notify/health.ts";
 import type { Device, InboxItem } from "../types.ts";
 import { WaitlistStore } from "./waitlist.ts";
 import type { LogEvent } from "./records.ts";
+
+/** Items marked read per commit (each a full inbox item: well within a commit's 800 KiB). */
+const READ_BATCH = 200;
+/** Reads of the inbox {@link InboxStore.inboxAt} makes at most while it keeps changing. */
+const SNAPSHOT_ATTEMPTS = 4;
 
 /** Inbox items and push devices of users. */
 export abstract class InboxStore extends WaitlistStore {
@@ -56,29 +62,72 @@ export abstract class InboxStore extends WaitlistStore {
     return (await this.kv.get<InboxItem>(K.inboxItem(userId, id))).value;
   }
 
-  /** Mark items (or all, when `ids` is undefined) read; appends `inbox.read`. */
+  /**
+   * A user's inbox (newest first, at most `limit`) with the cursor of
+   * building `bid` it is current at: every inbox change appends to the
+   * user's log in its own commit, so the list is read between two reads of
+   * that log's head and read again (a few times at most) when a change fell
+   * in between. A client adds to its unread count exactly the changes after
+   * the cursor's user seq.
+   */
+  async inboxAt(
+    userId: string,
+    bid: string,
+    limit = 10_000,
+  ): Promise<{ items: InboxItem[]; cursor: string }> {
+    const [head] = this.userHeadKeys(userId, bid);
+    let cursor = await this.currentCursor(userId, bid);
+    for (let n = 1;; n++) {
+      const items = await this.listInbox(userId, limit);
+      const after = (await this.kv.get<number>(head)).value ?? 0;
+      if (after === parseCursor(cursor)?.user || n >= SNAPSHOT_ATTEMPTS) return { items, cursor };
+      cursor = await this.currentCursor(userId, bid);
+    }
+  }
+
+  /**
+   * Mark items (or all, when `ids` is undefined) read. Each batch of items
+   * is one commit with its `inbox.read` event, checked against the user's
+   * log head: a concurrent inbox change (which always appends to that log)
+   * makes it read the inbox again, so an item is never announced read twice.
+   */
   async markRead(
     userId: string,
     bid: string,
     ids?: string[],
   ): Promise<{ updated: number; events: LogEvent[] }> {
-    const now = Date.now();
-    const items = await this.listInbox(userId, 10_000);
     const want = ids ? new Set(ids) : null;
-    const changed = items.filter((i) => !i.readAt && (!want || want.has(i.id)));
-    for (let i = 0; i < changed.length; i += 400) {
-      const op = this.kv.atomic();
-      for (const item of changed.slice(i, i + 400)) {
-        op.set(K.inboxItem(userId, item.id), { ...item, readAt: now });
-      }
-      await op.commit();
+    let updated = 0;
+    const events: LogEvent[] = [];
+    while (true) {
+      const done = await retryCommit(async () => {
+        const now = Date.now();
+        const [user, feed] = await this.kv.getMany<[number, number]>(
+          this.userHeadKeys(userId, bid),
+        );
+        const batch = (await this.listInbox(userId, 10_000))
+          .filter((i) => !i.readAt && (!want || want.has(i.id)))
+          .slice(0, READ_BATCH);
+        if (!batch.length) return { n: 0, events: [] };
+        const op = this.kv.atomic();
+        for (const item of batch) op.set(K.inboxItem(userId, item.id), { ...item, readAt: now });
+        const read = this.appendUserOp(
+          op,
+          userId,
+          bid,
+          [{
+            type: "inbox.read",
+            data: { ids: batch.map((i) => i.id), at: now },
+          }],
+          { user, feed },
+          now,
+        );
+        return await tryCommit(op) ? { n: batch.length, events: read } : null;
+      }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
+      if (!done.n) return { updated, events };
+      updated += done.n;
+      events.push(...done.events);
     }
-    if (!changed.length) return { updated: 0, events: [] };
-    const events = await this.appendUserEvents(userId, bid, [{
-      type: "inbox.read",
-      data: { ids: changed.map((i) => i.id), at: now },
-    }]);
-    return { updated: changed.length, events };
   }
 
   /**

@@ -15,7 +15,7 @@ import {
 import type { Actor, LifecycleSettings } from "../lifecycle.ts";
 import { formatCursor, isCursor, parseCursor } from "../cursor.ts";
 import { DUMMY_HASH, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../password.ts";
-import type { Role } from "../types.ts";
+import type { InboxItem, Role } from "../types.ts";
 import type { DueEntry, DueRecord } from "../outbox.ts";
 import { due } from "../notify/plan.ts";
 import { storeErrorStatus } from "../http.ts";
@@ -680,6 +680,90 @@ Deno.test("every TRIM_EVERY events a log owes a trim, due when they have aged ou
     assert.equal(await store.trimLog(userScope(ALICE.id), TRIM_EVERY), TRIM_EVERY);
     const left = await store.readUser(ALICE.id, 0, TRIM_EVERY + 1);
     assert.deepEqual(left.map((e) => e.seq), [TRIM_EVERY + 1]);
+  });
+});
+
+/** An unread inbox item `n` (what the notifier puts there). */
+function inboxItem(n: number, createdAt = 1_000 + n): InboxItem {
+  return {
+    id: `note-${n}`,
+    kind: "use.done",
+    title: `Done ${n}`,
+    body: "Washer 1 is done.",
+    url: "/",
+    tag: `t${n}`,
+    createdAt,
+  };
+}
+
+Deno.test("markRead: each batch of items is one commit with its inbox.read event; none announced twice", async () => {
+  await withStore(async ({ store, kv }) => {
+    for (let n = 0; n < 450; n++) await store.addToInbox(ALICE.id, B, inboxItem(n));
+    await store.markRead(ALICE.id, B, ["note-7", "note-8"]);
+    // Two devices mark all read at once: the rest, each item by one of them.
+    const [a, b] = await Promise.all([
+      store.markRead(ALICE.id, B),
+      store.markRead(ALICE.id, B),
+    ]);
+    assert.equal(a.updated + b.updated, 448);
+    const events = (await store.readUser(ALICE.id, 450, 10_000))
+      .filter((e) => e.type === "inbox.read");
+    const announced = events.flatMap((e) => (e.data as { ids: string[] }).ids);
+    assert.equal(announced.length, 450, "each item announced read once");
+    assert.equal(new Set(announced).size, 450);
+    assert.deepEqual(
+      events.map((e) => (e.data as { ids: string[] }).ids.length).sort((x, y) => x - y),
+      [2, 48, 200, 200],
+    );
+    // Atomic: an event and the items it names carry one versionstamp (one commit).
+    for (const e of events) {
+      const logged = await kv.get(K.log(userScope(ALICE.id), e.seq));
+      const items = await kv.getMany<InboxItem[]>(
+        (e.data as { ids: string[] }).ids.slice(0, 10).map((id) => K.inboxItem(ALICE.id, id)),
+      );
+      for (const item of items) {
+        assert.equal(item.versionstamp, logged.versionstamp, `${item.key} with event ${e.seq}`);
+        assert.equal(item.value!.readAt, (e.data as { at: number }).at);
+      }
+    }
+    assert.equal(await store.unreadCount(ALICE.id), 0);
+    assert.deepEqual(await store.markRead(ALICE.id, B), { updated: 0, events: [] });
+  });
+});
+
+Deno.test("inboxAt: the list is the inbox at the cursor's user seq, even when a notification lands between its reads", async () => {
+  await withStore(async ({ store, kv }) => {
+    await store.addToInbox(ALICE.id, B, inboxItem(1));
+    // A KV handle whose first inbox list lets a new notification commit right after it was read.
+    let landed = false;
+    const racing = new Proxy(kv, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "list") return typeof value === "function" ? value.bind(target) : value;
+        return (selector: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+          const it = target.list(selector, opts);
+          const inbox = "prefix" in selector &&
+            JSON.stringify(selector.prefix) === JSON.stringify(K.inbox(ALICE.id));
+          if (!inbox || landed) return it;
+          landed = true;
+          return (async function* () {
+            yield* it;
+            await store.addToInbox(ALICE.id, B, inboxItem(2));
+          })();
+        };
+      },
+    });
+    const reader = new Store(racing);
+    await reader.init();
+    const { items, cursor } = await reader.inboxAt(ALICE.id, B);
+    assert.equal(landed, true, "the notification landed between the reads");
+    const head = (await kv.get<number>(K.logHead(userScope(ALICE.id)))).value;
+    assert.equal(parseCursor(cursor)?.user, head);
+    assert.deepEqual(
+      items.map((i) => i.id),
+      ["note-2", "note-1"],
+      "the list holds what the cursor says",
+    );
   });
 });
 

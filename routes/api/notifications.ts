@@ -61,11 +61,12 @@ export function notificationRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/notifications", async (c) => {
     const u = requireUser(c);
     const limit = Math.min(200, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
-    const items = await ctx.store.listInbox(u.id, 10_000);
+    // The count and the cursor it is current at, read together (see inboxAt).
+    const { items, cursor } = await ctx.store.inboxAt(u.id, currentBuilding(c));
     return c.json({
       items: items.slice(0, limit),
       unread: items.filter((i) => !i.readAt).length,
-      cursor: await ctx.store.currentCursor(u.id, currentBuilding(c)),
+      cursor,
     });
   });
 
