@@ -92,7 +92,7 @@ const pageBuilding = () => document.body.dataset.pageBuilding ?? "";
 /** Keeps `unread` right while a count is being fetched (see client/unread.ts). */
 const unreadCounter = new UnreadCounter(() => unread.value, (n) => (unread.value = n));
 
-/** Fetch the inbox (or its unread count) without losing changes that arrive meanwhile. */
+/** Fetch the inbox (or its unread count); changes arriving meanwhile are neither lost nor counted twice. */
 export function fetchInbox<T extends { unread: number; cursor: string }>(
   fetchFn: () => Promise<T>,
 ): Promise<T> {
@@ -144,6 +144,9 @@ function onMessage(raw: string): void {
       attempt = 0;
       status.value = "connected";
       stale.value = false;
+      // The user's log could not be replayed (a new epoch numbers it again):
+      // count from what is shown until the server says where it stands.
+      if (msg.inboxReset) unreadCounter.reset();
       if (
         msg.inboxReset ||
         msg.events.some((e) => e.type === "notification" || e.type === "inbox.read")
@@ -280,7 +283,7 @@ export function startLive(
   cursor = initial.cursor;
   machines.value = initial.machines;
   queues.value = initial.queues ?? [];
-  if (initial.unread !== undefined) unread.value = initial.unread;
+  if (initial.unread !== undefined) unreadCounter.reset(initial.unread);
   clockOffset.value = initial.serverTime - Date.now();
   // A page served from the offline cache carries an old cursor: the last
   // snapshot this browser saw may be newer. Show it, marked stale until the
