@@ -237,10 +237,8 @@ export async function pageRoutes(ctx: AppContext): Promise<Mount> {
         const user = c.get("user")!;
         const lang = c.get("lang");
         const bid = currentBuilding(c);
-        const [machines, cursor, queues, building] = await Promise.all([
-          ctx.store.listMachines(bid),
-          ctx.store.currentCursor(user.id, bid),
-          ctx.store.waitlists(bid),
+        const [{ cursor, machines, waitlists: queues }, building] = await Promise.all([
+          ctx.store.boardAt(user.id, bid),
           ctx.store.getBuilding(bid),
         ]);
         const focus = c.req.query("m");

@@ -187,6 +187,27 @@ export abstract class LogStore extends StoreCore {
     });
   }
 
+  /**
+   * What a page needs to start a live board: the cursor, then the machines
+   * (and, unless `waitlists` is false, the queues) read after it. Read in
+   * that order, the list shows the board at the cursor or later, and events
+   * after the cursor that it already shows are applied again, harmlessly;
+   * read the other way round, a change landing between the two reads would
+   * be in neither, and the page would show that machine stale.
+   */
+  async boardAt(
+    userId: string,
+    bid: string,
+    opts: { waitlists?: boolean } = {},
+  ): Promise<{ cursor: string; machines: Machine[]; waitlists: WaitlistView[] }> {
+    const cursor = await this.currentCursor(userId, bid);
+    const [machines, waitlists] = await Promise.all([
+      this.listMachines(bid),
+      opts.waitlists === false ? [] : this.waitlists(bid),
+    ]);
+    return { cursor, machines, waitlists };
+  }
+
   /** The machines of a building, in board order (the machines layer). */
   abstract listMachines(bid: string): Promise<Machine[]>;
 

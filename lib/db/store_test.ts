@@ -21,6 +21,7 @@ import { due } from "../notify/plan.ts";
 import { storeErrorStatus } from "../http.ts";
 import { boardScope, feedScope, K, userScope } from "../keys.ts";
 import { sha256Hex } from "../ids.ts";
+import { applyBoardEvent } from "../board_view.ts";
 
 // ───────────────────────────── helpers ─────────────────────────────
 
@@ -683,6 +684,32 @@ Deno.test("every TRIM_EVERY events a log owes a trim, due when they have aged ou
   });
 });
 
+/**
+ * `kv` whose first `list` of exactly `prefix` runs `meanwhile` once it was
+ * read to the end: a change that lands between a reader's reads.
+ */
+function racingKv(kv: Deno.Kv, prefix: Deno.KvKey, meanwhile: () => Promise<unknown>) {
+  let landed = false;
+  const proxy = new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop !== "list") return typeof value === "function" ? value.bind(target) : value;
+      return (selector: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+        const it = target.list(selector, opts);
+        const match = "prefix" in selector &&
+          JSON.stringify(selector.prefix) === JSON.stringify(prefix);
+        if (!match || landed) return it;
+        landed = true;
+        return (async function* () {
+          yield* it;
+          await meanwhile();
+        })();
+      };
+    },
+  });
+  return { kv: proxy, landed: () => landed };
+}
+
 /** An unread inbox item `n` (what the notifier puts there). */
 function inboxItem(n: number, createdAt = 1_000 + n): InboxItem {
   return {
@@ -734,29 +761,13 @@ Deno.test("markRead: each batch of items is one commit with its inbox.read event
 Deno.test("inboxAt: the list is the inbox at the cursor's user seq, even when a notification lands between its reads", async () => {
   await withStore(async ({ store, kv }) => {
     await store.addToInbox(ALICE.id, B, inboxItem(1));
-    // A KV handle whose first inbox list lets a new notification commit right after it was read.
-    let landed = false;
-    const racing = new Proxy(kv, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "list") return typeof value === "function" ? value.bind(target) : value;
-        return (selector: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
-          const it = target.list(selector, opts);
-          const inbox = "prefix" in selector &&
-            JSON.stringify(selector.prefix) === JSON.stringify(K.inbox(ALICE.id));
-          if (!inbox || landed) return it;
-          landed = true;
-          return (async function* () {
-            yield* it;
-            await store.addToInbox(ALICE.id, B, inboxItem(2));
-          })();
-        };
-      },
-    });
+    // The first inbox list lets a new notification commit right after it was read.
+    const race = racingKv(kv, K.inbox(ALICE.id), () => store.addToInbox(ALICE.id, B, inboxItem(2)));
+    const racing = race.kv;
     const reader = new Store(racing);
     await reader.init();
     const { items, cursor } = await reader.inboxAt(ALICE.id, B);
-    assert.equal(landed, true, "the notification landed between the reads");
+    assert.equal(race.landed(), true, "the notification landed between the reads");
     const head = (await kv.get<number>(K.logHead(userScope(ALICE.id)))).value;
     assert.equal(parseCursor(cursor)?.user, head);
     assert.deepEqual(
@@ -764,6 +775,26 @@ Deno.test("inboxAt: the list is the inbox at the cursor's user seq, even when a 
       ["note-2", "note-1"],
       "the list holds what the cursor says",
     );
+  });
+});
+
+Deno.test("boardAt: the machines with the events after its cursor make the board as it is, whatever lands between the reads", async () => {
+  await withStore(async ({ store, kv }) => {
+    const m = await addWasher(store);
+    await addWasher(store, "Washer 2");
+    const race = racingKv(kv, K.machines(B), () => store.command(B, m.id, { type: "hold" }, BOB));
+    const reader = new Store(race.kv);
+    await reader.init();
+    const at = await reader.boardAt(ALICE.id, B);
+    assert.equal(race.landed(), true, "the hold landed between the reads");
+    // What a page does: start from the list, apply the events after the cursor.
+    const from = parseCursor(at.cursor)!.board;
+    const head = await store.logHead(boardScope(B));
+    let shown = at.machines;
+    for (const e of await store.readBoard(B, from, head)) shown = applyBoardEvent(shown, e);
+    assert.deepEqual(shown, await store.listMachines(B));
+    assert.equal(shown.find((x) => x.id === m.id)?.state, "held");
+    assert.deepEqual(at.waitlists, []);
   });
 });
 

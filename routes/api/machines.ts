@@ -55,9 +55,8 @@ export function machineRoutes(ctx: AppContext): Hono<AppEnv> {
   app.get("/machines", async (c) => {
     const u = requireUser(c);
     const bid = currentBuilding(c);
-    const [machines, cursor, building] = await Promise.all([
-      ctx.store.listMachines(bid),
-      ctx.store.currentCursor(u.id, bid),
+    const [{ cursor, machines }, building] = await Promise.all([
+      ctx.store.boardAt(u.id, bid, { waitlists: false }),
       ctx.store.getBuilding(bid),
     ]);
     return c.json({ cursor, serverTime: Date.now(), machines, building });

@@ -25,8 +25,7 @@ export const adminPage: PageFn = async (c, ctx) => {
   const { store } = ctx;
   const bid = currentBuilding(c);
   const [
-    machines,
-    cursor,
+    { machines, cursor },
     users,
     invites,
     notices,
@@ -38,8 +37,7 @@ export const adminPage: PageFn = async (c, ctx) => {
     channels,
   ] = await Promise
     .all([
-      store.listMachines(bid),
-      store.currentCursor(user.id, bid),
+      store.boardAt(user.id, bid, { waitlists: false }),
       store.listUsers(bid),
       store.listInvites(bid),
       store.listNotices(bid),
