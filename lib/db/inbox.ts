@@ -8,7 +8,7 @@ import { K } from "../keys.ts";
 import { type DeliveryOutcome, deviceAfter } from "../notify/health.ts";
 import type { Device, InboxItem } from "../types.ts";
 import { WaitlistStore } from "./waitlist.ts";
-import type { LogEvent } from "./records.ts";
+import { BUSY_INBOX, type LogEvent } from "./records.ts";
 
 /** Items marked read per commit (each a full inbox item: well within a commit's 800 KiB). */
 const READ_BATCH = 200;
@@ -38,7 +38,7 @@ export abstract class InboxStore extends WaitlistStore {
         data: { item },
       }], { user, feed });
       return await tryCommit(op) ? { event } : null;
-    }, { attempts: 50, busyMessage: "The inbox is busy; try again." }).then((r) => r.event);
+    }, BUSY_INBOX).then((r) => r.event);
   }
 
   /** A user's inbox, newest first (at most `limit`). */
@@ -123,7 +123,7 @@ export abstract class InboxStore extends WaitlistStore {
           now,
         );
         return await tryCommit(op) ? { n: batch.length, events: read } : null;
-      }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
+      }, BUSY_INBOX);
       if (!done.n) return { updated, events };
       updated += done.n;
       events.push(...done.events);

@@ -13,6 +13,7 @@ import { boardScope, CTL_SCOPE, feedScope, K, userScope } from "../keys.ts";
 import { due } from "../notify/plan.ts";
 import { StoreCore } from "./core.ts";
 import {
+  BUSY_INBOX,
   DEFAULT_RETENTION_MS,
   type Draft,
   type FeedEntry,
@@ -112,7 +113,7 @@ export abstract class LogStore extends StoreCore {
       extra?.(op);
       const events = this.appendUserOp(op, userId, bid, drafts, { user, feed });
       return await tryCommit(op) ? events : null;
-    }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
+    }, BUSY_INBOX);
   }
 
   /**

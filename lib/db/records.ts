@@ -152,5 +152,7 @@ export const MAX_REPLAY = 5_000;
 export const DEFAULT_LEAD_MINUTES = 5;
 /** Retry options of board commands. */
 export const BUSY_BOARD = { busyMessage: "The board is busy; try again." };
+/** Retry options of commits to a user's inbox and log (many notifications may land at once). */
+export const BUSY_INBOX = { attempts: 50, busyMessage: "The inbox is busy; try again." };
 /** Default time zone of a building. */
 export const DEFAULT_TIME_ZONE = "Asia/Seoul";

@@ -18,6 +18,7 @@
 import type { Config } from "../config.ts";
 import { CommitBatcher, retryCommit, tryCommit } from "../commit.ts";
 import type { PushAlarmRecord, SentMark, Store } from "../db/mod.ts";
+import { BUSY_INBOX } from "../db/records.ts";
 import { type Lang, type MessageKey, t } from "../i18n.ts";
 import { K, statScope } from "../keys.ts";
 import { consume, type DueEntry, reschedule } from "../outbox.ts";
@@ -226,7 +227,7 @@ export class Notifier {
         await this.email?.owe(op, userId, b, n, devices, now);
       }
       return await tryCommit(op) ? true : await this.#goneOrRetry(entry);
-    }, { attempts: 50, busyMessage: "The inbox is busy; try again." });
+    }, BUSY_INBOX);
   }
 
   /** An `ack_check` or `held` record: push the item now unless a page confirmed it. */
