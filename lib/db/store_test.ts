@@ -763,8 +763,7 @@ Deno.test("inboxAt: the list is the inbox at the cursor's user seq, even when a 
     await store.addToInbox(ALICE.id, B, inboxItem(1));
     // The first inbox list lets a new notification commit right after it was read.
     const race = racingKv(kv, K.inbox(ALICE.id), () => store.addToInbox(ALICE.id, B, inboxItem(2)));
-    const racing = race.kv;
-    const reader = new Store(racing);
+    const reader = new Store(race.kv);
     await reader.init();
     const { items, cursor } = await reader.inboxAt(ALICE.id, B);
     assert.equal(race.landed(), true, "the notification landed between the reads");
@@ -782,6 +781,14 @@ Deno.test("boardAt: the machines with the events after its cursor make the board
   await withStore(async ({ store, kv }) => {
     const m = await addWasher(store);
     await addWasher(store, "Washer 2");
+    // A queue for the one dryer, which Alice holds.
+    const { machine: dryer } = await store.addMachine(B, {
+      name: "Dryer",
+      kind: "dryer",
+      room: "B1",
+    });
+    await store.command(B, dryer.id, { type: "hold" }, ALICE);
+    await store.joinWaitlist(B, BOB.id, "B1", "dryer");
     const race = racingKv(kv, K.machines(B), () => store.command(B, m.id, { type: "hold" }, BOB));
     const reader = new Store(race.kv);
     await reader.init();
@@ -794,7 +801,8 @@ Deno.test("boardAt: the machines with the events after its cursor make the board
     for (const e of await store.readBoard(B, from, head)) shown = applyBoardEvent(shown, e);
     assert.deepEqual(shown, await store.listMachines(B));
     assert.equal(shown.find((x) => x.id === m.id)?.state, "held");
-    assert.deepEqual(at.waitlists, []);
+    assert.deepEqual(at.waitlists, [{ room: "B1", kind: "dryer", queue: [BOB.id] }]);
+    assert.deepEqual((await reader.boardAt(ALICE.id, B, { waitlists: false })).waitlists, []);
   });
 });
 
